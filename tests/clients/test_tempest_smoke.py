@@ -1,0 +1,43 @@
+"""Tempest's identity smoke tests against a private `vistack up`, through the real harness.
+
+Runs tools/tempest/run_tempest.py exactly as `make tempest` does (with `--smoke`), in its own
+workspace, and reads the JSON summary it writes. The first run builds `.tempest-venv` (about a
+minute); later runs reuse it. Select with `pytest -m tempest`.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+RUNNER = REPO_ROOT / "tools" / "tempest" / "run_tempest.py"
+
+
+@pytest.mark.tempest
+def test_tempest_identity_smoke(tmp_path: Path) -> None:
+    summary_path = tmp_path / "summary.json"
+    command = [
+        sys.executable,
+        str(RUNNER),
+        "--smoke",
+        "--work-dir",
+        str(tmp_path / "work"),
+        "--summary-json",
+        str(summary_path),
+    ]
+    proc = subprocess.run(
+        command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=1800, check=False
+    )
+    output = f"--- stdout ---\n{proc.stdout[-12000:]}\n--- stderr ---\n{proc.stderr[-6000:]}"
+    assert proc.returncode == 0, f"run_tempest.py exited {proc.returncode}\n{output}"
+    assert summary_path.is_file(), f"no summary written\n{output}"
+
+    summary = json.loads(summary_path.read_text())
+    identity = summary["services"]["identity"]
+    assert identity["failed"] == 0, f"{summary['failed']}\n{output}"
+    assert identity["passed"] > 0, f"no identity smoke test passed: {identity}\n{output}"

@@ -1,0 +1,5 @@
+"""Allow `python -m vistack` as well as the `vistack` console script."""
+
+from vistack.cli import main
+
+main()

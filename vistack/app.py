@@ -1,0 +1,103 @@
+"""The composition root: builds every service from settings and mounts them on one ASGI app.
+
+Middleware order, outermost first, and why:
+1. RequestIdMiddleware — the id must exist before anything can log or fail;
+2. AccessLogMiddleware — sees the final status of everything below, including faults;
+3. the service sub-applications, mounted by their devstack-style path (DESIGN.md §2), each
+   rendering its own native fault format.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Mount, Route
+from starlette.types import ASGIApp
+
+from vistack.common.bus import InProcessWorkQueue, WorkQueue
+from vistack.common.cache import Cache, MemoryCache
+from vistack.common.db import Database
+from vistack.common.middleware import (
+    AccessLogMiddleware,
+    MountRootMiddleware,
+    RequestIdMiddleware,
+)
+from vistack.common.policy import PolicyEngine
+from vistack.common.web import JSONBody
+from vistack.config import ConfigError, Settings
+from vistack.identity.api.app import build_identity_app
+from vistack.identity.api.deps import IdentityServices
+from vistack.identity.authenticator import TokenAuthenticator
+from vistack.identity.domain.bootstrap import ServiceEndpoint
+from vistack.identity.policies import IDENTITY_RULES
+from vistack.identity.wiring import build_identity_services
+from vistack.migrations import runner
+
+LOG = logging.getLogger(__name__)
+
+
+@dataclass
+class Cloud:
+    """Everything one vistack process runs; `close()` releases it."""
+
+    settings: Settings
+    database: Database
+    cache: Cache
+    bus: WorkQueue
+    identity: IdentityServices
+    asgi: ASGIApp
+
+    def close(self) -> None:
+        self.bus.stop()
+        self.database.dispose()
+
+
+def catalog_services(settings: Settings) -> list[ServiceEndpoint]:
+    """The services this cloud serves, as the catalog must list them (only those that exist)."""
+    base = settings.public_url
+    return [ServiceEndpoint("identity", "keystone", f"{base}/identity")]
+
+
+def build_cache(settings: Settings) -> Cache:
+    if settings.cache.backend == "memory":
+        return MemoryCache(settings.cache.ttl, settings.cache.max_entries)
+    raise ConfigError(f"[cache] backend {settings.cache.backend!r} is not available yet; "
+                      f"use 'memory'")
+
+
+def build_bus(settings: Settings) -> WorkQueue:
+    if settings.bus.backend == "memory":
+        return InProcessWorkQueue(settings.bus.workers)
+    raise ConfigError(f"[bus] backend {settings.bus.backend!r} is not available yet; use 'memory'")
+
+
+def build_cloud(settings: Settings) -> Cloud:
+    """Migrate the database, build every service and the ASGI app."""
+    settings.data_path.mkdir(parents=True, exist_ok=True)
+    database = Database.from_url(settings.database_url, pool_size=settings.database.pool_size,
+                                 echo=settings.database.echo)
+    runner.upgrade(database.engine)
+    cache = build_cache(settings)
+    bus = build_bus(settings)
+    policy = PolicyEngine(IDENTITY_RULES, settings.policy_path)
+    identity = build_identity_services(settings, database, cache, policy)
+    authenticator = TokenAuthenticator(identity.auth)
+    root = Starlette(routes=[
+        Route("/", _root_versions),
+        Mount("/identity", app=build_identity_app(identity, authenticator)),
+    ])
+    app: ASGIApp = MountRootMiddleware(root, ["/identity"])
+    app = AccessLogMiddleware(app, enabled=settings.server.access_log)
+    app = RequestIdMiddleware(app)
+    bus.start()
+    return Cloud(settings, database, cache, bus, identity, app)
+
+
+async def _root_versions(request: Request) -> Response:
+    """The root lists the services and where they live, so a person can find their way."""
+    base = str(request.base_url).rstrip("/")
+    return JSONBody({"services": {"identity": f"{base}/identity/v3"}})

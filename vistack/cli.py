@@ -1,0 +1,125 @@
+"""The `vistack` command line: `up`, `keys rotate`, `db upgrade`."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+
+import click
+import uvicorn
+
+from vistack.config import ConfigError, Settings, load_settings
+
+LOG = logging.getLogger("vistack")
+
+
+def _settings(config: str | None, data_dir: str | None, bind: str | None = None) -> Settings:
+    try:
+        return load_settings(config, data_dir=data_dir, bind=bind)
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from exc
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(), stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+
+
+@click.group()
+def main() -> None:
+    """vistack: OpenStack on VMware vSphere."""
+
+
+@main.command()
+@click.option("--data-dir", default=None, help="State directory (default ./.vistack).")
+@click.option("--bind", default=None, help="HOST:PORT to listen on (default 127.0.0.1:5000).")
+@click.option("--config", "config_file", default=None, help="TOML configuration file.")
+def up(data_dir: str | None, bind: str | None, config_file: str | None) -> None:
+    """Run the whole cloud in the foreground until Ctrl-C or SIGTERM."""
+    settings = _settings(config_file, data_dir, bind)
+    _configure_logging(settings.server.log_level)
+    from vistack.app import build_cloud  # heavy imports only for the commands that need them
+    from vistack.app import catalog_services
+    from vistack.credentials import bootstrap_passwords, write_client_files
+    from vistack.identity.domain.bootstrap import BootstrapAccount, bootstrap
+
+    host, _, port = settings.server.bind.rpartition(":")
+    if not host or not port.isdigit():
+        raise click.UsageError(f"--bind must be HOST:PORT, got {settings.server.bind!r}")
+    cloud = build_cloud(settings)
+    passwords = bootstrap_passwords(settings)
+    identity = settings.identity
+    services = cloud.identity
+    bootstrap(
+        services.auth._store,  # noqa: SLF001  (the same store the services use)
+        services.auth._changes,  # noqa: SLF001
+        services.identities._hasher,  # noqa: SLF001
+        admin=BootstrapAccount(identity.admin_user, identity.admin_project, passwords["admin"]),
+        demo=BootstrapAccount(identity.demo_user, identity.demo_project, passwords["demo"]),
+        region=settings.server.region,
+        services=catalog_services(settings),
+    )
+    server = uvicorn.Server(uvicorn.Config(
+        cloud.asgi, host=host, port=int(port), log_level=settings.server.log_level,
+        access_log=False, lifespan="off", proxy_headers=False,
+    ))
+
+    async def serve() -> None:
+        task = asyncio.create_task(server.serve())
+        while not server.started and not task.done():
+            await asyncio.sleep(0.05)
+        if server.started:
+            write_client_files(settings, passwords)
+            click.echo(f"vistack ready: {settings.public_url}/identity/v3", nl=True)
+            sys.stdout.flush()
+        await task
+
+    try:
+        asyncio.run(serve())
+    finally:
+        cloud.close()
+    if not server.started:
+        raise SystemExit(1)
+
+
+@main.group()
+def keys() -> None:
+    """Fernet key management."""
+
+
+@keys.command("rotate")
+@click.option("--data-dir", default=None)
+@click.option("--config", "config_file", default=None)
+def keys_rotate(data_dir: str | None, config_file: str | None) -> None:
+    """Promote the staged key to primary and stage a new one (safe on a running cloud)."""
+    from vistack.identity.wiring import key_repository
+
+    repository = key_repository(_settings(config_file, data_dir))
+    repository.ensure()
+    primary = repository.rotate()
+    click.echo(f"rotated: primary key is now {primary}, "
+               f"{len(repository.keys())} keys in {repository.directory}")
+
+
+@main.group()
+def db() -> None:
+    """Database schema management."""
+
+
+@db.command("upgrade")
+@click.option("--data-dir", default=None)
+@click.option("--config", "config_file", default=None)
+def db_upgrade(data_dir: str | None, config_file: str | None) -> None:
+    """Apply every pending migration."""
+    from vistack.common.db import Database
+    from vistack.migrations import runner
+
+    settings = _settings(config_file, data_dir)
+    settings.data_path.mkdir(parents=True, exist_ok=True)
+    database = Database.from_url(settings.database_url)
+    runner.upgrade(database.engine)
+    database.dispose()
+    click.echo("database schema is up to date")

@@ -1,0 +1,224 @@
+"""Typed settings: defaults in code, a TOML file on top, `VISTACK_*` variables on top of that.
+
+Every option lives in one dataclass field so that documentation (docs/configuration.md), the TOML
+schema and the environment overrides cannot drift apart: the loader walks the dataclasses, so an
+unknown section or key in the file is an error instead of a silently ignored typo.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+class ConfigError(ValueError):
+    """The configuration file or an environment override is invalid."""
+
+
+@dataclass
+class ServerSettings:
+    """Where the single API process listens and how it names itself."""
+
+    bind: str = "127.0.0.1:5000"
+    #: Base URL the catalog advertises; empty means `http://<bind>`.
+    public_url: str = ""
+    #: Region every endpoint of this cloud belongs to.
+    region: str = "RegionOne"
+    log_level: str = "info"
+    #: Write one access-log line per request.
+    access_log: bool = True
+
+
+@dataclass
+class DatabaseSettings:
+    """SQLAlchemy URL: sqlite (default), mysql+pymysql:// (MariaDB) or postgresql+psycopg://."""
+
+    #: Empty means `sqlite:///<data_dir>/vistack.db`.
+    url: str = ""
+    pool_size: int = 10
+    echo: bool = False
+
+
+@dataclass
+class IdentitySettings:
+    """Keystone behaviour: token lifetime, password hashing, Fernet key repository."""
+
+    token_expiration: int = 3600
+    #: bcrypt cost; 12 is Keystone's default and the floor for production.
+    bcrypt_rounds: int = 12
+    #: Empty means `<data_dir>/fernet-keys`.
+    fernet_key_repository: str = ""
+    #: Keys kept by `vistack keys rotate` (primary + secondaries + staged).
+    fernet_max_active_keys: int = 3
+    #: How long a token may outlive its expiry for `?allow_expired=1` validations (seconds).
+    allow_expired_window: int = 172800
+    admin_user: str = "admin"
+    admin_project: str = "admin"
+    demo_user: str = "demo"
+    demo_project: str = "demo"
+
+
+@dataclass
+class PolicySettings:
+    """Policy overrides in oslo.policy YAML; empty means `<data_dir>/policy.yaml` if it exists."""
+
+    file: str = ""
+
+
+@dataclass
+class CacheSettings:
+    """Cache for validated tokens and other hot reads: `memory` now, `memcached` for HA."""
+
+    backend: str = "memory"
+    servers: list[str] = field(default_factory=list)
+    ttl: int = 300
+    max_entries: int = 10000
+
+
+@dataclass
+class BusSettings:
+    """Work queue for long operations: `memory` (in-process workers) now, `rabbitmq` for HA."""
+
+    backend: str = "memory"
+    url: str = ""
+    workers: int = 4
+
+
+@dataclass
+class Settings:
+    """All of vistack's settings."""
+
+    data_dir: str = ".vistack"
+    server: ServerSettings = field(default_factory=ServerSettings)
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    identity: IdentitySettings = field(default_factory=IdentitySettings)
+    policy: PolicySettings = field(default_factory=PolicySettings)
+    cache: CacheSettings = field(default_factory=CacheSettings)
+    bus: BusSettings = field(default_factory=BusSettings)
+
+    @property
+    def data_path(self) -> Path:
+        return Path(self.data_dir).resolve()
+
+    @property
+    def database_url(self) -> str:
+        return self.database.url or f"sqlite:///{self.data_path / 'vistack.db'}"
+
+    @property
+    def fernet_key_path(self) -> Path:
+        repo = self.identity.fernet_key_repository
+        return Path(repo).resolve() if repo else self.data_path / "fernet-keys"
+
+    @property
+    def policy_path(self) -> Path:
+        return Path(self.policy.file) if self.policy.file else self.data_path / "policy.yaml"
+
+    @property
+    def public_url(self) -> str:
+        return (self.server.public_url or f"http://{self.server.bind}").rstrip("/")
+
+
+ENV_PREFIX = "VISTACK_"
+
+
+def load_settings(
+    config_file: str | Path | None = None,
+    env: typing.Mapping[str, str] | None = None,
+    **overrides: Any,
+) -> Settings:
+    """Build settings from defaults, then `config_file`, then `VISTACK_*` env, then overrides.
+
+    Overrides are top-level keyword arguments from the command line (`data_dir`, `bind`), which
+    win over everything because the operator typed them last.
+    """
+    settings = Settings()
+    if config_file is not None:
+        path = Path(config_file)
+        try:
+            document = tomllib.loads(path.read_text())
+        except FileNotFoundError as exc:
+            raise ConfigError(f"configuration file {path} does not exist") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"configuration file {path} is not valid TOML: {exc}") from exc
+        _apply_document(settings, document, str(path))
+    _apply_environment(settings, os.environ if env is None else env)
+    if overrides.get("data_dir"):
+        settings.data_dir = str(overrides["data_dir"])
+    if overrides.get("bind"):
+        settings.server.bind = str(overrides["bind"])
+    return settings
+
+
+def _sections(settings: Settings) -> dict[str, Any]:
+    return {
+        f.name: getattr(settings, f.name)
+        for f in dataclasses.fields(settings)
+        if dataclasses.is_dataclass(getattr(settings, f.name))
+    }
+
+
+def _apply_document(settings: Settings, document: dict[str, Any], origin: str) -> None:
+    sections = _sections(settings)
+    for key, value in document.items():
+        if key in sections:
+            if not isinstance(value, dict):
+                raise ConfigError(f"{origin}: [{key}] must be a table")
+            for option, option_value in value.items():
+                _set_option(sections[key], option, option_value, f"{origin}: [{key}]")
+        else:
+            _set_option(settings, key, value, origin)
+
+
+def _apply_environment(settings: Settings, env: typing.Mapping[str, str]) -> None:
+    sections = _sections(settings)
+    for name, raw in env.items():
+        if not name.startswith(ENV_PREFIX):
+            continue
+        key = name[len(ENV_PREFIX) :].lower()
+        if key == "data_dir":
+            settings.data_dir = raw
+            continue
+        section_name, _, option = key.partition("_")
+        if section_name in sections and option:
+            _set_option(sections[section_name], option, raw, f"environment {name}", from_text=True)
+
+
+def _set_option(
+    target: Any, option: str, value: Any, origin: str, *, from_text: bool = False
+) -> None:
+    hints = typing.get_type_hints(type(target))
+    if option not in hints or dataclasses.is_dataclass(getattr(target, option, None)):
+        raise ConfigError(f"{origin}: unknown option {option!r}")
+    setattr(target, option, _coerce(hints[option], value, f"{origin}.{option}", from_text))
+
+
+def _coerce(kind: Any, value: Any, where: str, from_text: bool) -> Any:
+    origin = typing.get_origin(kind)
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+        if from_text and str(value).lower() in {"1", "true", "yes", "on", "0", "false", "no", "off"}:
+            return str(value).lower() in {"1", "true", "yes", "on"}
+    elif kind is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if from_text:
+            try:
+                return int(value)
+            except ValueError:
+                pass
+    elif kind is str:
+        if isinstance(value, str):
+            return value
+    elif origin is list or (isinstance(kind, types.GenericAlias) and origin is list):
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return value
+        if from_text and isinstance(value, str):
+            return [v.strip() for v in value.split(",") if v.strip()]
+    raise ConfigError(f"{where}: expected {getattr(kind, '__name__', kind)}, got {value!r}")

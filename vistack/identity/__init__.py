@@ -1,0 +1,1 @@
+"""Keystone v3: identity, resources, assignments, catalog and tokens."""

@@ -1,0 +1,35 @@
+"""The identity sub-application: its routes, its fault format and its services."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from vistack.common.web import Authenticator, install_error_handlers
+from vistack.identity.api import (
+    app_credentials,
+    auth,
+    catalog,
+    domains,
+    grants,
+    groups,
+    projects,
+    roles,
+    users,
+    versions,
+)
+from vistack.identity.api.deps import IdentityServices
+from vistack.identity.api.faults import render_keystone_fault
+
+ROUTERS = (versions, auth, domains, projects, users, groups, roles, grants, catalog,
+           app_credentials)
+
+
+def build_identity_app(services: IdentityServices, authenticator: Authenticator) -> FastAPI:
+    app = FastAPI(title="vistack identity (Keystone v3)", docs_url=None, redoc_url=None,
+                  openapi_url="/v3/openapi.json", redirect_slashes=False)
+    app.state.identity = services
+    app.state.authenticator = authenticator
+    for module in ROUTERS:
+        app.include_router(module.router)
+    install_error_handlers(app, render_keystone_fault)
+    return app

@@ -1,0 +1,238 @@
+"""Request bodies of Keystone v3, as pydantic models that refuse unknown fields.
+
+Unknown fields are refused (HTTP 400) rather than stored as opaque "extra" attributes: a typo in
+an automation script should fail loudly, not create a user with a field nobody reads. `email`
+and `description` are first-class user fields because the real clients send them.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Name = Field(min_length=1, max_length=255)
+Id = Field(min_length=1, max_length=64)
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Lenient(BaseModel):
+    """Auth bodies: keystoneauth plugins add fields we have no use for (e.g. TOTP passcodes)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
+# auth
+class DomainRefBody(Lenient):
+    id: str | None = None
+    name: str | None = None
+
+
+class UserRefBody(Lenient):
+    id: str | None = None
+    name: str | None = None
+    domain: DomainRefBody | None = None
+    password: str | None = None
+
+
+class PasswordBody(Lenient):
+    user: UserRefBody
+
+
+class TokenRefBody(Lenient):
+    id: str
+
+
+class ApplicationCredentialBody(Lenient):
+    id: str | None = None
+    name: str | None = None
+    secret: str
+    user: UserRefBody | None = None
+
+
+class IdentityBody(Lenient):
+    methods: list[str] = Field(min_length=1)
+    password: PasswordBody | None = None
+    token: TokenRefBody | None = None
+    application_credential: ApplicationCredentialBody | None = None
+
+
+class ProjectScopeBody(Lenient):
+    id: str | None = None
+    name: str | None = None
+    domain: DomainRefBody | None = None
+
+
+class SystemScopeBody(Lenient):
+    all: bool = False
+
+
+class ScopeBody(Lenient):
+    project: ProjectScopeBody | None = None
+    domain: DomainRefBody | None = None
+    system: SystemScopeBody | None = None
+    OS_TRUST_trust: dict[str, Any] | None = Field(default=None, alias="OS-TRUST:trust")
+
+
+class AuthInner(Lenient):
+    identity: IdentityBody
+    scope: ScopeBody | Literal["unscoped"] | None = None
+
+
+class AuthRequest(Lenient):
+    auth: AuthInner
+
+
+# resources
+class DomainCreate(Strict):
+    name: str = Name
+    description: str | None = None
+    enabled: bool = True
+    id: str | None = Field(default=None, min_length=1, max_length=64)
+    tags: list[str] | None = None
+    options: dict[str, Any] | None = None
+
+
+class DomainUpdate(Strict):
+    name: str | None = Field(default=None, min_length=1, max_length=255)
+    description: str | None = None
+    enabled: bool | None = None
+    tags: list[str] | None = None
+    options: dict[str, Any] | None = None
+
+
+class ProjectCreate(Strict):
+    name: str = Name
+    domain_id: str | None = None
+    parent_id: str | None = None
+    description: str | None = None
+    enabled: bool = True
+    is_domain: bool = False
+    tags: list[str] | None = None
+    options: dict[str, Any] | None = None
+
+
+class ProjectUpdate(Strict):
+    name: str | None = Field(default=None, min_length=1, max_length=255)
+    description: str | None = None
+    enabled: bool | None = None
+    tags: list[str] | None = None
+    domain_id: str | None = None
+    parent_id: str | None = None
+    is_domain: bool | None = None
+    options: dict[str, Any] | None = None
+
+
+class UserCreate(Strict):
+    name: str = Name
+    domain_id: str | None = None
+    password: str | None = Field(default=None, max_length=4096)
+    enabled: bool = True
+    email: str | None = None
+    description: str | None = None
+    default_project_id: str | None = None
+    options: dict[str, Any] | None = None
+    federated: list[dict[str, Any]] | None = None
+
+
+class UserUpdate(Strict):
+    name: str | None = Field(default=None, min_length=1, max_length=255)
+    password: str | None = Field(default=None, max_length=4096)
+    enabled: bool | None = None
+    email: str | None = None
+    description: str | None = None
+    default_project_id: str | None = None
+    domain_id: str | None = None
+    options: dict[str, Any] | None = None
+
+
+class PasswordChange(Strict):
+    password: str = Field(min_length=1, max_length=4096)
+    original_password: str = Field(min_length=1, max_length=4096)
+
+
+class GroupCreate(Strict):
+    name: str = Name
+    domain_id: str | None = None
+    description: str | None = None
+
+
+class GroupUpdate(Strict):
+    name: str | None = Field(default=None, min_length=1, max_length=255)
+    description: str | None = None
+    domain_id: str | None = None
+
+
+class RoleCreate(Strict):
+    name: str = Name
+    domain_id: str | None = None
+    description: str | None = None
+    options: dict[str, Any] | None = None
+
+
+class RoleUpdate(Strict):
+    name: str | None = Field(default=None, min_length=1, max_length=255)
+    description: str | None = None
+    domain_id: str | None = None
+    options: dict[str, Any] | None = None
+
+
+class RegionCreate(Strict):
+    id: str | None = Field(default=None, min_length=1, max_length=255)
+    description: str | None = None
+    parent_region_id: str | None = None
+
+
+class RegionUpdate(Strict):
+    description: str | None = None
+    parent_region_id: str | None = None
+
+
+class ServiceCreate(Strict):
+    type: str = Name
+    name: str | None = None
+    description: str | None = None
+    enabled: bool = True
+
+
+class ServiceUpdate(Strict):
+    type: str | None = Field(default=None, min_length=1, max_length=255)
+    name: str | None = None
+    description: str | None = None
+    enabled: bool | None = None
+
+
+class EndpointCreate(Strict):
+    service_id: str = Id
+    interface: str
+    url: str = Field(min_length=1, max_length=1024)
+    region_id: str | None = None
+    region: str | None = None
+    enabled: bool = True
+
+
+class EndpointUpdate(Strict):
+    service_id: str | None = None
+    interface: str | None = None
+    url: str | None = Field(default=None, min_length=1, max_length=1024)
+    region_id: str | None = None
+    region: str | None = None
+    enabled: bool | None = None
+
+
+class RoleRefBody(Strict):
+    id: str | None = None
+    name: str | None = None
+
+
+class ApplicationCredentialCreate(Strict):
+    name: str = Name
+    description: str | None = None
+    secret: str | None = None
+    expires_at: str | None = None
+    roles: list[RoleRefBody] | None = None
+    unrestricted: bool = False
+    access_rules: list[dict[str, Any]] | None = None

@@ -1,0 +1,1 @@
+"""Identity persistence: SQLAlchemy tables and the repository that implements the domain's store."""

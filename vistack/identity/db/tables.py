@@ -1,0 +1,206 @@
+"""Identity tables (SQLAlchemy 2.x). Their schema is owned by Alembic (`vistack/migrations`).
+
+Global roles are stored with `domain_id = ''` rather than NULL so that the (name, domain_id)
+unique constraint holds on every backend (NULLs never collide in a unique index).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from vistack.common.db import Base, PreciseDateTime
+
+ID = String(64)
+NAME = String(255)
+
+
+class DomainRow(Base):
+    __tablename__ = "identity_domain"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    name: Mapped[str] = mapped_column(NAME, unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(PreciseDateTime)
+
+
+class ProjectRow(Base):
+    __tablename__ = "identity_project"
+    __table_args__ = (UniqueConstraint("domain_id", "name"),)
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    name: Mapped[str] = mapped_column(NAME)
+    domain_id: Mapped[str] = mapped_column(ID, ForeignKey("identity_domain.id"), index=True)
+    parent_id: Mapped[str | None] = mapped_column(ID, ForeignKey("identity_project.id"), index=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(PreciseDateTime)
+
+
+class ProjectTagRow(Base):
+    __tablename__ = "identity_project_tag"
+
+    project_id: Mapped[str] = mapped_column(
+        ID, ForeignKey("identity_project.id", ondelete="CASCADE"), primary_key=True
+    )
+    name: Mapped[str] = mapped_column(NAME, primary_key=True)
+
+
+class UserRow(Base):
+    __tablename__ = "identity_user"
+    __table_args__ = (UniqueConstraint("domain_id", "name"),)
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    name: Mapped[str] = mapped_column(NAME)
+    domain_id: Mapped[str] = mapped_column(ID, ForeignKey("identity_domain.id"), index=True)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    email: Mapped[str | None] = mapped_column(NAME, nullable=True)
+    description: Mapped[str | None] = mapped_column(Text, nullable=True)
+    default_project_id: Mapped[str | None] = mapped_column(ID, nullable=True)
+    password_hash: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    password_created_at: Mapped[datetime | None] = mapped_column(PreciseDateTime, nullable=True)
+    password_expires_at: Mapped[datetime | None] = mapped_column(PreciseDateTime, nullable=True)
+    options: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(PreciseDateTime)
+
+
+class GroupRow(Base):
+    __tablename__ = "identity_group"
+    __table_args__ = (UniqueConstraint("domain_id", "name"),)
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    name: Mapped[str] = mapped_column(NAME)
+    domain_id: Mapped[str] = mapped_column(ID, ForeignKey("identity_domain.id"), index=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+
+
+class GroupMemberRow(Base):
+    __tablename__ = "identity_group_member"
+
+    group_id: Mapped[str] = mapped_column(
+        ID, ForeignKey("identity_group.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[str] = mapped_column(
+        ID, ForeignKey("identity_user.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class RoleRow(Base):
+    __tablename__ = "identity_role"
+    __table_args__ = (UniqueConstraint("name", "domain_id"),)
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    name: Mapped[str] = mapped_column(NAME)
+    #: '' for a global role (see the module docstring).
+    domain_id: Mapped[str] = mapped_column(ID, default="")
+    description: Mapped[str | None] = mapped_column(Text, nullable=True)
+    options: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+
+
+class ImpliedRoleRow(Base):
+    __tablename__ = "identity_implied_role"
+
+    prior_role_id: Mapped[str] = mapped_column(
+        ID, ForeignKey("identity_role.id", ondelete="CASCADE"), primary_key=True
+    )
+    implied_role_id: Mapped[str] = mapped_column(
+        ID, ForeignKey("identity_role.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class AssignmentRow(Base):
+    """A grant of a role to an actor (user or group) on a target (project, domain or system)."""
+
+    __tablename__ = "identity_assignment"
+
+    #: One of UserProject, GroupProject, UserDomain, GroupDomain, UserSystem, GroupSystem.
+    type: Mapped[str] = mapped_column(String(16), primary_key=True)
+    actor_id: Mapped[str] = mapped_column(ID, primary_key=True, index=True)
+    #: A project or domain id, or 'all' for the system.
+    target_id: Mapped[str] = mapped_column(ID, primary_key=True, index=True)
+    role_id: Mapped[str] = mapped_column(
+        ID, ForeignKey("identity_role.id", ondelete="CASCADE"), primary_key=True
+    )
+    inherited: Mapped[bool] = mapped_column(Boolean, primary_key=True, default=False)
+
+
+class ApplicationCredentialRow(Base):
+    __tablename__ = "identity_application_credential"
+    __table_args__ = (UniqueConstraint("user_id", "name"),)
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    name: Mapped[str] = mapped_column(NAME)
+    secret_hash: Mapped[str] = mapped_column(String(128))
+    description: Mapped[str | None] = mapped_column(Text, nullable=True)
+    user_id: Mapped[str] = mapped_column(
+        ID, ForeignKey("identity_user.id", ondelete="CASCADE"), index=True
+    )
+    project_id: Mapped[str | None] = mapped_column(ID, nullable=True)
+    system: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    expires_at: Mapped[datetime | None] = mapped_column(PreciseDateTime, nullable=True)
+    unrestricted: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(PreciseDateTime)
+
+
+class ApplicationCredentialRoleRow(Base):
+    __tablename__ = "identity_application_credential_role"
+
+    application_credential_id: Mapped[str] = mapped_column(
+        ID, ForeignKey("identity_application_credential.id", ondelete="CASCADE"), primary_key=True
+    )
+    role_id: Mapped[str] = mapped_column(ID, primary_key=True)
+
+
+class RegionRow(Base):
+    __tablename__ = "identity_region"
+
+    id: Mapped[str] = mapped_column(NAME, primary_key=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    parent_region_id: Mapped[str | None] = mapped_column(NAME, nullable=True)
+
+
+class ServiceRow(Base):
+    __tablename__ = "identity_service"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    type: Mapped[str] = mapped_column(NAME)
+    name: Mapped[str] = mapped_column(NAME, default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class EndpointRow(Base):
+    __tablename__ = "identity_endpoint"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    service_id: Mapped[str] = mapped_column(
+        ID, ForeignKey("identity_service.id", ondelete="CASCADE"), index=True
+    )
+    region_id: Mapped[str | None] = mapped_column(NAME, nullable=True)
+    interface: Mapped[str] = mapped_column(String(16))
+    url: Mapped[str] = mapped_column(Text)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class RevocationEventRow(Base):
+    """Tokens stop validating when an event matches them (by audit id, or user before a time)."""
+
+    __tablename__ = "identity_revocation_event"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    audit_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    user_id: Mapped[str | None] = mapped_column(ID, nullable=True, index=True)
+    issued_before: Mapped[datetime] = mapped_column(PreciseDateTime)
+    #: After this the event can be pruned: every token it could match has expired.
+    prune_after: Mapped[datetime] = mapped_column(PreciseDateTime, index=True)

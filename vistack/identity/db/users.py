@@ -1,0 +1,191 @@
+"""Users, their password hashes, groups and group membership."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from vistack.identity.db.tables import GroupMemberRow, GroupRow, UserRow
+from vistack.identity.domain.models import Group, User
+from vistack.identity.domain.time import utcnow
+
+
+def _user(row: UserRow) -> User:
+    return User(
+        id=row.id,
+        name=row.name,
+        domain_id=row.domain_id,
+        enabled=row.enabled,
+        email=row.email,
+        description=row.description,
+        default_project_id=row.default_project_id,
+        password_expires_at=row.password_expires_at,
+        options=dict(row.options or {}),
+    )
+
+
+def _group(row: GroupRow) -> Group:
+    return Group(row.id, row.name, row.domain_id, row.description or "")
+
+
+class UserRepository:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def get(self, user_id: str) -> User | None:
+        row = self._session.get(UserRow, user_id)
+        return _user(row) if row else None
+
+    def get_by_name(self, domain_id: str, name: str) -> User | None:
+        row = self._session.scalars(
+            select(UserRow).where(UserRow.domain_id == domain_id, UserRow.name == name)
+        ).first()
+        return _user(row) if row else None
+
+    def password_hash(self, user_id: str) -> str | None:
+        return self._session.scalar(select(UserRow.password_hash).where(UserRow.id == user_id))
+
+    def list(
+        self,
+        *,
+        domain_id: str | None = None,
+        name: str | None = None,
+        enabled: bool | None = None,
+        ids: Sequence[str] | None = None,
+    ) -> list[User]:
+        query = select(UserRow).order_by(UserRow.name)
+        if domain_id is not None:
+            query = query.where(UserRow.domain_id == domain_id)
+        if name is not None:
+            query = query.where(UserRow.name == name)
+        if enabled is not None:
+            query = query.where(UserRow.enabled == enabled)
+        if ids is not None:
+            query = query.where(UserRow.id.in_(list(ids)))
+        return [_user(row) for row in self._session.scalars(query)]
+
+    def add(self, user: User, password_hash: str | None) -> None:
+        now = utcnow()
+        self._session.add(
+            UserRow(
+                id=user.id,
+                name=user.name,
+                domain_id=user.domain_id,
+                enabled=user.enabled,
+                email=user.email,
+                description=user.description,
+                default_project_id=user.default_project_id,
+                password_hash=password_hash,
+                password_created_at=now if password_hash else None,
+                password_expires_at=user.password_expires_at,
+                options=dict(user.options),
+                created_at=now,
+            )
+        )
+        self._session.flush()
+
+    def update(self, user: User) -> None:
+        row = self._session.get_one(UserRow, user.id)
+        row.name, row.enabled, row.email = user.name, user.enabled, user.email
+        row.description, row.default_project_id = user.description, user.default_project_id
+        row.options = dict(user.options)
+        row.password_expires_at = user.password_expires_at
+        self._session.flush()
+
+    def set_password(
+        self, user_id: str, password_hash: str, expires_at: datetime | None = None
+    ) -> None:
+        row = self._session.get_one(UserRow, user_id)
+        row.password_hash = password_hash
+        row.password_created_at = utcnow()
+        row.password_expires_at = expires_at
+        self._session.flush()
+
+    def delete(self, user_id: str) -> None:
+        self._session.execute(delete(GroupMemberRow).where(GroupMemberRow.user_id == user_id))
+        self._session.execute(delete(UserRow).where(UserRow.id == user_id))
+
+    def count_in_domain(self, domain_id: str) -> int:
+        return len(list(self._session.scalars(select(UserRow.id).where(UserRow.domain_id == domain_id))))
+
+
+class GroupRepository:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def get(self, group_id: str) -> Group | None:
+        row = self._session.get(GroupRow, group_id)
+        return _group(row) if row else None
+
+    def list(
+        self,
+        *,
+        domain_id: str | None = None,
+        name: str | None = None,
+        ids: Sequence[str] | None = None,
+    ) -> list[Group]:
+        query = select(GroupRow).order_by(GroupRow.name)
+        if domain_id is not None:
+            query = query.where(GroupRow.domain_id == domain_id)
+        if name is not None:
+            query = query.where(GroupRow.name == name)
+        if ids is not None:
+            query = query.where(GroupRow.id.in_(list(ids)))
+        return [_group(row) for row in self._session.scalars(query)]
+
+    def get_by_name(self, domain_id: str, name: str) -> Group | None:
+        found = self.list(domain_id=domain_id, name=name)
+        return found[0] if found else None
+
+    def add(self, group: Group) -> None:
+        self._session.add(
+            GroupRow(
+                id=group.id, name=group.name, domain_id=group.domain_id, description=group.description
+            )
+        )
+        self._session.flush()
+
+    def update(self, group: Group) -> None:
+        row = self._session.get_one(GroupRow, group.id)
+        row.name, row.description = group.name, group.description
+        self._session.flush()
+
+    def delete(self, group_id: str) -> None:
+        self._session.execute(delete(GroupMemberRow).where(GroupMemberRow.group_id == group_id))
+        self._session.execute(delete(GroupRow).where(GroupRow.id == group_id))
+
+    def add_member(self, group_id: str, user_id: str) -> None:
+        if not self.is_member(group_id, user_id):
+            self._session.add(GroupMemberRow(group_id=group_id, user_id=user_id))
+            self._session.flush()
+
+    def remove_member(self, group_id: str, user_id: str) -> bool:
+        result = self._session.execute(
+            delete(GroupMemberRow).where(
+                GroupMemberRow.group_id == group_id, GroupMemberRow.user_id == user_id
+            )
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+    def is_member(self, group_id: str, user_id: str) -> bool:
+        return (
+            self._session.get(GroupMemberRow, {"group_id": group_id, "user_id": user_id})
+            is not None
+        )
+
+    def member_ids(self, group_id: str) -> list[str]:
+        return list(
+            self._session.scalars(
+                select(GroupMemberRow.user_id).where(GroupMemberRow.group_id == group_id)
+            )
+        )
+
+    def group_ids_of_user(self, user_id: str) -> list[str]:
+        return list(
+            self._session.scalars(
+                select(GroupMemberRow.group_id).where(GroupMemberRow.user_id == user_id)
+            )
+        )

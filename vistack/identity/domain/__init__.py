@@ -1,0 +1,1 @@
+"""Identity rules: users, projects, roles, assignments, catalog and tokens, free of HTTP and SQL."""

@@ -1,0 +1,146 @@
+"""The identity nouns as immutable dataclasses; these, never ORM rows, cross layer boundaries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+DEFAULT_DOMAIN_ID = "default"
+SYSTEM_ALL = "all"
+
+
+@dataclass(frozen=True)
+class Domain:
+    id: str
+    name: str
+    description: str = ""
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
+class Project:
+    id: str
+    name: str
+    domain_id: str
+    parent_id: str | None = None
+    description: str = ""
+    enabled: bool = True
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class User:
+    id: str
+    name: str
+    domain_id: str
+    enabled: bool = True
+    email: str | None = None
+    description: str | None = None
+    default_project_id: str | None = None
+    password_expires_at: datetime | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Group:
+    id: str
+    name: str
+    domain_id: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Role:
+    id: str
+    name: str
+    domain_id: str | None = None
+    description: str | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ImpliedRole:
+    prior_role_id: str
+    implied_role_id: str
+
+
+class ActorKind(StrEnum):
+    USER = "User"
+    GROUP = "Group"
+
+
+class TargetKind(StrEnum):
+    PROJECT = "Project"
+    DOMAIN = "Domain"
+    SYSTEM = "System"
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """A role granted to a user or group on a project, a domain or the system."""
+
+    actor_kind: ActorKind
+    actor_id: str
+    target_kind: TargetKind
+    target_id: str
+    role_id: str
+    inherited: bool = False
+    #: For an effective assignment derived from a group grant, the group it came through.
+    via_group_id: str | None = None
+    #: For an effective assignment derived from an implied role, the role that implied it.
+    via_role_id: str | None = None
+
+    @property
+    def storage_type(self) -> str:
+        return f"{self.actor_kind.value}{self.target_kind.value}"
+
+
+@dataclass(frozen=True)
+class ApplicationCredential:
+    id: str
+    name: str
+    user_id: str
+    project_id: str | None
+    roles: tuple[Role, ...]
+    description: str | None = None
+    system: str | None = None
+    expires_at: datetime | None = None
+    unrestricted: bool = False
+
+
+@dataclass(frozen=True)
+class Region:
+    id: str
+    description: str = ""
+    parent_region_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Service:
+    id: str
+    type: str
+    name: str = ""
+    description: str = ""
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    id: str
+    service_id: str
+    interface: str
+    url: str
+    region_id: str | None = None
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
+class RevocationEvent:
+    """Tokens issued before `issued_before` whose audit chain or user matches stop validating."""
+
+    issued_before: datetime
+    prune_after: datetime
+    audit_id: str | None = None
+    user_id: str | None = None

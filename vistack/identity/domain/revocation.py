@@ -1,0 +1,36 @@
+"""An in-memory index of revocation events, rebuilt when identity data changes.
+
+Validation is the hottest path of the cloud: it must not query the database. The index answers
+"is this token revoked" from two dictionaries: revoked audit ids, and per user the latest time
+before which all of that user's tokens are void (password change, disable, delete).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from vistack.identity.domain.models import RevocationEvent
+from vistack.identity.domain.tokens import TokenPayload
+
+
+class RevocationIndex:
+    def __init__(self, events: Iterable[RevocationEvent] = ()) -> None:
+        self._audit: dict[str, datetime] = {}
+        self._user: dict[str, datetime] = {}
+        for event in events:
+            if event.audit_id:
+                self._audit[event.audit_id] = max(
+                    event.issued_before, self._audit.get(event.audit_id, event.issued_before)
+                )
+            if event.user_id:
+                self._user[event.user_id] = max(
+                    event.issued_before, self._user.get(event.user_id, event.issued_before)
+                )
+
+    def is_revoked(self, payload: TokenPayload) -> bool:
+        for audit_id in payload.audit_ids:
+            if audit_id in self._audit:
+                return True
+        before = self._user.get(payload.user_id)
+        return before is not None and payload.issued_at <= before

@@ -1,0 +1,103 @@
+"""Default policy of the identity API, in Keystone's rule names.
+
+Personas: a cloud admin (`rule:admin_required`) may do anything; a system reader may read
+everything; a domain admin manages users, groups, projects and grants within its domain; every
+user may read itself, change its own password and manage its own application credentials.
+Override any rule in `policy.yaml`.
+"""
+
+from __future__ import annotations
+
+from vistack.common.policy import RuleDefault
+
+ADMIN = "rule:admin_required"
+READER = "rule:cloud_reader"
+DOMAIN_ADMIN = "(role:admin and domain_id:%(target.{0}domain_id)s)"
+DOMAIN_READER = "(role:reader and domain_id:%(target.{0}domain_id)s)"
+OWNER = "user_id:%(target.user.id)s"
+
+
+def _rule(name: str, check: str, description: str) -> RuleDefault:
+    return RuleDefault(f"identity:{name}", check, description)
+
+
+def _crud(noun: str, read: str, write: str) -> list[RuleDefault]:
+    plural = f"{noun}s"
+    return [
+        _rule(f"get_{noun}", read, f"Show a {noun}."),
+        _rule(f"list_{plural}", read, f"List {plural}."),
+        _rule(f"create_{noun}", write, f"Create a {noun}."),
+        _rule(f"update_{noun}", write, f"Update a {noun}."),
+        _rule(f"delete_{noun}", write, f"Delete a {noun}."),
+    ]
+
+
+def _scoped(noun: str, prefix: str) -> tuple[str, str]:
+    read = f"{READER} or {DOMAIN_READER.format(prefix)}"
+    write = f"{ADMIN} or {DOMAIN_ADMIN.format(prefix)}"
+    return read, write
+
+
+_user_read, _user_write = _scoped("user", "user.")
+_group_read, _group_write = _scoped("group", "group.")
+_project_read, _project_write = _scoped("project", "project.")
+_list_read = f"{READER} or (role:reader and domain_id:%(target.domain_id)s)"
+
+IDENTITY_RULES: list[RuleDefault] = [
+    _rule("validate_token", f"{READER} or rule:service_role or "
+          "user_id:%(target.token.user_id)s", "Validate or check a token."),
+    _rule("revoke_token", f"{ADMIN} or rule:service_role or user_id:%(target.token.user_id)s",
+          "Revoke a token."),
+    *_crud("domain", READER, ADMIN),
+    *_crud("region", "", ADMIN),
+    *_crud("service", READER, ADMIN),
+    *_crud("endpoint", READER, ADMIN),
+    *_crud("role", READER, ADMIN),
+    _rule("get_project", f"{_project_read} or project_id:%(target.project.id)s",
+          "Show a project."),
+    _rule("list_projects", _list_read, "List projects."),
+    _rule("create_project", f"{ADMIN} or (role:admin and domain_id:%(target.project.domain_id)s)",
+          "Create a project."),
+    _rule("update_project", _project_write, "Update a project."),
+    _rule("delete_project", _project_write, "Delete a project."),
+    _rule("get_user", f"{_user_read} or {OWNER}", "Show a user."),
+    _rule("list_users", _list_read, "List users."),
+    _rule("create_user", _user_write, "Create a user."),
+    _rule("update_user", _user_write, "Update a user."),
+    _rule("delete_user", _user_write, "Delete a user."),
+    _rule("list_groups_for_user", f"{_user_read} or {OWNER}", "List a user's groups."),
+    _rule("list_user_projects", f"{_user_read} or {OWNER}", "List a user's projects."),
+    _rule("get_group", _group_read, "Show a group."),
+    _rule("list_groups", _list_read, "List groups."),
+    _rule("create_group", _group_write, "Create a group."),
+    _rule("update_group", _group_write, "Update a group."),
+    _rule("delete_group", _group_write, "Delete a group."),
+    _rule("list_users_in_group", _group_read, "List a group's members."),
+    _rule("check_user_in_group", _group_read, "Check membership."),
+    _rule("add_user_to_group", _group_write, "Add a member."),
+    _rule("remove_user_from_group", _group_write, "Remove a member."),
+    _rule("create_implied_role", ADMIN, "Make a role imply another."),
+    _rule("get_implied_role", READER, "Show an implication."),
+    _rule("delete_implied_role", ADMIN, "Remove an implication."),
+    _rule("list_implied_roles", READER, "List what a role implies."),
+    _rule("list_role_inference_rules", READER, "List every implication."),
+    _rule("list_grants", f"{READER} or (role:reader and domain_id:%(target.domain.id)s)",
+          "List grants on a target."),
+    _rule("check_grant", f"{READER} or (role:reader and domain_id:%(target.domain.id)s)",
+          "Check a grant."),
+    _rule("create_grant", f"{ADMIN} or (role:admin and domain_id:%(target.domain.id)s)",
+          "Grant a role."),
+    _rule("revoke_grant", f"{ADMIN} or (role:admin and domain_id:%(target.domain.id)s)",
+          "Revoke a role."),
+    _rule("list_system_grants", READER, "List system grants."),
+    _rule("check_system_grant", READER, "Check a system grant."),
+    _rule("create_system_grant", ADMIN, "Grant a system role."),
+    _rule("revoke_system_grant", ADMIN, "Revoke a system role."),
+    _rule("list_role_assignments", f"{READER} or (role:reader and "
+          "domain_id:%(target.domain.id)s) or user_id:%(target.user.id)s",
+          "List role assignments."),
+    _rule("create_application_credential", OWNER, "Create one's application credential."),
+    _rule("get_application_credential", f"{READER} or {OWNER}", "Show one."),
+    _rule("list_application_credentials", f"{READER} or {OWNER}", "List them."),
+    _rule("delete_application_credential", f"{ADMIN} or {OWNER}", "Delete one."),
+]

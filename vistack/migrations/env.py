@@ -1,0 +1,21 @@
+"""Alembic environment: runs migrations on the connection `vistack.migrations.runner` hands over."""
+
+from __future__ import annotations
+
+from alembic import context
+
+import vistack.identity.db.tables  # noqa: F401  (registers the tables on the metadata)
+from vistack.common.db import Base
+
+target_metadata = Base.metadata
+connection = context.config.attributes.get("connection")
+if connection is None:
+    raise RuntimeError("run migrations through vistack.migrations.runner.upgrade()")
+context.configure(
+    connection=connection,
+    target_metadata=target_metadata,
+    render_as_batch=connection.dialect.name == "sqlite",
+    compare_type=True,
+)
+with context.begin_transaction():
+    context.run_migrations()
