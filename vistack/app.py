@@ -65,8 +65,9 @@ def catalog_services(settings: Settings) -> list[ServiceEndpoint]:
 def build_cache(settings: Settings) -> Cache:
     if settings.cache.backend == "memory":
         return MemoryCache(settings.cache.ttl, settings.cache.max_entries)
-    raise ConfigError(f"[cache] backend {settings.cache.backend!r} is not available yet; "
-                      f"use 'memory'")
+    raise ConfigError(
+        f"[cache] backend {settings.cache.backend!r} is not available yet; use 'memory'"
+    )
 
 
 def build_bus(settings: Settings) -> WorkQueue:
@@ -78,18 +79,21 @@ def build_bus(settings: Settings) -> WorkQueue:
 def build_cloud(settings: Settings) -> Cloud:
     """Migrate the database, build every service and the ASGI app."""
     settings.data_path.mkdir(parents=True, exist_ok=True)
-    database = Database.from_url(settings.database_url, pool_size=settings.database.pool_size,
-                                 echo=settings.database.echo)
+    database = Database.from_url(
+        settings.database_url, pool_size=settings.database.pool_size, echo=settings.database.echo
+    )
     runner.upgrade(database.engine)
     cache = build_cache(settings)
     bus = build_bus(settings)
     policy = PolicyEngine(IDENTITY_RULES, settings.policy_path)
     identity = build_identity_services(settings, database, cache, policy)
     authenticator = TokenAuthenticator(identity.auth)
-    root = Starlette(routes=[
-        Route("/", _root_versions),
-        Mount("/identity", app=build_identity_app(identity, authenticator)),
-    ])
+    root = Starlette(
+        routes=[
+            Route("/", _root_versions),
+            Mount("/identity", app=build_identity_app(identity, authenticator)),
+        ]
+    )
     app: ASGIApp = MountRootMiddleware(root, ["/identity"])
     app = AccessLogMiddleware(app, enabled=settings.server.access_log)
     app = RequestIdMiddleware(app)

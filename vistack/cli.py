@@ -23,7 +23,8 @@ def _settings(config: str | None, data_dir: str | None, bind: str | None = None)
 
 def _configure_logging(level: str) -> None:
     logging.basicConfig(
-        level=level.upper(), stream=sys.stderr,
+        level=level.upper(),
+        stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
 
@@ -41,8 +42,10 @@ def up(data_dir: str | None, bind: str | None, config_file: str | None) -> None:
     """Run the whole cloud in the foreground until Ctrl-C or SIGTERM."""
     settings = _settings(config_file, data_dir, bind)
     _configure_logging(settings.server.log_level)
-    from vistack.app import build_cloud  # heavy imports only for the commands that need them
-    from vistack.app import catalog_services
+    from vistack.app import (
+        build_cloud,  # heavy imports only for the commands that need them
+        catalog_services,
+    )
     from vistack.credentials import bootstrap_passwords, write_client_files
     from vistack.identity.domain.bootstrap import BootstrapAccount, bootstrap
 
@@ -54,18 +57,25 @@ def up(data_dir: str | None, bind: str | None, config_file: str | None) -> None:
     identity = settings.identity
     services = cloud.identity
     bootstrap(
-        services.auth._store,  # noqa: SLF001  (the same store the services use)
-        services.auth._changes,  # noqa: SLF001
-        services.identities._hasher,  # noqa: SLF001
+        services.auth._store,
+        services.auth._changes,
+        services.identities._hasher,
         admin=BootstrapAccount(identity.admin_user, identity.admin_project, passwords["admin"]),
         demo=BootstrapAccount(identity.demo_user, identity.demo_project, passwords["demo"]),
         region=settings.server.region,
         services=catalog_services(settings),
     )
-    server = uvicorn.Server(uvicorn.Config(
-        cloud.asgi, host=host, port=int(port), log_level=settings.server.log_level,
-        access_log=False, lifespan="off", proxy_headers=False,
-    ))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            cloud.asgi,
+            host=host,
+            port=int(port),
+            log_level=settings.server.log_level,
+            access_log=False,
+            lifespan="off",
+            proxy_headers=False,
+        )
+    )
 
     async def serve() -> None:
         task = asyncio.create_task(server.serve())
@@ -100,8 +110,10 @@ def keys_rotate(data_dir: str | None, config_file: str | None) -> None:
     repository = key_repository(_settings(config_file, data_dir))
     repository.ensure()
     primary = repository.rotate()
-    click.echo(f"rotated: primary key is now {primary}, "
-               f"{len(repository.keys())} keys in {repository.directory}")
+    click.echo(
+        f"rotated: primary key is now {primary}, "
+        f"{len(repository.keys())} keys in {repository.directory}"
+    )
 
 
 @main.group()

@@ -203,7 +203,16 @@ def _coerce(kind: Any, value: Any, where: str, from_text: bool) -> Any:
     if kind is bool:
         if isinstance(value, bool):
             return value
-        if from_text and str(value).lower() in {"1", "true", "yes", "on", "0", "false", "no", "off"}:
+        if from_text and str(value).lower() in {
+            "1",
+            "true",
+            "yes",
+            "on",
+            "0",
+            "false",
+            "no",
+            "off",
+        }:
             return str(value).lower() in {"1", "true", "yes", "on"}
     elif kind is int:
         if isinstance(value, int) and not isinstance(value, bool):

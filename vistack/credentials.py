@@ -18,8 +18,9 @@ from vistack.config import Settings
 
 
 def _write_private(path: Path, text: str) -> None:
-    fd = os.open(path.with_suffix(path.suffix + ".tmp"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC,
-                 0o600)
+    fd = os.open(
+        path.with_suffix(path.suffix + ".tmp"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600
+    )
     with os.fdopen(fd, "w") as handle:
         handle.write(text)
     path.with_suffix(path.suffix + ".tmp").replace(path)
@@ -55,10 +56,12 @@ def clouds_document(settings: Settings, passwords: dict[str, str]) -> dict[str, 
             "identity_api_version": 3,
         }
 
-    return {"clouds": {
-        "vistack-admin": cloud(identity.admin_user, identity.admin_project, passwords["admin"]),
-        "vistack-demo": cloud(identity.demo_user, identity.demo_project, passwords["demo"]),
-    }}
+    return {
+        "clouds": {
+            "vistack-admin": cloud(identity.admin_user, identity.admin_project, passwords["admin"]),
+            "vistack-demo": cloud(identity.demo_user, identity.demo_project, passwords["demo"]),
+        }
+    }
 
 
 def write_client_files(settings: Settings, passwords: dict[str, str]) -> Path:
@@ -66,18 +69,20 @@ def write_client_files(settings: Settings, passwords: dict[str, str]) -> Path:
     clouds = settings.data_path / "clouds.yaml"
     _write_private(clouds, yaml.safe_dump(clouds_document(settings, passwords), sort_keys=False))
     identity = settings.identity
-    openrc = "\n".join([
-        "# Source this file to use the openstack CLI as the vistack admin.",
-        f"export OS_AUTH_URL={settings.public_url}/identity",
-        f"export OS_USERNAME={identity.admin_user}",
-        f"export OS_PASSWORD={passwords['admin']}",
-        f"export OS_PROJECT_NAME={identity.admin_project}",
-        "export OS_USER_DOMAIN_NAME=Default",
-        "export OS_PROJECT_DOMAIN_NAME=Default",
-        f"export OS_REGION_NAME={settings.server.region}",
-        "export OS_IDENTITY_API_VERSION=3",
-        "export OS_INTERFACE=public",
-        "",
-    ])
+    openrc = "\n".join(
+        [
+            "# Source this file to use the openstack CLI as the vistack admin.",
+            f"export OS_AUTH_URL={settings.public_url}/identity",
+            f"export OS_USERNAME={identity.admin_user}",
+            f"export OS_PASSWORD={passwords['admin']}",
+            f"export OS_PROJECT_NAME={identity.admin_project}",
+            "export OS_USER_DOMAIN_NAME=Default",
+            "export OS_PROJECT_DOMAIN_NAME=Default",
+            f"export OS_REGION_NAME={settings.server.region}",
+            "export OS_IDENTITY_API_VERSION=3",
+            "export OS_INTERFACE=public",
+            "",
+        ]
+    )
     _write_private(settings.data_path / "admin-openrc", openrc)
     return clouds

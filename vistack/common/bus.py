@@ -98,6 +98,8 @@ class InProcessWorkQueue:
             except Exception:
                 # A failing job must not kill its worker; the handler owns recording the failure
                 # on its resource (e.g. an instance in ERROR), this line keeps the trace.
-                LOG.exception("job %s on topic %s failed", job.job_id if job else "-", job and job.topic)
+                LOG.exception(
+                    "job %s on topic %s failed", job.job_id if job else "-", job and job.topic
+                )
             finally:
                 self._jobs.task_done()

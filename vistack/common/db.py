@@ -45,7 +45,9 @@ def create_db_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> En
         engine = create_engine(url, **kwargs)
         event.listen(engine, "connect", _sqlite_on_connect)
         return engine
-    kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, pool_recycle=3600)
+    kwargs.update(
+        pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, pool_recycle=3600
+    )
     if parsed.get_backend_name() in {"mysql", "mariadb"}:
         parsed = parsed.update_query_dict({"charset": "utf8mb4"})
         return create_engine(parsed, **kwargs)

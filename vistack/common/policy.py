@@ -67,9 +67,7 @@ class PolicyEngine:
         self, rule: str, context: RequestContext, target: Mapping[str, Any] | None = None
     ) -> bool:
         """Whether `context` may perform `rule` on `target`."""
-        return bool(
-            self._enforcer.enforce(rule, dict(target or {}), context.policy_credentials())
-        )
+        return bool(self._enforcer.enforce(rule, dict(target or {}), context.policy_credentials()))
 
     def authorize(
         self, rule: str, context: RequestContext, target: Mapping[str, Any] | None = None

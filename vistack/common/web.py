@@ -105,10 +105,16 @@ def install_error_handlers(app: FastAPI, render: FaultRenderer) -> None:
         return response
 
     async def on_unexpected(request: Request, exc: Exception) -> Response:
-        LOG.exception("unexpected error serving %s %s [%s]", request.method, request.url.path,
-                      request_id(request))
-        return render(HTTPStatus.INTERNAL_SERVER_ERROR,
-                      "An unexpected error prevented the server from fulfilling your request.")
+        LOG.exception(
+            "unexpected error serving %s %s [%s]",
+            request.method,
+            request.url.path,
+            request_id(request),
+        )
+        return render(
+            HTTPStatus.INTERNAL_SERVER_ERROR,
+            "An unexpected error prevented the server from fulfilling your request.",
+        )
 
     app.add_exception_handler(VistackError, on_vistack_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)

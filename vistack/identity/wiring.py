@@ -36,8 +36,15 @@ def build_identity_services(
     hasher = PasswordHasher(settings.identity.bcrypt_rounds)
     lifetime = timedelta(seconds=settings.identity.token_expiration)
     return IdentityServices(
-        auth=AuthService(store, changes, cache, TokenCodec(keys.current_cipher), hasher, lifetime,
-                         timedelta(seconds=settings.identity.allow_expired_window)),
+        auth=AuthService(
+            store,
+            changes,
+            cache,
+            TokenCodec(keys.current_cipher),
+            hasher,
+            lifetime,
+            timedelta(seconds=settings.identity.allow_expired_window),
+        ),
         resources=ResourceService(store, changes),
         identities=IdentityService(store, changes, hasher, lifetime),
         assignments=AssignmentService(store, changes),

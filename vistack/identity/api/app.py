@@ -20,13 +20,28 @@ from vistack.identity.api import (
 from vistack.identity.api.deps import IdentityServices
 from vistack.identity.api.faults import render_keystone_fault
 
-ROUTERS = (versions, auth, domains, projects, users, groups, roles, grants, catalog,
-           app_credentials)
+ROUTERS = (
+    versions,
+    auth,
+    domains,
+    projects,
+    users,
+    groups,
+    roles,
+    grants,
+    catalog,
+    app_credentials,
+)
 
 
 def build_identity_app(services: IdentityServices, authenticator: Authenticator) -> FastAPI:
-    app = FastAPI(title="vistack identity (Keystone v3)", docs_url=None, redoc_url=None,
-                  openapi_url="/v3/openapi.json", redirect_slashes=False)
+    app = FastAPI(
+        title="vistack identity (Keystone v3)",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/v3/openapi.json",
+        redirect_slashes=False,
+    )
     app.state.identity = services
     app.state.authenticator = authenticator
     for module in ROUTERS:

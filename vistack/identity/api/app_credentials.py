@@ -21,8 +21,9 @@ class CreateRequest(Strict):
 
 
 @router.post(BASE, status_code=201)
-async def create_application_credential(request: Request, user_id: str, body: CreateRequest,
-                                        services: Services, context: Context) -> Response:
+async def create_application_credential(
+    request: Request, user_id: str, body: CreateRequest, services: Services, context: Context
+) -> Response:
     authorize(services, "create_application_credential", context, user__id=user_id)
     spec = body.application_credential
     if spec.access_rules:
@@ -32,18 +33,25 @@ async def create_application_credential(request: Request, user_id: str, body: Cr
     except ValueError as exc:
         raise BadRequest(f"Invalid expires_at {spec.expires_at!r}: use ISO 8601.") from exc
     restricted_caller = bool(context.application_credential_id) and not _unrestricted(
-        services, context.user_id, context.application_credential_id)
+        services, context.user_id, context.application_credential_id
+    )
     credential, secret = await run_in_threadpool(
         lambda: services.app_credentials.create(
-            user_id, context.project_id, spec.name, secret=spec.secret,
-            description=spec.description, expires_at=expires_at, unrestricted=spec.unrestricted,
+            user_id,
+            context.project_id,
+            spec.name,
+            secret=spec.secret,
+            description=spec.description,
+            expires_at=expires_at,
+            unrestricted=spec.unrestricted,
             role_refs=[(r.id, r.name) for r in spec.roles or []],
             from_application_credential=restricted_caller,
         )
     )
-    return JSONBody({"application_credential":
-                     views.application_credential_view(request, credential, secret)},
-                    status_code=201)
+    return JSONBody(
+        {"application_credential": views.application_credential_view(request, credential, secret)},
+        status_code=201,
+    )
 
 
 def _unrestricted(services: Services, user_id: str | None, credential_id: str | None) -> bool:
@@ -53,27 +61,36 @@ def _unrestricted(services: Services, user_id: str | None, credential_id: str | 
 
 
 @router.get(BASE)
-def list_application_credentials(request: Request, user_id: str, services: Services,
-                                 context: Context, name: str | None = None) -> Response:
+def list_application_credentials(
+    request: Request, user_id: str, services: Services, context: Context, name: str | None = None
+) -> Response:
     authorize(services, "list_application_credentials", context, user__id=user_id)
-    found = services.app_credentials.list(user_id, name=name)
-    return JSONBody({"application_credentials":
-                     [views.application_credential_view(request, c) for c in found],
-                     "links": collection_links(request)})
+    found = services.app_credentials.list_for_user(user_id, name=name)
+    return JSONBody(
+        {
+            "application_credentials": [
+                views.application_credential_view(request, c) for c in found
+            ],
+            "links": collection_links(request),
+        }
+    )
 
 
 @router.get(BASE + "/{credential_id}")
-def get_application_credential(request: Request, user_id: str, credential_id: str,
-                               services: Services, context: Context) -> Response:
+def get_application_credential(
+    request: Request, user_id: str, credential_id: str, services: Services, context: Context
+) -> Response:
     authorize(services, "get_application_credential", context, user__id=user_id)
     credential = services.app_credentials.get(user_id, credential_id)
-    return JSONBody({"application_credential":
-                     views.application_credential_view(request, credential)})
+    return JSONBody(
+        {"application_credential": views.application_credential_view(request, credential)}
+    )
 
 
 @router.delete(BASE + "/{credential_id}", status_code=204)
-def delete_application_credential(user_id: str, credential_id: str, services: Services,
-                                  context: Context) -> Response:
+def delete_application_credential(
+    user_id: str, credential_id: str, services: Services, context: Context
+) -> Response:
     authorize(services, "delete_application_credential", context, user__id=user_id)
     services.app_credentials.delete(user_id, credential_id)
     return Response(status_code=204)

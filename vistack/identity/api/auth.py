@@ -34,8 +34,11 @@ def _user_ref(body: UserRefBody | None) -> UserRef:
         raise BadRequest("Expecting to find user in the authentication method.")
     if not body.id and not body.name:
         raise BadRequest("Expecting to find id or name in user.")
-    if body.name and not body.id and (body.domain is None or not (body.domain.id or
-                                                                  body.domain.name)):
+    if (
+        body.name
+        and not body.id
+        and (body.domain is None or not (body.domain.id or body.domain.name))
+    ):
         raise BadRequest("Expecting to find domain in user when the user is named.")
     return UserRef(
         id=body.id,
@@ -53,8 +56,9 @@ def _methods(identity: IdentityBody) -> list[AuthMethod]:
         if name == "password":
             if identity.password is None or identity.password.user.password is None:
                 raise BadRequest("Expecting to find password in the password method.")
-            methods.append(PasswordMethod(_user_ref(identity.password.user),
-                                          identity.password.user.password))
+            methods.append(
+                PasswordMethod(_user_ref(identity.password.user), identity.password.user.password)
+            )
         elif name == "token":
             if identity.token is None:
                 raise BadRequest("Expecting to find id in the token method.")
@@ -65,9 +69,11 @@ def _methods(identity: IdentityBody) -> list[AuthMethod]:
                 raise BadRequest("Expecting to find application_credential in the method.")
             if not body.id and not (body.name and body.user):
                 raise BadRequest("An application credential needs an id, or a name and a user.")
-            methods.append(ApplicationCredentialMethod(
-                body.secret, body.id, body.name, _user_ref(body.user) if body.user else None
-            ))
+            methods.append(
+                ApplicationCredentialMethod(
+                    body.secret, body.id, body.name, _user_ref(body.user) if body.user else None
+                )
+            )
     return methods
 
 
@@ -83,11 +89,16 @@ def _scope(scope: ScopeBody | str | None) -> ScopeRequest:
         project = scope.project
         if not project.id and not project.name:
             raise BadRequest("Expecting to find id or name in project scope.")
-        if project.name and not project.id and (project.domain is None or
-                                                not (project.domain.id or project.domain.name)):
+        if (
+            project.name
+            and not project.id
+            and (project.domain is None or not (project.domain.id or project.domain.name))
+        ):
             raise BadRequest("Expecting to find domain in project scope.")
         return ScopeRequest(
-            ScopeKind.PROJECT, project.id, project.name,
+            ScopeKind.PROJECT,
+            project.id,
+            project.name,
             project.domain.id if project.domain else None,
             project.domain.name if project.domain else None,
         )
@@ -97,7 +108,7 @@ def _scope(scope: ScopeBody | str | None) -> ScopeRequest:
         return ScopeRequest(ScopeKind.DOMAIN, scope.domain.id, scope.domain.name)
     if scope.system is not None:
         if not scope.system.all:
-            raise BadRequest("Only the system scope {\"all\": true} exists.")
+            raise BadRequest('Only the system scope {"all": true} exists.')
         return ScopeRequest(ScopeKind.SYSTEM)
     return ScopeRequest()
 
@@ -111,8 +122,9 @@ def _render(services: Services, token: ValidatedToken, with_catalog: bool) -> di
 
 
 @router.post("/v3/auth/tokens", status_code=201)
-async def issue_token(body: AuthRequest, services: Services, nocatalog: str | None = None
-                      ) -> Response:
+async def issue_token(
+    body: AuthRequest, services: Services, nocatalog: str | None = None
+) -> Response:
     methods = _methods(body.auth.identity)
     scope = _scope(body.auth.scope)
     # bcrypt runs here for ~0.3 s; it releases the GIL, so a thread keeps the loop serving.
@@ -135,8 +147,9 @@ def _subject(request: Request, services: Services, context: Context) -> Validate
 def validate_token(request: Request, services: Services, context: Context) -> Response:
     token = _subject(request, services, context)
     with_catalog = "nocatalog" not in request.query_params
-    return JSONBody(_render(services, token, with_catalog),
-                    headers={"X-Subject-Token": token.token_id})
+    return JSONBody(
+        _render(services, token, with_catalog), headers={"X-Subject-Token": token.token_id}
+    )
 
 
 @router.head("/v3/auth/tokens", status_code=200)
@@ -158,29 +171,37 @@ def auth_catalog(request: Request, services: Services, context: Context) -> Resp
     if context.project_id is None and context.domain_id is None and context.system_scope is None:
         raise Unauthorized("The service catalog needs a scoped token.")
     entries = services.catalog.catalog_for_project(context.project_id)
-    return JSONBody({"catalog": views.catalog_view(entries),
-                     "links": {"self": str(request.url)}})
+    return JSONBody({"catalog": views.catalog_view(entries), "links": {"self": str(request.url)}})
 
 
 @router.get("/v3/auth/projects")
 def auth_projects(request: Request, services: Services, context: Context) -> Response:
     assert context.user_id is not None
     projects = [p for p in services.assignments.projects_of_user(context.user_id) if p.enabled]
-    return JSONBody({"projects": [views.project_view(request, p) for p in projects],
-                     "links": collection_links(request)})
+    return JSONBody(
+        {
+            "projects": [views.project_view(request, p) for p in projects],
+            "links": collection_links(request),
+        }
+    )
 
 
 @router.get("/v3/auth/domains")
 def auth_domains(request: Request, services: Services, context: Context) -> Response:
     assert context.user_id is not None
     domains = [d for d in services.assignments.domains_of_user(context.user_id) if d.enabled]
-    return JSONBody({"domains": [views.domain_view(request, d) for d in domains],
-                     "links": collection_links(request)})
+    return JSONBody(
+        {
+            "domains": [views.domain_view(request, d) for d in domains],
+            "links": collection_links(request),
+        }
+    )
 
 
 @router.get("/v3/auth/system")
 def auth_system(request: Request, services: Services, context: Context) -> Response:
     assert context.user_id is not None
     roles = services.assignments.effective_roles(context.user_id, TargetKind.SYSTEM, "all")
-    return JSONBody({"system": [{"all": True}] if roles else [],
-                     "links": {"self": str(request.url)}})
+    return JSONBody(
+        {"system": [{"all": True}] if roles else [], "links": {"self": str(request.url)}}
+    )

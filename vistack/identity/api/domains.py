@@ -21,34 +21,51 @@ class DomainUpdateRequest(Strict):
 
 
 @router.post("/v3/domains", status_code=201)
-def create_domain(request: Request, body: DomainCreateRequest, services: Services,
-                  context: Context) -> Response:
+def create_domain(
+    request: Request, body: DomainCreateRequest, services: Services, context: Context
+) -> Response:
     authorize(services, "create_domain", context)
     spec = body.domain
-    domain = services.resources.create_domain(spec.name, spec.description or "", spec.enabled,
-                                              spec.id)
+    domain = services.resources.create_domain(
+        spec.name, spec.description or "", spec.enabled, spec.id
+    )
     return JSONBody({"domain": views.domain_view(request, domain)}, status_code=201)
 
 
 @router.get("/v3/domains")
-def list_domains(request: Request, services: Services, context: Context,
-                 name: str | None = None, enabled: str | None = None) -> Response:
+def list_domains(
+    request: Request,
+    services: Services,
+    context: Context,
+    name: str | None = None,
+    enabled: str | None = None,
+) -> Response:
     authorize(services, "list_domains", context)
     domains = services.resources.list_domains(name=name, enabled=query_bool(enabled))
-    return JSONBody({"domains": [views.domain_view(request, d) for d in domains],
-                     "links": collection_links(request)})
+    return JSONBody(
+        {
+            "domains": [views.domain_view(request, d) for d in domains],
+            "links": collection_links(request),
+        }
+    )
 
 
 @router.get("/v3/domains/{domain_id}")
-def get_domain(request: Request, domain_id: str, services: Services, context: Context
-               ) -> Response:
+def get_domain(request: Request, domain_id: str, services: Services, context: Context) -> Response:
     authorize(services, "get_domain", context, domain__id=domain_id)
-    return JSONBody({"domain": views.domain_view(request, services.resources.get_domain(domain_id))})
+    return JSONBody(
+        {"domain": views.domain_view(request, services.resources.get_domain(domain_id))}
+    )
 
 
 @router.patch("/v3/domains/{domain_id}")
-def update_domain(request: Request, domain_id: str, body: DomainUpdateRequest, services: Services,
-                  context: Context) -> Response:
+def update_domain(
+    request: Request,
+    domain_id: str,
+    body: DomainUpdateRequest,
+    services: Services,
+    context: Context,
+) -> Response:
     authorize(services, "update_domain", context, domain__id=domain_id)
     changes = body.domain.model_dump(exclude_unset=True, exclude={"tags", "options"})
     if changes.get("description") is None:

@@ -23,8 +23,13 @@ TITLES = {
 
 
 def render_keystone_fault(status: HTTPStatus, message: str) -> Response:
-    body = {"error": {"code": int(status), "message": message,
-                      "title": TITLES.get(status, status.phrase)}}
+    body = {
+        "error": {
+            "code": int(status),
+            "message": message,
+            "title": TITLES.get(status, status.phrase),
+        }
+    }
     headers = {}
     if status == HTTPStatus.UNAUTHORIZED:
         # keystoneauth reads this to know where to authenticate.

@@ -20,7 +20,15 @@ from vistack.identity.api.deps import (
     v3_url,
 )
 from vistack.identity.domain.assignments import AssignmentFilter
-from vistack.identity.domain.models import SYSTEM_ALL, ActorKind, Assignment, TargetKind
+from vistack.identity.domain.models import (
+    SYSTEM_ALL,
+    ActorKind,
+    Assignment,
+    Group,
+    Project,
+    TargetKind,
+    User,
+)
 
 router = APIRouter()
 
@@ -28,15 +36,22 @@ TARGETS = {"projects": TargetKind.PROJECT, "domains": TargetKind.DOMAIN}
 ACTORS = {"users": ActorKind.USER, "groups": ActorKind.GROUP}
 
 
-def _grant(target: str, target_id: str, actor: str, actor_id: str, role_id: str = "",
-           inherited: bool = False) -> Assignment:
+def _grant(
+    target: str,
+    target_id: str,
+    actor: str,
+    actor_id: str,
+    role_id: str = "",
+    inherited: bool = False,
+) -> Assignment:
     if target not in TARGETS or actor not in ACTORS:
         raise NotFound("The resource could not be found.")
     return Assignment(ACTORS[actor], actor_id, TARGETS[target], target_id, role_id, inherited)
 
 
-def _check(services: IdentityServices, rule: str, context: RequestContext,
-           grant: Assignment) -> None:
+def _check(
+    services: IdentityServices, rule: str, context: RequestContext, grant: Assignment
+) -> None:
     target_domain = grant.target_id if grant.target_kind is TargetKind.DOMAIN else None
     if grant.target_kind is TargetKind.PROJECT:
         target_domain = services.resources.get_project(grant.target_id).domain_id
@@ -45,19 +60,35 @@ def _check(services: IdentityServices, rule: str, context: RequestContext,
 
 # project/domain grants: /v3/{projects|domains}/{id}/{users|groups}/{id}/roles[/{role_id}]
 @router.get("/v3/{target}/{target_id}/{actor}/{actor_id}/roles")
-def list_grants(request: Request, target: str, target_id: str, actor: str, actor_id: str,
-                services: Services, context: Context) -> Response:
+def list_grants(
+    request: Request,
+    target: str,
+    target_id: str,
+    actor: str,
+    actor_id: str,
+    services: Services,
+    context: Context,
+) -> Response:
     grant = _grant(target, target_id, actor, actor_id)
     _check(services, "list_grants", context, grant)
-    roles = services.assignments.list_grants(grant.actor_kind, actor_id, grant.target_kind,
-                                             target_id)
-    return JSONBody({"roles": [views.role_view(request, r) for r in roles],
-                     "links": collection_links(request)})
+    roles = services.assignments.list_grants(
+        grant.actor_kind, actor_id, grant.target_kind, target_id
+    )
+    return JSONBody(
+        {"roles": [views.role_view(request, r) for r in roles], "links": collection_links(request)}
+    )
 
 
 @router.put("/v3/{target}/{target_id}/{actor}/{actor_id}/roles/{role_id}", status_code=204)
-def create_grant(target: str, target_id: str, actor: str, actor_id: str, role_id: str,
-                 services: Services, context: Context) -> Response:
+def create_grant(
+    target: str,
+    target_id: str,
+    actor: str,
+    actor_id: str,
+    role_id: str,
+    services: Services,
+    context: Context,
+) -> Response:
     grant = _grant(target, target_id, actor, actor_id, role_id)
     _check(services, "create_grant", context, grant)
     services.assignments.grant(grant)
@@ -66,8 +97,15 @@ def create_grant(target: str, target_id: str, actor: str, actor_id: str, role_id
 
 @router.head("/v3/{target}/{target_id}/{actor}/{actor_id}/roles/{role_id}", status_code=204)
 @router.get("/v3/{target}/{target_id}/{actor}/{actor_id}/roles/{role_id}", status_code=204)
-def check_grant(target: str, target_id: str, actor: str, actor_id: str, role_id: str,
-                services: Services, context: Context) -> Response:
+def check_grant(
+    target: str,
+    target_id: str,
+    actor: str,
+    actor_id: str,
+    role_id: str,
+    services: Services,
+    context: Context,
+) -> Response:
     grant = _grant(target, target_id, actor, actor_id, role_id)
     _check(services, "check_grant", context, grant)
     services.assignments.check_grant(grant)
@@ -75,8 +113,15 @@ def check_grant(target: str, target_id: str, actor: str, actor_id: str, role_id:
 
 
 @router.delete("/v3/{target}/{target_id}/{actor}/{actor_id}/roles/{role_id}", status_code=204)
-def revoke_grant(target: str, target_id: str, actor: str, actor_id: str, role_id: str,
-                 services: Services, context: Context) -> Response:
+def revoke_grant(
+    target: str,
+    target_id: str,
+    actor: str,
+    actor_id: str,
+    role_id: str,
+    services: Services,
+    context: Context,
+) -> Response:
     grant = _grant(target, target_id, actor, actor_id, role_id)
     _check(services, "revoke_grant", context, grant)
     services.assignments.revoke(grant)
@@ -84,32 +129,61 @@ def revoke_grant(target: str, target_id: str, actor: str, actor_id: str, role_id
 
 
 # inherited grants (OS-INHERIT)
-@router.put("/v3/OS-INHERIT/{target}/{target_id}/{actor}/{actor_id}/roles/{role_id}/"
-            "inherited_to_projects", status_code=204)
-def create_inherited_grant(target: str, target_id: str, actor: str, actor_id: str, role_id: str,
-                           services: Services, context: Context) -> Response:
+@router.put(
+    "/v3/OS-INHERIT/{target}/{target_id}/{actor}/{actor_id}/roles/{role_id}/inherited_to_projects",
+    status_code=204,
+)
+def create_inherited_grant(
+    target: str,
+    target_id: str,
+    actor: str,
+    actor_id: str,
+    role_id: str,
+    services: Services,
+    context: Context,
+) -> Response:
     grant = _grant(target, target_id, actor, actor_id, role_id, inherited=True)
     _check(services, "create_grant", context, grant)
     services.assignments.grant(grant)
     return Response(status_code=204)
 
 
-@router.head("/v3/OS-INHERIT/{target}/{target_id}/{actor}/{actor_id}/roles/{role_id}/"
-             "inherited_to_projects", status_code=204)
-@router.get("/v3/OS-INHERIT/{target}/{target_id}/{actor}/{actor_id}/roles/{role_id}/"
-            "inherited_to_projects", status_code=204)
-def check_inherited_grant(target: str, target_id: str, actor: str, actor_id: str, role_id: str,
-                          services: Services, context: Context) -> Response:
+@router.head(
+    "/v3/OS-INHERIT/{target}/{target_id}/{actor}/{actor_id}/roles/{role_id}/inherited_to_projects",
+    status_code=204,
+)
+@router.get(
+    "/v3/OS-INHERIT/{target}/{target_id}/{actor}/{actor_id}/roles/{role_id}/inherited_to_projects",
+    status_code=204,
+)
+def check_inherited_grant(
+    target: str,
+    target_id: str,
+    actor: str,
+    actor_id: str,
+    role_id: str,
+    services: Services,
+    context: Context,
+) -> Response:
     grant = _grant(target, target_id, actor, actor_id, role_id, inherited=True)
     _check(services, "check_grant", context, grant)
     services.assignments.check_grant(grant)
     return Response(status_code=204)
 
 
-@router.delete("/v3/OS-INHERIT/{target}/{target_id}/{actor}/{actor_id}/roles/{role_id}/"
-               "inherited_to_projects", status_code=204)
-def revoke_inherited_grant(target: str, target_id: str, actor: str, actor_id: str, role_id: str,
-                           services: Services, context: Context) -> Response:
+@router.delete(
+    "/v3/OS-INHERIT/{target}/{target_id}/{actor}/{actor_id}/roles/{role_id}/inherited_to_projects",
+    status_code=204,
+)
+def revoke_inherited_grant(
+    target: str,
+    target_id: str,
+    actor: str,
+    actor_id: str,
+    role_id: str,
+    services: Services,
+    context: Context,
+) -> Response:
     grant = _grant(target, target_id, actor, actor_id, role_id, inherited=True)
     _check(services, "revoke_grant", context, grant)
     services.assignments.revoke(grant)
@@ -117,14 +191,23 @@ def revoke_inherited_grant(target: str, target_id: str, actor: str, actor_id: st
 
 
 @router.get("/v3/OS-INHERIT/{target}/{target_id}/{actor}/{actor_id}/roles/inherited_to_projects")
-def list_inherited_grants(request: Request, target: str, target_id: str, actor: str,
-                          actor_id: str, services: Services, context: Context) -> Response:
+def list_inherited_grants(
+    request: Request,
+    target: str,
+    target_id: str,
+    actor: str,
+    actor_id: str,
+    services: Services,
+    context: Context,
+) -> Response:
     grant = _grant(target, target_id, actor, actor_id, inherited=True)
     _check(services, "list_grants", context, grant)
-    roles = services.assignments.list_grants(grant.actor_kind, actor_id, grant.target_kind,
-                                             target_id, inherited=True)
-    return JSONBody({"roles": [views.role_view(request, r) for r in roles],
-                     "links": collection_links(request)})
+    roles = services.assignments.list_grants(
+        grant.actor_kind, actor_id, grant.target_kind, target_id, inherited=True
+    )
+    return JSONBody(
+        {"roles": [views.role_view(request, r) for r in roles], "links": collection_links(request)}
+    )
 
 
 # system grants: /v3/system/{users|groups}/{id}/roles[/{role_id}]
@@ -135,19 +218,23 @@ def _system_grant(actor: str, actor_id: str, role_id: str = "") -> Assignment:
 
 
 @router.get("/v3/system/{actor}/{actor_id}/roles")
-def list_system_grants(request: Request, actor: str, actor_id: str, services: Services,
-                       context: Context) -> Response:
+def list_system_grants(
+    request: Request, actor: str, actor_id: str, services: Services, context: Context
+) -> Response:
     authorize(services, "list_system_grants", context)
     grant = _system_grant(actor, actor_id)
-    roles = services.assignments.list_grants(grant.actor_kind, actor_id, TargetKind.SYSTEM,
-                                             SYSTEM_ALL)
-    return JSONBody({"roles": [views.role_view(request, r) for r in roles],
-                     "links": collection_links(request)})
+    roles = services.assignments.list_grants(
+        grant.actor_kind, actor_id, TargetKind.SYSTEM, SYSTEM_ALL
+    )
+    return JSONBody(
+        {"roles": [views.role_view(request, r) for r in roles], "links": collection_links(request)}
+    )
 
 
 @router.put("/v3/system/{actor}/{actor_id}/roles/{role_id}", status_code=204)
-def create_system_grant(actor: str, actor_id: str, role_id: str, services: Services,
-                        context: Context) -> Response:
+def create_system_grant(
+    actor: str, actor_id: str, role_id: str, services: Services, context: Context
+) -> Response:
     authorize(services, "create_system_grant", context)
     services.assignments.grant(_system_grant(actor, actor_id, role_id))
     return Response(status_code=204)
@@ -155,16 +242,18 @@ def create_system_grant(actor: str, actor_id: str, role_id: str, services: Servi
 
 @router.head("/v3/system/{actor}/{actor_id}/roles/{role_id}", status_code=204)
 @router.get("/v3/system/{actor}/{actor_id}/roles/{role_id}", status_code=204)
-def check_system_grant(actor: str, actor_id: str, role_id: str, services: Services,
-                       context: Context) -> Response:
+def check_system_grant(
+    actor: str, actor_id: str, role_id: str, services: Services, context: Context
+) -> Response:
     authorize(services, "check_system_grant", context)
     services.assignments.check_grant(_system_grant(actor, actor_id, role_id))
     return Response(status_code=204)
 
 
 @router.delete("/v3/system/{actor}/{actor_id}/roles/{role_id}", status_code=204)
-def revoke_system_grant(actor: str, actor_id: str, role_id: str, services: Services,
-                        context: Context) -> Response:
+def revoke_system_grant(
+    actor: str, actor_id: str, role_id: str, services: Services, context: Context
+) -> Response:
     authorize(services, "revoke_system_grant", context)
     services.assignments.revoke(_system_grant(actor, actor_id, role_id))
     return Response(status_code=204)
@@ -186,19 +275,28 @@ def list_role_assignments(request: Request, services: Services, context: Context
         include_subtree=bool(query_bool(params.get("include_subtree"))),
     )
     if query.effective and query.group_id:
-        raise BadRequest("Combining effective and group filter will always result in an empty "
-                         "list.")
+        raise BadRequest(
+            "Combining effective and group filter will always result in an empty list."
+        )
     if query.include_subtree and not query.project_id:
         raise BadRequest("include_subtree needs scope.project.id.")
-    authorize(services, "list_role_assignments", context, user__id=query.user_id,
-              project__id=query.project_id, domain__id=query.domain_id)
+    authorize(
+        services,
+        "list_role_assignments",
+        context,
+        user__id=query.user_id,
+        project__id=query.project_id,
+        domain__id=query.domain_id,
+    )
     found = services.assignments.list_role_assignments(query)
     with_names = bool(query_bool(params.get("include_names")))
     names = _Names(services) if with_names else None
-    return JSONBody({
-        "role_assignments": [_assignment_view(request, a, names) for a in found],
-        "links": collection_links(request),
-    })
+    return JSONBody(
+        {
+            "role_assignments": [_assignment_view(request, a, names) for a in found],
+            "links": collection_links(request),
+        }
+    )
 
 
 class _Names:
@@ -224,12 +322,18 @@ class _Names:
     def named(self, kind: str, entity_id: str) -> dict[str, Any]:
         key = (kind, entity_id)
         if key not in self._cache:
-            getter = {"user": self._services.identities.get_user,
-                      "group": self._services.identities.get_group,
-                      "project": self._services.resources.get_project}[kind]
-            entity = getter(entity_id)
-            self._cache[key] = {"id": entity.id, "name": entity.name,
-                                "domain": self.domain(entity.domain_id)}
+            entity: User | Group | Project
+            if kind == "user":
+                entity = self._services.identities.get_user(entity_id)
+            elif kind == "group":
+                entity = self._services.identities.get_group(entity_id)
+            else:
+                entity = self._services.resources.get_project(entity_id)
+            self._cache[key] = {
+                "id": entity.id,
+                "name": entity.name,
+                "domain": self.domain(entity.domain_id),
+            }
         body: dict[str, Any] = self._cache[key]
         return body
 
@@ -242,16 +346,30 @@ def _assignment_view(request: Request, a: Assignment, names: _Names | None) -> d
         link = v3_url(request, "system", f"{actor_key}s", a.actor_id, "roles", a.role_id)
     else:
         target_key = "project" if a.target_kind is TargetKind.PROJECT else "domain"
-        target = (names.named("project", a.target_id) if names and target_key == "project"
-                  else names.domain(a.target_id) if names else {"id": a.target_id})
+        target = (
+            names.named("project", a.target_id)
+            if names and target_key == "project"
+            else names.domain(a.target_id)
+            if names
+            else {"id": a.target_id}
+        )
         scope = {target_key: target}
-        link = v3_url(request, f"{target_key}s", a.target_id, f"{actor_key}s", a.actor_id,
-                      "roles", a.role_id)
+        link = v3_url(
+            request, f"{target_key}s", a.target_id, f"{actor_key}s", a.actor_id, "roles", a.role_id
+        )
         if a.inherited:
             scope["OS-INHERIT:inherited_to"] = "projects"
-            link = v3_url(request, "OS-INHERIT", f"{target_key}s", a.target_id,
-                          f"{actor_key}s", a.actor_id, "roles", a.role_id,
-                          "inherited_to_projects")
+            link = v3_url(
+                request,
+                "OS-INHERIT",
+                f"{target_key}s",
+                a.target_id,
+                f"{actor_key}s",
+                a.actor_id,
+                "roles",
+                a.role_id,
+                "inherited_to_projects",
+            )
     links: dict[str, str] = {"assignment": link}
     if a.via_group_id:
         links["membership"] = v3_url(request, "groups", a.via_group_id, "users", a.actor_id)

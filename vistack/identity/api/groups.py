@@ -22,8 +22,9 @@ class GroupUpdateRequest(Strict):
 
 
 @router.post("/v3/groups", status_code=201)
-def create_group(request: Request, body: GroupCreateRequest, services: Services,
-                 context: Context) -> Response:
+def create_group(
+    request: Request, body: GroupCreateRequest, services: Services, context: Context
+) -> Response:
     spec = body.group
     domain_id = spec.domain_id or context.user_domain_id or DEFAULT_DOMAIN_ID
     authorize(services, "create_group", context, group__domain_id=domain_id)
@@ -32,12 +33,21 @@ def create_group(request: Request, body: GroupCreateRequest, services: Services,
 
 
 @router.get("/v3/groups")
-def list_groups(request: Request, services: Services, context: Context,
-                domain_id: str | None = None, name: str | None = None) -> Response:
+def list_groups(
+    request: Request,
+    services: Services,
+    context: Context,
+    domain_id: str | None = None,
+    name: str | None = None,
+) -> Response:
     authorize(services, "list_groups", context, domain_id=domain_id)
     groups = services.identities.list_groups(domain_id=domain_id, name=name)
-    return JSONBody({"groups": [views.group_view(request, g) for g in groups],
-                     "links": collection_links(request)})
+    return JSONBody(
+        {
+            "groups": [views.group_view(request, g) for g in groups],
+            "links": collection_links(request),
+        }
+    )
 
 
 @router.get("/v3/groups/{group_id}")
@@ -48,8 +58,9 @@ def get_group(request: Request, group_id: str, services: Services, context: Cont
 
 
 @router.patch("/v3/groups/{group_id}")
-def update_group(request: Request, group_id: str, body: GroupUpdateRequest, services: Services,
-                 context: Context) -> Response:
+def update_group(
+    request: Request, group_id: str, body: GroupUpdateRequest, services: Services, context: Context
+) -> Response:
     group = services.identities.get_group(group_id)
     authorize(services, "update_group", context, group__domain_id=group.domain_id)
     changes = body.group.model_dump(exclude_unset=True)
@@ -68,13 +79,15 @@ def delete_group(group_id: str, services: Services, context: Context) -> Respons
 
 
 @router.get("/v3/groups/{group_id}/users")
-def list_group_users(request: Request, group_id: str, services: Services, context: Context
-                     ) -> Response:
+def list_group_users(
+    request: Request, group_id: str, services: Services, context: Context
+) -> Response:
     group = services.identities.get_group(group_id)
     authorize(services, "list_users_in_group", context, group__domain_id=group.domain_id)
     users = services.identities.list_users_in_group(group_id)
-    return JSONBody({"users": [views.user_view(request, u) for u in users],
-                     "links": collection_links(request)})
+    return JSONBody(
+        {"users": [views.user_view(request, u) for u in users], "links": collection_links(request)}
+    )
 
 
 @router.put("/v3/groups/{group_id}/users/{user_id}", status_code=204)

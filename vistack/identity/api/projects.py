@@ -34,20 +34,22 @@ class TagsRequest(Strict):
     tags: list[str]
 
 
-def _target(services: IdentityServices, rule: str, context: RequestContext, project: Project
-            ) -> None:
-    authorize(services, rule, context, project__id=project.id,
-              project__domain_id=project.domain_id)
+def _target(
+    services: IdentityServices, rule: str, context: RequestContext, project: Project
+) -> None:
+    authorize(services, rule, context, project__id=project.id, project__domain_id=project.domain_id)
 
 
 @router.post("/v3/projects", status_code=201)
-def create_project(request: Request, body: ProjectCreateRequest, services: Services,
-                   context: Context) -> Response:
+def create_project(
+    request: Request, body: ProjectCreateRequest, services: Services, context: Context
+) -> Response:
     spec = body.project
     if spec.is_domain:
         raise BadRequest("Projects acting as domains are not supported; create a domain.")
-    domain_id = spec.domain_id or (None if spec.parent_id else context.user_domain_id or
-                                   context.project_domain_id)
+    domain_id = spec.domain_id or (
+        None if spec.parent_id else context.user_domain_id or context.project_domain_id
+    )
     authorize(services, "create_project", context, project__domain_id=domain_id)
     project = services.resources.create_project(
         spec.name, domain_id, spec.parent_id, spec.description or "", spec.enabled, spec.tags
@@ -56,27 +58,45 @@ def create_project(request: Request, body: ProjectCreateRequest, services: Servi
 
 
 @router.get("/v3/projects")
-def list_projects(request: Request, services: Services, context: Context,
-                  domain_id: str | None = None, name: str | None = None,
-                  parent_id: str | None = None, enabled: str | None = None,
-                  tags: str | None = None, tags_any: str | None = None,
-                  not_tags: str | None = None, not_tags_any: str | None = None,
-                  is_domain: str | None = None) -> Response:
+def list_projects(
+    request: Request,
+    services: Services,
+    context: Context,
+    domain_id: str | None = None,
+    name: str | None = None,
+    parent_id: str | None = None,
+    enabled: str | None = None,
+    tags: str | None = None,
+    tags_any: str | None = None,
+    not_tags: str | None = None,
+    not_tags_any: str | None = None,
+    is_domain: str | None = None,
+) -> Response:
     authorize(services, "list_projects", context, domain_id=domain_id)
     if query_bool(is_domain):
         return JSONBody({"projects": [], "links": collection_links(request)})
     projects = services.resources.list_projects(
-        domain_id=domain_id, name=name,
+        domain_id=domain_id,
+        name=name,
         parent_id=None if parent_id == domain_id else parent_id,
         enabled=query_bool(enabled),
     )
     projects = [p for p in projects if _tags_match(p, tags, tags_any, not_tags, not_tags_any)]
-    return JSONBody({"projects": [views.project_view(request, p) for p in projects],
-                     "links": collection_links(request)})
+    return JSONBody(
+        {
+            "projects": [views.project_view(request, p) for p in projects],
+            "links": collection_links(request),
+        }
+    )
 
 
-def _tags_match(project: Project, all_of: str | None, any_of: str | None,
-                none_of: str | None, not_any_of: str | None) -> bool:
+def _tags_match(
+    project: Project,
+    all_of: str | None,
+    any_of: str | None,
+    none_of: str | None,
+    not_any_of: str | None,
+) -> bool:
     tags = set(project.tags)
     if all_of and not set(all_of.split(",")) <= tags:
         return False
@@ -88,9 +108,14 @@ def _tags_match(project: Project, all_of: str | None, any_of: str | None,
 
 
 @router.get("/v3/projects/{project_id}")
-def get_project(request: Request, project_id: str, services: Services, context: Context,
-                parents_as_ids: str | None = None, subtree_as_ids: str | None = None
-                ) -> Response:
+def get_project(
+    request: Request,
+    project_id: str,
+    services: Services,
+    context: Context,
+    parents_as_ids: str | None = None,
+    subtree_as_ids: str | None = None,
+) -> Response:
     project = services.resources.get_project(project_id)
     _target(services, "get_project", context, project)
     body = views.project_view(request, project)
@@ -116,8 +141,13 @@ def _subtree(services: IdentityServices, project_id: str) -> dict[str, object] |
 
 
 @router.patch("/v3/projects/{project_id}")
-def update_project(request: Request, project_id: str, body: ProjectUpdateRequest,
-                   services: Services, context: Context) -> Response:
+def update_project(
+    request: Request,
+    project_id: str,
+    body: ProjectUpdateRequest,
+    services: Services,
+    context: Context,
+) -> Response:
     _target(services, "update_project", context, services.resources.get_project(project_id))
     changes = body.project.model_dump(exclude_unset=True, exclude={"options", "is_domain"})
     if changes.get("description") is None:
@@ -141,8 +171,9 @@ def list_tags(project_id: str, services: Services, context: Context) -> Response
 
 
 @router.put("/v3/projects/{project_id}/tags")
-def replace_tags(project_id: str, body: TagsRequest, services: Services, context: Context
-                 ) -> Response:
+def replace_tags(
+    project_id: str, body: TagsRequest, services: Services, context: Context
+) -> Response:
     _target(services, "update_project", context, services.resources.get_project(project_id))
     project = services.resources.set_project_tags(project_id, body.tags)
     return JSONBody({"tags": list(project.tags)})
@@ -166,8 +197,9 @@ def check_tag(project_id: str, tag: str, services: Services, context: Context) -
 
 
 @router.put("/v3/projects/{project_id}/tags/{tag}", status_code=201)
-def add_tag(request: Request, project_id: str, tag: str, services: Services, context: Context
-            ) -> Response:
+def add_tag(
+    request: Request, project_id: str, tag: str, services: Services, context: Context
+) -> Response:
     project = services.resources.get_project(project_id)
     _target(services, "update_project", context, project)
     services.resources.set_project_tags(project_id, [*project.tags, tag])

@@ -27,27 +27,42 @@ class PasswordChangeRequest(Strict):
 
 
 @router.post("/v3/users", status_code=201)
-async def create_user(request: Request, body: UserCreateRequest, services: Services,
-                      context: Context) -> Response:
+async def create_user(
+    request: Request, body: UserCreateRequest, services: Services, context: Context
+) -> Response:
     spec = body.user
     domain_id = spec.domain_id or context.user_domain_id or DEFAULT_DOMAIN_ID
     authorize(services, "create_user", context, user__domain_id=domain_id)
-    user = User(id="", name=spec.name, domain_id=domain_id, enabled=spec.enabled,
-                email=spec.email, description=spec.description,
-                default_project_id=spec.default_project_id, options=spec.options or {})
+    user = User(
+        id="",
+        name=spec.name,
+        domain_id=domain_id,
+        enabled=spec.enabled,
+        email=spec.email,
+        description=spec.description,
+        default_project_id=spec.default_project_id,
+        options=spec.options or {},
+    )
     created = await run_in_threadpool(services.identities.create_user, user, spec.password)
     return JSONBody({"user": views.user_view(request, created)}, status_code=201)
 
 
 @router.get("/v3/users")
-def list_users(request: Request, services: Services, context: Context,
-               domain_id: str | None = None, name: str | None = None,
-               enabled: str | None = None) -> Response:
+def list_users(
+    request: Request,
+    services: Services,
+    context: Context,
+    domain_id: str | None = None,
+    name: str | None = None,
+    enabled: str | None = None,
+) -> Response:
     authorize(services, "list_users", context, domain_id=domain_id)
-    users = services.identities.list_users(domain_id=domain_id, name=name,
-                                           enabled=query_bool(enabled))
-    return JSONBody({"users": [views.user_view(request, u) for u in users],
-                     "links": collection_links(request)})
+    users = services.identities.list_users(
+        domain_id=domain_id, name=name, enabled=query_bool(enabled)
+    )
+    return JSONBody(
+        {"users": [views.user_view(request, u) for u in users], "links": collection_links(request)}
+    )
 
 
 @router.get("/v3/users/{user_id}")
@@ -58,13 +73,15 @@ def get_user(request: Request, user_id: str, services: Services, context: Contex
 
 
 @router.patch("/v3/users/{user_id}")
-async def update_user(request: Request, user_id: str, body: UserUpdateRequest,
-                      services: Services, context: Context) -> Response:
+async def update_user(
+    request: Request, user_id: str, body: UserUpdateRequest, services: Services, context: Context
+) -> Response:
     user = services.identities.get_user(user_id)
     authorize(services, "update_user", context, user__id=user.id, user__domain_id=user.domain_id)
     changes = body.user.model_dump(exclude_unset=True, exclude={"password"})
-    updated = await run_in_threadpool(services.identities.update_user, user_id, changes,
-                                      body.user.password)
+    updated = await run_in_threadpool(
+        services.identities.update_user, user_id, changes, body.user.password
+    )
     return JSONBody({"user": views.user_view(request, updated)})
 
 
@@ -77,36 +94,61 @@ def delete_user(user_id: str, services: Services, context: Context) -> Response:
 
 
 @router.post("/v3/users/{user_id}/password", status_code=204)
-async def change_password(request: Request, user_id: str, body: PasswordChangeRequest,
-                          services: Services) -> Response:
+async def change_password(
+    request: Request, user_id: str, body: PasswordChangeRequest, services: Services
+) -> Response:
     # No token needed: proving the original password is the authorisation, which lets a user
     # whose password expired set a new one (Keystone behaves the same).
     anonymous_context(request)
-    await run_in_threadpool(services.identities.change_password, user_id,
-                            body.user.original_password, body.user.password)
+    await run_in_threadpool(
+        services.identities.change_password,
+        user_id,
+        body.user.original_password,
+        body.user.password,
+    )
     return Response(status_code=204)
 
 
 @router.get("/v3/users/{user_id}/groups")
-def list_user_groups(request: Request, user_id: str, services: Services, context: Context
-                     ) -> Response:
+def list_user_groups(
+    request: Request, user_id: str, services: Services, context: Context
+) -> Response:
     user = services.identities.get_user(user_id)
-    authorize(services, "list_groups_for_user", context, user__id=user.id,
-              user__domain_id=user.domain_id)
+    authorize(
+        services, "list_groups_for_user", context, user__id=user.id, user__domain_id=user.domain_id
+    )
     groups = services.identities.list_groups_for_user(user_id)
-    return JSONBody({"groups": [views.group_view(request, g) for g in groups],
-                     "links": collection_links(request)})
+    return JSONBody(
+        {
+            "groups": [views.group_view(request, g) for g in groups],
+            "links": collection_links(request),
+        }
+    )
 
 
 @router.get("/v3/users/{user_id}/projects")
-def list_user_projects(request: Request, user_id: str, services: Services, context: Context,
-                       enabled: str | None = None, name: str | None = None) -> Response:
+def list_user_projects(
+    request: Request,
+    user_id: str,
+    services: Services,
+    context: Context,
+    enabled: str | None = None,
+    name: str | None = None,
+) -> Response:
     user = services.identities.get_user(user_id)
-    authorize(services, "list_user_projects", context, user__id=user.id,
-              user__domain_id=user.domain_id)
+    authorize(
+        services, "list_user_projects", context, user__id=user.id, user__domain_id=user.domain_id
+    )
     projects = services.assignments.projects_of_user(user_id)
     wanted = query_bool(enabled)
-    projects = [p for p in projects if (wanted is None or p.enabled == wanted)
-                and (name is None or p.name == name)]
-    return JSONBody({"projects": [views.project_view(request, p) for p in projects],
-                     "links": collection_links(request)})
+    projects = [
+        p
+        for p in projects
+        if (wanted is None or p.enabled == wanted) and (name is None or p.name == name)
+    ]
+    return JSONBody(
+        {
+            "projects": [views.project_view(request, p) for p in projects],
+            "links": collection_links(request),
+        }
+    )

@@ -21,8 +21,9 @@ def _version(request: Request) -> dict[str, Any]:
         "status": "stable",
         "updated": UPDATED,
         "links": [{"rel": "self", "href": service_url(request, "v3", "")}],
-        "media-types": [{"base": "application/json",
-                         "type": "application/vnd.openstack.identity-v3+json"}],
+        "media-types": [
+            {"base": "application/json", "type": "application/vnd.openstack.identity-v3+json"}
+        ],
     }
 
 

@@ -92,8 +92,7 @@ def role_view(request: Request, role: Role) -> dict[str, Any]:
 
 
 def role_ref(request: Request, role: Role) -> dict[str, Any]:
-    return {"id": role.id, "name": role.name,
-            "links": {"self": v3_url(request, "roles", role.id)}}
+    return {"id": role.id, "name": role.name, "links": {"self": v3_url(request, "roles", role.id)}}
 
 
 def region_view(request: Request, region: Region) -> dict[str, Any]:
@@ -141,11 +140,13 @@ def application_credential_view(
         "system": credential.system,
         "expires_at": isotime(credential.expires_at),
         "unrestricted": credential.unrestricted,
-        "roles": [{"id": r.id, "name": r.name, "domain_id": r.domain_id}
-                  for r in credential.roles],
+        "roles": [{"id": r.id, "name": r.name, "domain_id": r.domain_id} for r in credential.roles],
         "access_rules": [],
-        "links": {"self": v3_url(request, "users", credential.user_id,
-                                 "application_credentials", credential.id)},
+        "links": {
+            "self": v3_url(
+                request, "users", credential.user_id, "application_credentials", credential.id
+            )
+        },
     }
     if secret is not None:
         body["secret"] = secret

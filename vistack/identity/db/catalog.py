@@ -95,7 +95,11 @@ class CatalogRepository:
         if row is None:
             row = EndpointRow(id=endpoint.id)
             self._session.add(row)
-        row.service_id, row.interface, row.url = endpoint.service_id, endpoint.interface, endpoint.url
+        row.service_id, row.interface, row.url = (
+            endpoint.service_id,
+            endpoint.interface,
+            endpoint.url,
+        )
         row.region_id, row.enabled = endpoint.region_id, endpoint.enabled
         self._session.flush()
 

@@ -51,7 +51,7 @@ class ApplicationCredentialRepository:
             )
         )
 
-    def list(self, user_id: str, name: str | None = None) -> list[ApplicationCredential]:
+    def find(self, user_id: str, name: str | None = None) -> list[ApplicationCredential]:
         query = (
             select(ApplicationCredentialRow)
             .where(ApplicationCredentialRow.user_id == user_id)
@@ -79,7 +79,9 @@ class ApplicationCredentialRepository:
         self._session.flush()
         for role in credential.roles:
             self._session.add(
-                ApplicationCredentialRoleRow(application_credential_id=credential.id, role_id=role.id)
+                ApplicationCredentialRoleRow(
+                    application_credential_id=credential.id, role_id=role.id
+                )
             )
         self._session.flush()
 

@@ -28,7 +28,7 @@ class DomainRepository:
         row = self._session.scalars(select(DomainRow).where(DomainRow.name == name)).first()
         return _domain(row) if row else None
 
-    def list(self, name: str | None = None, enabled: bool | None = None) -> list[Domain]:
+    def find(self, name: str | None = None, enabled: bool | None = None) -> list[Domain]:
         query = select(DomainRow).order_by(DomainRow.name)
         if name is not None:
             query = query.where(DomainRow.name == name)
@@ -88,7 +88,7 @@ class ProjectRepository:
         ).first()
         return self._to_project(row) if row else None
 
-    def list(
+    def find(
         self,
         *,
         domain_id: str | None = None,

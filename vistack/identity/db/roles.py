@@ -41,7 +41,7 @@ class RoleRepository:
         row = self._session.get(RoleRow, role_id)
         return _role(row) if row else None
 
-    def list(
+    def find(
         self,
         *,
         name: str | None = None,
@@ -130,7 +130,7 @@ class AssignmentRepository:
         )
         return bool(getattr(result, "rowcount", 0))
 
-    def list(
+    def find(
         self,
         *,
         actor_ids: Sequence[str] | None = None,

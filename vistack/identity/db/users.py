@@ -48,7 +48,7 @@ class UserRepository:
     def password_hash(self, user_id: str) -> str | None:
         return self._session.scalar(select(UserRow.password_hash).where(UserRow.id == user_id))
 
-    def list(
+    def find(
         self,
         *,
         domain_id: str | None = None,
@@ -109,7 +109,9 @@ class UserRepository:
         self._session.execute(delete(UserRow).where(UserRow.id == user_id))
 
     def count_in_domain(self, domain_id: str) -> int:
-        return len(list(self._session.scalars(select(UserRow.id).where(UserRow.domain_id == domain_id))))
+        return len(
+            list(self._session.scalars(select(UserRow.id).where(UserRow.domain_id == domain_id)))
+        )
 
 
 class GroupRepository:
@@ -120,7 +122,7 @@ class GroupRepository:
         row = self._session.get(GroupRow, group_id)
         return _group(row) if row else None
 
-    def list(
+    def find(
         self,
         *,
         domain_id: str | None = None,
@@ -137,13 +139,16 @@ class GroupRepository:
         return [_group(row) for row in self._session.scalars(query)]
 
     def get_by_name(self, domain_id: str, name: str) -> Group | None:
-        found = self.list(domain_id=domain_id, name=name)
+        found = self.find(domain_id=domain_id, name=name)
         return found[0] if found else None
 
     def add(self, group: Group) -> None:
         self._session.add(
             GroupRow(
-                id=group.id, name=group.name, domain_id=group.domain_id, description=group.description
+                id=group.id,
+                name=group.name,
+                domain_id=group.domain_id,
+                description=group.description,
             )
         )
         self._session.flush()

@@ -26,7 +26,9 @@ def new_secret() -> str:
 
 
 class ApplicationCredentialService:
-    def __init__(self, store: IdentityStore, changes: ChangeTracker, hasher: PasswordHasher) -> None:
+    def __init__(
+        self, store: IdentityStore, changes: ChangeTracker, hasher: PasswordHasher
+    ) -> None:
         self._store = store
         self._changes = changes
         self._hasher = hasher
@@ -56,19 +58,27 @@ class ApplicationCredentialService:
         if project_id is None:
             raise Forbidden("Application credentials need a project-scoped token.")
         if expires_at is not None and expires_at <= utcnow():
-            raise BadRequest("The expiration date of an application credential must be in the "
-                             "future.")
+            raise BadRequest(
+                "The expiration date of an application credential must be in the future."
+            )
         clear = secret or new_secret()
         hashed = self._hasher.hash(clear)
         with self._store.transaction() as repos:
-            if repos.credentials.list(user_id, name=name):
-                raise Conflict(f"Conflict occurred attempting to store application_credential - "
-                               f"Duplicate entry found with name {name}.")
+            if repos.credentials.find(user_id, name=name):
+                raise Conflict(
+                    f"Conflict occurred attempting to store application_credential - "
+                    f"Duplicate entry found with name {name}."
+                )
             held = effective_roles(repos, user_id, TargetKind.PROJECT, project_id)
             roles = _select_roles(held, role_refs)
             credential = ApplicationCredential(
-                id=new_id(), name=name, user_id=user_id, project_id=project_id,
-                roles=tuple(roles), description=description, expires_at=expires_at,
+                id=new_id(),
+                name=name,
+                user_id=user_id,
+                project_id=project_id,
+                roles=tuple(roles),
+                description=description,
+                expires_at=expires_at,
                 unrestricted=unrestricted,
             )
             repos.credentials.add(credential, hashed)
@@ -82,11 +92,11 @@ class ApplicationCredentialService:
             raise NotFound(f"Could not find Application Credential: {credential_id}.")
         return credential
 
-    def list(self, user_id: str, name: str | None = None) -> list[ApplicationCredential]:
+    def list_for_user(self, user_id: str, name: str | None = None) -> list[ApplicationCredential]:
         with self._store.transaction() as repos:
             if repos.users.get(user_id) is None:
                 raise NotFound(f"Could not find user: {user_id}.")
-            return repos.credentials.list(user_id, name=name)
+            return repos.credentials.find(user_id, name=name)
 
     def delete(self, user_id: str, credential_id: str) -> None:
         self.get(user_id, credential_id)
@@ -95,19 +105,23 @@ class ApplicationCredentialService:
         self._changes.changed()
 
 
-def _select_roles(
-    held: list[Role], refs: list[tuple[str | None, str | None]] | None
-) -> list[Role]:
+def _select_roles(held: list[Role], refs: list[tuple[str | None, str | None]] | None) -> list[Role]:
     if not refs:
         return held
     chosen: dict[str, Role] = {}
     for role_id, role_name in refs:
         match = next(
-            (r for r in held if (role_id and r.id == role_id) or (role_name and r.name == role_name)),
+            (
+                r
+                for r in held
+                if (role_id and r.id == role_id) or (role_name and r.name == role_name)
+            ),
             None,
         )
         if match is None:
-            raise Forbidden(f"You cannot delegate the role {role_id or role_name}: you do not "
-                            f"hold it on this project.")
+            raise Forbidden(
+                f"You cannot delegate the role {role_id or role_name}: you do not "
+                f"hold it on this project."
+            )
         chosen[match.id] = match
     return list(chosen.values())

@@ -56,7 +56,7 @@ class AssignmentService:
 
     def list_roles(self, name: str | None = None, domain_id: str | None = None) -> list[Role]:
         with self._store.transaction() as repos:
-            return repos.roles.list(name=name, domain_id=domain_id)
+            return repos.roles.find(name=name, domain_id=domain_id)
 
     def create_role(
         self,
@@ -70,9 +70,11 @@ class AssignmentService:
         with self._store.transaction() as repos:
             if domain_id and repos.domains.get(domain_id) is None:
                 raise NotFound(f"Could not find domain: {domain_id}.")
-            if repos.roles.list(name=name, domain_id=domain_id):
-                raise Conflict(f"Conflict occurred attempting to store role - Duplicate entry "
-                               f"found with name {name}.")
+            if repos.roles.find(name=name, domain_id=domain_id):
+                raise Conflict(
+                    f"Conflict occurred attempting to store role - Duplicate entry "
+                    f"found with name {name}."
+                )
             repos.roles.add(role)
         self._changes.changed()
         return role
@@ -85,11 +87,13 @@ class AssignmentService:
             if "domain_id" in changes and changes.pop("domain_id") != role.domain_id:
                 raise BadRequest("Update of `domain_id` is not allowed.")
             updated = dataclasses.replace(role, **changes)
-            if updated.name != role.name and repos.roles.list(
+            if updated.name != role.name and repos.roles.find(
                 name=updated.name, domain_id=role.domain_id
             ):
-                raise Conflict(f"Conflict occurred attempting to store role - Duplicate entry "
-                               f"found with name {updated.name}.")
+                raise Conflict(
+                    f"Conflict occurred attempting to store role - Duplicate entry "
+                    f"found with name {updated.name}."
+                )
             repos.roles.update(updated)
         self._changes.changed()
         return updated
@@ -136,9 +140,12 @@ class AssignmentService:
     def list_implied_roles(self, prior_role_id: str) -> tuple[Role, list[Role]]:
         with self._store.transaction() as repos:
             prior = require_role(repos, prior_role_id)
-            ids = [i.implied_role_id for i in repos.roles.implications()
-                   if i.prior_role_id == prior_role_id]
-            return prior, repos.roles.list(ids=ids)
+            ids = [
+                i.implied_role_id
+                for i in repos.roles.implications()
+                if i.prior_role_id == prior_role_id
+            ]
+            return prior, repos.roles.find(ids=ids)
 
     def list_role_inferences(self) -> list[tuple[Role, list[Role]]]:
         with self._store.transaction() as repos:
@@ -161,33 +168,43 @@ class AssignmentService:
         with self._store.transaction() as repos:
             self._check_grant_parts(repos, assignment)
             if not repos.assignments.exists(assignment):
-                raise NotFound(f"Could not find role assignment with role: "
-                               f"{assignment.role_id}, {assignment.actor_kind.value.lower()}: "
-                               f"{assignment.actor_id}, "
-                               f"{assignment.target_kind.value.lower()}: {assignment.target_id}.")
+                raise NotFound(
+                    f"Could not find role assignment with role: "
+                    f"{assignment.role_id}, {assignment.actor_kind.value.lower()}: "
+                    f"{assignment.actor_id}, "
+                    f"{assignment.target_kind.value.lower()}: {assignment.target_id}."
+                )
 
     def revoke(self, assignment: Assignment) -> None:
         with self._store.transaction() as repos:
             self._check_grant_parts(repos, assignment)
             if not repos.assignments.remove(assignment):
-                raise NotFound(f"Could not find role assignment with role: "
-                               f"{assignment.role_id}, {assignment.actor_kind.value.lower()}: "
-                               f"{assignment.actor_id}, "
-                               f"{assignment.target_kind.value.lower()}: {assignment.target_id}.")
+                raise NotFound(
+                    f"Could not find role assignment with role: "
+                    f"{assignment.role_id}, {assignment.actor_kind.value.lower()}: "
+                    f"{assignment.actor_id}, "
+                    f"{assignment.target_kind.value.lower()}: {assignment.target_id}."
+                )
         self._changes.changed()
 
     def list_grants(
-        self, actor_kind: ActorKind, actor_id: str, target_kind: TargetKind, target_id: str,
+        self,
+        actor_kind: ActorKind,
+        actor_id: str,
+        target_kind: TargetKind,
+        target_id: str,
         inherited: bool = False,
     ) -> list[Role]:
         with self._store.transaction() as repos:
             probe = Assignment(actor_kind, actor_id, target_kind, target_id, "", inherited)
             self._check_grant_parts(repos, probe, check_role=False)
-            found = repos.assignments.list(
-                actor_ids=[actor_id], target_ids=[target_id], types=[probe.storage_type],
+            found = repos.assignments.find(
+                actor_ids=[actor_id],
+                target_ids=[target_id],
+                types=[probe.storage_type],
                 inherited=inherited,
             )
-            return repos.roles.list(ids=[a.role_id for a in found])
+            return repos.roles.find(ids=[a.role_id for a in found])
 
     def _check_grant_parts(
         self, repos: IdentityRepositories, assignment: Assignment, check_role: bool = True
@@ -211,8 +228,10 @@ class AssignmentService:
         else:
             target_domain = None
         if check_role and role.domain_id and role.domain_id != target_domain:
-            raise Forbidden(f"Domain-specific role {role.id} can only be granted within its "
-                            f"domain {role.domain_id}.")
+            raise Forbidden(
+                f"Domain-specific role {role.id} can only be granted within its "
+                f"domain {role.domain_id}."
+            )
 
     # effective roles
     def effective_roles(self, user_id: str, kind: TargetKind, target_id: str) -> list[Role]:
@@ -224,14 +243,14 @@ class AssignmentService:
         with self._store.transaction() as repos:
             found = list_role_assignments(repos, AssignmentFilter(user_id=user_id, effective=True))
             ids = {a.target_id for a in found if a.target_kind is TargetKind.PROJECT}
-            return repos.projects.list(ids=sorted(ids))
+            return repos.projects.find(ids=sorted(ids))
 
     def domains_of_user(self, user_id: str) -> list[Domain]:
         """Domains on which `user_id` holds any effective role."""
         with self._store.transaction() as repos:
             found = list_role_assignments(repos, AssignmentFilter(user_id=user_id, effective=True))
             ids = {a.target_id for a in found if a.target_kind is TargetKind.DOMAIN}
-            return [d for d in repos.domains.list() if d.id in ids]
+            return [d for d in repos.domains.find() if d.id in ids]
 
     def list_role_assignments(self, query: AssignmentFilter) -> list[Assignment]:
         with self._store.transaction() as repos:
@@ -266,34 +285,34 @@ def effective_roles(
     """Roles `user_id` holds on the target: direct, via groups, inherited, then implied."""
     actors = [user_id, *repos.groups.group_ids_of_user(user_id)]
     direct_types = [f"User{kind.value}", f"Group{kind.value}"]
-    grants = repos.assignments.list(
+    grants = repos.assignments.find(
         actor_ids=actors, target_ids=[target_id], types=direct_types, inherited=False
     )
     if kind is TargetKind.PROJECT:
         project = repos.projects.get(target_id)
         if project is None:
             return []
-        grants += repos.assignments.list(
-            actor_ids=actors, target_ids=[project.domain_id],
-            types=["UserDomain", "GroupDomain"], inherited=True,
+        grants += repos.assignments.find(
+            actor_ids=actors,
+            target_ids=[project.domain_id],
+            types=["UserDomain", "GroupDomain"],
+            inherited=True,
         )
         ancestors = project_ancestors(repos, target_id)
         if ancestors:
-            grants += repos.assignments.list(
+            grants += repos.assignments.find(
                 actor_ids=actors, target_ids=ancestors, types=direct_types, inherited=True
             )
     if not grants:
         return []
     role_ids = _closure(repos.roles.implications(), {grant.role_id for grant in grants})
     # Domain-specific roles are only a way to name a set of implied global roles: never in tokens.
-    return [role for role in repos.roles.list(ids=sorted(role_ids)) if not role.domain_id]
+    return [role for role in repos.roles.find(ids=sorted(role_ids)) if not role.domain_id]
 
 
-def list_role_assignments(
-    repos: IdentityRepositories, query: AssignmentFilter
-) -> list[Assignment]:
+def list_role_assignments(repos: IdentityRepositories, query: AssignmentFilter) -> list[Assignment]:
     """The assignments matching `query`, expanded as Keystone expands them with `effective`."""
-    raw = repos.assignments.list(role_id=None if query.effective else query.role_id)
+    raw = repos.assignments.find(role_id=None if query.effective else query.role_id)
     if query.inherited is not None:
         raw = [a for a in raw if a.inherited == query.inherited]
     if query.effective:
@@ -337,10 +356,14 @@ def _expand_groups(repos: IdentityRepositories, raw: list[Assignment]) -> list[A
             expanded.append(assignment)
             continue
         for member in repos.groups.member_ids(assignment.actor_id):
-            expanded.append(dataclasses.replace(
-                assignment, actor_kind=ActorKind.USER, actor_id=member,
-                via_group_id=assignment.actor_id,
-            ))
+            expanded.append(
+                dataclasses.replace(
+                    assignment,
+                    actor_kind=ActorKind.USER,
+                    actor_id=member,
+                    via_group_id=assignment.actor_id,
+                )
+            )
     return expanded
 
 
@@ -351,7 +374,7 @@ def _expand_inheritance(repos: IdentityRepositories, raw: list[Assignment]) -> l
             expanded.append(assignment)
             continue
         if assignment.target_kind is TargetKind.DOMAIN:
-            projects = [p.id for p in repos.projects.list(domain_id=assignment.target_id)]
+            projects = [p.id for p in repos.projects.find(domain_id=assignment.target_id)]
         else:
             projects = _descendants(repos, assignment.target_id)
         expanded.extend(
@@ -369,16 +392,27 @@ def _expand_implied(repos: IdentityRepositories, raw: list[Assignment]) -> list[
     seen: set[tuple[str, str, str, str]] = set()
     for assignment in raw:
         expanded.append(assignment)
-        seen.add((assignment.actor_id, assignment.target_id, assignment.role_id,
-                  assignment.via_group_id or ""))
+        seen.add(
+            (
+                assignment.actor_id,
+                assignment.target_id,
+                assignment.role_id,
+                assignment.via_group_id or "",
+            )
+        )
         for implied in sorted(_closure(implications, [assignment.role_id]) - {assignment.role_id}):
-            key = (assignment.actor_id, assignment.target_id, implied, assignment.via_group_id or "")
+            key = (
+                assignment.actor_id,
+                assignment.target_id,
+                implied,
+                assignment.via_group_id or "",
+            )
             if key in seen:
                 continue
             seen.add(key)
-            expanded.append(dataclasses.replace(
-                assignment, role_id=implied, via_role_id=assignment.role_id
-            ))
+            expanded.append(
+                dataclasses.replace(assignment, role_id=implied, via_role_id=assignment.role_id)
+            )
     return expanded
 
 

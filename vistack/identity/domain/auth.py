@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from vistack.common.cache import Cache
 from vistack.common.errors import BadRequest, Forbidden, NotFound, Unauthorized
+from vistack.identity.domain.assignments import effective_roles
 from vistack.identity.domain.changes import ChangeTracker
 from vistack.identity.domain.models import (
     SYSTEM_ALL,
@@ -27,7 +28,6 @@ from vistack.identity.domain.models import (
 )
 from vistack.identity.domain.passwords import PasswordHasher
 from vistack.identity.domain.ports import IdentityRepositories, IdentityStore
-from vistack.identity.domain.assignments import effective_roles
 from vistack.identity.domain.revocation import RevocationIndex
 from vistack.identity.domain.time import utcnow
 from vistack.identity.domain.tokens import ScopeKind, TokenCodec, TokenPayload, new_audit_id
@@ -142,8 +142,10 @@ class AuthService:
             elif isinstance(method, TokenMethod):
                 original = self.validate(method.token)
                 if original.payload.application_credential_id:
-                    raise Forbidden("A token created from an application credential cannot be "
-                                    "used to create another token.")
+                    raise Forbidden(
+                        "A token created from an application credential cannot be "
+                        "used to create another token."
+                    )
                 proven = original.payload.user_id
                 expires_at = min(expires_at, original.payload.expires_at)
                 audit_ids = [audit_ids[0], original.payload.audit_ids[-1]]
@@ -194,7 +196,7 @@ class AuthService:
             elif method.name and method.user:
                 user = _find_user(repos, method.user)
                 if user is not None:
-                    found = repos.credentials.list(user.id, name=method.name)
+                    found = repos.credentials.find(user.id, name=method.name)
                     credential = found[0] if found else None
             hashed = repos.credentials.secret_hash(credential.id) if credential else None
         if not self._hasher.verify(method.secret, hashed) or credential is None:
@@ -235,8 +237,10 @@ class AuthService:
             default = user.default_project_id if user else None
             if default:
                 project = repos.projects.get(default)
-                if project and project.enabled and effective_roles(
-                    repos, user_id, TargetKind.PROJECT, default
+                if (
+                    project
+                    and project.enabled
+                    and effective_roles(repos, user_id, TargetKind.PROJECT, default)
                 ):
                     return ScopeKind.PROJECT, default
         return ScopeKind.UNSCOPED, None
@@ -252,8 +256,9 @@ class AuthService:
         if payload is None:
             raise NotFound(TOKEN_NOT_FOUND)
         now = utcnow()
-        deadline = payload.expires_at + (self._allow_expired_window if allow_expired else
-                                         timedelta(0))
+        deadline = payload.expires_at + (
+            self._allow_expired_window if allow_expired else timedelta(0)
+        )
         if now >= deadline:
             raise NotFound(TOKEN_NOT_FOUND)
         generation = self._changes.generation()
@@ -270,18 +275,22 @@ class AuthService:
         validated = self.validate(token)
         now = utcnow()
         with self._store.transaction() as repos:
-            repos.revocations.add(RevocationEvent(
-                issued_before=now,
-                prune_after=validated.payload.expires_at + self._allow_expired_window,
-                audit_id=validated.payload.audit_ids[-1],
-            ))
+            repos.revocations.add(
+                RevocationEvent(
+                    issued_before=now,
+                    prune_after=validated.payload.expires_at + self._allow_expired_window,
+                    audit_id=validated.payload.audit_ids[-1],
+                )
+            )
             repos.revocations.prune(now)
         self._changes.changed()
 
     def _scope_for(self, payload: TokenPayload, generation: int | None = None) -> TokenScope:
         generation = self._changes.generation() if generation is None else generation
-        key = (f"token-scope:{generation}:{payload.user_id}:{payload.scope_kind.value}:"
-               f"{payload.scope_id}:{payload.application_credential_id}")
+        key = (
+            f"token-scope:{generation}:{payload.user_id}:{payload.scope_kind.value}:"
+            f"{payload.scope_id}:{payload.application_credential_id}"
+        )
         cached = self._cache.get(key)
         if isinstance(cached, TokenScope):
             return cached
@@ -324,8 +333,11 @@ def _resolve_scope(repos: IdentityRepositories, payload: TokenPayload) -> TokenS
     kind, scope_id = payload.scope_kind, payload.scope_id
     if kind is ScopeKind.UNSCOPED or scope_id is None:
         return TokenScope(user, user_domain)
-    target = {ScopeKind.PROJECT: TargetKind.PROJECT, ScopeKind.DOMAIN: TargetKind.DOMAIN,
-              ScopeKind.SYSTEM: TargetKind.SYSTEM}[kind]
+    target = {
+        ScopeKind.PROJECT: TargetKind.PROJECT,
+        ScopeKind.DOMAIN: TargetKind.DOMAIN,
+        ScopeKind.SYSTEM: TargetKind.SYSTEM,
+    }[kind]
     roles = effective_roles(repos, user.id, target, scope_id)
     if credential is not None:
         # An application credential delegates at most the roles its user still holds.
@@ -340,13 +352,21 @@ def _resolve_scope(repos: IdentityRepositories, payload: TokenPayload) -> TokenS
         domain = repos.domains.get(project.domain_id) if project else None
         if project is None or not project.enabled or domain is None or not domain.enabled:
             raise NotFound(TOKEN_NOT_FOUND)
-        return TokenScope(user, user_domain, tuple(roles), project=project, project_domain=domain,
-                          application_credential=credential)
+        return TokenScope(
+            user,
+            user_domain,
+            tuple(roles),
+            project=project,
+            project_domain=domain,
+            application_credential=credential,
+        )
     if kind is ScopeKind.DOMAIN:
         domain = repos.domains.get(scope_id)
         if domain is None or not domain.enabled:
             raise NotFound(TOKEN_NOT_FOUND)
-        return TokenScope(user, user_domain, tuple(roles), domain=domain,
-                          application_credential=credential)
-    return TokenScope(user, user_domain, tuple(roles), system=True,
-                      application_credential=credential)
+        return TokenScope(
+            user, user_domain, tuple(roles), domain=domain, application_credential=credential
+        )
+    return TokenScope(
+        user, user_domain, tuple(roles), system=True, application_credential=credential
+    )

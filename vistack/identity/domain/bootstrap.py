@@ -66,15 +66,25 @@ def bootstrap(
             if (prior, implied) not in {(i.prior_role_id, i.implied_role_id) for i in existing}:
                 repos.roles.add_implication(roles[prior].id, roles[implied].id)
         admin_user, admin_project = _ensure_account(repos, hasher, admin)
-        repos.assignments.add(Assignment(ActorKind.USER, admin_user, TargetKind.PROJECT,
-                                         admin_project, roles["admin"].id))
-        repos.assignments.add(Assignment(ActorKind.USER, admin_user, TargetKind.SYSTEM,
-                                         SYSTEM_ALL, roles["admin"].id))
-        repos.assignments.add(Assignment(ActorKind.USER, admin_user, TargetKind.DOMAIN,
-                                         DEFAULT_DOMAIN_ID, roles["admin"].id))
+        repos.assignments.add(
+            Assignment(
+                ActorKind.USER, admin_user, TargetKind.PROJECT, admin_project, roles["admin"].id
+            )
+        )
+        repos.assignments.add(
+            Assignment(ActorKind.USER, admin_user, TargetKind.SYSTEM, SYSTEM_ALL, roles["admin"].id)
+        )
+        repos.assignments.add(
+            Assignment(
+                ActorKind.USER, admin_user, TargetKind.DOMAIN, DEFAULT_DOMAIN_ID, roles["admin"].id
+            )
+        )
         demo_user, demo_project = _ensure_account(repos, hasher, demo)
-        repos.assignments.add(Assignment(ActorKind.USER, demo_user, TargetKind.PROJECT,
-                                         demo_project, roles["member"].id))
+        repos.assignments.add(
+            Assignment(
+                ActorKind.USER, demo_user, TargetKind.PROJECT, demo_project, roles["member"].id
+            )
+        )
         if repos.catalog.get_region(region) is None:
             repos.catalog.put_region(Region(region))
         for entry in services:
@@ -83,11 +93,12 @@ def bootstrap(
 
 
 def _ensure_role(repos: IdentityRepositories, name: str) -> Role:
-    found = repos.roles.list(name=name)
+    found = repos.roles.find(name=name)
     if found:
         return found[0]
-    role = Role(new_id(), name, options={"immutable": True} if name in
-                ("admin", "member", "reader") else {})
+    role = Role(
+        new_id(), name, options={"immutable": True} if name in ("admin", "member", "reader") else {}
+    )
     repos.roles.add(role)
     return role
 
@@ -97,8 +108,12 @@ def _ensure_account(
 ) -> tuple[str, str]:
     project = repos.projects.get_by_name(DEFAULT_DOMAIN_ID, account.project)
     if project is None:
-        project = Project(new_id(), account.project, DEFAULT_DOMAIN_ID,
-                          description=f"Bootstrap project for {account.user}")
+        project = Project(
+            new_id(),
+            account.project,
+            DEFAULT_DOMAIN_ID,
+            description=f"Bootstrap project for {account.user}",
+        )
         repos.projects.add(project)
     user = repos.users.get_by_name(DEFAULT_DOMAIN_ID, account.user)
     if user is None:
@@ -119,5 +134,13 @@ def _ensure_service(repos: IdentityRepositories, region: str, entry: ServiceEndp
             repos.catalog.put_endpoint(Endpoint(new_id(), service.id, interface, entry.url, region))
         elif endpoint.url != entry.url:
             # The bind address may change between runs: keep the catalog truthful.
-            repos.catalog.put_endpoint(Endpoint(endpoint.id, service.id, interface, entry.url,
-                                                endpoint.region_id, endpoint.enabled))
+            repos.catalog.put_endpoint(
+                Endpoint(
+                    endpoint.id,
+                    service.id,
+                    interface,
+                    entry.url,
+                    endpoint.region_id,
+                    endpoint.enabled,
+                )
+            )

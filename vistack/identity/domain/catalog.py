@@ -55,8 +55,9 @@ class CatalogService:
         region = Region(region_id or new_id(), description, parent_region_id)
         with self._store.transaction() as repos:
             if repos.catalog.get_region(region.id) is not None:
-                raise Conflict(f"Conflict occurred attempting to store region - Duplicate ID, "
-                               f"{region.id}.")
+                raise Conflict(
+                    f"Conflict occurred attempting to store region - Duplicate ID, {region.id}."
+                )
             if parent_region_id and repos.catalog.get_region(parent_region_id) is None:
                 raise NotFound(f"Could not find region: {parent_region_id}.")
             repos.catalog.put_region(region)
@@ -135,7 +136,11 @@ class CatalogService:
             return repos.catalog.list_endpoints(**filters)
 
     def create_endpoint(
-        self, service_id: str, interface: str, url: str, region_id: str | None = None,
+        self,
+        service_id: str,
+        interface: str,
+        url: str,
+        region_id: str | None = None,
         enabled: bool = True,
     ) -> Endpoint:
         endpoint = Endpoint(new_id(), service_id, interface, url, region_id, enabled)
@@ -170,8 +175,10 @@ class CatalogService:
     @staticmethod
     def _check_endpoint(endpoint: Endpoint) -> None:
         if endpoint.interface not in INTERFACES:
-            raise BadRequest(f"Invalid interface {endpoint.interface!r}: expected one of "
-                             f"{', '.join(INTERFACES)}.")
+            raise BadRequest(
+                f"Invalid interface {endpoint.interface!r}: expected one of "
+                f"{', '.join(INTERFACES)}."
+            )
         if not endpoint.url.startswith(("http://", "https://")):
             raise BadRequest(f"Invalid endpoint URL {endpoint.url!r}: it must be http(s).")
 

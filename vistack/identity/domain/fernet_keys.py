@@ -54,7 +54,7 @@ class FernetKeyRepository:
         self.rotate()
 
     def rotate(self) -> int:
-        """Promote the staged key, stage a new one, prune old ones; returns the new primary index."""
+        """Promote the staged key, stage a new one, prune old ones; return the primary index."""
         keys = self.keys()
         self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         staged = keys.get(0) or Fernet.generate_key()

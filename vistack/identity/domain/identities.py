@@ -35,7 +35,7 @@ class IdentityService:
 
     def list_users(self, **filters: Any) -> list[User]:
         with self._store.transaction() as repos:
-            return repos.users.list(**filters)
+            return repos.users.find(**filters)
 
     def create_user(self, user: User, password: str | None) -> User:
         """Store `user` (its id is replaced by a new one unless set) with a hashed password."""
@@ -47,8 +47,10 @@ class IdentityService:
             if repos.domains.get(user.domain_id) is None:
                 raise NotFound(f"Could not find domain: {user.domain_id}.")
             if repos.users.get_by_name(user.domain_id, user.name) is not None:
-                raise Conflict(f"Conflict occurred attempting to store user - Duplicate entry "
-                               f"found with name {user.name} at domain ID {user.domain_id}.")
+                raise Conflict(
+                    f"Conflict occurred attempting to store user - Duplicate entry "
+                    f"found with name {user.name} at domain ID {user.domain_id}."
+                )
             if user.default_project_id and repos.projects.get(user.default_project_id) is None:
                 raise NotFound(f"Could not find project: {user.default_project_id}.")
             repos.users.add(user, hashed)
@@ -62,8 +64,10 @@ class IdentityService:
             changes.pop("domain_id", None)
             updated = dataclasses.replace(user, **changes)
             if updated.name != user.name and repos.users.get_by_name(user.domain_id, updated.name):
-                raise Conflict(f"Conflict occurred attempting to store user - Duplicate entry "
-                               f"found with name {updated.name} at domain ID {user.domain_id}.")
+                raise Conflict(
+                    f"Conflict occurred attempting to store user - Duplicate entry "
+                    f"found with name {updated.name} at domain ID {user.domain_id}."
+                )
             repos.users.update(updated)
             if hashed is not None:
                 repos.users.set_password(user_id, hashed)
@@ -99,8 +103,9 @@ class IdentityService:
     def _revoke_user_tokens(self, repos: IdentityRepositories, user_id: str) -> None:
         now = utcnow()
         repos.revocations.add(
-            RevocationEvent(issued_before=now, prune_after=now + self._token_lifetime * 2,
-                            user_id=user_id)
+            RevocationEvent(
+                issued_before=now, prune_after=now + self._token_lifetime * 2, user_id=user_id
+            )
         )
 
     # groups
@@ -110,7 +115,7 @@ class IdentityService:
 
     def list_groups(self, **filters: Any) -> list[Group]:
         with self._store.transaction() as repos:
-            return repos.groups.list(**filters)
+            return repos.groups.find(**filters)
 
     def create_group(self, name: str, domain_id: str, description: str = "") -> Group:
         group = Group(new_id(), name, domain_id, description)
@@ -118,8 +123,10 @@ class IdentityService:
             if repos.domains.get(domain_id) is None:
                 raise NotFound(f"Could not find domain: {domain_id}.")
             if repos.groups.get_by_name(domain_id, name) is not None:
-                raise Conflict(f"Conflict occurred attempting to store group - Duplicate entry "
-                               f"found with name {name} at domain ID {domain_id}.")
+                raise Conflict(
+                    f"Conflict occurred attempting to store group - Duplicate entry "
+                    f"found with name {name} at domain ID {domain_id}."
+                )
             repos.groups.add(group)
         self._changes.changed()
         return group
@@ -132,8 +139,10 @@ class IdentityService:
             if updated.name != group.name and repos.groups.get_by_name(
                 group.domain_id, updated.name
             ):
-                raise Conflict(f"Conflict occurred attempting to store group - Duplicate entry "
-                               f"found with name {updated.name} at domain ID {group.domain_id}.")
+                raise Conflict(
+                    f"Conflict occurred attempting to store group - Duplicate entry "
+                    f"found with name {updated.name} at domain ID {group.domain_id}."
+                )
             repos.groups.update(updated)
         self._changes.changed()
         return updated
@@ -170,12 +179,12 @@ class IdentityService:
     def list_users_in_group(self, group_id: str) -> list[User]:
         with self._store.transaction() as repos:
             require_group(repos, group_id)
-            return repos.users.list(ids=repos.groups.member_ids(group_id))
+            return repos.users.find(ids=repos.groups.member_ids(group_id))
 
     def list_groups_for_user(self, user_id: str) -> list[Group]:
         with self._store.transaction() as repos:
             require_user(repos, user_id)
-            return repos.groups.list(ids=repos.groups.group_ids_of_user(user_id))
+            return repos.groups.find(ids=repos.groups.group_ids_of_user(user_id))
 
 
 def require_user(repos: IdentityRepositories, user_id: str) -> User:

@@ -16,7 +16,7 @@ MAX_TAG_LENGTH = 255
 
 
 def validate_tags(tags: list[str]) -> list[str]:
-    """Keystone's tag rules: at most 80, 1–255 characters, no '/' or ','.
+    """Keystone's tag rules: at most 80, 1 to 255 characters, no '/' or ','.
 
     :raises BadRequest: a tag breaks a rule.
     """
@@ -42,7 +42,7 @@ class ResourceService:
 
     def list_domains(self, name: str | None = None, enabled: bool | None = None) -> list[Domain]:
         with self._store.transaction() as repos:
-            return repos.domains.list(name=name, enabled=enabled)
+            return repos.domains.find(name=name, enabled=enabled)
 
     def create_domain(
         self, name: str, description: str = "", enabled: bool = True, domain_id: str | None = None
@@ -50,11 +50,14 @@ class ResourceService:
         domain = Domain(domain_id or new_id(), name, description, enabled)
         with self._store.transaction() as repos:
             if repos.domains.get_by_name(name) is not None:
-                raise Conflict(f"Conflict occurred attempting to store domain - Duplicate entry "
-                               f"found with name {name}.")
+                raise Conflict(
+                    f"Conflict occurred attempting to store domain - Duplicate entry "
+                    f"found with name {name}."
+                )
             if repos.domains.get(domain.id) is not None:
-                raise Conflict(f"Conflict occurred attempting to store domain - Duplicate ID, "
-                               f"{domain.id}.")
+                raise Conflict(
+                    f"Conflict occurred attempting to store domain - Duplicate ID, {domain.id}."
+                )
             repos.domains.add(domain)
         self._changes.changed()
         return domain
@@ -64,8 +67,10 @@ class ResourceService:
             domain = _require_domain(repos, domain_id)
             updated = dataclasses.replace(domain, **changes)
             if updated.name != domain.name and repos.domains.get_by_name(updated.name):
-                raise Conflict(f"Conflict occurred attempting to update domain - Duplicate entry "
-                               f"found with name {updated.name}.")
+                raise Conflict(
+                    f"Conflict occurred attempting to update domain - Duplicate entry "
+                    f"found with name {updated.name}."
+                )
             repos.domains.update(updated)
         self._changes.changed()
         return updated
@@ -79,18 +84,18 @@ class ResourceService:
             domain = _require_domain(repos, domain_id)
             if domain.enabled:
                 raise Forbidden("Cannot delete a domain that is enabled, please disable it first.")
-            projects = repos.projects.list(domain_id=domain_id)
+            projects = repos.projects.find(domain_id=domain_id)
             # Children before parents, so no foreign key points at a deleted row.
             for project in _leaves_first(projects):
                 repos.assignments.remove_for_target(project.id)
                 repos.projects.delete(project.id)
-            for user in repos.users.list(domain_id=domain_id):
+            for user in repos.users.find(domain_id=domain_id):
                 repos.assignments.remove_for_actor(user.id)
                 repos.users.delete(user.id)
-            for group in repos.groups.list(domain_id=domain_id):
+            for group in repos.groups.find(domain_id=domain_id):
                 repos.assignments.remove_for_actor(group.id)
                 repos.groups.delete(group.id)
-            for role in repos.roles.list(domain_id=domain_id):
+            for role in repos.roles.find(domain_id=domain_id):
                 repos.roles.delete(role.id)
             repos.assignments.remove_for_target(domain_id)
             repos.domains.delete(domain_id)
@@ -103,7 +108,7 @@ class ResourceService:
 
     def list_projects(self, **filters: Any) -> list[Project]:
         with self._store.transaction() as repos:
-            return repos.projects.list(**filters)
+            return repos.projects.find(**filters)
 
     def create_project(
         self,
@@ -130,9 +135,11 @@ class ResourceService:
             if repos.domains.get(domain_id) is None:
                 raise NotFound(f"Could not find domain: {domain_id}.")
             if repos.projects.get_by_name(domain_id, name) is not None:
-                raise Conflict(f"Conflict occurred attempting to store project - it is not "
-                               f"permitted to have two projects with the same name in the same "
-                               f"domain : {name}.")
+                raise Conflict(
+                    f"Conflict occurred attempting to store project - it is not "
+                    f"permitted to have two projects with the same name in the same "
+                    f"domain : {name}."
+                )
             project = Project(
                 id=new_id(),
                 name=name,
@@ -154,26 +161,32 @@ class ResourceService:
             if "domain_id" in changes and changes.pop("domain_id") != project.domain_id:
                 raise BadRequest("Update of `domain_id` is not allowed.")
             if "parent_id" in changes and changes.pop("parent_id") not in (
-                project.parent_id, project.domain_id
+                project.parent_id,
+                project.domain_id,
             ):
                 raise Forbidden("Update of `parent_id` is not allowed.")
             updated = dataclasses.replace(project, **changes)
             if updated.name != project.name and repos.projects.get_by_name(
                 project.domain_id, updated.name
             ):
-                raise Conflict(f"Conflict occurred attempting to store project - it is not "
-                               f"permitted to have two projects with the same name in the same "
-                               f"domain : {updated.name}.")
+                raise Conflict(
+                    f"Conflict occurred attempting to store project - it is not "
+                    f"permitted to have two projects with the same name in the same "
+                    f"domain : {updated.name}."
+                )
             if not updated.enabled and project.enabled:
-                children = repos.projects.list(parent_id=project_id, enabled=True)
+                children = repos.projects.find(parent_id=project_id, enabled=True)
                 if children:
-                    raise Forbidden(f"Cannot disable project {project_id} since its subtree "
-                                    f"contains enabled projects.")
+                    raise Forbidden(
+                        f"Cannot disable project {project_id} since its subtree "
+                        f"contains enabled projects."
+                    )
             if updated.enabled and not project.enabled and project.parent_id:
                 parent = repos.projects.get(project.parent_id)
                 if parent is not None and not parent.enabled:
-                    raise Forbidden(f"Cannot enable project {project_id} since it has disabled "
-                                    f"parents.")
+                    raise Forbidden(
+                        f"Cannot enable project {project_id} since it has disabled parents."
+                    )
             repos.projects.update(updated)
         self._changes.changed()
         return updated
@@ -186,8 +199,10 @@ class ResourceService:
         with self._store.transaction() as repos:
             _require_project(repos, project_id)
             if repos.projects.children_ids(project_id):
-                raise Forbidden(f"Cannot delete the project {project_id} since it is not a leaf "
-                                f"in the hierarchy.")
+                raise Forbidden(
+                    f"Cannot delete the project {project_id} since it is not a leaf "
+                    f"in the hierarchy."
+                )
             repos.assignments.remove_for_target(project_id)
             repos.projects.delete(project_id)
         self._changes.changed()

@@ -1,0 +1,155 @@
+"""The in-process API fixture, parametrised over SQLite, MariaDB and PostgreSQL.
+
+MariaDB and PostgreSQL run on this machine (`.ci/run` makes sure they do). Each test module
+gets its own database on each server, dropped afterwards. `VISTACK_TEST_MARIADB_URL` /
+`VISTACK_TEST_POSTGRESQL_URL` point at other servers; set one to `skip` to skip that backend
+locally (CI never does).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from starlette.testclient import TestClient
+
+from tests.conftest import make_settings
+from vistack.app import Cloud, build_cloud, catalog_services
+from vistack.identity.domain.bootstrap import BootstrapAccount, bootstrap
+
+SERVER_URLS = {
+    "mariadb": os.environ.get("VISTACK_TEST_MARIADB_URL", "mysql+pymysql://root@127.0.0.1:3306/"),
+    "postgresql": os.environ.get(
+        "VISTACK_TEST_POSTGRESQL_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+    ),
+}
+ADMIN_PASSWORD = "admin-secret"
+DEMO_PASSWORD = "demo-secret"
+
+
+def _create_database(backend: str) -> tuple[str, str]:
+    """Create a fresh database on `backend`; returns (its URL, its name)."""
+    server = SERVER_URLS[backend]
+    if server == "skip":
+        pytest.skip(f"{backend} disabled by VISTACK_TEST_{backend.upper()}_URL=skip")
+    name = f"vistack_test_{uuid.uuid4().hex[:12]}"
+    engine = create_engine(server, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text(f"CREATE DATABASE {name}"))
+    engine.dispose()
+    return make_url(server).set(database=name).render_as_string(hide_password=False), name
+
+
+def _drop_database(backend: str, name: str) -> None:
+    engine = create_engine(SERVER_URLS[backend], isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        if backend == "postgresql":
+            connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        else:
+            connection.execute(text(f"DROP DATABASE IF EXISTS {name}"))
+    engine.dispose()
+
+
+class IdentityApi:
+    """A test client for the identity API with token helpers."""
+
+    def __init__(self, cloud: Cloud, client: TestClient) -> None:
+        self.cloud = cloud
+        self.client = client
+        self._admin_token: str | None = None
+
+    def token(
+        self, user: str, password: str, project: str | None = None, domain: str = "Default"
+    ) -> str:
+        scope: dict[str, Any] | None = None
+        if project is not None:
+            scope = {"project": {"name": project, "domain": {"name": domain}}}
+        response = self.authenticate(user, password, scope, domain)
+        assert response.status_code == 201, response.text
+        token: str = response.headers["X-Subject-Token"]
+        return token
+
+    def authenticate(
+        self, user: str, password: str, scope: Any = None, domain: str = "Default"
+    ) -> Any:
+        body: dict[str, Any] = {
+            "auth": {
+                "identity": {
+                    "methods": ["password"],
+                    "password": {
+                        "user": {"name": user, "domain": {"name": domain}, "password": password}
+                    },
+                }
+            }
+        }
+        if scope is not None:
+            body["auth"]["scope"] = scope
+        return self.client.post("/identity/v3/auth/tokens", json=body)
+
+    @property
+    def admin_token(self) -> str:
+        if self._admin_token is None:
+            self._admin_token = self.token("admin", ADMIN_PASSWORD, "admin")
+        return self._admin_token
+
+    def request(self, method: str, path: str, token: str | None = None, **kwargs: Any) -> Any:
+        headers = dict(kwargs.pop("headers", {}))
+        headers.setdefault("X-Auth-Token", token or self.admin_token)
+        return self.client.request(method, "/identity/v3" + path, headers=headers, **kwargs)
+
+    def get(self, path: str, **kwargs: Any) -> Any:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> Any:
+        return self.request("POST", path, **kwargs)
+
+    def patch(self, path: str, **kwargs: Any) -> Any:
+        return self.request("PATCH", path, **kwargs)
+
+    def put(self, path: str, **kwargs: Any) -> Any:
+        return self.request("PUT", path, **kwargs)
+
+    def delete(self, path: str, **kwargs: Any) -> Any:
+        return self.request("DELETE", path, **kwargs)
+
+    def head(self, path: str, **kwargs: Any) -> Any:
+        return self.request("HEAD", path, **kwargs)
+
+
+def build_test_cloud(data_dir: Path, database_url: str = "") -> Cloud:
+    settings = make_settings(data_dir, database_url)
+    cloud = build_cloud(settings)
+    services = cloud.identity
+    bootstrap(
+        services.auth._store,
+        services.auth._changes,
+        services.identities._hasher,
+        admin=BootstrapAccount("admin", "admin", ADMIN_PASSWORD),
+        demo=BootstrapAccount("demo", "demo", DEMO_PASSWORD),
+        region=settings.server.region,
+        services=catalog_services(settings),
+    )
+    return cloud
+
+
+@pytest.fixture(scope="module", params=["sqlite", "mariadb", "postgresql"])
+def api(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[IdentityApi]:
+    """A bootstrapped cloud on each database backend, served in-process."""
+    backend: str = request.param
+    database_url, name = ("", "") if backend == "sqlite" else _create_database(backend)
+    cloud = build_test_cloud(tmp_path_factory.mktemp(backend), database_url)
+    try:
+        with TestClient(cloud.asgi, base_url="http://vistack.test") as client:
+            yield IdentityApi(cloud, client)
+    finally:
+        cloud.close()
+        if name:
+            _drop_database(backend, name)
