@@ -24,9 +24,12 @@ from vistack.app import Cloud, build_cloud, catalog_services
 from vistack.identity.domain.bootstrap import BootstrapAccount, bootstrap
 
 SERVER_URLS = {
-    "mariadb": os.environ.get("VISTACK_TEST_MARIADB_URL", "mysql+pymysql://root@127.0.0.1:3306/"),
+    "mariadb": os.environ.get(
+        "VISTACK_TEST_MARIADB_URL", "mysql+pymysql://vistack:vistack@127.0.0.1:3306/"
+    ),
     "postgresql": os.environ.get(
-        "VISTACK_TEST_POSTGRESQL_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+        "VISTACK_TEST_POSTGRESQL_URL",
+        "postgresql+psycopg://vistack:vistack@127.0.0.1:5432/postgres",
     ),
 }
 ADMIN_PASSWORD = "admin-secret"

@@ -37,9 +37,18 @@ class RequestContext:
     def is_system_admin(self) -> bool:
         return self.system_scope == "all" and "admin" in self.roles
 
+    @property
+    def token_scope(self) -> str:
+        if self.system_scope:
+            return "system"
+        if self.domain_id:
+            return "domain"
+        return "project" if self.project_id else "unscoped"
+
     def policy_credentials(self) -> dict[str, Any]:
         """The credentials dictionary oslo.policy rules are written against."""
         return {
+            "token_scope": self.token_scope,
             "user_id": self.user_id,
             "user_domain_id": self.user_domain_id,
             "project_id": self.project_id,

@@ -21,10 +21,13 @@ from vistack.common.errors import Forbidden
 
 RuleDefault = oslo_policy.RuleDefault
 
-#: Personas shared by all services. A project-scoped admin is a cloud administrator, as on every
-#: deployed OpenStack; a system-scoped reader may read everything.
+#: Personas shared by all services. A project- or system-scoped admin is a cloud administrator,
+#: as on every deployed OpenStack; a domain-scoped admin is not (it is confined to its domain by
+#: the rules that name `domain_id`); a system-scoped reader may read everything.
 BASE_RULES: tuple[oslo_policy.RuleDefault, ...] = (
-    RuleDefault("admin_required", "role:admin", "A cloud administrator."),
+    RuleDefault(
+        "admin_required", "role:admin and not token_scope:domain", "A cloud administrator."
+    ),
     RuleDefault(
         "cloud_reader",
         "rule:admin_required or (role:reader and system_scope:all)",
