@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -33,6 +34,12 @@ class Authenticator(Protocol):
 
     def context_for(self, token: str, request_id: str) -> RequestContext:
         """:raises Unauthorized: the token is not valid."""
+
+    def context_from_memory(self, token: str, request_id: str) -> RequestContext | None:
+        """The context if it can be had without I/O, else None.
+
+        :raises Unauthorized: the token is not valid.
+        """
 
 
 class JSONBody(Response):
@@ -58,13 +65,20 @@ def anonymous_context(request: Request) -> RequestContext:
     return RequestContext(request_id=request_id(request))
 
 
-def authenticated_context(request: Request) -> RequestContext:
-    """FastAPI dependency: the caller of this request, or 401."""
+async def authenticated_context(request: Request) -> RequestContext:
+    """FastAPI dependency: the caller of this request, or 401.
+
+    Async on purpose: a cached token is validated on the event loop; only a cache miss (which
+    reads the database) goes to a worker thread.
+    """
     token = request.headers.get(AUTH_TOKEN_HEADER)
     if not token:
         raise Unauthorized("The request you have made requires authentication.")
     authenticator: Authenticator = request.app.state.authenticator
-    return authenticator.context_for(token, request_id(request))
+    context = authenticator.context_from_memory(token, request_id(request))
+    if context is None:
+        context = await run_in_threadpool(authenticator.context_for, token, request_id(request))
+    return context
 
 
 def validation_message(error: RequestValidationError) -> str:

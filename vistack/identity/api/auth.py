@@ -133,36 +133,47 @@ async def issue_token(
     return JSONBody(rendered, status_code=201, headers={"X-Subject-Token": token.token_id})
 
 
-def _subject(request: Request, services: Services, context: Context) -> ValidatedToken:
+async def _subject(request: Request, services: Services, context: Context) -> ValidatedToken:
+    """The X-Subject-Token, validated from memory when possible (see `authenticated_context`)."""
     subject = request.headers.get(SUBJECT_TOKEN)
     if not subject:
         raise NotFound("Could not find token: no X-Subject-Token header was given.")
     allow_expired = bool(query_bool(request.query_params.get("allow_expired")))
-    token = services.auth.validate(subject, allow_expired=allow_expired)
+    token = services.auth.validate_from_memory(subject, allow_expired=allow_expired)
+    if token is None:
+        token = await run_in_threadpool(
+            lambda: services.auth.validate(subject, allow_expired=allow_expired)
+        )
     authorize(services, "validate_token", context, token__user_id=token.payload.user_id)
     return token
 
 
 @router.get("/v3/auth/tokens")
-def validate_token(request: Request, services: Services, context: Context) -> Response:
-    token = _subject(request, services, context)
+async def validate_token(request: Request, services: Services, context: Context) -> Response:
+    token = await _subject(request, services, context)
     with_catalog = "nocatalog" not in request.query_params
-    return JSONBody(
-        _render(services, token, with_catalog), headers={"X-Subject-Token": token.token_id}
-    )
+    project = token.scope.project
+    catalog = None
+    if with_catalog:
+        catalog = services.catalog.cached_catalog(project.id if project else None)
+    if with_catalog and catalog is None:
+        body = await run_in_threadpool(_render, services, token, with_catalog)
+    else:
+        body = views.token_view(token, catalog)
+    return JSONBody(body, headers={"X-Subject-Token": token.token_id})
 
 
 @router.head("/v3/auth/tokens", status_code=200)
-def check_token(request: Request, services: Services, context: Context) -> Response:
-    token = _subject(request, services, context)
+async def check_token(request: Request, services: Services, context: Context) -> Response:
+    token = await _subject(request, services, context)
     return Response(status_code=200, headers={"X-Subject-Token": token.token_id})
 
 
 @router.delete("/v3/auth/tokens", status_code=204)
-def revoke_token(request: Request, services: Services, context: Context) -> Response:
-    token = _subject(request, services, context)
+async def revoke_token(request: Request, services: Services, context: Context) -> Response:
+    token = await _subject(request, services, context)
     authorize(services, "revoke_token", context, token__user_id=token.payload.user_id)
-    services.auth.revoke(token.token_id)
+    await run_in_threadpool(services.auth.revoke, token.token_id)
     return Response(status_code=204)
 
 

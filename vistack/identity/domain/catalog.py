@@ -182,6 +182,13 @@ class CatalogService:
         if not endpoint.url.startswith(("http://", "https://")):
             raise BadRequest(f"Invalid endpoint URL {endpoint.url!r}: it must be http(s).")
 
+    def cached_catalog(self, project_id: str | None) -> list[CatalogEntry] | None:
+        """The catalog for `project_id` if it is cached for this generation, else None."""
+        cached: list[CatalogEntry] | None = self._cache.get(
+            f"catalog:{self._changes.generation()}:{project_id}"
+        )
+        return cached
+
     def catalog_for_project(self, project_id: str | None) -> list[CatalogEntry]:
         """The catalog a token scoped to `project_id` carries, cached per identity generation."""
         key = f"catalog:{self._changes.generation()}:{project_id}"
