@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 import sys
+from types import FrameType
 
 import click
 import uvicorn
@@ -87,6 +89,14 @@ def up(data_dir: str | None, bind: str | None, config_file: str | None) -> None:
             sys.stdout.flush()
         await task
 
+    def stop(_signum: int, _frame: FrameType | None) -> None:
+        server.should_exit = True
+
+    # uvicorn handles SIGINT/SIGTERM while it serves, then re-raises the signal after its
+    # graceful shutdown; with a handler in place the re-raised signal lands here and a requested
+    # stop exits 0 instead of dying by the signal (-15). Also covers a signal before startup.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, stop)
     try:
         asyncio.run(serve())
     finally:

@@ -124,8 +124,9 @@ IDENTITY_FEATURES: dict[str, str] = {
 }
 
 # Keystone API extensions vistack implements ([identity-feature-enabled] api_extensions).
-# Tempest skips tests of OS-INHERIT and OS-EC2 unless they are listed here. Empty = none.
-IDENTITY_EXTENSIONS: tuple[str, ...] = ()
+# Tempest skips tests of OS-INHERIT and OS-EC2 unless they are listed here; OS-EC2 is not
+# implemented (no EC2 credentials API).
+IDENTITY_EXTENSIONS: tuple[str, ...] = ("OS-INHERIT",)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -184,7 +185,8 @@ def ensure_tempest_venv(venv: Path) -> Path:
     python = venv / "bin" / "python"
     marker = venv / ".vistack-tempest-pin"
     wanted = _pin_fingerprint()
-    with file_lock(venv.parent / f".{venv.name}.lock"):
+    venv.mkdir(parents=True, exist_ok=True)  # the lock lives inside (already git-ignored)
+    with file_lock(venv / ".vistack-install.lock"):
         if python.exists() and marker.exists() and marker.read_text().strip() == wanted:
             return python
         if not python.exists():
@@ -733,6 +735,7 @@ def one_line_cause(traceback_text: str, limit: int = 300) -> str:
     else:
         text = " | ".join(line.strip() for line in tail[start:] if line.strip())
     text = re.sub(r"\s+", " ", text)
+    text = re.sub(r"<bound method (\S+) of <[^>]*>>", r"\1()", text)  # assertRaises mismatches
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 

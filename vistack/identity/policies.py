@@ -54,7 +54,13 @@ IDENTITY_RULES: list[RuleDefault] = [
         f"{ADMIN} or rule:service_role or user_id:%(target.token.user_id)s",
         "Revoke a token.",
     ),
-    *_crud("domain", READER, ADMIN),
+    # A token may read the domain it is scoped to, or its project's domain (Keystone's rule).
+    _rule(
+        "get_domain",
+        f"{READER} or domain_id:%(target.domain.id)s or project_domain_id:%(target.domain.id)s",
+        "Show a domain.",
+    ),
+    *[rule for rule in _crud("domain", READER, ADMIN) if rule.name != "identity:get_domain"],
     *_crud("region", "", ADMIN),
     *_crud("service", READER, ADMIN),
     *_crud("endpoint", READER, ADMIN),

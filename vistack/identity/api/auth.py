@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from vistack.common.errors import BadRequest, NotFound, Unauthorized
+from vistack.common.errors import BadRequest, Forbidden, NotFound, Unauthorized
 from vistack.common.web import JSONBody
 from vistack.identity.api import views
 from vistack.identity.api.deps import Context, Services, authorize, collection_links, query_bool
@@ -78,7 +78,9 @@ def _methods(identity: IdentityBody) -> list[AuthMethod]:
 
 
 def _scope(scope: ScopeBody | str | None) -> ScopeRequest:
-    if scope is None or isinstance(scope, str):
+    if isinstance(scope, str):
+        return ScopeRequest(explicitly_unscoped=True)
+    if scope is None:
         return ScopeRequest()
     chosen = [s for s in (scope.project, scope.domain, scope.system) if s is not None]
     if len(chosen) > 1:
@@ -180,7 +182,7 @@ async def revoke_token(request: Request, services: Services, context: Context) -
 @router.get("/v3/auth/catalog")
 def auth_catalog(request: Request, services: Services, context: Context) -> Response:
     if context.project_id is None and context.domain_id is None and context.system_scope is None:
-        raise Unauthorized("The service catalog needs a scoped token.")
+        raise Forbidden("A scoped token is required to produce a service catalog.")
     entries = services.catalog.catalog_for_project(context.project_id)
     return JSONBody({"catalog": views.catalog_view(entries), "links": {"self": str(request.url)}})
 

@@ -28,7 +28,12 @@ def create_group(
     spec = body.group
     domain_id = spec.domain_id or context.user_domain_id or DEFAULT_DOMAIN_ID
     authorize(services, "create_group", context, group__domain_id=domain_id)
-    group = services.identities.create_group(spec.name, domain_id, spec.description or "")
+    group = services.identities.create_group(
+        spec.name,
+        domain_id,
+        spec.description or "",
+        extra={"project_id": spec.project_id} if spec.project_id else {},
+    )
     return JSONBody({"group": views.group_view(request, group)}, status_code=201)
 
 
@@ -66,6 +71,8 @@ def update_group(
     changes = body.group.model_dump(exclude_unset=True)
     if changes.get("description") is None:
         changes.pop("description", None)
+    if "project_id" in changes:
+        changes["extra"] = {**group.extra, "project_id": changes.pop("project_id")}
     updated = services.identities.update_group(group_id, changes)
     return JSONBody({"group": views.group_view(request, updated)})
 

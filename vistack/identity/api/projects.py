@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
 
 from vistack.common.context import RequestContext
 from vistack.common.errors import BadRequest, NotFound
@@ -67,9 +69,10 @@ def list_projects(
     parent_id: str | None = None,
     enabled: str | None = None,
     tags: str | None = None,
-    tags_any: str | None = None,
-    not_tags: str | None = None,
-    not_tags_any: str | None = None,
+    # Keystone spells these with hyphens: ?tags-any=a,b&not-tags=c&not-tags-any=d
+    tags_any: Annotated[str | None, Query(alias="tags-any")] = None,
+    not_tags: Annotated[str | None, Query(alias="not-tags")] = None,
+    not_tags_any: Annotated[str | None, Query(alias="not-tags-any")] = None,
     is_domain: str | None = None,
 ) -> Response:
     authorize(services, "list_projects", context, domain_id=domain_id)

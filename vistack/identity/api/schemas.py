@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 Name = Field(min_length=1, max_length=255)
+#: Keystone limits project and domain names to 64 characters.
+ShortName = Field(min_length=1, max_length=64)
 Id = Field(min_length=1, max_length=64)
 
 
@@ -88,37 +90,37 @@ class AuthRequest(Lenient):
 
 # resources
 class DomainCreate(Strict):
-    name: str = Name
+    name: str = ShortName
     description: str | None = None
-    enabled: bool = True
+    enabled: StrictBool = True
     id: str | None = Field(default=None, min_length=1, max_length=64)
     tags: list[str] | None = None
     options: dict[str, Any] | None = None
 
 
 class DomainUpdate(Strict):
-    name: str | None = Field(default=None, min_length=1, max_length=255)
+    name: str | None = Field(default=None, min_length=1, max_length=64)
     description: str | None = None
-    enabled: bool | None = None
+    enabled: StrictBool | None = None
     tags: list[str] | None = None
     options: dict[str, Any] | None = None
 
 
 class ProjectCreate(Strict):
-    name: str = Name
+    name: str = ShortName
     domain_id: str | None = None
     parent_id: str | None = None
     description: str | None = None
-    enabled: bool = True
+    enabled: StrictBool = True
     is_domain: bool = False
     tags: list[str] | None = None
     options: dict[str, Any] | None = None
 
 
 class ProjectUpdate(Strict):
-    name: str | None = Field(default=None, min_length=1, max_length=255)
+    name: str | None = Field(default=None, min_length=1, max_length=64)
     description: str | None = None
-    enabled: bool | None = None
+    enabled: StrictBool | None = None
     tags: list[str] | None = None
     domain_id: str | None = None
     parent_id: str | None = None
@@ -130,23 +132,28 @@ class UserCreate(Strict):
     name: str = Name
     domain_id: str | None = None
     password: str | None = Field(default=None, max_length=4096)
-    enabled: bool = True
+    enabled: StrictBool = True
     email: str | None = None
     description: str | None = None
     default_project_id: str | None = None
     options: dict[str, Any] | None = None
     federated: list[dict[str, Any]] | None = None
+    #: Identity v2's user "tenant", still sent by older tools; kept and shown, never used.
+    project_id: str | None = None
 
 
 class UserUpdate(Strict):
+    #: Clients may echo the id; it must then match the URL's.
+    id: str | None = None
     name: str | None = Field(default=None, min_length=1, max_length=255)
     password: str | None = Field(default=None, max_length=4096)
-    enabled: bool | None = None
+    enabled: StrictBool | None = None
     email: str | None = None
     description: str | None = None
     default_project_id: str | None = None
     domain_id: str | None = None
     options: dict[str, Any] | None = None
+    project_id: str | None = None
 
 
 class PasswordChange(Strict):
@@ -158,12 +165,15 @@ class GroupCreate(Strict):
     name: str = Name
     domain_id: str | None = None
     description: str | None = None
+    #: Older tools send the owning project; kept and shown, never used.
+    project_id: str | None = None
 
 
 class GroupUpdate(Strict):
     name: str | None = Field(default=None, min_length=1, max_length=255)
     description: str | None = None
     domain_id: str | None = None
+    project_id: str | None = None
 
 
 class RoleCreate(Strict):
@@ -195,14 +205,14 @@ class ServiceCreate(Strict):
     type: str = Name
     name: str | None = None
     description: str | None = None
-    enabled: bool = True
+    enabled: StrictBool = True
 
 
 class ServiceUpdate(Strict):
     type: str | None = Field(default=None, min_length=1, max_length=255)
     name: str | None = None
     description: str | None = None
-    enabled: bool | None = None
+    enabled: StrictBool | None = None
 
 
 class EndpointCreate(Strict):
@@ -211,7 +221,7 @@ class EndpointCreate(Strict):
     url: str = Field(min_length=1, max_length=1024)
     region_id: str | None = None
     region: str | None = None
-    enabled: bool = True
+    enabled: StrictBool = True
 
 
 class EndpointUpdate(Strict):
@@ -220,7 +230,7 @@ class EndpointUpdate(Strict):
     url: str | None = Field(default=None, min_length=1, max_length=1024)
     region_id: str | None = None
     region: str | None = None
-    enabled: bool | None = None
+    enabled: StrictBool | None = None
 
 
 class RoleRefBody(Strict):
@@ -234,5 +244,5 @@ class ApplicationCredentialCreate(Strict):
     secret: str | None = None
     expires_at: str | None = None
     roles: list[RoleRefBody] | None = None
-    unrestricted: bool = False
+    unrestricted: StrictBool = False
     access_rules: list[dict[str, Any]] | None = None

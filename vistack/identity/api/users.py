@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
+from vistack.common.errors import BadRequest
 from vistack.common.web import JSONBody, anonymous_context
 from vistack.identity.api import views
 from vistack.identity.api.deps import Context, Services, authorize, collection_links, query_bool
@@ -42,6 +43,7 @@ async def create_user(
         description=spec.description,
         default_project_id=spec.default_project_id,
         options=spec.options or {},
+        extra={"project_id": spec.project_id} if spec.project_id else {},
     )
     created = await run_in_threadpool(services.identities.create_user, user, spec.password)
     return JSONBody({"user": views.user_view(request, created)}, status_code=201)
@@ -78,7 +80,11 @@ async def update_user(
 ) -> Response:
     user = services.identities.get_user(user_id)
     authorize(services, "update_user", context, user__id=user.id, user__domain_id=user.domain_id)
-    changes = body.user.model_dump(exclude_unset=True, exclude={"password"})
+    changes = body.user.model_dump(exclude_unset=True, exclude={"password", "id"})
+    if body.user.id is not None and body.user.id != user_id:
+        raise BadRequest("The user id in the body does not match the one in the URL.")
+    if "project_id" in changes:
+        changes["extra"] = {**user.extra, "project_id": changes.pop("project_id")}
     updated = await run_in_threadpool(
         services.identities.update_user, user_id, changes, body.user.password
     )

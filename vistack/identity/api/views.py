@@ -67,7 +67,7 @@ def user_view(request: Request, user: User) -> dict[str, Any]:
         body["description"] = user.description
     if user.default_project_id is not None:
         body["default_project_id"] = user.default_project_id
-    return body
+    return {**user.extra, **body}
 
 
 def group_view(request: Request, group: Group) -> dict[str, Any]:
@@ -77,6 +77,7 @@ def group_view(request: Request, group: Group) -> dict[str, Any]:
         "domain_id": group.domain_id,
         "description": group.description,
         "links": {"self": v3_url(request, "groups", group.id)},
+        **group.extra,
     }
 
 
@@ -138,7 +139,8 @@ def application_credential_view(
         "user_id": credential.user_id,
         "project_id": credential.project_id,
         "system": credential.system,
-        "expires_at": isotime(credential.expires_at),
+        # Echoed as the client sent it: naive ISO 8601 (Tempest compares the strings).
+        "expires_at": credential.expires_at.isoformat() if credential.expires_at else None,
         "unrestricted": credential.unrestricted,
         "roles": [{"id": r.id, "name": r.name, "domain_id": r.domain_id} for r in credential.roles],
         "access_rules": [],
@@ -209,6 +211,7 @@ def token_view(token: ValidatedToken, catalog: list[CatalogEntry] | None) -> dic
             "name": credential.name,
             "restricted": not credential.unrestricted,
         }
-    if catalog is not None:
+    if catalog is not None and (scope.project or scope.domain or scope.system):
+        # Keystone gives an unscoped token no catalog.
         body["catalog"] = catalog_view(catalog)
     return {"token": body}

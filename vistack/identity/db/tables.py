@@ -72,6 +72,8 @@ class UserRow(Base):
     password_created_at: Mapped[datetime | None] = mapped_column(PreciseDateTime, nullable=True)
     password_expires_at: Mapped[datetime | None] = mapped_column(PreciseDateTime, nullable=True)
     options: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+    #: Legacy attributes older clients send (v2's project_id); shown back, never interpreted.
+    extra: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(PreciseDateTime)
 
 
@@ -83,6 +85,7 @@ class GroupRow(Base):
     name: Mapped[str] = mapped_column(NAME)
     domain_id: Mapped[str] = mapped_column(ID, ForeignKey("identity_domain.id"), index=True)
     description: Mapped[str] = mapped_column(Text, default="")
+    extra: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
 
 
 class GroupMemberRow(Base):

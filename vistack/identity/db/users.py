@@ -24,11 +24,12 @@ def _user(row: UserRow) -> User:
         default_project_id=row.default_project_id,
         password_expires_at=row.password_expires_at,
         options=dict(row.options or {}),
+        extra=dict(row.extra or {}),
     )
 
 
 def _group(row: GroupRow) -> Group:
-    return Group(row.id, row.name, row.domain_id, row.description or "")
+    return Group(row.id, row.name, row.domain_id, row.description or "", dict(row.extra or {}))
 
 
 class UserRepository:
@@ -82,6 +83,7 @@ class UserRepository:
                 password_created_at=now if password_hash else None,
                 password_expires_at=user.password_expires_at,
                 options=dict(user.options),
+                extra=dict(user.extra),
                 created_at=now,
             )
         )
@@ -92,6 +94,7 @@ class UserRepository:
         row.name, row.enabled, row.email = user.name, user.enabled, user.email
         row.description, row.default_project_id = user.description, user.default_project_id
         row.options = dict(user.options)
+        row.extra = dict(user.extra)
         row.password_expires_at = user.password_expires_at
         self._session.flush()
 
@@ -149,13 +152,14 @@ class GroupRepository:
                 name=group.name,
                 domain_id=group.domain_id,
                 description=group.description,
+                extra=dict(group.extra),
             )
         )
         self._session.flush()
 
     def update(self, group: Group) -> None:
         row = self._session.get_one(GroupRow, group.id)
-        row.name, row.description = group.name, group.description
+        row.name, row.description, row.extra = group.name, group.description, dict(group.extra)
         self._session.flush()
 
     def delete(self, group_id: str) -> None:

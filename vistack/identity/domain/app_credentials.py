@@ -51,7 +51,8 @@ class ApplicationCredentialService:
         `role_refs` are (id, name) pairs. Returns the credential and its clear secret.
 
         :raises Forbidden: the token is not project-scoped, or was itself made from a
-            restricted application credential, or a requested role is not held.
+            restricted application credential.
+        :raises BadRequest: a requested role is not held, or `expires_at` is past.
         """
         if from_application_credential:
             raise Forbidden("A restricted application credential cannot create another one.")
@@ -119,7 +120,8 @@ def _select_roles(held: list[Role], refs: list[tuple[str | None, str | None]] | 
             None,
         )
         if match is None:
-            raise Forbidden(
+            # 400 as in Keystone (an invalid request body, not a policy refusal).
+            raise BadRequest(
                 f"You cannot delegate the role {role_id or role_name}: you do not "
                 f"hold it on this project."
             )

@@ -28,6 +28,9 @@ from vistack.identity.domain.models import (
 from vistack.identity.domain.ports import IdentityRepositories, IdentityStore
 from vistack.identity.domain.resources import project_ancestors
 
+#: Roles no implication may grant (Keystone's `prohibited_implied_role` default).
+PROHIBITED_IMPLIED_ROLES = frozenset({"admin"})
+
 
 @dataclass(frozen=True)
 class AssignmentFilter:
@@ -111,8 +114,13 @@ class AssignmentService:
         with self._store.transaction() as repos:
             prior = require_role(repos, prior_role_id)
             implied = require_role(repos, implied_role_id)
-            if implied.domain_id:
-                raise Forbidden("A domain-specific role cannot be implied.")
+            if implied.domain_id and not prior.domain_id:
+                # A global role reaches every domain; it cannot grant one domain's private role.
+                raise Forbidden("A global role cannot imply a domain-specific role.")
+            if implied.name in PROHIBITED_IMPLIED_ROLES:
+                # Keystone's [assignment] prohibited_implied_role default: admin is only ever
+                # granted explicitly.
+                raise Forbidden(f"{implied_role_id} cannot be an implied role.")
             if prior_role_id == implied_role_id or prior_role_id in _closure(
                 repos.roles.implications(), [implied_role_id]
             ):
@@ -319,6 +327,10 @@ def list_role_assignments(repos: IdentityRepositories, query: AssignmentFilter) 
         raw = _expand_groups(repos, raw)
         raw = _expand_inheritance(repos, raw)
         raw = _expand_implied(repos, raw)
+        # Domain-specific roles only name a set of implied global roles: like tokens, the
+        # effective view shows what they imply, never themselves.
+        domain_roles = {role.id for role in repos.roles.all() if role.domain_id}
+        raw = [a for a in raw if a.role_id not in domain_roles]
     results: list[Assignment] = []
     subtree: set[str] | None = None
     if query.project_id and query.include_subtree:

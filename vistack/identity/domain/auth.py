@@ -54,6 +54,8 @@ class ScopeRequest:
     name: str | None = None
     domain_id: str | None = None
     domain_name: str | None = None
+    #: `"scope": "unscoped"`: no scope at all, not even the user's default project.
+    explicitly_unscoped: bool = False
 
 
 @dataclass(frozen=True)
@@ -233,6 +235,8 @@ class AuthService:
                 return ScopeKind.DOMAIN, domain_id
             if scope.kind is ScopeKind.SYSTEM:
                 return ScopeKind.SYSTEM, SYSTEM_ALL
+            if scope.explicitly_unscoped:
+                return ScopeKind.UNSCOPED, None
             user = repos.users.get(user_id)
             default = user.default_project_id if user else None
             if default:
@@ -303,7 +307,9 @@ class AuthService:
                 RevocationEvent(
                     issued_before=now,
                     prune_after=validated.payload.expires_at + self._allow_expired_window,
-                    audit_id=validated.payload.audit_ids[-1],
+                    # The token's own audit id (first), not its chain's: tokens rescoped from
+                    # this one carry it too and go with it, its parent and siblings stay valid.
+                    audit_id=validated.payload.audit_ids[0],
                 )
             )
             repos.revocations.prune(now)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from vistack.common.cache import Cache
-from vistack.common.errors import BadRequest, Conflict, NotFound
+from vistack.common.errors import BadRequest, Conflict, Forbidden, NotFound
 from vistack.identity.domain.changes import ChangeTracker
 from vistack.identity.domain.ids import new_id
 from vistack.identity.domain.models import Endpoint, Region, Service
@@ -86,6 +86,11 @@ class CatalogService:
                 raise NotFound(f"Could not find region: {region_id}.")
             if repos.catalog.list_regions(parent_region_id=region_id):
                 raise Conflict(f"Region {region_id} still has child regions.")
+            if repos.catalog.list_endpoints(region_id=region_id):
+                # Keystone's RegionDeletionError: never leave endpoints in a missing region.
+                raise Forbidden(
+                    f"Unable to delete region {region_id} because it has associated endpoints."
+                )
             repos.catalog.delete_region(region_id)
         self._changes.changed()
 
@@ -149,7 +154,9 @@ class CatalogService:
             if repos.catalog.get_service(service_id) is None:
                 raise NotFound(f"Could not find service: {service_id}.")
             if region_id and repos.catalog.get_region(region_id) is None:
-                raise NotFound(f"Could not find region: {region_id}.")
+                # Keystone creates a region an endpoint names; registering a new site's
+                # endpoints must not need a separate call.
+                repos.catalog.put_region(Region(region_id))
             repos.catalog.put_endpoint(endpoint)
         self._changes.changed()
         return endpoint
@@ -161,7 +168,7 @@ class CatalogService:
             if repos.catalog.get_service(updated.service_id) is None:
                 raise NotFound(f"Could not find service: {updated.service_id}.")
             if updated.region_id and repos.catalog.get_region(updated.region_id) is None:
-                raise NotFound(f"Could not find region: {updated.region_id}.")
+                repos.catalog.put_region(Region(updated.region_id))
             repos.catalog.put_endpoint(updated)
         self._changes.changed()
         return updated

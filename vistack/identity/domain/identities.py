@@ -117,8 +117,10 @@ class IdentityService:
         with self._store.transaction() as repos:
             return repos.groups.find(**filters)
 
-    def create_group(self, name: str, domain_id: str, description: str = "") -> Group:
-        group = Group(new_id(), name, domain_id, description)
+    def create_group(
+        self, name: str, domain_id: str, description: str = "", extra: dict[str, Any] | None = None
+    ) -> Group:
+        group = Group(new_id(), name, domain_id, description, extra or {})
         with self._store.transaction() as repos:
             if repos.domains.get(domain_id) is None:
                 raise NotFound(f"Could not find domain: {domain_id}.")

@@ -41,6 +41,7 @@ class User:
     default_project_id: str | None = None
     password_expires_at: datetime | None = None
     options: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ class Group:
     name: str
     domain_id: str
     description: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -155,6 +155,7 @@ def upgrade() -> None:
             ["identity_domain.id"],
             name=op.f("fk_identity_group_domain_id_identity_domain"),
         ),
+        sa.Column("extra", sa.JSON(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_identity_group")),
         sa.UniqueConstraint("domain_id", "name", name=op.f("uq_identity_group_domain_id")),
     )
@@ -256,6 +257,7 @@ def upgrade() -> None:
             ["identity_domain.id"],
             name=op.f("fk_identity_user_domain_id_identity_domain"),
         ),
+        sa.Column("extra", sa.JSON(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_identity_user")),
         sa.UniqueConstraint("domain_id", "name", name=op.f("uq_identity_user_domain_id")),
     )
