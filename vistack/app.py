@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 
+from sqlalchemy.engine import make_url
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -78,11 +80,13 @@ def build_bus(settings: Settings) -> WorkQueue:
 
 def build_cloud(settings: Settings) -> Cloud:
     """Migrate the database, build every service and the ASGI app."""
-    settings.data_path.mkdir(parents=True, exist_ok=True)
+    # The data dir holds password hashes and keys: private to the service user.
+    settings.data_path.mkdir(parents=True, exist_ok=True, mode=0o700)
     database = Database.from_url(
         settings.database_url, pool_size=settings.database.pool_size, echo=settings.database.echo
     )
     runner.upgrade(database.engine)
+    _make_private(settings.database_url)
     cache = build_cache(settings)
     bus = build_bus(settings)
     policy = PolicyEngine(IDENTITY_RULES, settings.policy_path)
@@ -99,6 +103,17 @@ def build_cloud(settings: Settings) -> Cloud:
     app = RequestIdMiddleware(app)
     bus.start()
     return Cloud(settings, database, cache, bus, identity, app)
+
+
+def _make_private(database_url: str) -> None:
+    """SQLite files (and their WAL companions) readable by the service user only."""
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite" or not url.database:
+        return
+    for suffix in ("", "-wal", "-shm"):
+        path = Path(url.database + suffix)
+        if path.exists():
+            path.chmod(0o600)
 
 
 async def _root_versions(request: Request) -> Response:

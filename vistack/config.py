@@ -65,6 +65,26 @@ class IdentitySettings:
 
 
 @dataclass
+class SecurityComplianceSettings:
+    """PCI-DSS style password rules, each off until set (Keystone's [security_compliance])."""
+
+    #: Failed password authentications in a row that lock an account; 0 disables lockout.
+    lockout_failure_attempts: int = 0
+    #: Seconds a locked account stays locked.
+    lockout_duration: int = 1800
+    #: A self-service change may not reuse the last N passwords; 0 or 1 disables the rule.
+    unique_last_password_count: int = 0
+    #: Days a password must be kept before its owner may change it again; 0 disables.
+    minimum_password_age: int = 0
+    #: Days until a newly set password expires; 0 means never.
+    password_expires_days: int = 0
+    #: Regular expression every new password must match in full; empty disables.
+    password_regex: str = ""
+    #: What the regex means, in words, for the error message.
+    password_regex_description: str = ""
+
+
+@dataclass
 class PolicySettings:
     """Policy overrides in oslo.policy YAML; empty means `<data_dir>/policy.yaml` if it exists."""
 
@@ -98,6 +118,9 @@ class Settings:
     server: ServerSettings = field(default_factory=ServerSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     identity: IdentitySettings = field(default_factory=IdentitySettings)
+    security_compliance: SecurityComplianceSettings = field(
+        default_factory=SecurityComplianceSettings
+    )
     policy: PolicySettings = field(default_factory=PolicySettings)
     cache: CacheSettings = field(default_factory=CacheSettings)
     bus: BusSettings = field(default_factory=BusSettings)
@@ -184,9 +207,14 @@ def _apply_environment(settings: Settings, env: typing.Mapping[str, str]) -> Non
         if key == "data_dir":
             settings.data_dir = raw
             continue
-        section_name, _, option = key.partition("_")
-        if section_name in sections and option:
-            _set_option(sections[section_name], option, raw, f"environment {name}", from_text=True)
+        # Section names may contain underscores (security_compliance): try the longest first.
+        for section_name in sorted(sections, key=len, reverse=True):
+            if key.startswith(section_name + "_"):
+                option = key[len(section_name) + 1 :]
+                _set_option(
+                    sections[section_name], option, raw, f"environment {name}", from_text=True
+                )
+                break
 
 
 def _set_option(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ from starlette.testclient import TestClient
 
 from tests.conftest import make_settings
 from vistack.app import Cloud, build_cloud, catalog_services
+from vistack.config import Settings
 from vistack.identity.domain.bootstrap import BootstrapAccount, bootstrap
 
 SERVER_URLS = {
@@ -125,8 +126,12 @@ class IdentityApi:
         return self.request("HEAD", path, **kwargs)
 
 
-def build_test_cloud(data_dir: Path, database_url: str = "") -> Cloud:
+def build_test_cloud(
+    data_dir: Path, database_url: str = "", configure: Callable[[Settings], None] | None = None
+) -> Cloud:
     settings = make_settings(data_dir, database_url)
+    if configure is not None:
+        configure(settings)
     cloud = build_cloud(settings)
     services = cloud.identity
     bootstrap(

@@ -118,9 +118,20 @@ IDENTITY_FEATURES: dict[str, str] = {
     "api_v3": "true",
     "trust": "false",  # OS-TRUST not implemented
     "access_rules": "false",  # application credential access rules not implemented
-    "security_compliance": "false",  # no PCI-DSS lockout / password history
+    # Off for an external cloud (its rules are unknown); a private cloud turns it on with
+    # PRIVATE_CLOUD_COMPLIANCE below.
+    "security_compliance": "false",
     "domain_specific_drivers": "false",  # one SQL identity backend for every domain
     "immutable_user_source": "false",  # users are created through the API
+}
+
+# [security_compliance] of the private cloud this script starts, and the [identity] options
+# that tell Tempest about them: short lockout so the lockout test waits seconds, not minutes.
+PRIVATE_CLOUD_COMPLIANCE: dict[str, tuple[str, str]] = {
+    # vistack option: (value, tempest [identity] option)
+    "lockout_failure_attempts": ("2", "user_lockout_failure_attempts"),
+    "lockout_duration": ("5", "user_lockout_duration"),
+    "unique_last_password_count": ("2", "user_unique_last_password_count"),
 }
 
 # Keystone API extensions vistack implements ([identity-feature-enabled] api_extensions).
@@ -268,6 +279,8 @@ class VistackServer:
     def start(self) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         env = dict(os.environ, PYTHONUNBUFFERED="1")
+        for option, (value, _tempest_option) in PRIVATE_CLOUD_COMPLIANCE.items():
+            env[f"VISTACK_SECURITY_COMPLIANCE_{option.upper()}"] = value
         log(f"starting: {' '.join(self.command)}  (log: {rel(self.log_path)})")
         self.proc = subprocess.Popen(
             self.command,
@@ -436,6 +449,7 @@ def build_tempest_conf(
     creds: CloudCreds,
     info: KeystoneInfo,
     overrides: Sequence[tuple[str, str, str]],
+    private_cloud: bool = False,
 ) -> configparser.ConfigParser:
     conf = configparser.ConfigParser(interpolation=None)
     conf.optionxform = str  # type: ignore[assignment,method-assign]
@@ -473,6 +487,10 @@ def build_tempest_conf(
     }
     features = dict(IDENTITY_FEATURES)
     features["api_extensions"] = ",".join(IDENTITY_EXTENSIONS)
+    if private_cloud:
+        features["security_compliance"] = "true"
+        for value, tempest_option in PRIVATE_CLOUD_COMPLIANCE.values():
+            conf["identity"][tempest_option] = value
     conf["identity-feature-enabled"] = features
     available: dict[str, str] = {}
     for service in SERVICES:
@@ -1035,7 +1053,9 @@ def _main(args: argparse.Namespace) -> int:
         missing = [s.name for s in services if not info.catalog_types & set(s.catalog_types)]
         if missing:
             log(f"warning: selected services not in the catalog: {', '.join(missing)}")
-        conf = build_tempest_conf(work, creds, info, args.overrides)
+        conf = build_tempest_conf(
+            work, creds, info, args.overrides, private_cloud=server is not None
+        )
         write_conf(conf, work / "etc" / "tempest.conf")
 
         env = tempest_env(work, args.test_timeout)

@@ -17,6 +17,7 @@ from vistack.identity.domain.catalog import CatalogService
 from vistack.identity.domain.changes import ChangeTracker
 from vistack.identity.domain.fernet_keys import FernetKeyRepository
 from vistack.identity.domain.identities import IdentityService
+from vistack.identity.domain.password_rules import PasswordRules
 from vistack.identity.domain.passwords import PasswordHasher
 from vistack.identity.domain.resources import ResourceService
 from vistack.identity.domain.tokens import TokenCodec
@@ -35,6 +36,16 @@ def build_identity_services(
     changes = ChangeTracker(cache)
     hasher = PasswordHasher(settings.identity.bcrypt_rounds)
     lifetime = timedelta(seconds=settings.identity.token_expiration)
+    compliance = settings.security_compliance
+    rules = PasswordRules(
+        lockout_failure_attempts=compliance.lockout_failure_attempts,
+        lockout_duration=compliance.lockout_duration,
+        unique_last_password_count=compliance.unique_last_password_count,
+        minimum_password_age_days=compliance.minimum_password_age,
+        password_expires_days=compliance.password_expires_days,
+        password_regex=compliance.password_regex,
+        password_regex_description=compliance.password_regex_description,
+    )
     return IdentityServices(
         auth=AuthService(
             store,
@@ -44,9 +55,10 @@ def build_identity_services(
             hasher,
             lifetime,
             timedelta(seconds=settings.identity.allow_expired_window),
+            rules,
         ),
         resources=ResourceService(store, changes),
-        identities=IdentityService(store, changes, hasher, lifetime),
+        identities=IdentityService(store, changes, hasher, lifetime, rules),
         assignments=AssignmentService(store, changes),
         catalog=CatalogService(store, changes, cache),
         app_credentials=ApplicationCredentialService(store, changes, hasher),

@@ -74,6 +74,22 @@ class UserRow(Base):
     options: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
     #: Legacy attributes older clients send (v2's project_id); shown back, never interpreted.
     extra: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+    #: Consecutive failed password authentications, for the lockout rule.
+    failed_auth_count: Mapped[int] = mapped_column(Integer, default=0)
+    failed_auth_at: Mapped[datetime | None] = mapped_column(PreciseDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(PreciseDateTime)
+
+
+class PasswordHistoryRow(Base):
+    """Earlier password hashes of a user, for the "no reuse of the last N passwords" rule."""
+
+    __tablename__ = "identity_password_history"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[str] = mapped_column(
+        ID, ForeignKey("identity_user.id", ondelete="CASCADE"), index=True
+    )
+    password_hash: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(PreciseDateTime)
 
 

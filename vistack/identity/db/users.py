@@ -8,8 +8,8 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from vistack.identity.db.tables import GroupMemberRow, GroupRow, UserRow
-from vistack.identity.domain.models import Group, User
+from vistack.identity.db.tables import GroupMemberRow, GroupRow, PasswordHistoryRow, UserRow
+from vistack.identity.domain.models import Group, PasswordState, User
 from vistack.identity.domain.time import utcnow
 
 
@@ -98,10 +98,74 @@ class UserRepository:
         row.password_expires_at = user.password_expires_at
         self._session.flush()
 
+    def password_state(self, user_id: str, history: int = 0) -> PasswordState | None:
+        row = self._session.get(UserRow, user_id)
+        if row is None:
+            return None
+        earlier: list[str] = []
+        if history > 0:
+            earlier = list(
+                self._session.scalars(
+                    select(PasswordHistoryRow.password_hash)
+                    .where(PasswordHistoryRow.user_id == user_id)
+                    .order_by(PasswordHistoryRow.id.desc())
+                    .limit(history)
+                )
+            )
+        return PasswordState(
+            row.password_hash,
+            row.password_created_at,
+            tuple(earlier),
+            row.failed_auth_count or 0,
+            row.failed_auth_at,
+        )
+
+    def record_auth_failure(self, user_id: str, at: datetime) -> None:
+        row = self._session.get(UserRow, user_id)
+        if row is not None:
+            row.failed_auth_count = (row.failed_auth_count or 0) + 1
+            row.failed_auth_at = at
+            self._session.flush()
+
+    def clear_auth_failures(self, user_id: str) -> None:
+        row = self._session.get(UserRow, user_id)
+        if row is not None and row.failed_auth_count:
+            row.failed_auth_count = 0
+            row.failed_auth_at = None
+            self._session.flush()
+
     def set_password(
-        self, user_id: str, password_hash: str, expires_at: datetime | None = None
+        self,
+        user_id: str,
+        password_hash: str,
+        expires_at: datetime | None = None,
+        keep_history: int = 0,
     ) -> None:
+        """Replace the password; the old hash joins the history when `keep_history` > 0."""
         row = self._session.get_one(UserRow, user_id)
+        if keep_history > 0 and row.password_hash:
+            self._session.add(
+                PasswordHistoryRow(
+                    user_id=user_id,
+                    password_hash=row.password_hash,
+                    created_at=row.password_created_at or utcnow(),
+                )
+            )
+            self._session.flush()
+            stale = list(
+                self._session.scalars(
+                    select(PasswordHistoryRow.id)
+                    .where(PasswordHistoryRow.user_id == user_id)
+                    .order_by(PasswordHistoryRow.id.desc())
+                    .offset(keep_history)
+                )
+            )
+            if stale:
+                self._session.execute(
+                    delete(PasswordHistoryRow).where(PasswordHistoryRow.id.in_(stale))
+                )
+        row.failed_auth_count = 0
+        row.failed_auth_at = None
         row.password_hash = password_hash
         row.password_created_at = utcnow()
         row.password_expires_at = expires_at
@@ -109,6 +173,9 @@ class UserRepository:
 
     def delete(self, user_id: str) -> None:
         self._session.execute(delete(GroupMemberRow).where(GroupMemberRow.user_id == user_id))
+        self._session.execute(
+            delete(PasswordHistoryRow).where(PasswordHistoryRow.user_id == user_id)
+        )
         self._session.execute(delete(UserRow).where(UserRow.id == user_id))
 
     def count_in_domain(self, domain_id: str) -> int:

@@ -26,6 +26,7 @@ from vistack.identity.domain.models import (
     TargetKind,
     User,
 )
+from vistack.identity.domain.password_rules import PasswordRules
 from vistack.identity.domain.passwords import PasswordHasher
 from vistack.identity.domain.ports import IdentityRepositories, IdentityStore
 from vistack.identity.domain.revocation import RevocationIndex
@@ -111,7 +112,9 @@ class AuthService:
         hasher: PasswordHasher,
         lifetime: timedelta,
         allow_expired_window: timedelta,
+        rules: PasswordRules | None = None,
     ) -> None:
+        self._rules = rules or PasswordRules()
         self._store = store
         self._changes = changes
         self._cache = cache
@@ -182,10 +185,24 @@ class AuthService:
     def _check_password(self, method: PasswordMethod) -> str:
         with self._store.transaction() as repos:
             user = _find_user(repos, method.user)
-            hashed = repos.users.password_hash(user.id) if user else None
+            state = repos.users.password_state(user.id) if user else None
             usable = user is not None and user.enabled and _domain_enabled(repos, user.domain_id)
-        if not self._hasher.verify(method.password, hashed) or not usable or user is None:
+        now = utcnow()
+        if user is not None and state is not None:
+            self._rules.check_not_locked(user, state, now)
+        matches = self._hasher.verify(method.password, state.hash if state else None)
+        if user is not None and self._rules.tracks_failures and (matches or state):
+            with self._store.transaction() as repos:
+                if not matches:
+                    repos.users.record_auth_failure(user.id, now)
+                elif state is not None and state.failed_auth_count:
+                    repos.users.clear_auth_failures(user.id)
+        if not matches or not usable or user is None:
             raise Unauthorized(AUTH_FAILED)
+        if user.password_expires_at is not None and user.password_expires_at <= now:
+            raise Unauthorized(
+                f"The password is expired and needs to be changed for user: {user.id}."
+            )
         return user.id
 
     def _check_application_credential(

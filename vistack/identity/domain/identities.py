@@ -10,6 +10,7 @@ from vistack.common.errors import Conflict, NotFound, Unauthorized
 from vistack.identity.domain.changes import ChangeTracker
 from vistack.identity.domain.ids import new_id
 from vistack.identity.domain.models import Group, RevocationEvent, User
+from vistack.identity.domain.password_rules import PasswordRules
 from vistack.identity.domain.passwords import PasswordHasher
 from vistack.identity.domain.ports import IdentityRepositories, IdentityStore
 from vistack.identity.domain.time import utcnow
@@ -22,11 +23,13 @@ class IdentityService:
         changes: ChangeTracker,
         hasher: PasswordHasher,
         token_lifetime: timedelta,
+        rules: PasswordRules | None = None,
     ) -> None:
         self._store = store
         self._changes = changes
         self._hasher = hasher
         self._token_lifetime = token_lifetime
+        self._rules = rules or PasswordRules()
 
     # users
     def get_user(self, user_id: str) -> User:
@@ -39,10 +42,16 @@ class IdentityService:
 
     def create_user(self, user: User, password: str | None) -> User:
         """Store `user` (its id is replaced by a new one unless set) with a hashed password."""
+        if password:
+            self._rules.check_strength(password)
         # Hash before opening the transaction: bcrypt takes ~0.3 s and must not hold a lock.
         hashed = self._hasher.hash(password) if password else None
         if not user.id:
             user = dataclasses.replace(user, id=new_id())
+        if hashed:
+            user = dataclasses.replace(
+                user, password_expires_at=self._rules.expires_at(user, utcnow())
+            )
         with self._store.transaction() as repos:
             if repos.domains.get(user.domain_id) is None:
                 raise NotFound(f"Could not find domain: {user.domain_id}.")
@@ -58,6 +67,9 @@ class IdentityService:
         return user
 
     def update_user(self, user_id: str, changes: dict[str, Any], password: str | None) -> User:
+        """Administrative update; a password set here skips the reuse and age rules."""
+        if password:
+            self._rules.check_strength(password)
         hashed = self._hasher.hash(password) if password else None
         with self._store.transaction() as repos:
             user = require_user(repos, user_id)
@@ -68,9 +80,18 @@ class IdentityService:
                     f"Conflict occurred attempting to store user - Duplicate entry "
                     f"found with name {updated.name} at domain ID {user.domain_id}."
                 )
+            if hashed is not None:
+                updated = dataclasses.replace(
+                    updated, password_expires_at=self._rules.expires_at(updated, utcnow())
+                )
             repos.users.update(updated)
             if hashed is not None:
-                repos.users.set_password(user_id, hashed)
+                repos.users.set_password(
+                    user_id,
+                    hashed,
+                    updated.password_expires_at,
+                    keep_history=self._rules.history_depth(),
+                )
             if hashed is not None or (user.enabled and not updated.enabled):
                 self._revoke_user_tokens(repos, user_id)
         self._changes.changed()
@@ -82,13 +103,22 @@ class IdentityService:
         :raises Unauthorized: the user does not exist or `original` is wrong.
         """
         with self._store.transaction() as repos:
-            current = repos.users.password_hash(user_id)
             user = repos.users.get(user_id)
-        if user is None or not self._hasher.verify(original, current):
+            state = repos.users.password_state(user_id, self._rules.history_depth())
+        if user is None or state is None or not self._hasher.verify(original, state.hash):
             raise Unauthorized("The request you have made requires authentication.")
+        now = utcnow()
+        self._rules.check_strength(new)
+        self._rules.check_minimum_age(state, now)
+        self._rules.check_not_reused(new, state, self._hasher)
         hashed = self._hasher.hash(new)
         with self._store.transaction() as repos:
-            repos.users.set_password(user_id, hashed)
+            repos.users.set_password(
+                user_id,
+                hashed,
+                self._rules.expires_at(user, now),
+                keep_history=self._rules.history_depth(),
+            )
             self._revoke_user_tokens(repos, user_id)
         self._changes.changed()
 

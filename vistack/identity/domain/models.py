@@ -45,6 +45,17 @@ class User:
 
 
 @dataclass(frozen=True)
+class PasswordState:
+    """A user's password bookkeeping: current hash, earlier hashes, recent failures."""
+
+    hash: str | None
+    created_at: datetime | None = None
+    history: tuple[str, ...] = ()
+    failed_auth_count: int = 0
+    failed_auth_at: datetime | None = None
+
+
+@dataclass(frozen=True)
 class Group:
     id: str
     name: str
