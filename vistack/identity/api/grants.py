@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 
 from vistack.common.context import RequestContext
 from vistack.common.errors import BadRequest, NotFound
@@ -58,156 +58,60 @@ def _check(
     authorize(services, rule, context, domain__id=target_domain, project__id=grant.target_id)
 
 
-# project/domain grants: /v3/{projects|domains}/{id}/{users|groups}/{id}/roles[/{role_id}]
-@router.get("/v3/{target}/{target_id}/{actor}/{actor_id}/roles")
-def list_grants(
-    request: Request,
-    target: str,
-    target_id: str,
-    actor: str,
-    actor_id: str,
-    services: Services,
-    context: Context,
-) -> Response:
-    grant = _grant(target, target_id, actor, actor_id)
+# project/domain grants, direct and inherited (OS-INHERIT): the same operations on two paths.
+GRANTS = "/v3/{target}/{target_id}/{actor}/{actor_id}/roles"
+INHERITED_GRANTS = "/v3/OS-INHERIT/{target}/{target_id}/{actor}/{actor_id}/roles"
+GRANT = GRANTS + "/{role_id}"
+INHERITED_GRANT = INHERITED_GRANTS + "/{role_id}/inherited_to_projects"
+INHERITED_LIST = INHERITED_GRANTS + "/inherited_to_projects"
+
+
+def _grant_on_path(
+    request: Request, target: str, target_id: str, actor: str, actor_id: str, role_id: str = ""
+) -> Assignment:
+    inherited = request.url.path.endswith("/inherited_to_projects")
+    return _grant(target, target_id, actor, actor_id, role_id, inherited=inherited)
+
+
+Grant = Annotated[Assignment, Depends(_grant_on_path)]
+
+
+@router.get(GRANTS)
+@router.get(INHERITED_LIST)
+def list_grants(request: Request, grant: Grant, services: Services, context: Context) -> Response:
     _check(services, "list_grants", context, grant)
     roles = services.assignments.list_grants(
-        grant.actor_kind, actor_id, grant.target_kind, target_id
+        grant.actor_kind, grant.actor_id, grant.target_kind, grant.target_id, grant.inherited
     )
     return JSONBody(
         {"roles": [views.role_view(request, r) for r in roles], "links": collection_links(request)}
     )
 
 
-@router.put("/v3/{target}/{target_id}/{actor}/{actor_id}/roles/{role_id}", status_code=204)
-def create_grant(
-    target: str,
-    target_id: str,
-    actor: str,
-    actor_id: str,
-    role_id: str,
-    services: Services,
-    context: Context,
-) -> Response:
-    grant = _grant(target, target_id, actor, actor_id, role_id)
+@router.put(GRANT, status_code=204)
+@router.put(INHERITED_GRANT, status_code=204)
+def create_grant(grant: Grant, services: Services, context: Context) -> Response:
     _check(services, "create_grant", context, grant)
     services.assignments.grant(grant)
     return Response(status_code=204)
 
 
-@router.head("/v3/{target}/{target_id}/{actor}/{actor_id}/roles/{role_id}", status_code=204)
-@router.get("/v3/{target}/{target_id}/{actor}/{actor_id}/roles/{role_id}", status_code=204)
-def check_grant(
-    target: str,
-    target_id: str,
-    actor: str,
-    actor_id: str,
-    role_id: str,
-    services: Services,
-    context: Context,
-) -> Response:
-    grant = _grant(target, target_id, actor, actor_id, role_id)
+@router.head(GRANT, status_code=204)
+@router.get(GRANT, status_code=204)
+@router.head(INHERITED_GRANT, status_code=204)
+@router.get(INHERITED_GRANT, status_code=204)
+def check_grant(grant: Grant, services: Services, context: Context) -> Response:
     _check(services, "check_grant", context, grant)
     services.assignments.check_grant(grant)
     return Response(status_code=204)
 
 
-@router.delete("/v3/{target}/{target_id}/{actor}/{actor_id}/roles/{role_id}", status_code=204)
-def revoke_grant(
-    target: str,
-    target_id: str,
-    actor: str,
-    actor_id: str,
-    role_id: str,
-    services: Services,
-    context: Context,
-) -> Response:
-    grant = _grant(target, target_id, actor, actor_id, role_id)
+@router.delete(GRANT, status_code=204)
+@router.delete(INHERITED_GRANT, status_code=204)
+def revoke_grant(grant: Grant, services: Services, context: Context) -> Response:
     _check(services, "revoke_grant", context, grant)
     services.assignments.revoke(grant)
     return Response(status_code=204)
-
-
-# inherited grants (OS-INHERIT)
-@router.put(
-    "/v3/OS-INHERIT/{target}/{target_id}/{actor}/{actor_id}/roles/{role_id}/inherited_to_projects",
-    status_code=204,
-)
-def create_inherited_grant(
-    target: str,
-    target_id: str,
-    actor: str,
-    actor_id: str,
-    role_id: str,
-    services: Services,
-    context: Context,
-) -> Response:
-    grant = _grant(target, target_id, actor, actor_id, role_id, inherited=True)
-    _check(services, "create_grant", context, grant)
-    services.assignments.grant(grant)
-    return Response(status_code=204)
-
-
-@router.head(
-    "/v3/OS-INHERIT/{target}/{target_id}/{actor}/{actor_id}/roles/{role_id}/inherited_to_projects",
-    status_code=204,
-)
-@router.get(
-    "/v3/OS-INHERIT/{target}/{target_id}/{actor}/{actor_id}/roles/{role_id}/inherited_to_projects",
-    status_code=204,
-)
-def check_inherited_grant(
-    target: str,
-    target_id: str,
-    actor: str,
-    actor_id: str,
-    role_id: str,
-    services: Services,
-    context: Context,
-) -> Response:
-    grant = _grant(target, target_id, actor, actor_id, role_id, inherited=True)
-    _check(services, "check_grant", context, grant)
-    services.assignments.check_grant(grant)
-    return Response(status_code=204)
-
-
-@router.delete(
-    "/v3/OS-INHERIT/{target}/{target_id}/{actor}/{actor_id}/roles/{role_id}/inherited_to_projects",
-    status_code=204,
-)
-def revoke_inherited_grant(
-    target: str,
-    target_id: str,
-    actor: str,
-    actor_id: str,
-    role_id: str,
-    services: Services,
-    context: Context,
-) -> Response:
-    grant = _grant(target, target_id, actor, actor_id, role_id, inherited=True)
-    _check(services, "revoke_grant", context, grant)
-    services.assignments.revoke(grant)
-    return Response(status_code=204)
-
-
-@router.get("/v3/OS-INHERIT/{target}/{target_id}/{actor}/{actor_id}/roles/inherited_to_projects")
-def list_inherited_grants(
-    request: Request,
-    target: str,
-    target_id: str,
-    actor: str,
-    actor_id: str,
-    services: Services,
-    context: Context,
-) -> Response:
-    grant = _grant(target, target_id, actor, actor_id, inherited=True)
-    _check(services, "list_grants", context, grant)
-    roles = services.assignments.list_grants(
-        grant.actor_kind, actor_id, grant.target_kind, target_id, inherited=True
-    )
-    return JSONBody(
-        {"roles": [views.role_view(request, r) for r in roles], "links": collection_links(request)}
-    )
 
 
 # system grants: /v3/system/{users|groups}/{id}/roles[/{role_id}]

@@ -22,18 +22,24 @@ class ApplicationCredentialRepository:
         self._session = session
 
     def _to_model(self, row: ApplicationCredentialRow) -> ApplicationCredential:
-        roles = self._session.scalars(
-            select(RoleRow)
-            .join(ApplicationCredentialRoleRow, ApplicationCredentialRoleRow.role_id == RoleRow.id)
+        # An outer join: a delegated role deleted since stays in the list (nameless), so the
+        # credential stops validating instead of quietly delegating fewer roles.
+        delegated = self._session.execute(
+            select(ApplicationCredentialRoleRow.role_id, RoleRow)
+            .outerjoin(RoleRow, ApplicationCredentialRoleRow.role_id == RoleRow.id)
             .where(ApplicationCredentialRoleRow.application_credential_id == row.id)
-            .order_by(RoleRow.name)
+            .order_by(RoleRow.name, ApplicationCredentialRoleRow.role_id)
+        )
+        roles = tuple(
+            Role(r.id, r.name, r.domain_id or None) if r is not None else Role(role_id, "")
+            for role_id, r in delegated
         )
         return ApplicationCredential(
             id=row.id,
             name=row.name,
             user_id=row.user_id,
             project_id=row.project_id,
-            roles=tuple(Role(r.id, r.name, r.domain_id or None) for r in roles),
+            roles=roles,
             description=row.description,
             system=row.system,
             expires_at=row.expires_at,
