@@ -58,6 +58,8 @@ class IdentitySettings:
     fernet_max_active_keys: int = 3
     #: How long a token may outlive its expiry for `?allow_expired=1` validations (seconds).
     allow_expired_window: int = 172800
+    #: Longest chain of redelegated trusts (Keystone's `[trust] max_redelegation_count`).
+    max_redelegation_count: int = 3
     admin_user: str = "admin"
     admin_project: str = "admin"
     demo_user: str = "demo"

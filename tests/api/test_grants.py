@@ -205,6 +205,12 @@ def test_inherited_domain_grant_reaches_every_project_of_the_domain(api: Identit
     assert (user["id"], member, first["id"]) in effective
     assert (user["id"], member, second["id"]) in effective
     assert all(target != domain["id"] for _, _, target in effective)
+    on_second = _assignments(api, f"scope.project.id={second['id']}&effective")
+    reader = role_id(api, "reader")  # implied by member
+    assert _triples(on_second) == {
+        (user["id"], member, second["id"]),
+        (user["id"], reader, second["id"]),
+    }
 
     token = project_token(api, user["id"], password, second["id"])
     assert token_status(api, token) == 200

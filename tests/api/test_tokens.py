@@ -200,6 +200,15 @@ def test_a_user_revokes_its_own_token(api: IdentityApi) -> None:
     assert token_status(api, user.token) == 404
 
 
+def test_a_user_cannot_revoke_another_users_token(api: IdentityApi) -> None:
+    user, other = persona(api), persona(api)
+    response = api.delete(
+        "/auth/tokens", token=user.token, headers={"X-Subject-Token": other.token}
+    )
+    assert_fault(response, 403)
+    assert token_status(api, other.token) == 200
+
+
 def test_rescope_an_unscoped_token_to_a_project(api: IdentityApi) -> None:
     user = persona(api)
     unscoped = authenticate_by_id(api, user.user_id, user.password)
@@ -260,7 +269,16 @@ def test_expired_token_is_401_to_use_and_404_to_validate(api: IdentityApi) -> No
     allowed = api.get("/auth/tokens?allow_expired=1", headers={"X-Subject-Token": expired})
     assert allowed.status_code == 200, allowed.text
     assert allowed.json()["token"]["user"]["name"] == "demo"
-    # ...but an expired token still cannot be rescoped.
+    # ...but not one that expired longer ago than the allow_expired window.
+    window = timedelta(seconds=api.cloud.settings.identity.allow_expired_window)
+    long_ago = codec.encode(
+        dataclasses.replace(
+            payload, issued_at=now - window - timedelta(hours=2), expires_at=now - window
+        )
+    )
+    too_old = api.get("/auth/tokens?allow_expired=1", headers={"X-Subject-Token": long_ago})
+    assert_fault(too_old, 404)
+    # An expired token cannot be rescoped.
     assert _rescope(api, expired).status_code in (401, 404)
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from tests.api.conftest import IdentityApi
 from tests.api.helpers import (
     assert_fault,
@@ -185,15 +183,7 @@ def test_a_users_groups_and_projects(api: IdentityApi) -> None:
     assert {p["id"] for p in own.json()["projects"]} == {user.project_id, via_group["id"]}
 
 
-def test_names_are_exact_on_every_backend(api: IdentityApi, request: pytest.FixtureRequest) -> None:
-    if request.node.callspec.params["api"] == "mariadb":
-        request.applymarker(
-            pytest.mark.xfail(
-                reason="MariaDB's default collation compares names case- and accent-"
-                "insensitively (no binary collation on identity name columns)",
-                strict=True,
-            )
-        )
+def test_names_are_exact_on_every_backend(api: IdentityApi) -> None:
     name = unique("Case")
     first = api.post("/users", json={"user": {"name": name, "password": "pw-one"}})
     assert first.status_code == 201, first.text

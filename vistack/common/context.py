@@ -27,6 +27,8 @@ class RequestContext:
     roles: tuple[str, ...] = ()
     auth_methods: tuple[str, ...] = ()
     application_credential_id: str | None = None
+    #: The trust the token was obtained through (OS-TRUST), if any.
+    trust_id: str | None = None
     audit_ids: tuple[str, ...] = field(default=(), repr=False)
 
     @property

@@ -53,8 +53,14 @@ class JSONBody(Response):
 
 def service_url(request: Request, *parts: str) -> str:
     """Absolute URL under the service this request reached (its mount path included)."""
-    base = f"{request.url.scheme}://{request.url.netloc}{request.scope.get('root_path', '')}"
-    return "/".join([base.rstrip("/"), *parts])
+    state = request.scope.setdefault("state", {})
+    base = state.get("service_base_url")
+    if base is None:
+        # Computed once per request: a list renders a link per item.
+        url = request.url
+        base = f"{url.scheme}://{url.netloc}{request.scope.get('root_path', '')}".rstrip("/")
+        state["service_base_url"] = base
+    return "/".join([base, *parts])
 
 
 def request_id(request: Request) -> str:

@@ -53,5 +53,6 @@ def _context(validated: ValidatedToken, request_id: str) -> RequestContext:
         roles=tuple(role.name for role in scope.roles),
         auth_methods=payload.methods,
         application_credential_id=payload.application_credential_id,
+        trust_id=payload.trust_id,
         audit_ids=payload.audit_ids,
     )

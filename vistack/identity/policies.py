@@ -2,7 +2,8 @@
 
 Personas: a cloud admin (`rule:admin_required`) may do anything; a system reader may read
 everything; a domain admin manages users, groups, projects and grants within its domain; every
-user may read itself, change its own password and manage its own application credentials.
+user may read itself, change its own password and manage its own application credentials; the
+trustor and trustee of a trust may read it, and its trustor (or an admin) delete it.
 Override any rule in `policy.yaml`.
 """
 
@@ -15,6 +16,8 @@ READER = "rule:cloud_reader"
 DOMAIN_ADMIN = "(role:admin and domain_id:%(target.{0}domain_id)s)"
 DOMAIN_READER = "(role:reader and domain_id:%(target.{0}domain_id)s)"
 OWNER = "user_id:%(target.user.id)s"
+TRUSTOR = "user_id:%(target.trust.trustor_user_id)s"
+TRUSTEE = "user_id:%(target.trust.trustee_user_id)s"
 
 
 def _rule(name: str, check: str, description: str) -> RuleDefault:
@@ -129,4 +132,16 @@ IDENTITY_RULES: list[RuleDefault] = [
     _rule("get_application_credential", f"{READER} or {OWNER}", "Show one."),
     _rule("list_application_credentials", f"{READER} or {OWNER}", "List them."),
     _rule("delete_application_credential", f"{ADMIN} or {OWNER}", "Delete one."),
+    _rule("create_trust", TRUSTOR, "Create a trust (the caller must be its trustor)."),
+    _rule("list_trusts", READER, "List every trust."),
+    _rule("list_trusts_for_trustor", f"{READER} or {TRUSTOR}", "List a trustor's trusts."),
+    _rule("list_trusts_for_trustee", f"{READER} or {TRUSTEE}", "List a trustee's trusts."),
+    _rule("get_trust", f"{READER} or {TRUSTOR} or {TRUSTEE}", "Show a trust."),
+    _rule(
+        "list_roles_for_trust", f"{READER} or {TRUSTOR} or {TRUSTEE}", "List a trust's roles."
+    ),
+    _rule(
+        "get_role_for_trust", f"{READER} or {TRUSTOR} or {TRUSTEE}", "Show or check a trust role."
+    ),
+    _rule("delete_trust", f"{ADMIN} or {TRUSTOR}", "Delete a trust."),
 ]

@@ -14,13 +14,14 @@ from vistack.identity.domain.app_credentials import ApplicationCredentialService
 from vistack.identity.domain.assignments import AssignmentService
 from vistack.identity.domain.auth import AuthService
 from vistack.identity.domain.catalog import CatalogService
-from vistack.identity.domain.changes import ChangeTracker
+from vistack.identity.domain.changes import ChangeTracker, GenerationCache
 from vistack.identity.domain.fernet_keys import FernetKeyRepository
 from vistack.identity.domain.identities import IdentityService
 from vistack.identity.domain.password_rules import PasswordRules
 from vistack.identity.domain.passwords import PasswordHasher
 from vistack.identity.domain.resources import ResourceService
 from vistack.identity.domain.tokens import TokenCodec
+from vistack.identity.domain.trusts import TrustService
 
 
 def key_repository(settings: Settings) -> FernetKeyRepository:
@@ -57,11 +58,12 @@ def build_identity_services(
             timedelta(seconds=settings.identity.allow_expired_window),
             rules,
         ),
-        resources=ResourceService(store, changes),
+        resources=ResourceService(store, changes, GenerationCache(cache, changes, "project-lists")),
         identities=IdentityService(store, changes, hasher, lifetime, rules),
         assignments=AssignmentService(store, changes),
         catalog=CatalogService(store, changes, cache),
         app_credentials=ApplicationCredentialService(store, changes, hasher),
+        trusts=TrustService(store, changes, settings.identity.max_redelegation_count),
         policy=policy,
         region=settings.server.region,
     )

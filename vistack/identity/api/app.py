@@ -41,6 +41,8 @@ def build_identity_app(services: IdentityServices, authenticator: Authenticator)
         redoc_url=None,
         openapi_url="/v3/openapi.json",
         redirect_slashes=False,
+        # FastAPI's telemetry probes OpenTelemetry's environment on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.identity = services
     app.state.authenticator = authenticator

@@ -16,6 +16,7 @@ from vistack.identity.domain.auth import AuthService
 from vistack.identity.domain.catalog import CatalogService
 from vistack.identity.domain.identities import IdentityService
 from vistack.identity.domain.resources import ResourceService
+from vistack.identity.domain.trusts import TrustService
 
 
 @dataclass(frozen=True)
@@ -28,11 +29,13 @@ class IdentityServices:
     assignments: AssignmentService
     catalog: CatalogService
     app_credentials: ApplicationCredentialService
+    trusts: TrustService
     policy: PolicyEngine
     region: str
 
 
-def identity_services(request: Request) -> IdentityServices:
+async def identity_services(request: Request) -> IdentityServices:
+    """Async so FastAPI does not run it on a worker thread (a hop costs more than it does)."""
     services: IdentityServices = request.app.state.identity
     return services
 

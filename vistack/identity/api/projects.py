@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from vistack.common.context import RequestContext
 from vistack.common.errors import BadRequest, NotFound
@@ -60,7 +61,7 @@ def create_project(
 
 
 @router.get("/v3/projects")
-def list_projects(
+async def list_projects(
     request: Request,
     services: Services,
     context: Context,
@@ -78,12 +79,16 @@ def list_projects(
     authorize(services, "list_projects", context, domain_id=domain_id)
     if query_bool(is_domain):
         return JSONBody({"projects": [], "links": collection_links(request)})
-    projects = services.resources.list_projects(
-        domain_id=domain_id,
-        name=name,
-        parent_id=None if parent_id == domain_id else parent_id,
-        enabled=query_bool(enabled),
-    )
+    filters = {
+        "domain_id": domain_id,
+        "name": name,
+        "parent_id": None if parent_id == domain_id else parent_id,
+        "enabled": query_bool(enabled),
+    }
+    # From memory on the event loop when the list is cached for this identity generation.
+    projects = services.resources.cached_projects(**filters)
+    if projects is None:
+        projects = await run_in_threadpool(lambda: services.resources.list_projects(**filters))
     projects = [p for p in projects if _tags_match(p, tags, tags_any, not_tags, not_tags_any)]
     return JSONBody(
         {

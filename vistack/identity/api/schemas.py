@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 Name = Field(min_length=1, max_length=255)
 #: Keystone limits project and domain names to 64 characters.
@@ -246,3 +246,18 @@ class ApplicationCredentialCreate(Strict):
     roles: list[RoleRefBody] | None = None
     unrestricted: StrictBool = False
     access_rules: list[dict[str, Any]] | None = None
+
+
+class TrustCreate(Strict):
+    """`POST /v3/OS-TRUST/trusts`; each role names exactly one of id and name."""
+
+    trustor_user_id: str = Id
+    trustee_user_id: str = Id
+    impersonation: StrictBool
+    project_id: str | None = Field(default=None, min_length=1, max_length=64)
+    roles: list[RoleRefBody] | None = None
+    expires_at: str | None = None
+    remaining_uses: StrictInt | None = Field(default=None, ge=1)
+    allow_redelegation: StrictBool | None = None
+    redelegation_count: StrictInt | None = Field(default=None, ge=0)
+    redelegated_trust_id: str | None = None

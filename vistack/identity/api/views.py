@@ -18,6 +18,7 @@ from vistack.identity.domain.models import (
     Region,
     Role,
     Service,
+    Trust,
     User,
 )
 from vistack.identity.domain.time import isotime
@@ -155,6 +156,36 @@ def application_credential_view(
     return body
 
 
+def trust_view(request: Request, trust: Trust, *, with_roles: bool = True) -> dict[str, Any]:
+    """A trust as Keystone shows it; a listing leaves out the roles (`with_roles=False`)."""
+    body: dict[str, Any] = {
+        "id": trust.id,
+        "trustor_user_id": trust.trustor_user_id,
+        "trustee_user_id": trust.trustee_user_id,
+        "project_id": trust.project_id,
+        "impersonation": trust.impersonation,
+        "expires_at": isotime(trust.expires_at),
+        "remaining_uses": trust.remaining_uses,
+        "allow_redelegation": trust.redelegation_count > 0,
+        "redelegation_count": trust.redelegation_count,
+        "redelegated_trust_id": trust.redelegated_trust_id,
+        "deleted_at": None,
+        "links": {"self": v3_url(request, "OS-TRUST", "trusts", trust.id)},
+    }
+    if with_roles:
+        body["roles"] = [role_view(request, role) for role in trust.roles]
+        body["roles_links"] = trust_roles_links(request, trust)
+    return body
+
+
+def trust_roles_links(request: Request, trust: Trust) -> dict[str, str | None]:
+    return {
+        "self": v3_url(request, "OS-TRUST", "trusts", trust.id, "roles"),
+        "previous": None,
+        "next": None,
+    }
+
+
 def catalog_view(entries: list[CatalogEntry]) -> list[dict[str, Any]]:
     return [
         {
@@ -211,6 +242,18 @@ def token_view(token: ValidatedToken, catalog: list[CatalogEntry] | None) -> dic
             "name": credential.name,
             "restricted": not credential.unrestricted,
         }
+    if scope.trust is not None:
+        trust = scope.trust
+        reference: dict[str, Any] = {
+            "id": trust.id,
+            "impersonation": trust.impersonation,
+            "trustee_user": {"id": trust.trustee_user_id},
+            "trustor_user": {"id": trust.trustor_user_id},
+        }
+        if trust.redelegated_trust_id is not None:
+            reference["redelegated_trust_id"] = trust.redelegated_trust_id
+            reference["redelegation_count"] = trust.redelegation_count
+        body["OS-TRUST:trust"] = reference
     if catalog is not None and (scope.project or scope.domain or scope.system):
         # Keystone gives an unscoped token no catalog.
         body["catalog"] = catalog_view(catalog)

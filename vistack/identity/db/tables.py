@@ -181,6 +181,43 @@ class ApplicationCredentialRoleRow(Base):
     role_id: Mapped[str] = mapped_column(ID, primary_key=True)
 
 
+class TrustRow(Base):
+    """An OS-TRUST delegation. Rows go with their trustor, trustee, project or parent trust."""
+
+    __tablename__ = "identity_trust"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    trustor_user_id: Mapped[str] = mapped_column(
+        ID, ForeignKey("identity_user.id", ondelete="CASCADE"), index=True
+    )
+    trustee_user_id: Mapped[str] = mapped_column(
+        ID, ForeignKey("identity_user.id", ondelete="CASCADE"), index=True
+    )
+    project_id: Mapped[str | None] = mapped_column(
+        ID, ForeignKey("identity_project.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    impersonation: Mapped[bool] = mapped_column(Boolean)
+    expires_at: Mapped[datetime | None] = mapped_column(PreciseDateTime, nullable=True)
+    remaining_uses: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    redelegation_count: Mapped[int] = mapped_column(Integer, default=0)
+    redelegated_trust_id: Mapped[str | None] = mapped_column(
+        ID, ForeignKey("identity_trust.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(PreciseDateTime)
+
+
+class TrustRoleRow(Base):
+    """A role a trust delegates. No foreign key to the role on purpose: a deleted role leaves
+    its id here, and the trust, like Keystone's, stops issuing valid tokens."""
+
+    __tablename__ = "identity_trust_role"
+
+    trust_id: Mapped[str] = mapped_column(
+        ID, ForeignKey("identity_trust.id", ondelete="CASCADE"), primary_key=True
+    )
+    role_id: Mapped[str] = mapped_column(ID, primary_key=True)
+
+
 class RegionRow(Base):
     __tablename__ = "identity_region"
 

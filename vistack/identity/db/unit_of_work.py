@@ -18,6 +18,7 @@ from vistack.identity.db.catalog import CatalogRepository
 from vistack.identity.db.credentials import ApplicationCredentialRepository, RevocationRepository
 from vistack.identity.db.resources import DomainRepository, ProjectRepository
 from vistack.identity.db.roles import AssignmentRepository, RoleRepository
+from vistack.identity.db.trusts import TrustRepository
 from vistack.identity.db.users import GroupRepository, UserRepository
 
 
@@ -33,6 +34,7 @@ class SqlIdentityRepositories:
         self.assignments = AssignmentRepository(session)
         self.catalog = CatalogRepository(session)
         self.credentials = ApplicationCredentialRepository(session)
+        self.trusts = TrustRepository(session)
         self.revocations = RevocationRepository(session)
 
 

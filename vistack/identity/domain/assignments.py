@@ -287,6 +287,11 @@ def _closure(implications: Iterable[ImpliedRole], role_ids: Iterable[str]) -> se
     return seen
 
 
+def implied_closure(repos: IdentityRepositories, role_ids: Iterable[str]) -> set[str]:
+    """`role_ids` plus every role they imply, transitively."""
+    return _closure(repos.roles.implications(), role_ids)
+
+
 def effective_roles(
     repos: IdentityRepositories, user_id: str, kind: TargetKind, target_id: str
 ) -> list[Role]:

@@ -24,6 +24,7 @@ from vistack.identity.domain.models import (
     RevocationEvent,
     Role,
     TargetKind,
+    Trust,
     User,
 )
 from vistack.identity.domain.password_rules import PasswordRules
@@ -32,6 +33,7 @@ from vistack.identity.domain.ports import IdentityRepositories, IdentityStore
 from vistack.identity.domain.revocation import RevocationIndex
 from vistack.identity.domain.time import utcnow
 from vistack.identity.domain.tokens import ScopeKind, TokenCodec, TokenPayload, new_audit_id
+from vistack.identity.domain.trusts import resolve_trust_use
 
 LOG = logging.getLogger(__name__)
 AUTH_FAILED = "The request you have made requires authentication."
@@ -57,6 +59,8 @@ class ScopeRequest:
     domain_name: str | None = None
     #: `"scope": "unscoped"`: no scope at all, not even the user's default project.
     explicitly_unscoped: bool = False
+    #: `{"OS-TRUST:trust": {"id": ...}}`: the trust's project and roles (`kind` is ignored).
+    trust_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -93,6 +97,8 @@ class TokenScope:
     domain: Domain | None = None
     system: bool = False
     application_credential: ApplicationCredential | None = None
+    #: For a trust token; `user` is then the trustee, or the trustor when impersonating.
+    trust: Trust | None = None
 
 
 @dataclass(frozen=True)
@@ -151,6 +157,11 @@ class AuthService:
                         "A token created from an application credential cannot be "
                         "used to create another token."
                     )
+                if original.payload.trust_id:
+                    raise Forbidden(
+                        "Using a trust-scoped token to create another token is not allowed. "
+                        "Create a new trust-scoped token instead."
+                    )
                 proven = original.payload.user_id
                 expires_at = min(expires_at, original.payload.expires_at)
                 audit_ids = [audit_ids[0], original.payload.audit_ids[-1]]
@@ -165,7 +176,18 @@ class AuthService:
                 raise Unauthorized(AUTH_FAILED)
             user_id = proven
         assert user_id is not None
-        kind, scope_id = self._resolve_scope_request(user_id, scope, app_cred)
+        trust: Trust | None = None
+        if scope.trust_id is not None:
+            if app_cred is not None:
+                raise Unauthorized("Application credentials cannot request a scope.")
+            with self._store.transaction() as repos:
+                trust = resolve_trust_use(repos, scope.trust_id, user_id, now, issuing=True).trust
+            kind = ScopeKind.PROJECT if trust.project_id else ScopeKind.UNSCOPED
+            scope_id = trust.project_id
+            if trust.expires_at is not None:
+                expires_at = min(expires_at, trust.expires_at)
+        else:
+            kind, scope_id = self._resolve_scope_request(user_id, scope, app_cred)
         payload = TokenPayload(
             user_id=user_id,
             methods=tuple(dict.fromkeys(method_names)),
@@ -175,11 +197,19 @@ class AuthService:
             expires_at=expires_at,
             audit_ids=tuple(audit_ids),
             application_credential_id=app_cred.id if app_cred else None,
+            trust_id=trust.id if trust else None,
         )
         try:
             resolved = self._scope_for(payload)
         except NotFound as exc:
             raise Unauthorized(AUTH_FAILED) from exc
+        if trust is not None and trust.remaining_uses is not None:
+            # Taken last, atomically, so a refused request does not use the trust up.
+            with self._store.transaction() as repos:
+                consumed = repos.trusts.consume_use(trust.id)
+            if not consumed:
+                raise Unauthorized(f"Could not find trust: {trust.id}.")
+            self._changes.changed()
         return ValidatedToken(self._codec.encode(payload), payload, resolved)
 
     def _check_password(self, method: PasswordMethod) -> str:
@@ -313,6 +343,11 @@ class AuthService:
             if not may_query:
                 return None
             scope = self._scope_for(payload, generation)
+        if scope.trust is not None and self._revocations.is_user_revoked(
+            scope.trust.trustor_user_id, payload.issued_at
+        ):
+            # The trustor's password changed (or it was disabled) after the token was issued.
+            raise NotFound(TOKEN_NOT_FOUND)
         return ValidatedToken(token, payload, scope)
 
     def revoke(self, token: str) -> None:
@@ -336,7 +371,7 @@ class AuthService:
     def _scope_key(payload: TokenPayload, generation: int) -> str:
         return (
             f"token-scope:{generation}:{payload.user_id}:{payload.scope_kind.value}:"
-            f"{payload.scope_id}:{payload.application_credential_id}"
+            f"{payload.scope_id}:{payload.application_credential_id}:{payload.trust_id}"
         )
 
     def _cached_scope(self, payload: TokenPayload, generation: int) -> TokenScope | None:
@@ -384,6 +419,8 @@ def _resolve_scope(repos: IdentityRepositories, payload: TokenPayload) -> TokenS
         credential = repos.credentials.get(payload.application_credential_id)
         if credential is None or credential.user_id != user.id:
             raise NotFound(TOKEN_NOT_FOUND)
+    if payload.trust_id is not None:
+        return _resolve_trust_scope(repos, payload, payload.trust_id, user)
     kind, scope_id = payload.scope_kind, payload.scope_id
     if kind is ScopeKind.UNSCOPED or scope_id is None:
         return TokenScope(user, user_domain)
@@ -423,4 +460,32 @@ def _resolve_scope(repos: IdentityRepositories, payload: TokenPayload) -> TokenS
         )
     return TokenScope(
         user, user_domain, tuple(roles), system=True, application_credential=credential
+    )
+
+
+def _resolve_trust_scope(
+    repos: IdentityRepositories, payload: TokenPayload, trust_id: str, trustee: User
+) -> TokenScope:
+    """A trust token: the trust must still be usable, its trustor still hold its roles."""
+    try:
+        use = resolve_trust_use(repos, trust_id, trustee.id, utcnow(), issuing=False)
+    except (Unauthorized, Forbidden) as exc:
+        raise NotFound(TOKEN_NOT_FOUND) from exc
+    trust = use.trust
+    if trust.project_id != payload.scope_id or payload.application_credential_id:
+        raise NotFound(TOKEN_NOT_FOUND)
+    user = use.trustor if trust.impersonation else trustee
+    user_domain = repos.domains.get(user.domain_id)
+    if user_domain is None:
+        raise NotFound(TOKEN_NOT_FOUND)
+    if trust.project_id is None:
+        return TokenScope(user, user_domain, trust=trust)
+    project = repos.projects.get(trust.project_id)
+    domain = repos.domains.get(project.domain_id) if project else None
+    if project is None or not project.enabled or domain is None or not domain.enabled:
+        raise NotFound(TOKEN_NOT_FOUND)
+    if not use.roles:
+        raise NotFound(TOKEN_NOT_FOUND)
+    return TokenScope(
+        user, user_domain, use.roles, project=project, project_domain=domain, trust=trust
     )

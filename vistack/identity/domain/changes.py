@@ -7,6 +7,8 @@ request in every process that shares the cache, with no per-request database que
 
 from __future__ import annotations
 
+from typing import Any
+
 from vistack.common.cache import Cache
 
 GENERATION_KEY = "identity:generation"
@@ -25,3 +27,25 @@ class ChangeTracker:
 
     def changed(self) -> None:
         self._cache.incr(GENERATION_KEY)
+
+
+class GenerationCache:
+    """Read-through memo of derived identity data, valid for one identity generation.
+
+    Entries are keyed under the current generation, so any identity write makes them all
+    unreachable at once (they age out of the cache on their own).
+    """
+
+    def __init__(self, cache: Cache, changes: ChangeTracker, namespace: str) -> None:
+        self._cache = cache
+        self._changes = changes
+        self._namespace = namespace
+
+    def _key(self, key: str) -> str:
+        return f"{self._namespace}:{self._changes.generation()}:{key}"
+
+    def get(self, key: str) -> Any | None:
+        return self._cache.get(self._key(key))
+
+    def set(self, key: str, value: Any) -> None:
+        self._cache.set(self._key(key), value)

@@ -124,6 +124,31 @@ class ApplicationCredential:
 
 
 @dataclass(frozen=True)
+class Trust:
+    """A trustor's delegation of some of its roles on a project to a trustee (OS-TRUST)."""
+
+    id: str
+    trustor_user_id: str
+    trustee_user_id: str
+    project_id: str | None
+    impersonation: bool
+    #: The delegated roles that still exist, by name.
+    roles: tuple[Role, ...] = ()
+    #: Every delegated role id as stored: one missing from `roles` was deleted since.
+    role_ids: tuple[str, ...] = ()
+    expires_at: datetime | None = None
+    #: Tokens the trust may still issue; None means no limit.
+    remaining_uses: int | None = None
+    #: How many further links a chain of redelegated trusts may grow from this one.
+    redelegation_count: int = 0
+    #: The trust this one was redelegated from (made with a token scoped to it).
+    redelegated_trust_id: str | None = None
+
+    def expired(self, now: datetime) -> bool:
+        return self.expires_at is not None and self.expires_at <= now
+
+
+@dataclass(frozen=True)
 class Region:
     id: str
     description: str = ""

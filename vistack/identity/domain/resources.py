@@ -6,7 +6,7 @@ import dataclasses
 from typing import Any
 
 from vistack.common.errors import BadRequest, Conflict, Forbidden, NotFound
-from vistack.identity.domain.changes import ChangeTracker
+from vistack.identity.domain.changes import ChangeTracker, GenerationCache
 from vistack.identity.domain.ids import new_id
 from vistack.identity.domain.models import Domain, Project
 from vistack.identity.domain.ports import IdentityRepositories, IdentityStore
@@ -31,9 +31,12 @@ def validate_tags(tags: list[str]) -> list[str]:
 
 
 class ResourceService:
-    def __init__(self, store: IdentityStore, changes: ChangeTracker) -> None:
+    def __init__(
+        self, store: IdentityStore, changes: ChangeTracker, lists: GenerationCache | None = None
+    ) -> None:
         self._store = store
         self._changes = changes
+        self._lists = lists
 
     # domains
     def get_domain(self, domain_id: str) -> Domain:
@@ -108,7 +111,17 @@ class ResourceService:
 
     def list_projects(self, **filters: Any) -> list[Project]:
         with self._store.transaction() as repos:
-            return repos.projects.find(**filters)
+            projects = repos.projects.find(**filters)
+        if self._lists is not None:
+            self._lists.set(_filters_key(filters), projects)
+        return projects
+
+    def cached_projects(self, **filters: Any) -> list[Project] | None:
+        """`list_projects` from memory, or None when it needs the database."""
+        if self._lists is None:
+            return None
+        found: list[Project] | None = self._lists.get(_filters_key(filters))
+        return found
 
     def create_project(
         self,
@@ -225,6 +238,10 @@ class ResourceService:
         """Parent, grandparent, … of `project_id`."""
         with self._store.transaction() as repos:
             return project_ancestors(repos, project_id)
+
+
+def _filters_key(filters: dict[str, Any]) -> str:
+    return repr(sorted(filters.items()))
 
 
 def project_ancestors(repos: IdentityRepositories, project_id: str) -> list[str]:

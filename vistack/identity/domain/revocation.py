@@ -32,5 +32,9 @@ class RevocationIndex:
         for audit_id in payload.audit_ids:
             if audit_id in self._audit:
                 return True
-        before = self._user.get(payload.user_id)
-        return before is not None and payload.issued_at <= before
+        return self.is_user_revoked(payload.user_id, payload.issued_at)
+
+    def is_user_revoked(self, user_id: str, issued_at: datetime) -> bool:
+        """Whether tokens of `user_id` (or, for trust tokens, its trustor's) issued then are void."""
+        before = self._user.get(user_id)
+        return before is not None and issued_at <= before
