@@ -17,7 +17,7 @@ test-services:
 	@bash tools/test-services.sh
 
 test: setup test-services
-	$(BIN)/pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+	$(BIN)/pytest -q -p no:cacheprovider -n 2 $(PYTEST_ARGS)
 
 lint: setup
 	$(BIN)/ruff check vistack tests bench tools

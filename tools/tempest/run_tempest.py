@@ -116,7 +116,7 @@ IDENTITY_FEATURES: dict[str, str] = {
     "api_v2": "false",  # identity v2 is not served
     "api_v2_admin": "false",
     "api_v3": "true",
-    "trust": "false",  # OS-TRUST not implemented
+    "trust": "true",  # OS-TRUST, with impersonation and redelegation
     "access_rules": "false",  # application credential access rules not implemented
     # Off for an external cloud (its rules are unknown); a private cloud turns it on with
     # PRIVATE_CLOUD_COMPLIANCE below.

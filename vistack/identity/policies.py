@@ -137,9 +137,7 @@ IDENTITY_RULES: list[RuleDefault] = [
     _rule("list_trusts_for_trustor", f"{READER} or {TRUSTOR}", "List a trustor's trusts."),
     _rule("list_trusts_for_trustee", f"{READER} or {TRUSTEE}", "List a trustee's trusts."),
     _rule("get_trust", f"{READER} or {TRUSTOR} or {TRUSTEE}", "Show a trust."),
-    _rule(
-        "list_roles_for_trust", f"{READER} or {TRUSTOR} or {TRUSTEE}", "List a trust's roles."
-    ),
+    _rule("list_roles_for_trust", f"{READER} or {TRUSTOR} or {TRUSTEE}", "List a trust's roles."),
     _rule(
         "get_role_for_trust", f"{READER} or {TRUSTOR} or {TRUSTEE}", "Show or check a trust role."
     ),

@@ -26,9 +26,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
             # Names must compare exactly, as on SQLite and PostgreSQL: MariaDB's default
             # collation folds case and accents ("Alice" would log in as "alice", and two
             # projects "web" and "Web" would collide). Tables created from now on inherit it.
-            connection.execute(
-                text("ALTER DATABASE CHARACTER SET utf8mb4 COLLATE utf8mb4_bin")
-            )
+            connection.execute(text("ALTER DATABASE CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"))
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
 

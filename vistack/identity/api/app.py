@@ -14,6 +14,7 @@ from vistack.identity.api import (
     groups,
     projects,
     roles,
+    trusts,
     users,
     versions,
 )
@@ -31,6 +32,7 @@ ROUTERS = (
     grants,
     catalog,
     app_credentials,
+    trusts,
 )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from vistack.common.errors import BadRequest
+from vistack.common.errors import BadRequest, Forbidden
 from vistack.common.web import JSONBody
 from vistack.identity.api import views
 from vistack.identity.api.deps import Context, Services, authorize, collection_links
@@ -26,6 +26,9 @@ async def create_application_credential(
 ) -> Response:
     authorize(services, "create_application_credential", context, user__id=user_id)
     spec = body.application_credential
+    if context.trust_id:
+        # It would outlive the trust, and with impersonation belong to the trustor.
+        raise Forbidden("An application credential cannot be created with a trust-scoped token.")
     if spec.access_rules:
         raise BadRequest("Access rules are not supported by this cloud.")
     try:

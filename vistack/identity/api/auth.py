@@ -82,11 +82,17 @@ def _scope(scope: ScopeBody | str | None) -> ScopeRequest:
         return ScopeRequest(explicitly_unscoped=True)
     if scope is None:
         return ScopeRequest()
-    chosen = [s for s in (scope.project, scope.domain, scope.system) if s is not None]
+    trust = scope.OS_TRUST_trust
+    chosen = [s for s in (scope.project, scope.domain, scope.system, trust) if s is not None]
     if len(chosen) > 1:
-        raise BadRequest("Specify only one of project, domain or system as the scope.")
-    if scope.OS_TRUST_trust is not None:
-        raise Unauthorized("Trusts (OS-TRUST) are not supported by this cloud.")
+        raise BadRequest(
+            "Specify only one of project, domain, system or OS-TRUST:trust as the scope."
+        )
+    if trust is not None:
+        trust_id = trust.get("id")
+        if not isinstance(trust_id, str) or not trust_id:
+            raise BadRequest("Expecting to find id in the OS-TRUST:trust scope.")
+        return ScopeRequest(trust_id=trust_id)
     if scope.project is not None:
         project = scope.project
         if not project.id and not project.name:

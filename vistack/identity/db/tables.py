@@ -260,3 +260,47 @@ class RevocationEventRow(Base):
     issued_before: Mapped[datetime] = mapped_column(PreciseDateTime)
     #: After this the event can be pruned: every token it could match has expired.
     prune_after: Mapped[datetime] = mapped_column(PreciseDateTime, index=True)
+
+
+class AccessRuleRow(Base):
+    """An API call (service type, method, path glob) an application credential may make."""
+
+    __tablename__ = "identity_access_rule"
+    __table_args__ = (UniqueConstraint("user_id", "service", "path", "method"),)
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    user_id: Mapped[str] = mapped_column(
+        ID, ForeignKey("identity_user.id", ondelete="CASCADE"), index=True
+    )
+    service: Mapped[str] = mapped_column(String(64))
+    path: Mapped[str] = mapped_column(String(255))
+    method: Mapped[str] = mapped_column(String(16))
+
+
+class ApplicationCredentialAccessRuleRow(Base):
+    __tablename__ = "identity_application_credential_access_rule"
+
+    application_credential_id: Mapped[str] = mapped_column(
+        ID, ForeignKey("identity_application_credential.id", ondelete="CASCADE"), primary_key=True
+    )
+    access_rule_id: Mapped[str] = mapped_column(
+        ID, ForeignKey("identity_access_rule.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class CredentialRow(Base):
+    """A secret a user stores with Keystone (EC2 keys, TOTP seeds, certificates), encrypted."""
+
+    __tablename__ = "identity_credential"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    user_id: Mapped[str] = mapped_column(
+        ID, ForeignKey("identity_user.id", ondelete="CASCADE"), index=True
+    )
+    project_id: Mapped[str | None] = mapped_column(ID, nullable=True, index=True)
+    type: Mapped[str] = mapped_column(String(255))
+    #: The blob, Fernet-encrypted with the credential keys (never the token keys).
+    encrypted_blob: Mapped[str] = mapped_column(Text)
+    #: Which credential key encrypted it, so a rotation can re-encrypt what is left behind.
+    key_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(PreciseDateTime)

@@ -126,6 +126,7 @@ class IdentityService:
         with self._store.transaction() as repos:
             require_user(repos, user_id)
             repos.assignments.remove_for_actor(user_id)
+            repos.trusts.delete_for_user(user_id)
             repos.users.delete(user_id)
             self._revoke_user_tokens(repos, user_id)
         self._changes.changed()

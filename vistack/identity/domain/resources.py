@@ -91,9 +91,11 @@ class ResourceService:
             # Children before parents, so no foreign key points at a deleted row.
             for project in _leaves_first(projects):
                 repos.assignments.remove_for_target(project.id)
+                repos.trusts.delete_for_project(project.id)
                 repos.projects.delete(project.id)
             for user in repos.users.find(domain_id=domain_id):
                 repos.assignments.remove_for_actor(user.id)
+                repos.trusts.delete_for_user(user.id)
                 repos.users.delete(user.id)
             for group in repos.groups.find(domain_id=domain_id):
                 repos.assignments.remove_for_actor(group.id)
@@ -217,6 +219,7 @@ class ResourceService:
                     f"in the hierarchy."
                 )
             repos.assignments.remove_for_target(project_id)
+            repos.trusts.delete_for_project(project_id)
             repos.projects.delete(project_id)
         self._changes.changed()
 

@@ -35,6 +35,6 @@ class RevocationIndex:
         return self.is_user_revoked(payload.user_id, payload.issued_at)
 
     def is_user_revoked(self, user_id: str, issued_at: datetime) -> bool:
-        """Whether tokens of `user_id` (or, for trust tokens, its trustor's) issued then are void."""
+        """Whether `user_id`'s tokens (or trust tokens of its trusts) issued then are void."""
         before = self._user.get(user_id)
         return before is not None and issued_at <= before

@@ -115,6 +115,9 @@ class TrustService:
             ):
                 raise Forbidden("A trust is redelegated with a token scoped to that trust only.")
             role_ids = _role_ids(repos, request.role_refs)
+            expires_at = request.expires_at
+            if parent is not None:
+                expires_at = _check_redelegation(parent, request, role_ids, expires_at)
             root_trustor = _chain(repos, parent, now)[-1].trustor_user_id if parent else None
             held = (
                 effective_roles(
@@ -130,9 +133,7 @@ class TrustService:
             for role_id in role_ids:
                 if role_id not in by_id:
                     raise NotFound(f"Could not find role: {role_id}.")
-            expires_at = request.expires_at
             if parent is not None:
-                expires_at = _check_redelegation(parent, request, role_ids, expires_at)
                 count = parent.redelegation_count - 1 if redelegatable else 0
                 if redelegatable and request.redelegation_count not in (None, count):
                     raise Forbidden(
@@ -189,16 +190,6 @@ class TrustService:
             return repos.trusts.find(
                 trustor_user_id=trustor_user_id, trustee_user_id=trustee_user_id
             )
-
-    def role(self, trust_id: str, role_id: str) -> Role:
-        """A role the trust delegates.
-
-        :raises NotFound: no such usable trust, or it does not delegate `role_id`.
-        """
-        for role in self.get(trust_id).roles:
-            if role.id == role_id:
-                return role
-        raise NotFound(f"Could not find role: {role_id}.")
 
     def delete(self, trust_id: str) -> None:
         """Delete a trust and every trust redelegated from it; their tokens stop validating."""
