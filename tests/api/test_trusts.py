@@ -4,6 +4,7 @@ without impersonation; use limits, expiry, redelegation, and what ends a trust's
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -240,6 +241,15 @@ def test_remaining_uses_run_out(api: IdentityApi) -> None:
     # Its trustor can still delete it.
     assert api.delete(f"{TRUSTS}/{trust['id']}", token=trustor.token).status_code == 204
     assert token_status(api, first) == 404
+
+
+def test_racing_requests_never_exceed_remaining_uses(api: IdentityApi) -> None:
+    trustor = persona(api, "member")
+    trustee = _trustee(api)
+    trust = _trust(api, trustor, trustee.user_id, remaining_uses=3)
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        codes = list(pool.map(lambda _: _use(api, trustee, trust["id"]).status_code, range(6)))
+    assert sorted(codes) == [201, 201, 201, 401, 401, 401]
 
 
 def test_deleting_a_trust_ends_its_tokens(api: IdentityApi) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from datetime import timedelta
 from pathlib import Path
 
@@ -52,6 +54,24 @@ def test_rotation_keeps_old_tokens_valid_until_pruned(tmp_path: Path) -> None:
     assert sorted(keys.keys()) == [0, 2, 3]
     assert codec.decode(first) is None  # its key (1) was pruned
     assert codec.decode(second) is not None
+
+
+def test_trust_tokens_extend_the_payload_compatibly(tmp_path: Path) -> None:
+    keys = FernetKeyRepository(tmp_path / "keys")
+    keys.ensure()
+    codec = TokenCodec(keys.current_cipher)
+    trusted = dataclasses.replace(_payload(), trust_id="t1")
+    assert codec.decode(codec.encode(trusted)) == trusted
+    # A token without a trust keeps the nine-field layout older controllers read...
+    plain = _payload()
+    token = codec.encode(plain)
+    body = json.loads(keys.current_cipher().decrypt(token + "=" * (-len(token) % 4)))
+    assert len(body) == 9
+    # ...and one written by an older controller still decodes.
+    old = keys.current_cipher().encrypt(json.dumps(body).encode()).decode()
+    assert TokenCodec(keys.current_cipher).decode(old) == plain
+    too_long = keys.current_cipher().encrypt(json.dumps([*body, "t1", "x"]).encode()).decode()
+    assert TokenCodec(keys.current_cipher).decode(too_long) is None
 
 
 def test_staged_key_decrypts_before_promotion(tmp_path: Path) -> None:
