@@ -34,7 +34,7 @@ from vistack.config import ConfigError, Settings
 from vistack.identity.api.app import build_identity_app
 from vistack.identity.api.deps import IdentityServices
 from vistack.identity.authenticator import TokenAuthenticator
-from vistack.identity.domain.bootstrap import ServiceEndpoint
+from vistack.identity.domain.bootstrap import BootstrapAccount, ServiceEndpoint
 from vistack.identity.policies import IDENTITY_RULES
 from vistack.identity.wiring import build_identity_services
 from vistack.migrations import runner
@@ -52,6 +52,16 @@ class Cloud:
     bus: WorkQueue
     identity: IdentityServices
     asgi: ASGIApp
+
+    def bootstrap(self, admin_password: str, demo_password: str) -> None:
+        """Create (idempotently) the bootstrap accounts, roles and this cloud's catalog."""
+        identity = self.settings.identity
+        self.identity.bootstrapper.run(
+            admin=BootstrapAccount(identity.admin_user, identity.admin_project, admin_password),
+            demo=BootstrapAccount(identity.demo_user, identity.demo_project, demo_password),
+            region=self.settings.server.region,
+            services=catalog_services(self.settings),
+        )
 
     def close(self) -> None:
         self.bus.stop()

@@ -44,29 +44,16 @@ def up(data_dir: str | None, bind: str | None, config_file: str | None) -> None:
     """Run the whole cloud in the foreground until Ctrl-C or SIGTERM."""
     settings = _settings(config_file, data_dir, bind)
     _configure_logging(settings.server.log_level)
-    from vistack.app import (
-        build_cloud,  # heavy imports only for the commands that need them
-        catalog_services,
-    )
+    # Heavy imports only for the commands that need them.
+    from vistack.app import build_cloud
     from vistack.credentials import bootstrap_passwords, write_client_files
-    from vistack.identity.domain.bootstrap import BootstrapAccount, bootstrap
 
     host, _, port = settings.server.bind.rpartition(":")
     if not host or not port.isdigit():
         raise click.UsageError(f"--bind must be HOST:PORT, got {settings.server.bind!r}")
     cloud = build_cloud(settings)
     passwords = bootstrap_passwords(settings)
-    identity = settings.identity
-    services = cloud.identity
-    bootstrap(
-        services.auth._store,
-        services.auth._changes,
-        services.identities._hasher,
-        admin=BootstrapAccount(identity.admin_user, identity.admin_project, passwords["admin"]),
-        demo=BootstrapAccount(identity.demo_user, identity.demo_project, passwords["demo"]),
-        region=settings.server.region,
-        services=catalog_services(settings),
-    )
+    cloud.bootstrap(passwords["admin"], passwords["demo"])
     server = uvicorn.Server(
         uvicorn.Config(
             cloud.asgi,

@@ -20,9 +20,8 @@ from sqlalchemy.engine import make_url
 from starlette.testclient import TestClient
 
 from tests.conftest import make_settings
-from vistack.app import Cloud, build_cloud, catalog_services
+from vistack.app import Cloud, build_cloud
 from vistack.config import Settings
-from vistack.identity.domain.bootstrap import BootstrapAccount, bootstrap
 
 SERVER_URLS = {
     "mariadb": os.environ.get(
@@ -133,16 +132,7 @@ def build_test_cloud(
     if configure is not None:
         configure(settings)
     cloud = build_cloud(settings)
-    services = cloud.identity
-    bootstrap(
-        services.auth._store,
-        services.auth._changes,
-        services.identities._hasher,
-        admin=BootstrapAccount("admin", "admin", ADMIN_PASSWORD),
-        demo=BootstrapAccount("demo", "demo", DEMO_PASSWORD),
-        region=settings.server.region,
-        services=catalog_services(settings),
-    )
+    cloud.bootstrap(ADMIN_PASSWORD, DEMO_PASSWORD)
     return cloud
 
 

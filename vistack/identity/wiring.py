@@ -13,6 +13,7 @@ from vistack.identity.db.unit_of_work import SqlIdentityStore
 from vistack.identity.domain.app_credentials import ApplicationCredentialService
 from vistack.identity.domain.assignments import AssignmentService
 from vistack.identity.domain.auth import AuthService
+from vistack.identity.domain.bootstrap import Bootstrapper
 from vistack.identity.domain.catalog import CatalogService
 from vistack.identity.domain.changes import ChangeTracker, GenerationCache
 from vistack.identity.domain.fernet_keys import FernetKeyRepository
@@ -66,4 +67,5 @@ def build_identity_services(
         trusts=TrustService(store, changes, settings.identity.max_redelegation_count),
         policy=policy,
         region=settings.server.region,
+        bootstrapper=Bootstrapper(store, changes, hasher),
     )

@@ -13,6 +13,7 @@ from vistack.common.web import authenticated_context, service_url
 from vistack.identity.domain.app_credentials import ApplicationCredentialService
 from vistack.identity.domain.assignments import AssignmentService
 from vistack.identity.domain.auth import AuthService
+from vistack.identity.domain.bootstrap import Bootstrapper
 from vistack.identity.domain.catalog import CatalogService
 from vistack.identity.domain.identities import IdentityService
 from vistack.identity.domain.resources import ResourceService
@@ -32,6 +33,7 @@ class IdentityServices:
     trusts: TrustService
     policy: PolicyEngine
     region: str
+    bootstrapper: Bootstrapper
 
 
 async def identity_services(request: Request) -> IdentityServices:

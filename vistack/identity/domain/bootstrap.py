@@ -47,11 +47,31 @@ class ServiceEndpoint:
     url: str
 
 
-def bootstrap(
+class Bootstrapper:
+    """Creates what a new cloud needs; holds the same store the services use."""
+
+    def __init__(
+        self, store: IdentityStore, changes: ChangeTracker, hasher: PasswordHasher
+    ) -> None:
+        self._store = store
+        self._changes = changes
+        self._hasher = hasher
+
+    def run(
+        self,
+        *,
+        admin: BootstrapAccount,
+        demo: BootstrapAccount,
+        region: str,
+        services: list[ServiceEndpoint],
+    ) -> None:
+        _bootstrap(self._store, self._changes, self._hasher, admin, demo, region, services)
+
+
+def _bootstrap(
     store: IdentityStore,
     changes: ChangeTracker,
     hasher: PasswordHasher,
-    *,
     admin: BootstrapAccount,
     demo: BootstrapAccount,
     region: str,
