@@ -100,10 +100,24 @@ def keys() -> None:
 @keys.command("rotate")
 @click.option("--data-dir", default=None)
 @click.option("--config", "config_file", default=None)
-def keys_rotate(data_dir: str | None, config_file: str | None) -> None:
+@click.option(
+    "--credential",
+    is_flag=True,
+    help="Rotate the credential keys instead, re-encrypting every stored credential.",
+)
+def keys_rotate(data_dir: str | None, config_file: str | None, credential: bool) -> None:
     """Promote the staged key to primary and stage a new one (safe on a running cloud)."""
-    from vistack.identity.wiring import key_repository
+    from vistack.identity.wiring import key_repository, rotate_credential_keys
 
+    if credential:
+        settings = _settings(config_file, data_dir)
+        result = rotate_credential_keys(settings)
+        click.echo(
+            f"rotated credential keys: primary key is now {result.primary}, "
+            f"{result.keys} keys in {settings.credential_key_path}, "
+            f"{result.reencrypted} credentials re-encrypted"
+        )
+        return
     repository = key_repository(_settings(config_file, data_dir))
     repository.ensure()
     primary = repository.rotate()

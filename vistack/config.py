@@ -56,6 +56,10 @@ class IdentitySettings:
     fernet_key_repository: str = ""
     #: Keys kept by `vistack keys rotate` (primary + secondaries + staged).
     fernet_max_active_keys: int = 3
+    #: Fernet keys encrypting `/v3/credentials` blobs; empty means `<data_dir>/credential-keys`.
+    credential_key_repository: str = ""
+    #: How far (seconds) an EC2-signed request's timestamp may be from now at `/v3/ec2tokens`.
+    ec2_auth_ttl: int = 900
     #: How long a token may outlive its expiry for `?allow_expired=1` validations (seconds).
     allow_expired_window: int = 172800
     #: Longest chain of redelegated trusts (Keystone's `[trust] max_redelegation_count`).
@@ -139,6 +143,11 @@ class Settings:
     def fernet_key_path(self) -> Path:
         repo = self.identity.fernet_key_repository
         return Path(repo).resolve() if repo else self.data_path / "fernet-keys"
+
+    @property
+    def credential_key_path(self) -> Path:
+        repo = self.identity.credential_key_repository
+        return Path(repo).resolve() if repo else self.data_path / "credential-keys"
 
     @property
     def policy_path(self) -> Path:

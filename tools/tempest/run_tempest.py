@@ -117,7 +117,7 @@ IDENTITY_FEATURES: dict[str, str] = {
     "api_v2_admin": "false",
     "api_v3": "true",
     "trust": "true",  # OS-TRUST, with impersonation and redelegation
-    "access_rules": "false",  # application credential access rules not implemented
+    "access_rules": "true",  # application credential access rules, enforced on every API
     # Off for an external cloud (its rules are unknown); a private cloud turns it on with
     # PRIVATE_CLOUD_COMPLIANCE below.
     "security_compliance": "false",
@@ -135,9 +135,8 @@ PRIVATE_CLOUD_COMPLIANCE: dict[str, tuple[str, str]] = {
 }
 
 # Keystone API extensions vistack implements ([identity-feature-enabled] api_extensions).
-# Tempest skips tests of OS-INHERIT and OS-EC2 unless they are listed here; OS-EC2 is not
-# implemented (no EC2 credentials API).
-IDENTITY_EXTENSIONS: tuple[str, ...] = ("OS-INHERIT",)
+# Tempest skips tests of OS-INHERIT and OS-EC2 unless they are listed here.
+IDENTITY_EXTENSIONS: tuple[str, ...] = ("OS-INHERIT", "OS-EC2")
 
 
 # ---------------------------------------------------------------------------------------------

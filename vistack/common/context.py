@@ -11,6 +11,17 @@ from typing import Any
 
 
 @dataclass(frozen=True)
+class ApiCall:
+    """The API call a request makes, in the terms application credential access rules use."""
+
+    #: The service type of the API called (`identity`, `compute`...); None when unknown.
+    service_type: str | None
+    method: str
+    #: Relative to where the service is mounted: `/v3/projects`, not `/identity/v3/projects`.
+    path: str
+
+
+@dataclass(frozen=True)
 class RequestContext:
     """The caller of one request; anonymous when `user_id` is None."""
 

@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from vistack.common.context import RequestContext
+from vistack.common.context import ApiCall, RequestContext
 from vistack.common.errors import Unauthorized, VistackError
 
 LOG = logging.getLogger(__name__)
@@ -30,15 +30,24 @@ FaultRenderer = Callable[[HTTPStatus, str], Response]
 
 
 class Authenticator(Protocol):
-    """Turns an `X-Auth-Token` into a context; implemented by the identity service."""
+    """Turns an `X-Auth-Token` into a context; implemented by the identity service.
 
-    def context_for(self, token: str, request_id: str) -> RequestContext:
-        """:raises Unauthorized: the token is not valid."""
+    `call` is what the request asks for: a token from an application credential with access
+    rules may only make the calls its rules allow.
+    """
 
-    def context_from_memory(self, token: str, request_id: str) -> RequestContext | None:
+    def context_for(self, token: str, request_id: str, call: ApiCall) -> RequestContext:
+        """:raises Unauthorized: the token is not valid.
+        :raises Forbidden: the token's access rules do not allow `call`.
+        """
+
+    def context_from_memory(
+        self, token: str, request_id: str, call: ApiCall
+    ) -> RequestContext | None:
         """The context if it can be had without I/O, else None.
 
         :raises Unauthorized: the token is not valid.
+        :raises Forbidden: the token's access rules do not allow `call`.
         """
 
 
@@ -71,8 +80,21 @@ def anonymous_context(request: Request) -> RequestContext:
     return RequestContext(request_id=request_id(request))
 
 
+def api_call(request: Request) -> ApiCall:
+    """This request as access rules see it: the mounted service's type (`app.state.service_type`,
+    set by each service's sub-application), the method and the path under the service's mount.
+    """
+    path: str = request.scope["path"]
+    root = request.scope.get("root_path", "")
+    if root and path.startswith(root + "/"):
+        path = path[len(root) :]
+    service_type = getattr(request.app.state, "service_type", None)
+    return ApiCall(service_type, request.method, path)
+
+
 async def authenticated_context(request: Request) -> RequestContext:
-    """FastAPI dependency: the caller of this request, or 401.
+    """FastAPI dependency: the caller of this request, or 401 (403 when the token comes from an
+    application credential whose access rules do not allow this call).
 
     Async on purpose: a cached token is validated on the event loop; only a cache miss (which
     reads the database) goes to a worker thread.
@@ -81,9 +103,12 @@ async def authenticated_context(request: Request) -> RequestContext:
     if not token:
         raise Unauthorized("The request you have made requires authentication.")
     authenticator: Authenticator = request.app.state.authenticator
-    context = authenticator.context_from_memory(token, request_id(request))
+    call = api_call(request)
+    context = authenticator.context_from_memory(token, request_id(request), call)
     if context is None:
-        context = await run_in_threadpool(authenticator.context_for, token, request_id(request))
+        context = await run_in_threadpool(
+            authenticator.context_for, token, request_id(request), call
+        )
     return context
 
 

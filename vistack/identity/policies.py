@@ -18,6 +18,7 @@ DOMAIN_READER = "(role:reader and domain_id:%(target.{0}domain_id)s)"
 OWNER = "user_id:%(target.user.id)s"
 TRUSTOR = "user_id:%(target.trust.trustor_user_id)s"
 TRUSTEE = "user_id:%(target.trust.trustee_user_id)s"
+CRED_OWNER = "user_id:%(target.credential.user_id)s"
 
 
 def _rule(name: str, check: str, description: str) -> RuleDefault:
@@ -132,6 +133,9 @@ IDENTITY_RULES: list[RuleDefault] = [
     _rule("get_application_credential", f"{READER} or {OWNER}", "Show one."),
     _rule("list_application_credentials", f"{READER} or {OWNER}", "List them."),
     _rule("delete_application_credential", f"{ADMIN} or {OWNER}", "Delete one."),
+    _rule("get_access_rule", f"{READER} or {OWNER}", "Show one's access rule."),
+    _rule("list_access_rules", f"{READER} or {OWNER}", "List one's access rules."),
+    _rule("delete_access_rule", f"{ADMIN} or {OWNER}", "Delete one's unused access rule."),
     _rule("create_trust", TRUSTOR, "Create a trust (the caller must be its trustor)."),
     _rule("list_trusts", READER, "List every trust."),
     _rule("list_trusts_for_trustor", f"{READER} or {TRUSTOR}", "List a trustor's trusts."),
@@ -142,4 +146,19 @@ IDENTITY_RULES: list[RuleDefault] = [
         "get_role_for_trust", f"{READER} or {TRUSTOR} or {TRUSTEE}", "Show or check a trust role."
     ),
     _rule("delete_trust", f"{ADMIN} or {TRUSTOR}", "Delete a trust."),
+    _rule("get_credential", f"{READER} or {CRED_OWNER}", "Show a credential and its blob."),
+    _rule("list_credentials", f"{READER} or {CRED_OWNER}", "List credentials (each is checked)."),
+    _rule("create_credential", f"{ADMIN} or {CRED_OWNER}", "Create a credential."),
+    _rule("update_credential", f"{ADMIN} or {CRED_OWNER}", "Update a credential."),
+    _rule("delete_credential", f"{ADMIN} or {CRED_OWNER}", "Delete a credential."),
+    _rule("ec2_get_credential", f"{READER} or {CRED_OWNER}", "Show an EC2 credential."),
+    _rule("ec2_list_credentials", f"{READER} or {OWNER}", "List a user's EC2 credentials."),
+    _rule("ec2_create_credential", f"{ADMIN} or {OWNER}", "Create an EC2 credential."),
+    _rule("ec2_delete_credential", f"{ADMIN} or {CRED_OWNER}", "Delete an EC2 credential."),
+    # The S3 or EC2 service forwarding a signed request, not its end user (CVE-2025-65073).
+    _rule(
+        "ec2tokens_validate",
+        f"{ADMIN} or rule:service_role",
+        "Exchange an EC2-signed request for a token (POST /v3/ec2tokens).",
+    ),
 ]

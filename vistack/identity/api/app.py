@@ -6,10 +6,13 @@ from fastapi import FastAPI
 
 from vistack.common.web import Authenticator, install_error_handlers
 from vistack.identity.api import (
+    access_rules,
     app_credentials,
     auth,
     catalog,
+    credentials,
     domains,
+    ec2,
     grants,
     groups,
     projects,
@@ -32,7 +35,10 @@ ROUTERS = (
     grants,
     catalog,
     app_credentials,
+    access_rules,
     trusts,
+    credentials,
+    ec2,
 )
 
 
@@ -48,6 +54,8 @@ def build_identity_app(services: IdentityServices, authenticator: Authenticator)
     )
     app.state.identity = services
     app.state.authenticator = authenticator
+    # The service type application credential access rules name (see `authenticated_context`).
+    app.state.service_type = "identity"
     for module in ROUTERS:
         app.include_router(module.router)
     install_error_handlers(app, render_keystone_fault)

@@ -10,6 +10,7 @@ from vistack.common.web import JSONBody
 from vistack.identity.api import views
 from vistack.identity.api.deps import Context, Services, authorize, collection_links
 from vistack.identity.api.schemas import ApplicationCredentialCreate, Strict
+from vistack.identity.domain.access_rules import AccessRuleRequest
 from vistack.identity.domain.time import parse_isotime
 
 router = APIRouter()
@@ -29,8 +30,10 @@ async def create_application_credential(
     if context.trust_id:
         # It would outlive the trust, and with impersonation belong to the trustor.
         raise Forbidden("An application credential cannot be created with a trust-scoped token.")
-    if spec.access_rules:
-        raise BadRequest("Access rules are not supported by this cloud.")
+    access_rules = [
+        AccessRuleRequest(rule.id, rule.service, rule.path, rule.method)
+        for rule in spec.access_rules or []
+    ]
     try:
         expires_at = parse_isotime(spec.expires_at) if spec.expires_at else None
     except ValueError as exc:
@@ -49,6 +52,7 @@ async def create_application_credential(
             unrestricted=spec.unrestricted,
             role_refs=[(r.id, r.name) for r in spec.roles or []],
             from_application_credential=restricted_caller,
+            access_rules=access_rules,
         )
     )
     return JSONBody(

@@ -15,6 +15,7 @@ from vistack.identity.domain.assignments import AssignmentService
 from vistack.identity.domain.auth import AuthService
 from vistack.identity.domain.bootstrap import Bootstrapper
 from vistack.identity.domain.catalog import CatalogService
+from vistack.identity.domain.credentials import CredentialService
 from vistack.identity.domain.identities import IdentityService
 from vistack.identity.domain.resources import ResourceService
 from vistack.identity.domain.trusts import TrustService
@@ -31,6 +32,7 @@ class IdentityServices:
     catalog: CatalogService
     app_credentials: ApplicationCredentialService
     trusts: TrustService
+    credentials: CredentialService
     policy: PolicyEngine
     region: str
     bootstrapper: Bootstrapper

@@ -238,6 +238,15 @@ class RoleRefBody(Strict):
     name: str | None = None
 
 
+class AccessRuleBody(Strict):
+    """An existing rule by `id`, or a new one; the domain checks the values."""
+
+    id: str | None = None
+    service: str | None = None
+    path: str | None = None
+    method: str | None = None
+
+
 class ApplicationCredentialCreate(Strict):
     name: str = Name
     description: str | None = None
@@ -245,7 +254,7 @@ class ApplicationCredentialCreate(Strict):
     expires_at: str | None = None
     roles: list[RoleRefBody] | None = None
     unrestricted: StrictBool = False
-    access_rules: list[dict[str, Any]] | None = None
+    access_rules: list[AccessRuleBody] | None = None
 
 
 class TrustCreate(Strict):
@@ -261,3 +270,54 @@ class TrustCreate(Strict):
     allow_redelegation: StrictBool | None = None
     redelegation_count: StrictInt | None = Field(default=None, ge=0)
     redelegated_trust_id: str | None = None
+
+
+#: Credential blobs are small secrets (keys, seeds, certificates); 64 KiB is plenty.
+Blob = Field(max_length=65536)
+
+
+class CredentialCreate(Strict):
+    """`POST /v3/credentials`: the blob is a string (for `ec2`, JSON with access and secret)."""
+
+    user_id: str = Id
+    type: str = Name
+    blob: str = Blob
+    project_id: str | None = Field(default=None, min_length=1, max_length=64)
+
+
+class CredentialUpdate(Strict):
+    """`PATCH /v3/credentials/{id}`: the blob and the project change; the id, owner and type
+    may be echoed, unchanged."""
+
+    blob: str | None = Field(default=None, max_length=65536)
+    project_id: str | None = Field(default=None, min_length=1, max_length=64)
+    id: str | None = None
+    user_id: str | None = None
+    type: str | None = None
+
+
+class Ec2CredentialCreate(Strict):
+    """`POST /v3/users/{user_id}/credentials/OS-EC2`: the project the keys are for."""
+
+    tenant_id: str = Id
+
+
+class Ec2SignedRequestBody(Lenient):
+    """What an EC2 or S3 service forwards of a request it received signed (AWS v2 or v4)."""
+
+    access: str | None = None
+    signature: str | None = None
+    host: str = ""
+    verb: str = "GET"
+    path: str = "/"
+    params: dict[str, Any] = Field(default_factory=dict)
+    headers: dict[str, Any] = Field(default_factory=dict)
+    body_hash: str = ""
+
+
+class Ec2TokenRequest(Lenient):
+    """`POST /v3/ec2tokens`; Keystone has accepted the three spellings over the years."""
+
+    credentials: Ec2SignedRequestBody | None = None
+    credential: Ec2SignedRequestBody | None = None
+    ec2_credentials: Ec2SignedRequestBody | None = Field(default=None, alias="ec2Credentials")

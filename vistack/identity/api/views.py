@@ -10,7 +10,9 @@ from vistack.identity.api.deps import v3_url
 from vistack.identity.domain.auth import ValidatedToken
 from vistack.identity.domain.catalog import CatalogEntry
 from vistack.identity.domain.models import (
+    AccessRule,
     ApplicationCredential,
+    Credential,
     Domain,
     Endpoint,
     Group,
@@ -144,7 +146,7 @@ def application_credential_view(
         "expires_at": credential.expires_at.isoformat() if credential.expires_at else None,
         "unrestricted": credential.unrestricted,
         "roles": [{"id": r.id, "name": r.name, "domain_id": r.domain_id} for r in credential.roles],
-        "access_rules": [],
+        "access_rules": [access_rule_fields(rule) for rule in credential.access_rules],
         "links": {
             "self": v3_url(
                 request, "users", credential.user_id, "application_credentials", credential.id
@@ -154,6 +156,18 @@ def application_credential_view(
     if secret is not None:
         body["secret"] = secret
     return body
+
+
+def access_rule_fields(rule: AccessRule) -> dict[str, Any]:
+    """A rule as a credential (and a token) lists it: no links."""
+    return {"id": rule.id, "service": rule.service, "path": rule.path, "method": rule.method}
+
+
+def access_rule_view(request: Request, rule: AccessRule) -> dict[str, Any]:
+    return {
+        **access_rule_fields(rule),
+        "links": {"self": v3_url(request, "users", rule.user_id, "access_rules", rule.id)},
+    }
 
 
 def trust_view(request: Request, trust: Trust, *, with_roles: bool = True) -> dict[str, Any]:
@@ -183,6 +197,35 @@ def trust_roles_links(request: Request, trust: Trust) -> dict[str, str | None]:
         "self": v3_url(request, "OS-TRUST", "trusts", trust.id, "roles"),
         "previous": None,
         "next": None,
+    }
+
+
+def credential_view(request: Request, credential: Credential) -> dict[str, Any]:
+    """A credential as Keystone shows it: the blob is the string stored, decrypted."""
+    return {
+        "id": credential.id,
+        "user_id": credential.user_id,
+        "project_id": credential.project_id,
+        "type": credential.type,
+        "blob": credential.blob,
+        "links": {"self": v3_url(request, "credentials", credential.id)},
+    }
+
+
+def ec2_credential_view(
+    request: Request, credential: Credential, keys: dict[str, Any]
+) -> dict[str, Any]:
+    """An OS-EC2 credential: the keys of its blob, its user and its project (`tenant_id`)."""
+    access = str(keys.get("access", ""))
+    return {
+        "user_id": credential.user_id,
+        "tenant_id": credential.project_id,
+        "access": access,
+        "secret": keys.get("secret"),
+        "trust_id": None,
+        "links": {
+            "self": v3_url(request, "users", credential.user_id, "credentials", "OS-EC2", access)
+        },
     }
 
 
@@ -242,6 +285,11 @@ def token_view(token: ValidatedToken, catalog: list[CatalogEntry] | None) -> dic
             "name": credential.name,
             "restricted": not credential.unrestricted,
         }
+        if credential.access_rules:
+            # What keystonemiddleware enforces on every other service (Keystone's own key).
+            body["application_credential"]["access_rules"] = [
+                access_rule_fields(rule) for rule in credential.access_rules
+            ]
     if scope.trust is not None:
         trust = scope.trust
         reference: dict[str, Any] = {

@@ -7,7 +7,10 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from vistack.identity.db.access_rules import to_access_rule
 from vistack.identity.db.tables import (
+    AccessRuleRow,
+    ApplicationCredentialAccessRuleRow,
     ApplicationCredentialRoleRow,
     ApplicationCredentialRow,
     RevocationEventRow,
@@ -34,6 +37,18 @@ class ApplicationCredentialRepository:
             Role(r.id, r.name, r.domain_id or None) if r is not None else Role(role_id, "")
             for role_id, r in delegated
         )
+        access_rules = tuple(
+            to_access_rule(rule)
+            for rule in self._session.scalars(
+                select(AccessRuleRow)
+                .join(
+                    ApplicationCredentialAccessRuleRow,
+                    ApplicationCredentialAccessRuleRow.access_rule_id == AccessRuleRow.id,
+                )
+                .where(ApplicationCredentialAccessRuleRow.application_credential_id == row.id)
+                .order_by(AccessRuleRow.service, AccessRuleRow.path, AccessRuleRow.method)
+            )
+        )
         return ApplicationCredential(
             id=row.id,
             name=row.name,
@@ -44,6 +59,7 @@ class ApplicationCredentialRepository:
             system=row.system,
             expires_at=row.expires_at,
             unrestricted=row.unrestricted,
+            access_rules=access_rules,
         )
 
     def get(self, credential_id: str) -> ApplicationCredential | None:
@@ -89,9 +105,22 @@ class ApplicationCredentialRepository:
                     application_credential_id=credential.id, role_id=role.id
                 )
             )
+        for rule in credential.access_rules:
+            # The rules themselves are added first, by `AccessRuleRepository.add`.
+            self._session.add(
+                ApplicationCredentialAccessRuleRow(
+                    application_credential_id=credential.id, access_rule_id=rule.id
+                )
+            )
         self._session.flush()
 
     def delete(self, credential_id: str) -> None:
+        # The rules stay: they belong to the user, who may reuse or delete them.
+        self._session.execute(
+            delete(ApplicationCredentialAccessRuleRow).where(
+                ApplicationCredentialAccessRuleRow.application_credential_id == credential_id
+            )
+        )
         self._session.execute(
             delete(ApplicationCredentialRoleRow).where(
                 ApplicationCredentialRoleRow.application_credential_id == credential_id

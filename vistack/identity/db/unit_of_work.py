@@ -14,11 +14,13 @@ from sqlalchemy.orm import Session
 
 from vistack.common.db import Database
 from vistack.common.errors import Conflict
+from vistack.identity.db.access_rules import AccessRuleRepository
 from vistack.identity.db.catalog import CatalogRepository
 from vistack.identity.db.credentials import ApplicationCredentialRepository, RevocationRepository
 from vistack.identity.db.resources import DomainRepository, ProjectRepository
 from vistack.identity.db.roles import AssignmentRepository, RoleRepository
 from vistack.identity.db.trusts import TrustRepository
+from vistack.identity.db.user_credentials import CredentialRepository
 from vistack.identity.db.users import GroupRepository, UserRepository
 
 
@@ -34,8 +36,10 @@ class SqlIdentityRepositories:
         self.assignments = AssignmentRepository(session)
         self.catalog = CatalogRepository(session)
         self.credentials = ApplicationCredentialRepository(session)
+        self.access_rules = AccessRuleRepository(session)
         self.trusts = TrustRepository(session)
         self.revocations = RevocationRepository(session)
+        self.user_credentials = CredentialRepository(session)
 
 
 class SqlIdentityStore:

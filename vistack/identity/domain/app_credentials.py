@@ -11,10 +11,11 @@ import secrets
 from datetime import datetime
 
 from vistack.common.errors import BadRequest, Conflict, Forbidden, NotFound
+from vistack.identity.domain.access_rules import AccessRuleRequest, resolve_access_rules
 from vistack.identity.domain.assignments import effective_roles
 from vistack.identity.domain.changes import ChangeTracker
 from vistack.identity.domain.ids import new_id
-from vistack.identity.domain.models import ApplicationCredential, Role, TargetKind
+from vistack.identity.domain.models import AccessRule, ApplicationCredential, Role, TargetKind
 from vistack.identity.domain.passwords import PasswordHasher
 from vistack.identity.domain.ports import IdentityStore
 from vistack.identity.domain.time import utcnow
@@ -45,14 +46,18 @@ class ApplicationCredentialService:
         unrestricted: bool = False,
         role_refs: list[tuple[str | None, str | None]] | None = None,
         from_application_credential: bool = False,
+        access_rules: list[AccessRuleRequest] | None = None,
     ) -> tuple[ApplicationCredential, str]:
         """Create a credential for the token's project with the requested roles (default: all).
 
-        `role_refs` are (id, name) pairs. Returns the credential and its clear secret.
+        `role_refs` are (id, name) pairs; `access_rules`, when given, limit the credential's
+        tokens to those API calls (see `access_rules.resolve_access_rules`). Returns the
+        credential and its clear secret.
 
         :raises Forbidden: the token is not project-scoped, or was itself made from a
             restricted application credential.
-        :raises BadRequest: a requested role is not held, or `expires_at` is past.
+        :raises BadRequest: a requested role is not held, `expires_at` is past, or an access
+            rule is malformed or not the user's.
         """
         if from_application_credential:
             raise Forbidden("A restricted application credential cannot create another one.")
@@ -81,6 +86,7 @@ class ApplicationCredentialService:
                 description=description,
                 expires_at=expires_at,
                 unrestricted=unrestricted,
+                access_rules=resolve_access_rules(repos, user_id, access_rules or ()),
             )
             repos.credentials.add(credential, hashed)
         self._changes.changed()
@@ -103,6 +109,39 @@ class ApplicationCredentialService:
         self.get(user_id, credential_id)
         with self._store.transaction() as repos:
             repos.credentials.delete(credential_id)
+        self._changes.changed()
+
+    # access rules: created with credentials, then listed, shown and deleted on their own
+    def list_access_rules(
+        self,
+        user_id: str,
+        *,
+        service: str | None = None,
+        path: str | None = None,
+        method: str | None = None,
+    ) -> list[AccessRule]:
+        with self._store.transaction() as repos:
+            if repos.users.get(user_id) is None:
+                raise NotFound(f"Could not find user: {user_id}.")
+            return repos.access_rules.find(user_id, service=service, path=path, method=method)
+
+    def get_access_rule(self, user_id: str, rule_id: str) -> AccessRule:
+        with self._store.transaction() as repos:
+            rule = repos.access_rules.get(rule_id)
+        if rule is None or rule.user_id != user_id:
+            raise NotFound(f"Could not find Access Rule: {rule_id}.")
+        return rule
+
+    def delete_access_rule(self, user_id: str, rule_id: str) -> None:
+        """:raises Forbidden: an application credential still uses the rule."""
+        self.get_access_rule(user_id, rule_id)
+        with self._store.transaction() as repos:
+            deleted = repos.access_rules.delete_unused(rule_id)
+        if not deleted:
+            raise Forbidden(
+                f"The access rule {rule_id} is used by an application credential: delete "
+                f"the credentials that use it first."
+            )
         self._changes.changed()
 
 

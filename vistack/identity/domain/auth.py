@@ -38,6 +38,8 @@ from vistack.identity.domain.trusts import resolve_trust_use
 LOG = logging.getLogger(__name__)
 AUTH_FAILED = "The request you have made requires authentication."
 TOKEN_NOT_FOUND = "Could not find token."
+#: The method of tokens issued by `POST /v3/ec2tokens` (never accepted by `authenticate`).
+EC2_METHOD = "ec2credential"
 
 
 @dataclass(frozen=True)
@@ -162,6 +164,11 @@ class AuthService:
                         "Using a trust-scoped token to create another token is not allowed. "
                         "Create a new trust-scoped token instead."
                     )
+                if EC2_METHOD in original.payload.methods:
+                    raise Forbidden(
+                        "A token created from an EC2 credential cannot be used to create "
+                        "another token."
+                    )
                 proven = original.payload.user_id
                 expires_at = min(expires_at, original.payload.expires_at)
                 audit_ids = [audit_ids[0], original.payload.audit_ids[-1]]
@@ -210,6 +217,31 @@ class AuthService:
             if not consumed:
                 raise Unauthorized(f"Could not find trust: {trust.id}.")
             self._changes.changed()
+        return ValidatedToken(self._codec.encode(payload), payload, resolved)
+
+    def issue_ec2_token(self, user_id: str, project_id: str) -> ValidatedToken:
+        """A project-scoped token for an EC2 credential whose signature the caller checked.
+
+        Its only method is `ec2credential`, which `authenticate` refuses to rescope: the
+        credential is bound to one project, and so is everything obtained with it.
+
+        :raises Unauthorized: the user, its domain or the project is gone or disabled, or the
+            user holds no role on the project.
+        """
+        now = utcnow()
+        payload = TokenPayload(
+            user_id=user_id,
+            methods=(EC2_METHOD,),
+            scope_kind=ScopeKind.PROJECT,
+            scope_id=project_id,
+            issued_at=now,
+            expires_at=now + self._lifetime,
+            audit_ids=(new_audit_id(),),
+        )
+        try:
+            resolved = self._scope_for(payload)
+        except NotFound as exc:
+            raise Unauthorized(AUTH_FAILED) from exc
         return ValidatedToken(self._codec.encode(payload), payload, resolved)
 
     def _check_password(self, method: PasswordMethod) -> str:

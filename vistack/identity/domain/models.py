@@ -111,6 +111,20 @@ class Assignment:
 
 
 @dataclass(frozen=True)
+class AccessRule:
+    """One API call an application credential may make: a service type, a method, a path glob.
+
+    Rules belong to a user and are shared by that user's credentials (see `access_rules`).
+    """
+
+    id: str
+    user_id: str
+    service: str
+    path: str
+    method: str
+
+
+@dataclass(frozen=True)
 class ApplicationCredential:
     id: str
     name: str
@@ -121,6 +135,8 @@ class ApplicationCredential:
     system: str | None = None
     expires_at: datetime | None = None
     unrestricted: bool = False
+    #: When not empty, tokens from this credential may only make these calls.
+    access_rules: tuple[AccessRule, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -146,6 +162,29 @@ class Trust:
 
     def expired(self, now: datetime) -> bool:
         return self.expires_at is not None and self.expires_at <= now
+
+
+@dataclass(frozen=True)
+class Credential:
+    """A secret a user stores (`/v3/credentials`), decrypted: only the domain ever sees `blob`."""
+
+    id: str
+    user_id: str
+    type: str
+    blob: str
+    project_id: str | None = None
+
+
+@dataclass(frozen=True)
+class EncryptedCredential:
+    """A credential as stored: its blob encrypted with the credential key `key_hash` names."""
+
+    id: str
+    user_id: str
+    type: str
+    encrypted_blob: str
+    key_hash: str
+    project_id: str | None = None
 
 
 @dataclass(frozen=True)

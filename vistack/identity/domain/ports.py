@@ -12,9 +12,11 @@ from datetime import datetime
 from typing import Protocol
 
 from vistack.identity.domain.models import (
+    AccessRule,
     ApplicationCredential,
     Assignment,
     Domain,
+    EncryptedCredential,
     Endpoint,
     Group,
     ImpliedRole,
@@ -169,6 +171,27 @@ class ApplicationCredentialStore(Protocol):
     def ids_for_user(self, user_id: str, project_id: str | None = None) -> list[str]: ...
 
 
+class AccessRuleStore(Protocol):
+    """Application credential access rules; `ApplicationCredentialStore.add` links them."""
+
+    def get(self, rule_id: str) -> AccessRule | None: ...
+    def find(
+        self,
+        user_id: str,
+        *,
+        service: str | None = None,
+        path: str | None = None,
+        method: str | None = None,
+    ) -> list[AccessRule]: ...
+    def add(self, rule: AccessRule) -> None: ...
+    def delete_unused(self, rule_id: str) -> bool:
+        """Delete the rule unless a credential uses it: False (and nothing deleted) if one does.
+
+        Atomic with respect to a credential being created with the rule at the same time.
+        """
+        ...
+
+
 class TrustStore(Protocol):
     def get(self, trust_id: str) -> Trust | None: ...
     def find(
@@ -187,6 +210,22 @@ class TrustStore(Protocol):
         """Delete the trusts `user_id` is trustor or trustee of (and their redelegations)."""
         ...
 
+    def delete_for_project(self, project_id: str) -> None: ...
+
+
+class CredentialStore(Protocol):
+    """`/v3/credentials`: blobs stay encrypted here; the domain encrypts and decrypts."""
+
+    def get(self, credential_id: str) -> EncryptedCredential | None: ...
+    def find(
+        self, *, user_id: str | None = None, type: str | None = None
+    ) -> list[EncryptedCredential]: ...
+    def add(self, credential: EncryptedCredential) -> None: ...
+    def update(self, credential: EncryptedCredential) -> None:
+        """Replace the blob (and its key hash) and project of an existing credential."""
+        ...
+
+    def delete(self, credential_id: str) -> None: ...
     def delete_for_project(self, project_id: str) -> None: ...
 
 
@@ -216,9 +255,13 @@ class IdentityRepositories(Protocol):
     @property
     def credentials(self) -> ApplicationCredentialStore: ...
     @property
+    def access_rules(self) -> AccessRuleStore: ...
+    @property
     def trusts(self) -> TrustStore: ...
     @property
     def revocations(self) -> RevocationStore: ...
+    @property
+    def user_credentials(self) -> CredentialStore: ...
 
 
 class IdentityStore(Protocol):

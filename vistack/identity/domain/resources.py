@@ -92,6 +92,7 @@ class ResourceService:
             for project in _leaves_first(projects):
                 repos.assignments.remove_for_target(project.id)
                 repos.trusts.delete_for_project(project.id)
+                repos.user_credentials.delete_for_project(project.id)
                 repos.projects.delete(project.id)
             for user in repos.users.find(domain_id=domain_id):
                 repos.assignments.remove_for_actor(user.id)
@@ -220,6 +221,7 @@ class ResourceService:
                 )
             repos.assignments.remove_for_target(project_id)
             repos.trusts.delete_for_project(project_id)
+            repos.user_credentials.delete_for_project(project_id)
             repos.projects.delete(project_id)
         self._changes.changed()
 
