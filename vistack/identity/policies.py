@@ -2,8 +2,9 @@
 
 Personas: a cloud admin (`rule:admin_required`) may do anything; a system reader may read
 everything; a domain admin manages users, groups, projects and grants within its domain; every
-user may read itself, change its own password and manage its own application credentials; the
-trustor and trustee of a trust may read it, and its trustor (or an admin) delete it.
+user may read itself, change its own password and manage its own application credentials,
+credentials and EC2 keys; the trustor and trustee of a trust may read it, and its trustor (or
+an admin) delete it; only a service (or an admin) may exchange an EC2 signature for a token.
 Override any rule in `policy.yaml`.
 """
 

@@ -42,9 +42,9 @@ from vistack.identity.domain.auth import AuthService, ValidatedToken
 from vistack.identity.domain.aws_signatures import (
     SignatureFormatError,
     SignedRequest,
+    compute_signature,
     request_time,
     signature_matches,
-    signature_version,
 )
 from vistack.identity.domain.changes import ChangeTracker
 from vistack.identity.domain.fernet_keys import FernetKeyRepository
@@ -295,8 +295,9 @@ class CredentialService:
         if not request.access or not request.signature:
             raise Unauthorized("EC2 signature not supplied.")
         try:
-            # Before the lookup: a format error must not tell whether the access key exists.
-            signature_version(request)
+            # The whole format first, before the lookup: a format error must not tell whether
+            # the access key exists.
+            compute_signature("", request)
         except SignatureFormatError as exc:
             raise Unauthorized(str(exc)) from exc
         credential = self.find(ec2_credential_id(request.access))
@@ -322,7 +323,9 @@ class CredentialService:
         if signed_at is None:
             raise Unauthorized("The signed request carries no timestamp (Timestamp or X-Amz-Date).")
         if abs(utcnow() - signed_at) > self._ec2_auth_ttl:
-            raise Unauthorized("Credential is expired: the request was signed too long ago.")
+            raise Unauthorized(
+                "Credential is expired: the request's timestamp is too far from now."
+            )
         return self._auth.issue_ec2_token(credential.user_id, credential.project_id)
 
     def _encrypted(self, credential: Credential) -> EncryptedCredential:
