@@ -5,18 +5,23 @@ DATA_DIR ?= .vistack
 BIND ?= 127.0.0.1:5000
 PYTEST_ARGS ?=
 
-.PHONY: setup run test lint bench tempest test-services clean
+.PHONY: setup run test lint bench tempest test-services vcsim clean
 
 setup:
 	@bash tools/bootstrap.sh
 
-run: setup
+# The embedded vCenter: govmomi's simulator behind our launcher, built from Debian packages
+# once into ~/.cache/vistack/vcsim (installs golang-go and the govmomi sources if missing).
+vcsim:
+	@bash tools/vcsim/build.sh >/dev/null
+
+run: setup vcsim
 	$(BIN)/vistack up --data-dir $(DATA_DIR) --bind $(BIND)
 
 test-services:
 	@bash tools/test-services.sh
 
-test: setup test-services
+test: setup test-services vcsim
 	$(BIN)/pytest -q -p no:cacheprovider -n 2 $(PYTEST_ARGS)
 
 lint: setup
@@ -24,8 +29,9 @@ lint: setup
 	$(BIN)/ruff format --check vistack tests bench tools
 	$(BIN)/mypy vistack tests bench tools
 
-bench: setup
+bench: setup vcsim
 	$(BIN)/python bench/identity.py
+	$(BIN)/python bench/vsphere.py
 
 tempest: setup
 	$(BIN)/python tools/tempest/run_tempest.py

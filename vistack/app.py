@@ -38,6 +38,7 @@ from vistack.identity.domain.bootstrap import BootstrapAccount, ServiceEndpoint
 from vistack.identity.policies import IDENTITY_RULES
 from vistack.identity.wiring import build_identity_services
 from vistack.migrations import runner
+from vistack.vsphere.runtime import VSphereRuntime, start_vsphere
 
 LOG = logging.getLogger(__name__)
 
@@ -52,6 +53,7 @@ class Cloud:
     bus: WorkQueue
     identity: IdentityServices
     asgi: ASGIApp
+    vsphere: VSphereRuntime | None = None
 
     def bootstrap(self, admin_password: str, demo_password: str) -> None:
         """Create (idempotently) the bootstrap accounts, roles and this cloud's catalog."""
@@ -65,6 +67,8 @@ class Cloud:
 
     def close(self) -> None:
         self.bus.stop()
+        if self.vsphere is not None:
+            self.vsphere.close()
         self.database.dispose()
 
 
@@ -88,8 +92,13 @@ def build_bus(settings: Settings) -> WorkQueue:
     raise ConfigError(f"[bus] backend {settings.bus.backend!r} is not available yet; use 'memory'")
 
 
-def build_cloud(settings: Settings) -> Cloud:
-    """Migrate the database, build every service and the ASGI app."""
+def build_cloud(settings: Settings, *, vsphere: bool = True) -> Cloud:
+    """Migrate the database, build every service and the ASGI app, and connect to vSphere.
+
+    With `vsphere=False` no vCenter is contacted (the identity-only test suites use it).
+
+    :raises DriverError: vSphere is wanted but cannot be reached or started.
+    """
     # The data dir holds password hashes and keys: private to the service user.
     settings.data_path.mkdir(parents=True, exist_ok=True, mode=0o700)
     database = Database.from_url(
@@ -111,8 +120,9 @@ def build_cloud(settings: Settings) -> Cloud:
     app: ASGIApp = MountRootMiddleware(root, ["/identity"])
     app = AccessLogMiddleware(app, enabled=settings.server.access_log)
     app = RequestIdMiddleware(app)
+    runtime = start_vsphere(settings) if vsphere else None
     bus.start()
-    return Cloud(settings, database, cache, bus, identity, app)
+    return Cloud(settings, database, cache, bus, identity, app, runtime)
 
 
 def _make_private(database_url: str) -> None:

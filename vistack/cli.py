@@ -7,6 +7,7 @@ import logging
 import signal
 import sys
 from types import FrameType
+from typing import NoReturn
 
 import click
 import uvicorn
@@ -51,7 +52,23 @@ def up(data_dir: str | None, bind: str | None, config_file: str | None) -> None:
     host, _, port = settings.server.bind.rpartition(":")
     if not host or not port.isdigit():
         raise click.UsageError(f"--bind must be HOST:PORT, got {settings.server.bind!r}")
-    cloud = build_cloud(settings)
+    from vistack.drivers.errors import DriverError
+
+    try:
+        cloud = build_cloud(settings)
+    except DriverError as exc:
+        # One line a person can act on (unreachable, TLS, credentials), never a traceback.
+        click.echo(f"vistack: error: {exc.message}", err=True)
+        raise SystemExit(1) from None
+    if cloud.vsphere is not None:
+        for vcenter in cloud.vsphere.vcenters:
+            LOG.info(
+                "vCenter %s at %s:%s (%s)",
+                vcenter.endpoint.name,
+                vcenter.endpoint.host,
+                vcenter.endpoint.port,
+                "embedded" if cloud.vsphere.embedded else "configured",
+            )
     passwords = bootstrap_passwords(settings)
     cloud.bootstrap(passwords["admin"], passwords["demo"])
     server = uvicorn.Server(
@@ -146,3 +163,70 @@ def db_upgrade(data_dir: str | None, config_file: str | None) -> None:
     runner.upgrade(database.engine)
     database.dispose()
     click.echo("database schema is up to date")
+
+
+@main.group()
+def vcenter() -> None:
+    """vCenter connection checks."""
+
+
+@vcenter.command("check")
+@click.option("--data-dir", default=None, help="Data dir of a running cloud (its vcenter.json).")
+@click.option("--config", "config_file", default=None, help="TOML configuration file.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def vcenter_check(data_dir: str | None, config_file: str | None, as_json: bool) -> None:
+    """Connect to the vCenter(s) vistack would use and report what they offer, or what is wrong.
+
+    With the data dir of a running embedded cloud, checks its embedded vCenter; otherwise the
+    configured [vcenter] (and [[vcenters]]). Exits 1 on a connection failure (one line on
+    stderr) or when the report lists errors.
+    """
+    import dataclasses
+    import json
+
+    from vistack.drivers.errors import DriverError, TLSVerificationError
+    from vistack.vsphere.check import check_vcenter, render_json
+    from vistack.vsphere.embedded import read_endpoint_file
+    from vistack.vsphere.runtime import configured_endpoints, read_health
+
+    settings = _settings(config_file, data_dir)
+    logging.basicConfig(level=logging.ERROR, stream=sys.stderr)
+
+    def fail(message: str, error: DriverError | None = None) -> NoReturn:
+        if as_json:
+            detail: dict[str, str] = {"message": message}
+            if error is not None:
+                detail["kind"] = type(error).__name__
+                if isinstance(error, TLSVerificationError) and error.thumbprint:
+                    detail["thumbprint"] = error.thumbprint
+            click.echo(json.dumps({"ok": False, "error": detail}, indent=2))
+        click.echo(f"vistack: error: {message}", err=True)
+        raise SystemExit(1)
+
+    try:
+        embedded = read_endpoint_file(settings.data_path)
+        endpoints = [embedded] if embedded is not None else configured_endpoints(settings)
+    except (DriverError, ValueError) as exc:
+        fail(str(exc))
+    if not endpoints:
+        fail(
+            f"no vCenter configured ([vcenter] host is empty) and no embedded vCenter running "
+            f"for data dir {settings.data_path} (start the cloud with `vistack up`)"
+        )
+    reports = []
+    for endpoint in endpoints:
+        try:
+            report = check_vcenter(endpoint, timeout=settings.vcenter.connect_timeout)
+        except DriverError as exc:
+            fail(exc.message, exc)
+        health = read_health(settings.data_path, endpoint.name)
+        reports.append(dataclasses.replace(report, cloud_health=health) if health else report)
+    if as_json:
+        click.echo(render_json(reports))
+    else:
+        click.echo("\n\n".join(report.render_text() for report in reports))
+    errors = [problem for report in reports for problem in report.errors]
+    for problem in errors:
+        click.echo(f"vistack: error: {problem.message}", err=True)
+    if errors:
+        raise SystemExit(1)

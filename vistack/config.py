@@ -117,6 +117,60 @@ class BusSettings:
 
 
 @dataclass
+class VCenterSettings:
+    """A vCenter to drive; an empty `host` means the embedded simulator ([embedded_vcenter])."""
+
+    host: str = ""
+    port: int = 443
+    username: str = ""
+    password: str = ""
+    #: `https`, or `http` (only the simulator serves plain http).
+    protocol: str = "https"
+    #: PEM bundle that signs vCenter's certificate; empty means the system trust store.
+    ca_file: str = ""
+    #: SHA-1 fingerprint ("AA:BB:…") to pin instead of verifying the chain.
+    thumbprint: str = ""
+    #: Skip certificate verification entirely (explicit opt-out; never for production).
+    insecure: bool = False
+    #: Empty means the only datacenter.
+    datacenter: str = ""
+    #: Clusters OpenStack may use; empty means all of the datacenter's.
+    clusters: list[str] = field(default_factory=list)
+    #: Datastores OpenStack may use; empty means all the clusters see.
+    datastores: list[str] = field(default_factory=list)
+    #: Nova availability zone of this vCenter's clusters; empty means `nova` ([vcenter]) or
+    #: the entry's `name` ([[vcenters]]).
+    availability_zone: str = ""
+    #: Label in logs and reports; empty means `default` ([vcenter]) or the host.
+    name: str = ""
+    pool_size: int = 4
+    connect_timeout: int = 10
+    keepalive_seconds: int = 300
+    resync_seconds: int = 60
+
+
+@dataclass
+class EmbeddedVCenterSettings:
+    """The simulator `vistack up` starts when no vCenter is configured."""
+
+    clusters: int = 2
+    hosts_per_cluster: int = 3
+    datastores: int = 2
+    portgroups: int = 1
+    host_cpu_cores: int = 32
+    host_cpu_mhz: int = 2600
+    host_memory_gib: int = 256
+    #: Serve https with a self-signed certificate kept in `<data_dir>/vcenter-tls`.
+    tls: bool = False
+    #: Milliseconds added to every call (a slow vCenter).
+    delay_ms: int = 0
+    #: Extra milliseconds per method: "CloneVM_Task:500,PowerOnVM_Task:200".
+    method_delays: str = ""
+    #: Expire idle sessions after this Go duration ("30s"); empty means never.
+    session_idle_timeout: str = ""
+
+
+@dataclass
 class Settings:
     """All of vistack's settings."""
 
@@ -130,6 +184,10 @@ class Settings:
     policy: PolicySettings = field(default_factory=PolicySettings)
     cache: CacheSettings = field(default_factory=CacheSettings)
     bus: BusSettings = field(default_factory=BusSettings)
+    vcenter: VCenterSettings = field(default_factory=VCenterSettings)
+    embedded_vcenter: EmbeddedVCenterSettings = field(default_factory=EmbeddedVCenterSettings)
+    #: More vCenters (`[[vcenters]]` tables, same options as [vcenter]); file only, no env.
+    vcenters: list[VCenterSettings] = field(default_factory=list)
 
     @property
     def data_path(self) -> Path:
@@ -205,8 +263,28 @@ def _apply_document(settings: Settings, document: dict[str, Any], origin: str) -
                 raise ConfigError(f"{origin}: [{key}] must be a table")
             for option, option_value in value.items():
                 _set_option(sections[key], option, option_value, f"{origin}: [{key}]")
+        elif (item_type := _table_list_type(typing.get_type_hints(Settings).get(key))) is not None:
+            # An array of tables ([[vcenters]]): each table is a dataclass, checked as a section.
+            if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+                raise ConfigError(f"{origin}: {key} must be an array of tables ([[{key}]])")
+            items = []
+            for number, table in enumerate(value, start=1):
+                item = item_type()
+                for option, option_value in table.items():
+                    _set_option(item, option, option_value, f"{origin}: [[{key}]] #{number}")
+                items.append(item)
+            setattr(settings, key, items)
         else:
             _set_option(settings, key, value, origin)
+
+
+def _table_list_type(kind: Any) -> Any:
+    """The dataclass of a `list[SomeDataclass]` field, else None."""
+    if typing.get_origin(kind) is list:
+        (item_type,) = typing.get_args(kind)
+        if dataclasses.is_dataclass(item_type):
+            return item_type
+    return None
 
 
 def _apply_environment(settings: Settings, env: typing.Mapping[str, str]) -> None:

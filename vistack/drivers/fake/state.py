@@ -1,0 +1,207 @@
+"""The in-memory backend's state: typed records in dicts, one lock, fault injection, latency.
+
+Every fake driver shares one `FakeState`, as vSphere's drivers share one vCenter, so a disk
+attached through compute is the disk volumes refuses to delete. Records are mutable on purpose
+(they model a server's objects); only frozen `models` leave the fake.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from vistack.drivers.errors import DriverError, NotFoundError
+from vistack.drivers.models import PowerState, Provisioning, Topology
+
+
+@dataclass
+class FakeHost:
+    name: str
+    cpu_cores: int
+    cpu_mhz_per_core: int
+    memory_mb: int
+
+
+@dataclass
+class FakeCluster:
+    id: str
+    name: str
+    hosts: list[FakeHost]
+    datastores: list[str]
+
+
+@dataclass
+class FakeDatastore:
+    id: str
+    name: str
+    capacity_gb: int
+
+
+@dataclass
+class FakeDisk:
+    """A VMDK file; `vm` is the instance UUID it is attached to, if any."""
+
+    path: str
+    datastore: str
+    capacity_gb: int
+    provisioning: Provisioning
+    vm: str | None = None
+
+
+@dataclass
+class FakeNic:
+    mac: str
+    portgroup: str
+
+
+@dataclass
+class FakeVM:
+    instance_uuid: str
+    id: str
+    name: str
+    cluster: str
+    host: str
+    datastore: str
+    cpus: int
+    cores_per_socket: int
+    memory_mb: int
+    disks: list[str] = field(default_factory=list)
+    nics: list[FakeNic] = field(default_factory=list)
+    annotation: str = ""
+    power_state: PowerState = PowerState.OFF
+    template: bool = False
+
+
+@dataclass
+class FakePortgroup:
+    key: str
+    name: str
+    vlan_id: int
+    dvs: str
+
+
+@dataclass
+class FakeFile:
+    datastore: str
+    path: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class FakeTopology:
+    """The inventory a fresh fake starts with; defaults mirror the embedded vCenter's launcher."""
+
+    datacenter: str = "DC0"
+    clusters: int = 2
+    hosts_per_cluster: int = 3
+    datastores: int = 2
+    datastore_capacity_gb: int = 1024
+    portgroups: int = 1
+    host_cpu_cores: int = 32
+    host_cpu_mhz: int = 2294
+    host_memory_gib: int = 256
+
+
+class FakeState:
+    """The whole fake vCenter; drivers take `lock` for every read-modify-write."""
+
+    def __init__(self, topology: FakeTopology | None = None, *, latency: float = 0.0) -> None:
+        self.spec = topology or FakeTopology()
+        self.latency = latency
+        self.lock = threading.RLock()
+        self._faults: dict[str, list[DriverError]] = {}
+        self.reset()
+
+    def reset(self) -> None:
+        """Back to the initial inventory, with no pending faults."""
+        with self.lock:
+            spec = self.spec
+            self._ids = itertools.count(1)
+            self._faults.clear()
+            self.datastores: dict[str, FakeDatastore] = {}
+            for d in range(spec.datastores):
+                name = f"LocalDS_{d}"
+                self.datastores[name] = FakeDatastore(
+                    self.new_id("datastore"), name, spec.datastore_capacity_gb
+                )
+            self.clusters: dict[str, FakeCluster] = {}
+            for c in range(spec.clusters):
+                name = f"{spec.datacenter}_C{c}"
+                hosts = [
+                    FakeHost(
+                        f"{name}_H{h}",
+                        spec.host_cpu_cores,
+                        spec.host_cpu_mhz,
+                        spec.host_memory_gib * 1024,
+                    )
+                    for h in range(spec.hosts_per_cluster)
+                ]
+                self.clusters[name] = FakeCluster(
+                    self.new_id("domain-c"), name, hosts, list(self.datastores)
+                )
+            self.dvs: set[str] = {"DVS0"}
+            self.portgroups: dict[str, FakePortgroup] = {}
+            for p in range(spec.portgroups):
+                key = self.new_id("dvportgroup")
+                self.portgroups[key] = FakePortgroup(key, f"{spec.datacenter}_DVPG{p}", 0, "DVS0")
+            self.vms: dict[str, FakeVM] = {}
+            self.disks: dict[str, FakeDisk] = {}
+            self.files: dict[tuple[str, str], FakeFile] = {}
+
+    def topology(self) -> Topology:
+        with self.lock:
+            return Topology(
+                datacenter=self.spec.datacenter,
+                clusters=tuple(self.clusters),
+                datastores=tuple(self.datastores),
+                dvs="DVS0",
+                portgroups=tuple(pg.name for pg in self.portgroups.values()),
+            )
+
+    def new_id(self, prefix: str) -> str:
+        return f"{prefix}-{next(self._ids)}"
+
+    def fail_next(self, operation: str, error: DriverError) -> None:
+        """Make the next call of `operation` (a driver method name) raise `error`, once."""
+        with self.lock:
+            self._faults.setdefault(operation, []).append(error)
+
+    @contextmanager
+    def operation(self, name: str) -> Iterator[None]:
+        """Enter a driver call: wait the configured latency, raise an injected fault, lock."""
+        if self.latency:
+            time.sleep(self.latency)
+        with self.lock:
+            pending = self._faults.get(name)
+            if pending:
+                raise pending.pop(0)
+            yield
+
+    def vm(self, instance_uuid: str, *, template: bool = False) -> FakeVM:
+        """The VM (or template) with this UUID; the other kind counts as absent."""
+        vm = self.vms.get(instance_uuid)
+        if vm is None or vm.template != template:
+            kind = "template" if template else "VM"
+            raise NotFoundError(f"no {kind} with instance UUID {instance_uuid}")
+        return vm
+
+    def datastore(self, name: str) -> FakeDatastore:
+        try:
+            return self.datastores[name]
+        except KeyError:
+            raise NotFoundError(f"no datastore named {name!r}") from None
+
+    def datastore_used_gb(self, name: str) -> int:
+        used = sum(d.capacity_gb for d in self.disks.values() if d.datastore == name)
+        files = sum(len(f.data) for f in self.files.values() if f.datastore == name)
+        return used + -(-files // 2**30)
+
+    def portgroup(self, key: str) -> FakePortgroup:
+        try:
+            return self.portgroups[key]
+        except KeyError:
+            raise NotFoundError(f"no port group with key {key!r}") from None

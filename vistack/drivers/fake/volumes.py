@@ -1,0 +1,86 @@
+"""The in-memory volume driver: disk files with capacities, counted against datastore space."""
+
+from __future__ import annotations
+
+from vistack.drivers.errors import (
+    AlreadyExistsError,
+    InvalidStateError,
+    NoCapacityError,
+    NotFoundError,
+)
+from vistack.drivers.fake.state import FakeDisk, FakeState
+from vistack.drivers.models import DatastoreInfo, DiskInfo, Provisioning
+from vistack.drivers.paths import split_datastore_path
+from vistack.drivers.volumes import VOLUME_FOLDER, volume_path
+
+
+class FakeVolumes:
+    """`VolumeDriver` over a `FakeState`; models vCenter (extend works, attached disks are kept)."""
+
+    def __init__(self, state: FakeState) -> None:
+        self._state = state
+
+    def list_datastores(self) -> list[DatastoreInfo]:
+        state = self._state
+        with state.operation("list_datastores"):
+            return [
+                DatastoreInfo(
+                    ds.id, ds.name, ds.capacity_gb, ds.capacity_gb - state.datastore_used_gb(name)
+                )
+                for name, ds in state.datastores.items()
+            ]
+
+    def create_disk(
+        self, datastore: str, name: str, size_gb: int, provisioning: Provisioning
+    ) -> DiskInfo:
+        state = self._state
+        with state.operation("create_disk"):
+            ds = state.datastore(datastore)
+            path = volume_path(datastore, name)
+            if path in state.disks:
+                raise AlreadyExistsError(f"a disk exists at {path}")
+            if size_gb > ds.capacity_gb - state.datastore_used_gb(datastore):
+                raise NoCapacityError(f"datastore {datastore} has no room for {size_gb} GB")
+            disk = FakeDisk(path, datastore, size_gb, provisioning)
+            state.disks[path] = disk
+            return _info(disk)
+
+    def delete_disk(self, path: str) -> None:
+        state = self._state
+        with state.operation("delete_disk"):
+            disk = self._disk(path)
+            if disk.vm is not None:
+                raise InvalidStateError(f"{path} is attached to VM {disk.vm}")
+            del state.disks[path]
+
+    def extend_disk(self, path: str, size_gb: int) -> DiskInfo:
+        with self._state.operation("extend_disk"):
+            disk = self._disk(path)
+            if disk.vm is not None:
+                raise InvalidStateError(f"{path} is attached to VM {disk.vm}; grow it there")
+            if size_gb < disk.capacity_gb:
+                raise InvalidStateError(f"{path} is {disk.capacity_gb} GB; disks never shrink")
+            disk.capacity_gb = size_gb
+            return _info(disk)
+
+    def list_disks(self, datastore: str) -> list[DiskInfo]:
+        state = self._state
+        with state.operation("list_disks"):
+            state.datastore(datastore)
+            prefix = f"[{datastore}] {VOLUME_FOLDER}/"
+            return [_info(d) for p, d in state.disks.items() if p.startswith(prefix)]
+
+    def disk_exists(self, path: str) -> bool:
+        with self._state.operation("disk_exists"):
+            split_datastore_path(path)
+            return path in self._state.disks
+
+    def _disk(self, path: str) -> FakeDisk:
+        disk = self._state.disks.get(path)
+        if disk is None:
+            raise NotFoundError(f"no disk at {path}")
+        return disk
+
+
+def _info(disk: FakeDisk) -> DiskInfo:
+    return DiskInfo(disk.path, disk.datastore, disk.capacity_gb, disk.provisioning)

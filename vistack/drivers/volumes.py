@@ -1,0 +1,74 @@
+"""The volume driver interface: Cinder volumes as stand-alone VMDKs on datastores.
+
+Disks live under a `volumes/` folder of their datastore and are named by the caller (the Cinder
+volume id), so a disk's path is derivable and stable. Attaching is a compute operation
+(`ComputeDriver.attach_disk`): a volume is a file, the VM is what changes.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from vistack.drivers.models import DatastoreInfo, DiskInfo, Provisioning
+
+#: The folder on each datastore that holds volume disks.
+VOLUME_FOLDER = "volumes"
+
+
+def volume_path(datastore: str, name: str) -> str:
+    """The datastore path of volume `name` on `datastore`: `[ds] volumes/<name>.vmdk`."""
+    return f"[{datastore}] {VOLUME_FOLDER}/{name}.vmdk"
+
+
+class VolumeDriver(Protocol):
+    """Create, grow and delete stand-alone virtual disks."""
+
+    def list_datastores(self) -> list[DatastoreInfo]:
+        """Every datastore with its capacity and free space (Cinder's pools).
+
+        :raises TransientError: the backend is unreachable.
+        """
+        ...
+
+    def create_disk(
+        self, datastore: str, name: str, size_gb: int, provisioning: Provisioning
+    ) -> DiskInfo:
+        """Create an empty disk at `volume_path(datastore, name)`.
+
+        :raises NotFoundError: no such datastore.
+        :raises AlreadyExistsError: a disk with that name exists on the datastore.
+        :raises NoCapacityError: the datastore has no room.
+        """
+        ...
+
+    def delete_disk(self, path: str) -> None:
+        """Delete a disk file; the caller makes sure no VM uses it (vCenter refuses if one does).
+
+        :raises NotFoundError: no disk at `path`.
+        :raises InvalidStateError: a VM has it attached.
+        """
+        ...
+
+    def extend_disk(self, path: str, size_gb: int) -> DiskInfo:
+        """Grow a detached disk (`ExtendVirtualDisk_Task`); attached disks grow through
+        `ComputeDriver.grow_disk`.
+
+        :raises NotFoundError: no disk at `path`.
+        :raises InvalidStateError: `size_gb` is smaller than the disk, or it is attached.
+        :raises UnsupportedError: the backend lacks `ExtendVirtualDisk_Task` (vcsim).
+        """
+        ...
+
+    def list_disks(self, datastore: str) -> list[DiskInfo]:
+        """Every disk in the datastore's volume folder.
+
+        :raises NotFoundError: no such datastore.
+        """
+        ...
+
+    def disk_exists(self, path: str) -> bool:
+        """Whether a disk file exists at `path`.
+
+        :raises TransientError: the backend is unreachable.
+        """
+        ...

@@ -1,0 +1,151 @@
+"""Virtual device specs and readings: disks, NICs and the SCSI controller, in one place.
+
+Builders return `VirtualDeviceConfigSpec`s for Create/Clone/ReconfigVM; readers turn a VM's
+`config.hardware.device` (already read through the PropertyCollector, so these are local data
+objects, not lazy references) into the driver's dataclasses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from vistack.drivers.errors import NoCapacityError
+from vistack.drivers.models import AttachedDisk, NicInfo, Provisioning
+from vistack.vsphere.vmomi import vim
+
+KB_PER_GB = 1024 * 1024
+#: SCSI unit 7 is the controller itself.
+_SCSI_UNITS = [u for u in range(16) if u != 7]
+#: The temporary key of the controller a new VM gets; its disks reference it.
+NEW_CONTROLLER_KEY = -100
+
+DeviceSpec = vim.vm.device.VirtualDeviceSpec
+Operation = DeviceSpec.Operation
+FileOperation = DeviceSpec.FileOperation
+
+
+def scsi_controller() -> Any:
+    """A paravirtual SCSI controller for a new VM (bus 0, no sharing)."""
+    controller = vim.vm.device.ParaVirtualSCSIController(
+        key=NEW_CONTROLLER_KEY,
+        busNumber=0,
+        sharedBus=vim.vm.device.VirtualSCSIController.Sharing.noSharing,
+    )
+    return DeviceSpec(operation=Operation.add, device=controller)
+
+
+def _backing(path: str, provisioning: Provisioning) -> Any:
+    return vim.vm.device.VirtualDisk.FlatVer2BackingInfo(
+        fileName=path,
+        diskMode="persistent",
+        thinProvisioned=provisioning is Provisioning.THIN,
+        eagerlyScrub=provisioning is Provisioning.EAGER_ZEROED_THICK,
+    )
+
+
+def new_disk(key: int, controller: int, unit: int, size_gb: int, provisioning: Provisioning) -> Any:
+    """A new empty disk in the VM's directory (vSphere picks the file name)."""
+    disk = vim.vm.device.VirtualDisk(
+        key=key,
+        controllerKey=controller,
+        unitNumber=unit,
+        capacityInKB=size_gb * KB_PER_GB,
+        backing=_backing("", provisioning),
+    )
+    return DeviceSpec(operation=Operation.add, fileOperation=FileOperation.create, device=disk)
+
+
+def existing_disk(key: int, controller: int, unit: int, path: str) -> Any:
+    """Attach the disk file at `path` (no file operation: the file is kept as it is).
+
+    The capacity is left to vSphere to read from the descriptor; vcsim stores none.
+    """
+    disk = vim.vm.device.VirtualDisk(
+        key=key,
+        controllerKey=controller,
+        unitNumber=unit,
+        capacityInKB=0,
+        backing=_backing(path, Provisioning.THIN),
+    )
+    return DeviceSpec(operation=Operation.add, device=disk)
+
+
+def grow(disk: Any, size_gb: int) -> Any:
+    """Edit `disk` (a device read from the VM) to `size_gb`."""
+    disk.capacityInKB = size_gb * KB_PER_GB
+    disk.capacityInBytes = size_gb * KB_PER_GB * 1024
+    return DeviceSpec(operation=Operation.edit, device=disk)
+
+
+def remove(device: Any) -> Any:
+    """Remove a device; for a disk the file is kept (Cinder detach)."""
+    return DeviceSpec(operation=Operation.remove, device=device)
+
+
+def new_nic(key: int, switch_uuid: str, portgroup: str, mac: str) -> Any:
+    """A vmxnet3 NIC on a distributed port group with a fixed (Neutron) MAC."""
+    port = vim.dvs.PortConnection(switchUuid=switch_uuid, portgroupKey=portgroup)
+    nic = vim.vm.device.VirtualVmxnet3(
+        key=key,
+        addressType="manual",
+        macAddress=mac,
+        backing=vim.vm.device.VirtualEthernetCard.DistributedVirtualPortBackingInfo(port=port),
+        connectable=vim.vm.device.VirtualDevice.ConnectInfo(
+            startConnected=True, allowGuestControl=True, connected=True
+        ),
+    )
+    return DeviceSpec(operation=Operation.add, device=nic)
+
+
+def disks(devices: Iterable[Any]) -> list[Any]:
+    """The VM's disks in controller/unit order, so the root disk comes first."""
+    found = [d for d in devices if isinstance(d, vim.vm.device.VirtualDisk)]
+    return sorted(found, key=lambda d: (d.controllerKey, d.unitNumber or 0))
+
+
+def nics(devices: Iterable[Any]) -> list[Any]:
+    return [d for d in devices if isinstance(d, vim.vm.device.VirtualEthernetCard)]
+
+
+def disk_path(disk: Any) -> str:
+    return str(getattr(disk.backing, "fileName", "") or "")
+
+
+def disk_gb(disk: Any) -> int:
+    """Capacity in whole GB, rounded up."""
+    kb = int(disk.capacityInKB or 0)
+    return -(-kb // KB_PER_GB)
+
+
+def attached(disk: Any) -> AttachedDisk:
+    return AttachedDisk(disk_path(disk), disk_gb(disk))
+
+
+def nic_info(nic: Any) -> NicInfo:
+    backing = nic.backing
+    port = getattr(backing, "port", None)
+    if port is not None:
+        portgroup = str(port.portgroupKey)
+    else:
+        network = getattr(backing, "network", None)
+        portgroup = str(network._moId) if network is not None else ""
+    return NicInfo(str(nic.macAddress or "").lower(), portgroup)
+
+
+def free_scsi_slot(devices: Sequence[Any], taken: set[tuple[int, int]]) -> tuple[int, int]:
+    """(controller key, unit) of the first free slot on any SCSI controller.
+
+    :raises NoCapacityError: every SCSI controller is full (15 disks each).
+    """
+    used = {(d.controllerKey, d.unitNumber) for d in devices if d.controllerKey is not None}
+    used |= taken
+    controllers = sorted(
+        (d for d in devices if isinstance(d, vim.vm.device.VirtualSCSIController)),
+        key=lambda c: c.busNumber,
+    )
+    for controller in controllers:
+        for unit in _SCSI_UNITS:
+            if (controller.key, unit) not in used:
+                return controller.key, unit
+    raise NoCapacityError("the VM has no free SCSI slot for another disk")
