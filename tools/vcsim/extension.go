@@ -47,8 +47,12 @@ var extensionMethods = map[string]string{
 // own. The simulator then does everything else as for its own methods:
 // session check (NotAuthenticated), the global delay, locking, response and
 // fault encoding; the original method name decides the response element.
+//
+// The object embeds an mo type first because vcsim walks every registry
+// object in places (SearchIndex.FindByUuid, Model.Count, ...) and panics on
+// one without; ExtensibleManagedObject matches none of those searches.
 type extension struct {
-	Self  types.ManagedObjectReference
+	mo.ExtensibleManagedObject
 	delay *simulator.DelayConfig
 }
 
@@ -71,15 +75,11 @@ func fault(msg string, f types.BaseMethodFault) soap.HasFault {
 
 func registerExtensions(delay *simulator.DelayConfig) *extension {
 	types.Add("VistackInvoke", reflect.TypeOf((*invokeRequest)(nil)).Elem())
-	e := &extension{
-		Self:  types.ManagedObjectReference{Type: "VistackExtension", Value: "vistack-extension"},
-		delay: delay,
-	}
+	e := &extension{delay: delay}
+	e.Self = types.ManagedObjectReference{Type: "VistackExtension", Value: "vistack-extension"}
 	simulator.Map.Put(e)
 	return e
 }
-
-func (e *extension) Reference() types.ManagedObjectReference { return e.Self }
 
 // Lock and Unlock make the registry skip its per-object lock for the
 // extension itself: each call locks the object it really works on.
@@ -270,9 +270,11 @@ func vmfsPath(vm *simulator.VirtualMachine) string {
 }
 
 // extendVirtualDiskTask grows a disk through VirtualDiskManager as vCenter
-// does: the -flat.vmdk file becomes the new size (sparse, so no space is
-// used), the descriptor's extent line says the new sector count, and VMs that
-// have the disk attached show the new capacity. A disk open in a powered-on
+// does: the descriptor's extent line says the new sector count, and VMs that
+// have the disk attached show the new capacity. The -flat.vmdk keeps the
+// bytes it holds (none, unless uploaded): a flat file sized to the capacity,
+// even a sparse one, makes every vcsim CopyVirtualDisk_Task write that many
+// bytes of zeros (measured: seconds of system time per GiB). A disk open in a powered-on
 // VM is locked (FileLocked), shrinking is refused (InvalidArgument), and
 // only VMFS-style descriptor + flat disks can be extended (NotSupported for
 // monolithic sparse or multi-extent disks).
@@ -349,9 +351,6 @@ func extendVirtualDisk(req *types.ExtendVirtualDisk_Task) types.BaseMethodFault 
 		return &types.InvalidArgument{InvalidProperty: "newCapacityKb"}
 	}
 
-	if err := os.Truncate(flat, newBytes); err != nil {
-		return &types.CannotAccessFile{FileFault: types.FileFault{File: req.Name}}
-	}
 	sectors := (newBytes + 511) / 512
 	if len(extents) == 1 {
 		m := extentLine.FindStringSubmatch(strings.TrimSpace(lines[extents[0]]))
@@ -374,15 +373,80 @@ func extendVirtualDisk(req *types.ExtendVirtualDisk_Task) types.BaseMethodFault 
 }
 
 func newDescriptor(sectors int64, flat string) string {
+	return descriptor(sectors, flat, "lsilogic", true)
+}
+
+var taskReturnval = regexp.MustCompile(`<returnval type="Task">([^<]+)</returnval>`)
+
+// taskSucceeded reads the task moref from a *_Task response; tasks run
+// inside the call, so the task has its final state by now.
+func taskSucceeded(response []byte) bool {
+	m := taskReturnval.FindSubmatch(response)
+	if m == nil {
+		return false
+	}
+	t, ok := simulator.Map.Get(types.ManagedObjectReference{Type: "Task", Value: string(m[1])}).(*simulator.Task)
+	return ok && t.Info.State == types.TaskInfoStateSuccess
+}
+
+// descriptor renders the text descriptor of a VMFS disk with one flat extent.
+func descriptor(sectors int64, flat, adapter string, thin bool) string {
 	cid := make([]byte, 4)
 	_, _ = rand.Read(cid)
 	var b strings.Builder
 	w := bufio.NewWriter(&b)
 	fmt.Fprintf(w, "# Disk DescriptorFile\nversion=1\nencoding=\"UTF-8\"\nCID=%s\nparentCID=ffffffff\ncreateType=\"vmfs\"\n\n", hex.EncodeToString(cid))
 	fmt.Fprintf(w, "# Extent description\nRW %d VMFS \"%s\"\n\n", sectors, flat)
-	fmt.Fprintf(w, "# The Disk Data Base\n#DDB\n\nddb.adapterType = \"lsilogic\"\nddb.thinProvisioned = \"1\"\nddb.virtualHWVersion = \"13\"\n")
+	fmt.Fprintf(w, "# The Disk Data Base\n#DDB\n\nddb.adapterType = \"%s\"\n", adapter)
+	if thin {
+		fmt.Fprintf(w, "ddb.thinProvisioned = \"1\"\n")
+	}
+	fmt.Fprintf(w, "ddb.virtualHWVersion = \"13\"\n")
 	_ = w.Flush()
 	return b.String()
+}
+
+// recordCreatedDisk runs after a successful VirtualDiskManager
+// CreateVirtualDisk_Task. vcsim creates both files empty and forgets the
+// capacity; vCenter's descriptor states it. Write the descriptor an ESXi
+// host would (one flat extent, the adapter, thin or not), so the capacity
+// can be read back over /folder and ExtendVirtualDisk_Task can refuse a
+// shrink. A descriptor that already has content is left alone. The flat
+// file stays as it is (see extendVirtualDisk).
+func recordCreatedDisk(body, response []byte) {
+	if !taskSucceeded(response) {
+		return
+	}
+	method, err := simulator.UnmarshalBody(types.TypeFunc(), body)
+	if err != nil {
+		return
+	}
+	req, ok := method.Body.(*types.CreateVirtualDisk_Task)
+	if !ok || req.Datacenter == nil {
+		return
+	}
+	spec, ok := req.Spec.(*types.FileBackedVirtualDiskSpec)
+	if !ok || spec.CapacityKb <= 0 {
+		return
+	}
+	desc, fault := resolveDatastorePath(*req.Datacenter, req.Name)
+	if fault != nil || !strings.HasSuffix(desc, ".vmdk") {
+		return
+	}
+	if st, err := os.Stat(desc); err != nil || st.Size() != 0 {
+		return
+	}
+	flatName := strings.TrimSuffix(filepath.Base(desc), ".vmdk") + "-flat.vmdk"
+	if _, err := os.Stat(filepath.Join(filepath.Dir(desc), flatName)); err != nil {
+		return
+	}
+	bytes := spec.CapacityKb * 1024
+	adapter := strings.ToLower(spec.AdapterType)
+	if adapter == "" {
+		adapter = "lsilogic"
+	}
+	thin := spec.DiskType == string(types.VirtualDiskTypeThin) || spec.DiskType == string(types.VirtualDiskTypeSeSparse)
+	_ = os.WriteFile(desc, []byte(descriptor((bytes+511)/512, flatName, adapter, thin)), 0o644)
 }
 
 // resolveDatastorePath maps "[ds] dir/file.vmdk" in a datacenter to the local

@@ -188,6 +188,11 @@ func parseMethodDelay(s string) (map[string]int, error) {
 }
 
 func run(opt *options) error {
+	// Catch SIGTERM/SIGINT from the start: one that arrives while the model
+	// is being built is handled after the ready line, with the clean-up.
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
+
 	simulator.Trace = opt.trace
 	simulator.SessionIdleTimeout = opt.sessionIdle
 
@@ -246,7 +251,7 @@ func run(opt *options) error {
 
 	ext := registerExtensions(&model.DelayConfig)
 
-	login := simulator.DefaultLogin
+	var login *url.Userinfo
 	if opt.enforceLogin {
 		// A Listen.User other than DefaultLogin makes the SessionManager
 		// accept exactly this pair, as vCenter accepts only real accounts.
@@ -300,9 +305,6 @@ func run(opt *options) error {
 			serveErr <- server.Serve(ln)
 		}
 	}()
-
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
 
 	r := readyLine(opt, sdkURL, host, addr.Port, dcName, certInfo, model)
 	line, err := json.Marshal(r)

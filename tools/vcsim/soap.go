@@ -29,8 +29,9 @@ import (
 //     RefreshDatastore) becomes the empty response of a void method, or a
 //     SystemError for a method that should have returned something.
 //
-// It also routes the methods vcsim lacks (extension.go) and re-derives
-// cluster capacity and DVS members after calls that change hosts.
+// It also routes the methods vcsim lacks (extension.go), re-derives cluster
+// capacity and DVS members after calls that change hosts, and records the
+// capacity of disks made by CreateVirtualDisk_Task.
 var unsetFetchOnce sync.Once
 
 type soapGuard struct {
@@ -111,8 +112,13 @@ func (g *soapGuard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(buf.status)
 	_, _ = w.Write(buf.body.Bytes())
 
-	if inventoryMethods[call.Name] && buf.status == http.StatusOK {
-		refreshInventory()
+	if buf.status == http.StatusOK {
+		switch {
+		case inventoryMethods[call.Name]:
+			refreshInventory()
+		case call.Name == "CreateVirtualDisk_Task" && call.This.Type == "VirtualDiskManager":
+			recordCreatedDisk(body, buf.body.Bytes())
+		}
 	}
 }
 

@@ -1,0 +1,785 @@
+#!/usr/bin/env python3
+"""Probe the vistack vCenter simulator launcher with pyVmomi.
+
+    .venv/bin/python tools/vcsim/probe.py [--binary PATH] [-v]
+
+Builds the launcher (tools/vcsim/build.sh) unless --binary is given, starts it
+several times with different flags, and checks what docs/vsphere.md promises:
+the model's shape and capacity, login enforcement, verified TLS, the SOAP
+guard, the added methods, delays, session expiry and clean shutdown. Prints
+one line per check and a closing "N passed, N failed"; exits non-zero on any
+failure. Every launcher it starts is stopped by PID; everything it writes is
+under one temporary directory that it removes.
+"""
+
+import argparse
+import hashlib
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+from pyVim.connect import Disconnect, SmartConnect
+from pyVim.task import WaitForTask
+from pyVmomi import vim, vmodl
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+GIB = 1 << 30
+
+
+def read(path):
+    with open(path) as f:
+        return f.read()
+
+
+class Probe:
+    def __init__(self, binary, verbose):
+        self.binary = binary
+        self.verbose = verbose
+        self.passed = 0
+        self.failed = 0
+        self.work = tempfile.mkdtemp(prefix="vistack-vcsim-probe-")
+
+    # -- bookkeeping -------------------------------------------------------
+    def check(self, name, ok, detail=""):
+        if ok:
+            self.passed += 1
+            print(f"ok   {name}" + (f"  ({detail})" if detail and self.verbose else ""))
+        else:
+            self.failed += 1
+            print(f"FAIL {name}  {detail}")
+        return ok
+
+    def expect_fault(self, name, fault_type, fn):
+        try:
+            fn()
+        except fault_type as e:
+            return self.check(name, True, type(e).__name__)
+        except Exception as e:
+            return self.check(name, False, f"got {type(e).__name__}: {e}")
+        return self.check(name, False, "no fault raised")
+
+    # -- launcher ----------------------------------------------------------
+    def start(self, *args):
+        """Start the launcher; (process, ready line, path of its stderr log)."""
+        err = os.path.join(self.work, f"vcsim-{time.monotonic_ns()}.err")
+        t0 = time.monotonic()
+        with open(err, "w") as log:
+            proc = subprocess.Popen(
+                [self.binary, *args], stdout=subprocess.PIPE, stderr=log, text=True
+            )
+        line = proc.stdout.readline()
+        elapsed = time.monotonic() - t0
+        if not line:
+            proc.wait(10)
+            raise RuntimeError(f"launcher exited {proc.returncode}: {read(err)}")
+        ready = json.loads(line)
+        ready["_elapsed"] = elapsed
+        return proc, ready, err
+
+    def stop(self, proc):
+        """SIGTERM by PID; returns (exit code, seconds)."""
+        t0 = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        try:
+            rc = proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            rc = proc.wait()
+        return rc, time.monotonic() - t0
+
+    @staticmethod
+    def connect(ready, user=None, pwd=None, **kw):
+        if ready["protocol"] == "http":
+            kw.setdefault("protocol", "http")
+        return SmartConnect(
+            host=ready["host"],
+            port=ready["port"],
+            user=user or ready["username"],
+            pwd=pwd or ready["password"],
+            **kw,
+        )
+
+    # -- scenarios ---------------------------------------------------------
+    def default_model(self):
+        proc, r, err = self.start()
+        try:
+            self.check("ready line in < 2 s", r["_elapsed"] < 2, f"{r['_elapsed']:.3f} s")
+            self.check(
+                "ready line: http, /sdk url",
+                r["protocol"] == "http" and r["url"] == f"http://127.0.0.1:{r['port']}/sdk",
+                r["url"],
+            )
+            self.check(
+                "ready line: 2 clusters", r["clusters"] == ["DC0_C0", "DC0_C1"], r["clusters"]
+            )
+            self.check("ready line: 6 hosts", len(r["hosts"]) == 6 and r["standalone_hosts"] == [])
+            self.check("ready line: 2 datastores", r["datastores"] == ["LocalDS_0", "LocalDS_1"])
+            self.check(
+                "ready line: DVS0 + 1 portgroup",
+                r["dvs"] == "DVS0" and r["portgroups"] == ["DC0_DVPG0"],
+            )
+            self.check("ready line: pid", r["pid"] == proc.pid)
+            self.check(
+                "ready line: login not enforced by default",
+                r["login_enforced"] is False
+                and r["username"] == "vistack"
+                and r["password"] == "vistack",
+            )
+            self.check(
+                "temp dirs exist",
+                all(os.path.isdir(d) for d in r["temp_dirs"]) and len(r["temp_dirs"]) == 2,
+            )
+
+            si = self.connect(r, user="anyone", pwd="anything")
+            self.check("any non-empty login accepted when not enforced", True)
+            content = si.RetrieveContent()
+            self.inventory(content, r)
+            self.guard(si, content, r, err)
+            self.added_methods(si, content, r)
+            self.not_authenticated(r)
+            Disconnect(si)
+        finally:
+            rc, secs = self.stop(proc)
+        self.check("SIGTERM: exit 0", rc == 0, f"rc={rc} in {secs:.2f} s")
+        self.check(
+            "SIGTERM: datastore temp dirs removed",
+            not any(os.path.exists(d) for d in r["temp_dirs"]),
+            r["temp_dirs"],
+        )
+
+    def inventory(self, content, r):
+        view = content.viewManager.CreateContainerView
+        clusters = view(content.rootFolder, [vim.ClusterComputeResource], True).view
+        self.check("2 clusters", sorted(c.name for c in clusters) == ["DC0_C0", "DC0_C1"])
+        for c in clusters:
+            s = c.summary
+            hosts = c.host
+            self.check(f"{c.name}: 3 hosts", len(hosts) == 3 and s.numHosts == 3)
+            self.check(
+                f"{c.name}: totalCpu = 3 x 32 x 2600 MHz", s.totalCpu == 3 * 32 * 2600, s.totalCpu
+            )
+            self.check(
+                f"{c.name}: totalMemory = 3 x 256 GiB",
+                s.totalMemory == 3 * 256 * GIB,
+                s.totalMemory,
+            )
+            self.check(
+                f"{c.name}: effectiveMemory in MiB",
+                s.effectiveMemory == 3 * 256 * 1024,
+                s.effectiveMemory,
+            )
+            self.check(
+                f"{c.name}: 96 cores / threads", s.numCpuCores == 96 and s.numCpuThreads == 96
+            )
+            for h in hosts:
+                hw = h.summary.hardware
+                ok = (
+                    hw.numCpuCores == 32
+                    and hw.cpuMhz == 2600
+                    and hw.memorySize == 256 * GIB
+                    and h.hardware.cpuInfo.numCpuCores == 32
+                    and h.hardware.memorySize == 256 * GIB
+                    and h.hardware.cpuInfo.hz == 2600 * 10**6
+                )
+                self.check(f"{h.name}: 32 cores x 2600 MHz, 256 GiB", ok)
+                tp = h.summary.config.sslThumbprint
+                self.check(f"{h.name}: sslThumbprint set", tp and len(tp.split(":")) == 20, tp)
+        dss = view(content.rootFolder, [vim.Datastore], True).view
+        self.check("2 datastores", sorted({d.name for d in dss}) == ["LocalDS_0", "LocalDS_1"])
+        all_hosts = view(content.rootFolder, [vim.HostSystem], True).view
+        for d in dss:
+            self.check(
+                f"{d.name} mounted on all 6 hosts",
+                len([h for h in all_hosts if d in h.datastore]) == 6,
+            )
+        switches = view(content.rootFolder, [vim.DistributedVirtualSwitch], True).view
+        self.check("one DVS named DVS0", [s.name for s in switches] == ["DVS0"])
+        dvs = switches[0]
+        members = sorted(m.config.host.name for m in dvs.config.host)
+        self.check("DVS0: config.host lists all 6 hosts", members == sorted(r["hosts"]), members)
+        self.check("DVS0: summary.hostMember lists all 6 hosts", len(dvs.summary.hostMember) == 6)
+        pgs = {p.name: p for p in dvs.portgroup}
+        uplinks = [p for p in pgs.values() if p.config.uplink]
+        self.check(
+            "DVS0: one uplink portgroup, tagged",
+            len(uplinks) == 1
+            and any(t.key == "SYSTEM/DVS.UPLINKPG" for t in uplinks[0].tag)
+            and list(dvs.config.uplinkPortgroup) == uplinks,
+        )
+        self.check(
+            "DVS0: user portgroup DC0_DVPG0 on all hosts",
+            "DC0_DVPG0" in pgs and len(pgs["DC0_DVPG0"].host) == 6,
+        )
+
+    def make_vm(self, content, name, power_on=True):
+        dc = content.rootFolder.childEntity[0]
+        cluster = dc.hostFolder.childEntity[0]
+        pg = next(n for n in dc.network if n.name == "DC0_DVPG0")
+        dvs = pg.config.distributedVirtualSwitch
+        disk = vim.vm.device.VirtualDeviceSpec(
+            operation="add",
+            fileOperation="create",
+            device=vim.vm.device.VirtualDisk(
+                key=-2,
+                controllerKey=-1,
+                unitNumber=0,
+                capacityInKB=1024 * 1024,
+                backing=vim.vm.device.VirtualDisk.FlatVer2BackingInfo(
+                    diskMode="persistent", thinProvisioned=True
+                ),
+            ),
+        )
+        scsi = vim.vm.device.VirtualDeviceSpec(
+            operation="add",
+            device=vim.vm.device.ParaVirtualSCSIController(
+                key=-1, busNumber=0, sharedBus="noSharing"
+            ),
+        )
+        nic = vim.vm.device.VirtualDeviceSpec(
+            operation="add",
+            device=vim.vm.device.VirtualVmxnet3(
+                key=-3,
+                backing=vim.vm.device.VirtualEthernetCard.DistributedVirtualPortBackingInfo(
+                    port=vim.dvs.PortConnection(switchUuid=dvs.uuid, portgroupKey=pg.key)
+                ),
+            ),
+        )
+        spec = vim.vm.ConfigSpec(
+            name=name,
+            numCPUs=1,
+            memoryMB=512,
+            guestId="otherGuest64",
+            files=vim.vm.FileInfo(vmPathName="[LocalDS_0]"),
+            deviceChange=[scsi, disk, nic],
+        )
+        task = dc.vmFolder.CreateVM_Task(spec, cluster.resourcePool)
+        WaitForTask(task)
+        vm = task.info.result
+        if power_on:
+            WaitForTask(vm.PowerOnVM_Task())
+        return vm
+
+    def guard(self, si, content, r, err):
+        vm = self.make_vm(content, "probe-guard")
+        try:
+            snap = vm.snapshot
+            self.check("lazy vm.snapshot (unset) returns None, no disconnect", snap is None)
+            time.sleep(0.05)
+            self.check(
+                "... because the guard answered vcsim's Fetch panic",
+                "Fetch of an unset property answered with an empty FetchResponse" in read(err),
+            )
+        except Exception as e:
+            self.check("lazy vm.snapshot (unset) returns None, no disconnect", False, repr(e))
+        WaitForTask(vm.PowerOffVM_Task())
+        vm.MarkAsTemplate()
+        try:
+            self.check("lazy template.resourcePool returns None", vm.resourcePool is None)
+        except Exception as e:
+            self.check("lazy template.resourcePool returns None", False, repr(e))
+        ds = next(d for d in content.rootFolder.childEntity[0].datastore if d.name == "LocalDS_0")
+        try:
+            ds.RefreshDatastore()
+            self.check("RefreshDatastore answers (void response, no ExpatError)", True)
+        except Exception as e:
+            self.check("RefreshDatastore answers (void response, no ExpatError)", False, repr(e))
+        # SearchDatastore_Task without a searchSpec makes vcsim dereference nil.
+        try:
+            task = ds.browser.SearchDatastore_Task("[LocalDS_0]")
+            WaitForTask(task)
+            self.check("nil-pointer panic becomes a SOAP fault", False, "no fault")
+        except vmodl.fault.SystemError as e:
+            self.check("nil-pointer panic becomes vmodl.fault.SystemError", True, e.reason)
+        except Exception as e:
+            self.check("nil-pointer panic becomes vmodl.fault.SystemError", False, repr(e))
+        self.check("server still answers after recovered panics", si.CurrentTime() is not None)
+        # Searches walk every registry object, the launcher's own included.
+        index = content.searchIndex
+        vm2 = self.make_vm(content, "probe-search", power_on=False)
+        found = index.FindByUuid(None, vm2.config.instanceUuid, True, True)
+        host = vm2.runtime.host
+        self.check(
+            "FindByUuid (VM and host) works beside the launcher's objects",
+            found == vm2 and index.FindByUuid(None, host.hardware.systemInfo.uuid, False) == host,
+        )
+
+    def events_of(self, content, vm, kind):
+        spec = vim.event.EventFilterSpec(
+            entity=vim.event.EventFilterSpec.ByEntity(entity=vm, recursion="self")
+        )
+        return [e for e in content.eventManager.QueryEvents(spec) if isinstance(e, kind)]
+
+    def added_methods(self, si, content, r):
+        dc = content.rootFolder.childEntity[0]
+        vm = self.make_vm(content, "probe-methods")
+
+        # RebootGuest
+        before = vm.summary.runtime.bootTime
+        time.sleep(0.01)
+        vm.RebootGuest()
+        self.check("RebootGuest: stays poweredOn", vm.runtime.powerState == "poweredOn")
+        self.check(
+            "RebootGuest: bootTime moves",
+            vm.runtime.bootTime
+            and vm.runtime.bootTime > before
+            and vm.summary.runtime.bootTime == vm.runtime.bootTime,
+        )
+        self.check(
+            "RebootGuest: VmGuestRebootEvent logged",
+            len(self.events_of(content, vm, vim.event.VmGuestRebootEvent)) == 1,
+        )
+
+        # AcquireTicket
+        t = vm.AcquireTicket("mks")
+        host = vm.runtime.host
+        self.check(
+            "AcquireTicket(mks): ticket, host, port 902, host thumbprint",
+            len(t.ticket) == 32
+            and t.host == host.name
+            and t.port == 902
+            and t.sslThumbprint == host.summary.config.sslThumbprint
+            and t.cfgFile.startswith("/vmfs/volumes/LocalDS_0/"),
+            f"{t.host}:{t.port} {t.cfgFile}",
+        )
+        t2 = vm.AcquireTicket("webmks")
+        self.check(
+            "AcquireTicket(webmks): port 443, wss url, fresh ticket",
+            t2.port == 443
+            and t2.url == f"wss://{host.name}:443/ticket/{t2.ticket}"
+            and t2.ticket != t.ticket,
+        )
+        self.expect_fault(
+            "AcquireTicket(bogus) -> InvalidArgument",
+            vmodl.fault.InvalidArgument,
+            lambda: vm.AcquireTicket("bogus"),
+        )
+
+        # StandbyGuest
+        vm.StandbyGuest()
+        self.check(
+            "StandbyGuest: suspends (standbyAction checkpoint)",
+            vm.runtime.powerState == "suspended",
+        )
+        self.check(
+            "StandbyGuest: VmGuestStandbyEvent logged",
+            len(self.events_of(content, vm, vim.event.VmGuestStandbyEvent)) == 1,
+        )
+        self.expect_fault(
+            "RebootGuest on suspended VM -> InvalidPowerState",
+            vim.fault.InvalidPowerState,
+            vm.RebootGuest,
+        )
+        self.expect_fault(
+            "StandbyGuest on suspended VM -> InvalidPowerState",
+            vim.fault.InvalidPowerState,
+            vm.StandbyGuest,
+        )
+        WaitForTask(vm.PowerOnVM_Task())
+        WaitForTask(vm.PowerOffVM_Task())
+        self.expect_fault(
+            "RebootGuest on poweredOff VM -> InvalidPowerState",
+            vim.fault.InvalidPowerState,
+            vm.RebootGuest,
+        )
+        self.expect_fault(
+            "AcquireTicket on poweredOff VM -> InvalidPowerState",
+            vim.fault.InvalidPowerState,
+            lambda: vm.AcquireTicket("mks"),
+        )
+
+        # ExtendVirtualDisk_Task on a standalone disk
+        vdm, fm = content.virtualDiskManager, content.fileManager
+        fm.MakeDirectory("[LocalDS_1] volumes", dc, True)
+        name = "[LocalDS_1] volumes/v1.vmdk"
+        spec = vim.VirtualDiskManager.FileBackedVirtualDiskSpec(
+            diskType="thin", adapterType="lsiLogic", capacityKb=1024 * 1024
+        )
+        WaitForTask(vdm.CreateVirtualDisk_Task(name, dc, spec))
+        ds_dir = next(d for d in r["temp_dirs"] if "LocalDS_1" in d)
+        flat = os.path.join(ds_dir, "volumes", "v1-flat.vmdk")
+        desc = read(os.path.join(ds_dir, "volumes", "v1.vmdk"))
+        self.check(
+            "CreateVirtualDisk_Task: descriptor states the capacity (flat left empty)",
+            'RW 2097152 VMFS "v1-flat.vmdk"' in desc
+            and 'ddb.thinProvisioned = "1"' in desc
+            and os.path.getsize(flat) == 0,
+        )
+        task = vdm.ExtendVirtualDisk_Task(name, dc, 2 * 1024 * 1024, False)
+        state = WaitForTask(task)
+        self.check(
+            "ExtendVirtualDisk_Task: success via pyVim WaitForTask (task.info readable)",
+            state == "success" and task.info.entity is None,
+        )
+        desc = read(os.path.join(ds_dir, "volumes", "v1.vmdk"))
+        self.check(
+            "ExtendVirtualDisk_Task: flat file untouched (no GiB of zeros)",
+            os.path.getsize(flat) == 0,
+        )
+        self.check(
+            "ExtendVirtualDisk_Task: descriptor extent says 4194304 sectors",
+            'RW 4194304 VMFS "v1-flat.vmdk"' in desc,
+        )
+        WaitForTask(vdm.ExtendVirtualDisk_Task(name, dc, 3 * 1024 * 1024, False))
+        desc = read(os.path.join(ds_dir, "volumes", "v1.vmdk"))
+        self.check(
+            "ExtendVirtualDisk_Task: second extend edits the extent line",
+            'RW 6291456 VMFS "v1-flat.vmdk"' in desc,
+        )
+        self.expect_fault(
+            "ExtendVirtualDisk_Task: shrink -> InvalidArgument",
+            vmodl.fault.InvalidArgument,
+            lambda: WaitForTask(vdm.ExtendVirtualDisk_Task(name, dc, 2 * 1024 * 1024, False)),
+        )
+        self.expect_fault(
+            "ExtendVirtualDisk_Task: missing disk -> FileNotFound",
+            vim.fault.FileNotFound,
+            lambda: WaitForTask(
+                vdm.ExtendVirtualDisk_Task(
+                    "[LocalDS_1] volumes/nope.vmdk", dc, 4 * 1024 * 1024, False
+                )
+            ),
+        )
+        self.expect_fault(
+            "ExtendVirtualDisk_Task: no datacenter -> InvalidArgument",
+            vmodl.fault.InvalidArgument,
+            lambda: WaitForTask(vdm.ExtendVirtualDisk_Task(name, None, 4 * 1024 * 1024, False)),
+        )
+
+        # ... on a disk attached to a VM
+        disk = next(
+            d for d in vm.config.hardware.device if isinstance(d, vim.vm.device.VirtualDisk)
+        )
+        vmdk = disk.backing.fileName
+        WaitForTask(vm.PowerOnVM_Task())
+        self.expect_fault(
+            "ExtendVirtualDisk_Task: disk of a running VM -> FileLocked",
+            vim.fault.FileLocked,
+            lambda: WaitForTask(vdm.ExtendVirtualDisk_Task(vmdk, dc, 4 * 1024 * 1024, False)),
+        )
+        WaitForTask(vm.PowerOffVM_Task())
+        WaitForTask(vdm.ExtendVirtualDisk_Task(vmdk, dc, 4 * 1024 * 1024, False))
+        disk = next(
+            d for d in vm.config.hardware.device if isinstance(d, vim.vm.device.VirtualDisk)
+        )
+        self.check(
+            "ExtendVirtualDisk_Task: attached VM's disk shows the new capacity",
+            disk.capacityInKB == 4 * 1024 * 1024 and disk.capacityInBytes == 4 * GIB,
+            disk.capacityInKB,
+        )
+
+        # The stock VirtualDiskManager tasks get the same task.info fix.
+        task = vdm.CopyVirtualDisk_Task(name, dc, "[LocalDS_1] volumes/v2.vmdk", dc)
+        self.check(
+            "CopyVirtualDisk_Task: pyVim WaitForTask works (entity cleared)",
+            WaitForTask(task) == "success",
+        )
+
+        # Capacity follows hosts added at run time.
+        cluster = next(c for c in dc.hostFolder.childEntity if c.name == "DC0_C1")
+        WaitForTask(cluster.AddHost_Task(vim.host.ConnectSpec(hostName="probe-host-4"), True))
+        self.check(
+            "AddHost_Task: cluster capacity re-summed",
+            cluster.summary.totalCpu == 4 * 32 * 2600
+            and cluster.summary.numHosts == 4
+            and cluster.summary.effectiveMemory == 4 * 256 * 1024,
+            cluster.summary.totalCpu,
+        )
+
+    def not_authenticated(self, r):
+        # A RebootGuest without a session must meet the simulator's own check.
+        body = (
+            '<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope '
+            'xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body>'
+            '<RebootGuest xmlns="urn:vim25"><_this type="VirtualMachine">vm-1</_this></RebootGuest>'
+            "</soapenv:Body></soapenv:Envelope>"
+        )
+        conn = http.client.HTTPConnection(r["host"], r["port"], timeout=10)
+        conn.request(
+            "POST", "/sdk", body, {"Content-Type": "text/xml", "SOAPAction": "urn:vim25/6.5"}
+        )
+        resp = conn.getresponse()
+        text = resp.read().decode()
+        self.check(
+            "added method without a session -> NotAuthenticated",
+            resp.status == 500 and "NotAuthenticated" in text,
+            text[:200],
+        )
+
+    def enforced_tls(self):
+        certdir = os.path.join(self.work, "certs")
+        proc, r, _ = self.start(
+            "-username", "admin", "-password", "s3cret!", "-tls-generate", certdir
+        )
+        try:
+            self.check(
+                "https ready line",
+                r["protocol"] == "https"
+                and r["url"].startswith("https://127.0.0.1:")
+                and r["login_enforced"]
+                and r["username"] == "admin",
+            )
+            ca = r["ca_file"]
+            der = ssl.PEM_cert_to_DER_cert(read(ca))
+            tp = ":".join(f"{b:02X}" for b in hashlib.sha1(der).digest())
+            self.check("thumbprint = SHA-1 of the served cert", r["thumbprint"] == tp, tp)
+            key_mode = os.stat(r["key_file"]).st_mode & 0o777
+            self.check("generated key is 0600", key_mode == 0o600, oct(key_mode))
+            out = subprocess.run(
+                ["openssl", "x509", "-in", ca, "-noout", "-text"], capture_output=True, text=True
+            ).stdout
+            self.check(
+                "generated cert: RSA 2048, SAN 127.0.0.1 + localhost",
+                "2048 bit" in out and "IP Address:127.0.0.1" in out and "DNS:localhost" in out,
+            )
+
+            ctx = ssl.create_default_context(cafile=ca)
+            si = self.connect(r, sslContext=ctx)
+            self.check(
+                "https verified against ca_file (hostname 127.0.0.1)", si.CurrentTime() is not None
+            )
+            Disconnect(si)
+            ctx2 = ssl.create_default_context(cafile=ca)
+            si = SmartConnect(
+                host="localhost", port=r["port"], user="admin", pwd="s3cret!", sslContext=ctx2
+            )
+            self.check(
+                "https verified against ca_file (hostname localhost)", si.CurrentTime() is not None
+            )
+            Disconnect(si)
+            si = self.connect(r, disableSslCertValidation=True)
+            self.check("https with disableSslCertValidation", si.CurrentTime() is not None)
+            Disconnect(si)
+            try:
+                si = self.connect(r, sslContext=ssl.create_default_context())
+                self.check("https refused without the CA", False, "connected")
+            except ssl.SSLError as e:
+                self.check("https refused without the CA", True, str(e)[:60])
+            self.expect_fault(
+                "wrong password -> InvalidLogin",
+                vim.fault.InvalidLogin,
+                lambda: self.connect(r, pwd="wrong", disableSslCertValidation=True),
+            )
+            self.expect_fault(
+                "wrong user -> InvalidLogin",
+                vim.fault.InvalidLogin,
+                lambda: self.connect(
+                    r, user="vistack", pwd="vistack", disableSslCertValidation=True
+                ),
+            )
+            try:
+                conn = http.client.HTTPConnection(r["host"], r["port"], timeout=5)
+                conn.request("GET", "/about")
+                status = conn.getresponse().status
+                self.check("plain http on the https port fails", status == 400, status)
+            except Exception as e:
+                self.check("plain http on the https port fails", True, type(e).__name__)
+        finally:
+            rc, _ = self.stop(proc)
+        self.check("https launcher exits 0 on SIGTERM", rc == 0)
+
+        # A restart reuses the cert in the same dir: the pinned thumbprint holds.
+        proc, r2, _ = self.start("-tls-generate", certdir)
+        try:
+            self.check(
+                "-tls-generate reuses a valid cert (same thumbprint)",
+                r2["thumbprint"] == r["thumbprint"],
+            )
+        finally:
+            self.stop(proc)
+        # -tls-cert/-tls-key serve a given pair.
+        proc, r3, _err = self.start("-tls-cert", r["cert_file"], "-tls-key", r["key_file"])
+        try:
+            si = self.connect(
+                r3, user="x", pwd="y", sslContext=ssl.create_default_context(cafile=r["ca_file"])
+            )
+            self.check(
+                "-tls-cert/-tls-key serve that cert",
+                r3["thumbprint"] == r["thumbprint"] and si.CurrentTime(),
+            )
+            Disconnect(si)
+        finally:
+            self.stop(proc)
+
+    def delays_and_sessions(self):
+        proc, r, _err = self.start(
+            "-clusters",
+            "1",
+            "-hosts-per-cluster",
+            "1",
+            "-datastores",
+            "1",
+            "-method-delay",
+            "RebootGuest:300,PowerOnVM_Task:200",
+            "-session-idle-timeout",
+            "1s",
+            "-vms",
+            "1",
+        )
+        try:
+            si = self.connect(r)
+            content = si.RetrieveContent()
+            vm = content.viewManager.CreateContainerView(
+                content.rootFolder, [vim.VirtualMachine], True
+            ).view[0]
+            self.check(
+                "-vms 1: one powered-on VM per pool",
+                r["vms"] == 1 and vm.runtime.powerState == "poweredOn",
+            )
+            t0 = time.monotonic()
+            vm.RebootGuest()
+            dt = time.monotonic() - t0
+            self.check(
+                "-method-delay applies to added methods (RebootGuest:300)",
+                0.3 <= dt < 1.0,
+                f"{dt:.3f} s",
+            )
+            WaitForTask(vm.PowerOffVM_Task())
+            t0 = time.monotonic()
+            WaitForTask(vm.PowerOnVM_Task())
+            dt = time.monotonic() - t0
+            self.check(
+                "-method-delay applies to vcsim methods (PowerOnVM_Task:200)",
+                0.2 <= dt < 0.9,
+                f"{dt:.3f} s",
+            )
+            time.sleep(2.6)
+            self.expect_fault(
+                "-session-idle-timeout 1s expires an idle session",
+                vim.fault.NotAuthenticated,
+                si.CurrentTime,
+            )
+        finally:
+            self.stop(proc)
+
+    def renamed_and_standalone(self):
+        proc, r, _err = self.start(
+            "-datacenter",
+            "Datacenter",
+            "-clusters",
+            "1",
+            "-hosts-per-cluster",
+            "2",
+            "-standalone-hosts",
+            "1",
+            "-portgroups",
+            "2",
+            "-datastores",
+            "1",
+            "-host-cpu-cores",
+            "16",
+            "-host-cpu-mhz",
+            "3000",
+            "-host-memory-gib",
+            "128",
+        )
+        try:
+            self.check("-datacenter renames the datacenter", r["datacenter"] == "Datacenter")
+            self.check(
+                "-standalone-hosts 1",
+                r["standalone_hosts"] == ["DC0_H0"] and len(r["hosts"]) == 2,
+                r["standalone_hosts"],
+            )
+            self.check(
+                "-portgroups 2", r["portgroups"] == ["DC0_DVPG0", "DC0_DVPG1"], r["portgroups"]
+            )
+            si = self.connect(r)
+            content = si.RetrieveContent()
+            found = content.searchIndex.FindByInventoryPath("Datacenter/host/DC0_C0")
+            self.check(
+                "inventory path uses the new name", found is not None and found.name == "DC0_C0"
+            )
+            self.check(
+                "cluster totals follow -host-cpu-*/-host-memory-gib",
+                found.summary.totalCpu == 2 * 16 * 3000
+                and found.summary.totalMemory == 2 * 128 * GIB,
+            )
+            standalone = next(
+                c
+                for c in content.searchIndex.FindByInventoryPath("Datacenter/host").childEntity
+                if not isinstance(c, vim.ClusterComputeResource)
+            )
+            self.check(
+                "standalone compute resource totals",
+                standalone.summary.totalCpu == 16 * 3000
+                and standalone.summary.effectiveMemory == 128 * 1024,
+            )
+            conn = http.client.HTTPConnection(r["host"], r["port"], timeout=5)
+            conn.request("PUT", "/folder/probe.txt?dcPath=Datacenter&dsName=LocalDS_0", b"hello")
+            conn.getresponse().read()
+            conn.request("GET", "/folder/probe.txt?dcPath=Datacenter&dsName=LocalDS_0")
+            resp = conn.getresponse()
+            self.check(
+                "datastore /folder works with the renamed dcPath",
+                resp.status == 200 and resp.read() == b"hello",
+            )
+            Disconnect(si)
+        finally:
+            self.stop(proc)
+
+    def bad_flags(self):
+        out = subprocess.run([self.binary, "-tls-cert", "x"], capture_output=True, text=True)
+        self.check(
+            "bad flags: exit 2 with a message", out.returncode == 2 and "go together" in out.stderr
+        )
+        with socket.socket() as busy:
+            busy.bind(("127.0.0.1", 0))
+            busy.listen()
+            port = busy.getsockname()[1]
+            out = subprocess.run(
+                [self.binary, "-listen", f"127.0.0.1:{port}"],
+                capture_output=True,
+                text=True,
+                timeout=30,
+            )
+        self.check(
+            "listen on a busy port: exit 1, nothing on stdout",
+            out.returncode == 1 and out.stdout == "",
+            out.stderr.strip()[-120:],
+        )
+
+    def run(self):
+        try:
+            for scenario in (
+                self.default_model,
+                self.enforced_tls,
+                self.delays_and_sessions,
+                self.renamed_and_standalone,
+                self.bad_flags,
+            ):
+                try:
+                    scenario()
+                except Exception:
+                    self.check(scenario.__name__, False, traceback.format_exc())
+        finally:
+            shutil.rmtree(self.work, ignore_errors=True)
+        print(f"{self.passed} passed, {self.failed} failed")
+        return 1 if self.failed else 0
+
+
+def main():
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--binary", help="launcher to probe (default: build with tools/vcsim/build.sh)")
+    ap.add_argument("-v", "--verbose", action="store_true")
+    args = ap.parse_args()
+    binary = args.binary
+    if not binary:
+        out = subprocess.run(
+            ["bash", os.path.join(HERE, "build.sh")], stdout=subprocess.PIPE, text=True, check=True
+        )
+        binary = out.stdout.strip().splitlines()[-1]
+    sys.exit(Probe(binary, args.verbose).run())
+
+
+if __name__ == "__main__":
+    main()
