@@ -12,6 +12,7 @@ holds nothing of value, and sits beside the cloud's own bootstrap passwords.
 
 from __future__ import annotations
 
+import ctypes
 import json
 import logging
 import os
@@ -114,6 +115,10 @@ class EmbeddedVCenter:
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
+    @property
+    def exit_code(self) -> int | None:
+        return self._process.poll() if self._process is not None else None
+
     def command(self, password: str) -> list[str]:
         s = self.settings
         args = [
@@ -163,7 +168,11 @@ class EmbeddedVCenter:
         self._log = (self.data_dir / LOG_FILE).open("ab")
         started = time.monotonic()
         self._process = subprocess.Popen(
-            command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self._log
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=self._log,
+            preexec_fn=_die_with_parent,
         )
         try:
             line = self._ready_line(timeout)
@@ -315,6 +324,21 @@ class EmbeddedVCenter:
             path = Path(directory).resolve()
             if path.parent == temp_root and path.name.startswith("govcsim-"):
                 shutil.rmtree(path, ignore_errors=True)
+
+
+#: prctl(2) option: the signal the kernel sends this process when its parent thread exits.
+PR_SET_PDEATHSIG = 1
+#: Resolved in the parent: between fork and exec the child must not dlopen (locks may be held).
+_LIBC = ctypes.CDLL(None, use_errno=True)
+
+
+def _die_with_parent() -> None:
+    """In the child: get SIGTERM when vistack dies, even by SIGKILL (no orphaned simulator).
+
+    The kernel signals on the exit of the *thread* that started the child, so the simulator is
+    only ever started from long-lived threads (the main thread, the supervisor).
+    """
+    _LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def read_endpoint_file(data_dir: Path) -> VCenterEndpoint | None:

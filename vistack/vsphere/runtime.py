@@ -23,6 +23,7 @@ from vistack.vsphere.embedded import EmbeddedVCenter
 from vistack.vsphere.endpoint import VCenterEndpoint
 from vistack.vsphere.inventory import Inventory
 from vistack.vsphere.session import HealthState, SessionState, VCenterSession
+from vistack.vsphere.supervisor import EmbeddedSupervisor
 
 LOG = logging.getLogger("vistack.vsphere")
 
@@ -82,6 +83,7 @@ class VSphereRuntime:
     vcenters: list[VCenterRuntime]
     embedded: EmbeddedVCenter | None = None
     recorder: HealthRecorder | None = field(default=None, repr=False)
+    supervisor: EmbeddedSupervisor | None = field(default=None, repr=False)
 
     @property
     def session(self) -> VCenterSession:
@@ -92,6 +94,8 @@ class VSphereRuntime:
         return self.vcenters[0].inventory
 
     def close(self) -> None:
+        if self.supervisor is not None:
+            self.supervisor.stop()
         for vcenter in self.vcenters:
             vcenter.close()
         if self.embedded is not None:
@@ -134,6 +138,9 @@ def start_vsphere(settings: Settings, *, sync_timeout: float = 30) -> VSphereRun
             inventory.start()
         for vcenter in runtime.vcenters:
             vcenter.inventory.wait_synced(sync_timeout)
+        if embedded is not None:
+            runtime.supervisor = EmbeddedSupervisor(embedded)
+            runtime.supervisor.start()
     except (DriverError, ValueError):
         runtime.close()
         raise
