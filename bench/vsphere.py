@@ -45,25 +45,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.contract.vcenter import embedded_vcenter
 from vistack.drivers.bundle import Drivers
 from vistack.drivers.models import Provisioning, TemplateRef, VMSpec
+from vistack.vsphere.compute import VM_PATHS as DRIVER_VM_PATHS
 from vistack.vsphere.drivers import vsphere_drivers
 from vistack.vsphere.endpoint import VCenterEndpoint
 from vistack.vsphere.session import VCenterSession
 from vistack.vsphere.vmomi import SoapStubAdapter, vim, vmodl
 
 PropertyCollector = vmodl.query.PropertyCollector
-VM_PATHS = [
-    "name",
-    "config.instanceUuid",
-    "config.template",
-    "config.hardware.numCPU",
-    "config.hardware.numCoresPerSocket",
-    "config.hardware.memoryMB",
-    "config.hardware.device",
-    "config.annotation",
-    "config.files.vmPathName",
-    "runtime.powerState",
-    "runtime.host",
-]
+# The raw side reads exactly what the driver reads, so the comparison is like for like.
+VM_PATHS = list(DRIVER_VM_PATHS)
 
 
 @dataclass(frozen=True)
