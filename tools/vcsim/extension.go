@@ -87,18 +87,29 @@ func (e *extension) Lock()   {}
 func (e *extension) Unlock() {}
 
 func (e *extension) handles(call soapCall) bool {
-	if kind, ok := extensionMethods[call.Name]; !ok || kind != call.This.Type {
+	added := extensionMethods[call.Name] == call.This.Type
+	wrapped := !added && vmAccess[call.Name][call.This.Type] != vmNone
+	if !added && !wrapped {
 		return false
 	}
 	obj := simulator.Map.Get(call.This)
 	if obj == nil {
 		return false // the simulator answers ManagedObjectNotFound itself
 	}
-	name := call.Name
+	implemented := simulatorMethod(obj, call.Name).IsValid()
+	if wrapped {
+		return implemented // else the simulator's own MethodNotFound
+	}
+	return !implemented
+}
+
+// simulatorMethod finds the Go method the simulator would dispatch a SOAP
+// method to ("CloneVM_Task" -> CloneVMTask), as its Service.call does.
+func simulatorMethod(obj mo.Reference, name string) reflect.Value {
 	if strings.HasSuffix(name, "_Task") {
 		name = strings.TrimSuffix(name, "_Task") + "Task"
 	}
-	return !reflect.ValueOf(obj).MethodByName(name).IsValid()
+	return reflect.ValueOf(obj).MethodByName(name)
 }
 
 func (e *extension) envelope(original []byte) []byte {
@@ -130,9 +141,21 @@ func (e *extension) VistackInvoke(ctx *simulator.Context, req *invokeRequest) so
 	this := method.This
 	c.Caller = &this
 
+	// After the delays, before the target's lock (vmBuild, wrap.go).
+	switch vmAccess[method.Name][method.This.Type] {
+	case vmBuilds:
+		vmBuild.RLock()
+		defer vmBuild.RUnlock()
+	case vmWalks:
+		vmBuild.Lock()
+		defer vmBuild.Unlock()
+	}
+
 	var res soap.HasFault
 	simulator.Map.WithLock(obj, func() {
 		switch r := method.Body.(type) {
+		case *types.CloneVM_Task:
+			res = cloneVMTask(&c, obj.(*simulator.VirtualMachine), r)
 		case *types.RebootGuest:
 			res = rebootGuest(&c, obj.(*simulator.VirtualMachine))
 		case *types.StandbyGuest:
@@ -142,7 +165,11 @@ func (e *extension) VistackInvoke(ctx *simulator.Context, req *invokeRequest) so
 		case *types.ExtendVirtualDisk_Task:
 			res = extendVirtualDiskTask(obj, r)
 		default:
-			res = fault(method.Name+" is not modelled", &types.MethodNotFound{Receiver: method.This, Method: method.Name})
+			if extensionMethods[method.Name] != method.This.Type && simulatorMethod(obj, method.Name).IsValid() {
+				res = callSimulator(&c, obj, method)
+			} else {
+				res = fault(method.Name+" is not modelled", &types.MethodNotFound{Receiver: method.This, Method: method.Name})
+			}
 		}
 	})
 	return res

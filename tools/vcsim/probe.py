@@ -24,24 +24,81 @@ import ssl
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import traceback
+import urllib.parse
+import uuid
+from collections.abc import Callable
+from typing import Any
 
-from pyVim.connect import Disconnect, SmartConnect
-from pyVim.task import WaitForTask
-from pyVmomi import vim, vmodl
+import pyVim.connect
+import pyVim.task
+import pyVmomi
+
+# pyVmomi's types are made at run time, so a type checker sees only errors: take them as Any
+# at this boundary, as vistack/vsphere/vmomi.py does.
+_pyvmomi: Any = pyVmomi
+_pyvim_connect: Any = pyVim.connect
+_pyvim_task: Any = pyVim.task
+vim: Any = _pyvmomi.vim
+vmodl: Any = _pyvmomi.vmodl
+SmartConnect: Any = _pyvim_connect.SmartConnect
+Disconnect: Any = _pyvim_connect.Disconnect
+WaitForTask: Any = _pyvim_task.WaitForTask
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 GIB = 1 << 30
 
+# The launcher's JSON ready line (docs/vsphere.md), plus "_elapsed" added by Probe.start.
+Ready = dict[str, Any]
 
-def read(path):
+
+def read(path: str) -> str:
     with open(path) as f:
         return f.read()
 
 
+def disk_file(vm: Any) -> str:
+    """The backing file of a VM's (first) virtual disk."""
+    return str(
+        next(
+            d.backing.fileName
+            for d in vm.config.hardware.device
+            if isinstance(d, vim.vm.device.VirtualDisk)
+        )
+    )
+
+
+def clone(si: Any, source: Any, name: str, instance_uuid: str | None = None) -> Any:
+    """Clone `source` (a template) into the first cluster's pool; the new VM."""
+    content = si.RetrieveContent()
+    dc = content.rootFolder.childEntity[0]
+    pool = dc.hostFolder.childEntity[0].resourcePool
+    spec = vim.vm.CloneSpec(
+        location=vim.vm.RelocateSpec(pool=pool),
+        powerOn=False,
+        template=False,
+        config=vim.vm.ConfigSpec(instanceUuid=instance_uuid) if instance_uuid else None,
+    )
+    task = source.CloneVM_Task(dc.vmFolder, name, spec)
+    WaitForTask(task)
+    return task.info.result
+
+
+def folder_status(r: Ready, datastore_path: str) -> int:
+    """HTTP status of HEAD /folder for "[ds] dir/file" in the ready line's datacenter."""
+    ds, _, rel = datastore_path.partition("] ")
+    conn = http.client.HTTPConnection(r["host"], r["port"], timeout=10)
+    query = urllib.parse.urlencode({"dcPath": r["datacenter"], "dsName": ds.lstrip("[")})
+    conn.request("HEAD", f"/folder/{urllib.parse.quote(rel)}?{query}")
+    status = conn.getresponse().status
+    conn.close()
+    return status
+
+
 class Probe:
-    def __init__(self, binary, verbose):
+    def __init__(self, binary: str, verbose: bool) -> None:
         self.binary = binary
         self.verbose = verbose
         self.passed = 0
@@ -49,16 +106,18 @@ class Probe:
         self.work = tempfile.mkdtemp(prefix="vistack-vcsim-probe-")
 
     # -- bookkeeping -------------------------------------------------------
-    def check(self, name, ok, detail=""):
+    def check(self, name: str, ok: object, detail: object = "") -> bool:
         if ok:
             self.passed += 1
             print(f"ok   {name}" + (f"  ({detail})" if detail and self.verbose else ""))
         else:
             self.failed += 1
             print(f"FAIL {name}  {detail}")
-        return ok
+        return bool(ok)
 
-    def expect_fault(self, name, fault_type, fn):
+    def expect_fault(
+        self, name: str, fault_type: type[BaseException], fn: Callable[[], object]
+    ) -> bool:
         try:
             fn()
         except fault_type as e:
@@ -68,7 +127,7 @@ class Probe:
         return self.check(name, False, "no fault raised")
 
     # -- launcher ----------------------------------------------------------
-    def start(self, *args):
+    def start(self, *args: str) -> tuple[subprocess.Popen[str], Ready, str]:
         """Start the launcher; (process, ready line, path of its stderr log)."""
         err = os.path.join(self.work, f"vcsim-{time.monotonic_ns()}.err")
         t0 = time.monotonic()
@@ -76,6 +135,7 @@ class Probe:
             proc = subprocess.Popen(
                 [self.binary, *args], stdout=subprocess.PIPE, stderr=log, text=True
             )
+        assert proc.stdout is not None  # stdout=PIPE
         line = proc.stdout.readline()
         elapsed = time.monotonic() - t0
         if not line:
@@ -85,7 +145,7 @@ class Probe:
         ready["_elapsed"] = elapsed
         return proc, ready, err
 
-    def stop(self, proc):
+    def stop(self, proc: subprocess.Popen[str]) -> tuple[int, float]:
         """SIGTERM by PID; returns (exit code, seconds)."""
         t0 = time.monotonic()
         proc.send_signal(signal.SIGTERM)
@@ -97,7 +157,7 @@ class Probe:
         return rc, time.monotonic() - t0
 
     @staticmethod
-    def connect(ready, user=None, pwd=None, **kw):
+    def connect(ready: Ready, user: str | None = None, pwd: str | None = None, **kw: Any) -> Any:
         if ready["protocol"] == "http":
             kw.setdefault("protocol", "http")
         return SmartConnect(
@@ -109,7 +169,7 @@ class Probe:
         )
 
     # -- scenarios ---------------------------------------------------------
-    def default_model(self):
+    def default_model(self) -> None:
         proc, r, err = self.start()
         try:
             self.check("ready line in < 2 s", r["_elapsed"] < 2, f"{r['_elapsed']:.3f} s")
@@ -156,7 +216,7 @@ class Probe:
             r["temp_dirs"],
         )
 
-    def inventory(self, content, r):
+    def inventory(self, content: Any, r: Ready) -> None:
         view = content.viewManager.CreateContainerView
         clusters = view(content.rootFolder, [vim.ClusterComputeResource], True).view
         self.check("2 clusters", sorted(c.name for c in clusters) == ["DC0_C0", "DC0_C1"])
@@ -220,7 +280,7 @@ class Probe:
             "DC0_DVPG0" in pgs and len(pgs["DC0_DVPG0"].host) == 6,
         )
 
-    def make_vm(self, content, name, power_on=True):
+    def make_vm(self, content: Any, name: str, power_on: bool = True) -> Any:
         dc = content.rootFolder.childEntity[0]
         cluster = dc.hostFolder.childEntity[0]
         pg = next(n for n in dc.network if n.name == "DC0_DVPG0")
@@ -268,7 +328,7 @@ class Probe:
             WaitForTask(vm.PowerOnVM_Task())
         return vm
 
-    def guard(self, si, content, r, err):
+    def guard(self, si: Any, content: Any, r: Ready, err: str) -> None:
         vm = self.make_vm(content, "probe-guard")
         try:
             snap = vm.snapshot
@@ -312,13 +372,13 @@ class Probe:
             found == vm2 and index.FindByUuid(None, host.hardware.systemInfo.uuid, False) == host,
         )
 
-    def events_of(self, content, vm, kind):
+    def events_of(self, content: Any, vm: Any, kind: Any) -> list[Any]:
         spec = vim.event.EventFilterSpec(
             entity=vim.event.EventFilterSpec.ByEntity(entity=vm, recursion="self")
         )
         return [e for e in content.eventManager.QueryEvents(spec) if isinstance(e, kind)]
 
-    def added_methods(self, si, content, r):
+    def added_methods(self, si: Any, content: Any, r: Ready) -> None:
         dc = content.rootFolder.childEntity[0]
         vm = self.make_vm(content, "probe-methods")
 
@@ -494,7 +554,7 @@ class Probe:
             cluster.summary.totalCpu,
         )
 
-    def not_authenticated(self, r):
+    def not_authenticated(self, r: Ready) -> None:
         # A RebootGuest without a session must meet the simulator's own check.
         body = (
             '<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope '
@@ -514,7 +574,7 @@ class Probe:
             text[:200],
         )
 
-    def enforced_tls(self):
+    def enforced_tls(self) -> None:
         certdir = os.path.join(self.work, "certs")
         proc, r, _ = self.start(
             "-username", "admin", "-password", "s3cret!", "-tls-generate", certdir
@@ -609,7 +669,7 @@ class Probe:
         finally:
             self.stop(proc)
 
-    def delays_and_sessions(self):
+    def delays_and_sessions(self) -> None:
         proc, r, _err = self.start(
             "-clusters",
             "1",
@@ -660,7 +720,7 @@ class Probe:
         finally:
             self.stop(proc)
 
-    def renamed_and_standalone(self):
+    def renamed_and_standalone(self) -> None:
         proc, r, _err = self.start(
             "-datacenter",
             "Datacenter",
@@ -725,7 +785,99 @@ class Probe:
         finally:
             self.stop(proc)
 
-    def bad_flags(self):
+    def clone_race(self) -> None:
+        """Clones of one template racing destroys and FindByUuid (wrap.go in the launcher)."""
+        proc, r, err = self.start("-clusters", "1", "-hosts-per-cluster", "2", "-datastores", "1")
+        try:
+            si = self.connect(r)
+            content = si.RetrieveContent()
+            dc = content.rootFolder.childEntity[0]
+            template = self.make_vm(content, "probe-template", power_on=False)
+            template.MarkAsTemplate()
+            original = disk_file(template)
+            a = clone(si, template, "probe-clone-a")
+            b = clone(si, template, "probe-clone-b")
+            self.check(
+                "clone leaves the template's disk backing alone",
+                disk_file(template) == original,
+                f"{original} -> {disk_file(template)}",
+            )
+            self.check(
+                "clones get their own disk files",
+                disk_file(a).startswith("[LocalDS_0] probe-clone-a/")
+                and disk_file(b).startswith("[LocalDS_0] probe-clone-b/"),
+                f"{disk_file(a)}, {disk_file(b)}",
+            )
+            b_disk = disk_file(b)
+            WaitForTask(a.Destroy_Task())
+            self.check(
+                "destroying a clone keeps its sibling's disk",
+                folder_status(r, b_disk) == 200 and disk_file(b) == b_disk,
+                b_disk,
+            )
+            WaitForTask(b.Destroy_Task())
+
+            threads, total = 8, 200
+            lock = threading.Lock()
+            todo = iter(range(total))
+            done = []
+            errors = []
+
+            def worker() -> None:
+                own = self.connect(r)
+                try:
+                    mine = vim.VirtualMachine(template._moId, own._stub)
+                    index = own.RetrieveContent().searchIndex
+                    datacenter = vim.Datacenter(dc._moId, own._stub)
+                    while True:
+                        with lock:
+                            n = next(todo, None)
+                        if n is None:
+                            return
+                        try:
+                            instance_uuid = str(uuid.uuid4())
+                            vm = clone(own, mine, f"probe-race-{n}", instance_uuid)
+                            found = index.FindByUuid(datacenter, instance_uuid, True, True)
+                            if found != vm:
+                                raise AssertionError(f"FindByUuid gave {found}, not {vm}")
+                            WaitForTask(vm.Destroy_Task())
+                            with lock:
+                                done.append(n)
+                        except Exception as e:
+                            with lock:
+                                errors.append(e)
+                finally:
+                    Disconnect(own)
+
+            t0 = time.monotonic()
+            pool = [threading.Thread(target=worker) for _ in range(threads)]
+            for t in pool:
+                t.start()
+            for t in pool:
+                t.join()
+            dt = time.monotonic() - t0
+            system_errors = [e for e in errors if isinstance(e, vmodl.fault.SystemError)]
+            self.check(
+                f"{threads} threads x clone/FindByUuid/destroy of one template: "
+                f"{total} ops, no fault",
+                len(done) == total and not errors,
+                f"{len(done)} done in {dt:.1f} s, {len(system_errors)} SystemError, "
+                f"{len(errors)} errors{': ' + repr(errors[0])[:200] if errors else ''}",
+            )
+            self.check("... and no recovered panic in the log", "recovered panic" not in read(err))
+            left = content.viewManager.CreateContainerView(
+                content.rootFolder, [vim.VirtualMachine], True
+            ).view
+            self.check(
+                "... template intact, no clone left",
+                [v.name for v in left] == ["probe-template"] and disk_file(template) == original,
+                [v.name for v in left],
+            )
+            Disconnect(si)
+        finally:
+            self.stop(proc)
+
+    def bad_flags(self) -> None:
         out = subprocess.run([self.binary, "-tls-cert", "x"], capture_output=True, text=True)
         self.check(
             "bad flags: exit 2 with a message", out.returncode == 2 and "go together" in out.stderr
@@ -746,13 +898,14 @@ class Probe:
             out.stderr.strip()[-120:],
         )
 
-    def run(self):
+    def run(self) -> int:
         try:
             for scenario in (
                 self.default_model,
                 self.enforced_tls,
                 self.delays_and_sessions,
                 self.renamed_and_standalone,
+                self.clone_race,
                 self.bad_flags,
             ):
                 try:
@@ -765,7 +918,7 @@ class Probe:
         return 1 if self.failed else 0
 
 
-def main():
+def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )

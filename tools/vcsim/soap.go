@@ -85,7 +85,7 @@ func (g *soapGuard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r.ContentLength = int64(len(body))
 
 	buf := &bufferedWriter{header: w.Header(), status: http.StatusOK}
-	if p := g.serve(buf, r); p != nil {
+	if p, stack := g.serve(buf, r); p != nil {
 		if call.Name == "Fetch" && unsetPropertyPanic(p) {
 			// Expected for every lazy read of an unset property: say so
 			// once, without a stack.
@@ -95,7 +95,7 @@ func (g *soapGuard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeSOAP(w, http.StatusOK, emptyResponse("Fetch"))
 			return
 		}
-		log.Printf("recovered panic in %s on %s: %v\n%s", call.Name, call.This, p, debug.Stack())
+		log.Printf("recovered panic in %s on %s: %v\n%s", call.Name, call.This, p, stack)
 		writeSOAP(w, http.StatusInternalServerError, systemError(fmt.Sprintf("vcsim: %s failed: %v", call.Name, p)))
 		return
 	}
@@ -137,12 +137,18 @@ func (g *soapGuard) serveOther(w http.ResponseWriter, r *http.Request) {
 	g.next.ServeHTTP(w, r)
 }
 
-func (g *soapGuard) serve(w http.ResponseWriter, r *http.Request) (recovered interface{}) {
+// serve runs the simulator's handler and returns what it panicked with, if
+// anything, together with the goroutine's stack taken inside the deferred
+// recover: only there does it still show the frames that panicked (after
+// serve returns they are gone, and a stack would end in the guard).
+func (g *soapGuard) serve(w http.ResponseWriter, r *http.Request) (recovered interface{}, stack []byte) {
 	defer func() {
-		recovered = recover()
+		if recovered = recover(); recovered != nil {
+			stack = debug.Stack()
+		}
 	}()
 	g.next.ServeHTTP(w, r)
-	return nil
+	return nil, nil
 }
 
 // unsetPropertyPanic tells vcsim's Fetch failure on a nil property (it
