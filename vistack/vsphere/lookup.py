@@ -60,6 +60,9 @@ class Lookup:
 
     def _fresh(self, client: Client) -> _Cache:
         """The cache, emptied first if the session logged in again since it was filled."""
+        cache = self._cache  # fast path without the lock: the usual case, nothing changed
+        if cache.generation == client.generation:
+            return cache
         with self._lock:
             if self._cache.generation != client.generation:
                 self._cache = _Cache(generation=client.generation)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from vistack.vsphere.vmomi import ManagedObject, vim, vmodl
@@ -32,6 +33,7 @@ class ObjectProps:
         return self.props.get(path, default)
 
 
+@cache
 def vim_type(type_name: str) -> Any:
     """`vim.VirtualMachine` for "VirtualMachine" or "vim.VirtualMachine"."""
     name = type_name.removeprefix("vim.")
@@ -102,15 +104,22 @@ def retrieve(
 
 def retrieve_one(client: Client, moref: Any, paths: Sequence[str]) -> ObjectProps | None:
     """`paths` of one object (a pyVmomi reference, see `Client.moref`); None if it is gone."""
+    kind: Any = type(moref)
     spec = PropertyCollector.FilterSpec(
         objectSet=[PropertyCollector.ObjectSpec(obj=moref, skip=False)],
-        propSet=[PropertyCollector.PropertySpec(type=type(moref), pathSet=list(paths), all=False)],
+        propSet=[_property_spec(kind, tuple(paths))],
     )
     try:
         found = _collect(client, spec)
     except vmodl.fault.ManagedObjectNotFound:
         return None
     return found[0] if found else None
+
+
+@cache
+def _property_spec(kind: Any, paths: tuple[str, ...]) -> Any:
+    """One shared PropertySpec per (type, paths): only read when a request is serialized."""
+    return PropertyCollector.PropertySpec(type=kind, pathSet=list(paths), all=False)
 
 
 def _collect(client: Client, spec: Any) -> list[ObjectProps]:

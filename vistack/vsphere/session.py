@@ -219,8 +219,13 @@ class VCenterSession:
         :raises DriverError: a subclass chosen by `faults.classify`.
         """
         relogged = retried = False
+        # The slot is taken and given back directly rather than through `client()`: a
+        # generator-based context manager per call is measurable at high call rates.
+        slot = self._long_poll_slot if long_poll else self._slots
         while True:
-            with self.client(long_poll=long_poll) as client:
+            slot.acquire()
+            try:
+                client = self._current_client()
                 try:
                     return fn(client)
                 except vim.fault.NotAuthenticated as exc:
@@ -235,6 +240,8 @@ class VCenterSession:
                     retried = True
                 except vmodl.MethodFault as exc:
                     raise faults.classify(exc) from exc
+            finally:
+                slot.release()
 
     def about(self) -> VCenterAbout:
         """Version, build and identity of the server (read at login)."""
@@ -286,6 +293,15 @@ class VCenterSession:
     # -- connection management ----------------------------------------------------------------
 
     def _current_client(self) -> Client:
+        # Fast path without the lock (each read is atomic): connected and open. A close() or
+        # an outage racing with it is the same as one that comes just after the call started.
+        connection = self._connection
+        if (
+            connection is not None
+            and not self._closed
+            and self._health.state is SessionState.CONNECTED
+        ):
+            return Client(connection, self._generation)
         with self._lock:
             if self._closed:
                 raise DriverError(f"vCenter session {self.endpoint.name} is closed")
