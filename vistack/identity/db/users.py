@@ -46,9 +46,6 @@ class UserRepository:
         ).first()
         return _user(row) if row else None
 
-    def password_hash(self, user_id: str) -> str | None:
-        return self._session.scalar(select(UserRow.password_hash).where(UserRow.id == user_id))
-
     def find(
         self,
         *,
@@ -177,11 +174,6 @@ class UserRepository:
             delete(PasswordHistoryRow).where(PasswordHistoryRow.user_id == user_id)
         )
         self._session.execute(delete(UserRow).where(UserRow.id == user_id))
-
-    def count_in_domain(self, domain_id: str) -> int:
-        return len(
-            list(self._session.scalars(select(UserRow.id).where(UserRow.domain_id == domain_id)))
-        )
 
 
 class GroupRepository:

@@ -16,7 +16,6 @@ from vistack.common.errors import BadRequest, Conflict, Forbidden, NotFound
 from vistack.identity.domain.changes import ChangeTracker
 from vistack.identity.domain.ids import new_id
 from vistack.identity.domain.models import (
-    SYSTEM_ALL,
     ActorKind,
     Assignment,
     Domain,
@@ -26,7 +25,7 @@ from vistack.identity.domain.models import (
     TargetKind,
 )
 from vistack.identity.domain.ports import IdentityRepositories, IdentityStore
-from vistack.identity.domain.resources import project_ancestors
+from vistack.identity.domain.resources import project_ancestors, project_descendants
 
 #: Roles no implication may grant (Keystone's `prohibited_implied_role` default).
 PROHIBITED_IMPLIED_ROLES = frozenset({"admin"})
@@ -339,7 +338,7 @@ def list_role_assignments(repos: IdentityRepositories, query: AssignmentFilter) 
     results: list[Assignment] = []
     subtree: set[str] | None = None
     if query.project_id and query.include_subtree:
-        subtree = {query.project_id, *_descendants(repos, query.project_id)}
+        subtree = {query.project_id, *project_descendants(repos, query.project_id)}
     for assignment in raw:
         if query.user_id and not (
             assignment.actor_kind is ActorKind.USER and assignment.actor_id == query.user_id
@@ -393,7 +392,7 @@ def _expand_inheritance(repos: IdentityRepositories, raw: list[Assignment]) -> l
         if assignment.target_kind is TargetKind.DOMAIN:
             projects = [p.id for p in repos.projects.find(domain_id=assignment.target_id)]
         else:
-            projects = _descendants(repos, assignment.target_id)
+            projects = project_descendants(repos, assignment.target_id)
         expanded.extend(
             dataclasses.replace(
                 assignment, target_kind=TargetKind.PROJECT, target_id=project_id, inherited=False
@@ -431,16 +430,3 @@ def _expand_implied(repos: IdentityRepositories, raw: list[Assignment]) -> list[
                 dataclasses.replace(assignment, role_id=implied, via_role_id=assignment.role_id)
             )
     return expanded
-
-
-def _descendants(repos: IdentityRepositories, project_id: str) -> list[str]:
-    found: list[str] = []
-    frontier = [project_id]
-    while frontier:
-        children = [child for pid in frontier for child in repos.projects.children_ids(pid)]
-        found.extend(children)
-        frontier = children
-    return found
-
-
-SYSTEM_TARGET_ID = SYSTEM_ALL

@@ -8,7 +8,7 @@ from typing import Any
 
 from vistack.common.cache import Cache
 from vistack.common.errors import BadRequest, Conflict, Forbidden, NotFound
-from vistack.identity.domain.changes import ChangeTracker
+from vistack.identity.domain.changes import ChangeTracker, GenerationCache
 from vistack.identity.domain.ids import new_id
 from vistack.identity.domain.models import Endpoint, Region, Service
 from vistack.identity.domain.ports import IdentityStore
@@ -35,7 +35,7 @@ class CatalogService:
     def __init__(self, store: IdentityStore, changes: ChangeTracker, cache: Cache) -> None:
         self._store = store
         self._changes = changes
-        self._cache = cache
+        self._catalogs = GenerationCache(cache, changes, "catalog")
 
     # regions
     def get_region(self, region_id: str) -> Region:
@@ -191,20 +191,16 @@ class CatalogService:
 
     def cached_catalog(self, project_id: str | None) -> list[CatalogEntry] | None:
         """The catalog for `project_id` if it is cached for this generation, else None."""
-        cached: list[CatalogEntry] | None = self._cache.get(
-            f"catalog:{self._changes.generation()}:{project_id}"
-        )
+        cached: list[CatalogEntry] | None = self._catalogs.get(str(project_id))
         return cached
 
     def catalog_for_project(self, project_id: str | None) -> list[CatalogEntry]:
         """The catalog a token scoped to `project_id` carries, cached per identity generation."""
-        key = f"catalog:{self._changes.generation()}:{project_id}"
-        cached = self._cache.get(key)
+        cached = self.cached_catalog(project_id)
         if cached is None:
             cached = self.catalog({"project_id": project_id} if project_id else {})
-            self._cache.set(key, cached)
-        entries: list[CatalogEntry] = cached
-        return entries
+            self._catalogs.set(str(project_id), cached)
+        return cached
 
     def catalog(self, values: dict[str, str]) -> list[CatalogEntry]:
         """Enabled services with their enabled endpoints, templates filled from `values`."""

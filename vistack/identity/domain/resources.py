@@ -228,17 +228,6 @@ class ResourceService:
     def set_project_tags(self, project_id: str, tags: list[str]) -> Project:
         return self.update_project(project_id, {"tags": tags})
 
-    def subtree_ids(self, project_id: str) -> list[str]:
-        """Every descendant of `project_id` (not itself), parents before children."""
-        with self._store.transaction() as repos:
-            found: list[str] = []
-            frontier = [project_id]
-            while frontier:
-                children = [c for pid in frontier for c in repos.projects.children_ids(pid)]
-                found.extend(children)
-                frontier = children
-            return found
-
     def ancestor_ids(self, project_id: str) -> list[str]:
         """Parent, grandparent, … of `project_id`."""
         with self._store.transaction() as repos:
@@ -247,6 +236,17 @@ class ResourceService:
 
 def _filters_key(filters: dict[str, Any]) -> str:
     return repr(sorted(filters.items()))
+
+
+def project_descendants(repos: IdentityRepositories, project_id: str) -> list[str]:
+    """Every descendant of `project_id` (not itself), parents before children."""
+    found: list[str] = []
+    frontier = [project_id]
+    while frontier:
+        children = [child for pid in frontier for child in repos.projects.children_ids(pid)]
+        found.extend(children)
+        frontier = children
+    return found
 
 
 def project_ancestors(repos: IdentityRepositories, project_id: str) -> list[str]:
