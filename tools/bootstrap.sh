@@ -11,6 +11,7 @@ need_apt=()
 command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need_apt+=(python3-venv)
 command -v gcc >/dev/null 2>&1 || need_apt+=(build-essential python3-dev)
+command -v qemu-img >/dev/null 2>&1 || need_apt+=(qemu-utils)
 if [ ${#need_apt[@]} -gt 0 ]; then
     echo "bootstrap: installing ${need_apt[*]} with apt-get"
     $SUDO apt-get update -qq

@@ -31,13 +31,19 @@ from vistack.common.middleware import (
 from vistack.common.policy import PolicyEngine
 from vistack.common.web import JSONBody
 from vistack.config import ConfigError, Settings
+from vistack.drivers.bundle import Drivers
 from vistack.identity.api.app import build_identity_app
 from vistack.identity.api.deps import IdentityServices
 from vistack.identity.authenticator import TokenAuthenticator
 from vistack.identity.domain.bootstrap import BootstrapAccount, ServiceEndpoint
 from vistack.identity.policies import IDENTITY_RULES
 from vistack.identity.wiring import build_identity_services
+from vistack.image.api.app import build_image_app
+from vistack.image.api.deps import ImageServices
+from vistack.image.policies import IMAGE_RULES
+from vistack.image.wiring import build_image_services
 from vistack.migrations import runner
+from vistack.vsphere.drivers import vsphere_drivers
 from vistack.vsphere.runtime import VSphereRuntime, start_vsphere
 
 LOG = logging.getLogger(__name__)
@@ -52,6 +58,7 @@ class Cloud:
     cache: Cache
     bus: WorkQueue
     identity: IdentityServices
+    image: ImageServices
     asgi: ASGIApp
     vsphere: VSphereRuntime | None = None
 
@@ -75,7 +82,10 @@ class Cloud:
 def catalog_services(settings: Settings) -> list[ServiceEndpoint]:
     """The services this cloud serves, as the catalog must list them (only those that exist)."""
     base = settings.public_url
-    return [ServiceEndpoint("identity", "keystone", f"{base}/identity")]
+    return [
+        ServiceEndpoint("identity", "keystone", f"{base}/identity"),
+        ServiceEndpoint("image", "glance", f"{base}/image"),
+    ]
 
 
 def build_cache(settings: Settings) -> Cache:
@@ -92,10 +102,13 @@ def build_bus(settings: Settings) -> WorkQueue:
     raise ConfigError(f"[bus] backend {settings.bus.backend!r} is not available yet; use 'memory'")
 
 
-def build_cloud(settings: Settings, *, vsphere: bool = True) -> Cloud:
+def build_cloud(
+    settings: Settings, *, vsphere: bool = True, drivers: Drivers | None = None
+) -> Cloud:
     """Migrate the database, build every service and the ASGI app, and connect to vSphere.
 
-    With `vsphere=False` no vCenter is contacted (the identity-only test suites use it).
+    With `vsphere=False` no vCenter is contacted: the services run on `drivers` (the in-memory
+    fake, in API tests) or, with none, without vSphere-backed stores.
 
     :raises DriverError: vSphere is wanted but cannot be reached or started.
     """
@@ -108,21 +121,33 @@ def build_cloud(settings: Settings, *, vsphere: bool = True) -> Cloud:
     _make_private(settings.database_url)
     cache = build_cache(settings)
     bus = build_bus(settings)
-    policy = PolicyEngine(IDENTITY_RULES, settings.policy_path)
+    policy = PolicyEngine((*IDENTITY_RULES, *IMAGE_RULES), settings.policy_path)
     identity = build_identity_services(settings, database, cache, policy)
     authenticator = TokenAuthenticator(identity.auth)
+    runtime = start_vsphere(settings) if vsphere else None
+    try:
+        vcenter = "vcenter"
+        if runtime is not None:
+            first = runtime.vcenters[0]
+            drivers = vsphere_drivers(first.session, first.endpoint)
+            vcenter = first.endpoint.name
+        image = build_image_services(settings, database, policy, bus, drivers, vcenter)
+    except BaseException:
+        if runtime is not None:
+            runtime.close()
+        raise
     root = Starlette(
         routes=[
             Route("/", _root_versions),
             Mount("/identity", app=build_identity_app(identity, authenticator)),
+            Mount("/image", app=build_image_app(image, authenticator)),
         ]
     )
-    app: ASGIApp = MountRootMiddleware(root, ["/identity"])
+    app: ASGIApp = MountRootMiddleware(root, ["/identity", "/image"])
     app = AccessLogMiddleware(app, enabled=settings.server.access_log)
     app = RequestIdMiddleware(app)
-    runtime = start_vsphere(settings) if vsphere else None
     bus.start()
-    return Cloud(settings, database, cache, bus, identity, app, runtime)
+    return Cloud(settings, database, cache, bus, identity, image, app, runtime)
 
 
 def _make_private(database_url: str) -> None:
@@ -139,4 +164,4 @@ def _make_private(database_url: str) -> None:
 async def _root_versions(request: Request) -> Response:
     """The root lists the services and where they live, so a person can find their way."""
     base = str(request.base_url).rstrip("/")
-    return JSONBody({"services": {"identity": f"{base}/identity/v3"}})
+    return JSONBody({"services": {"identity": f"{base}/identity/v3", "image": f"{base}/image/v2"}})

@@ -171,6 +171,33 @@ class EmbeddedVCenterSettings:
 
 
 @dataclass
+class ImageSettings:
+    """Glance: where image bytes live, what a project may store, and how imports convert."""
+
+    #: Datastores that are image stores, `name` or `name:weight`; empty means every datastore
+    #: of the first vCenter, equal weights. The highest weight with room takes an upload.
+    datastores: list[str] = field(default_factory=list)
+    #: Directory on each datastore that holds image files (Glance's `vmware_store_image_dir`).
+    folder: str = "images"
+    #: A local directory served as the `file` store; empty means no filesystem store.
+    filesystem_store_dir: str = ""
+    #: Store id that takes uploads when the client names none; empty means by weight.
+    default_store: str = ""
+    #: Where `glance-direct` stages bytes before import; empty means `<data_dir>/image-staging`.
+    staging_dir: str = ""
+    #: Convert qcow2 and raw to streamOptimized VMDK on import (vSphere boots VMDK only).
+    convert_on_import: bool = True
+    #: Per-project limits (Glance's unified-limits names); -1 means unlimited.
+    image_count_total: int = 1000
+    #: MiB of image data a project may store, across all its images.
+    image_size_total: int = 1048576
+    #: MiB a project may hold staged for import at once.
+    image_stage_total: int = 102400
+    #: Images of a project that may be uploading or importing at once.
+    image_count_uploading: int = 20
+
+
+@dataclass
 class Settings:
     """All of vistack's settings."""
 
@@ -186,6 +213,7 @@ class Settings:
     bus: BusSettings = field(default_factory=BusSettings)
     vcenter: VCenterSettings = field(default_factory=VCenterSettings)
     embedded_vcenter: EmbeddedVCenterSettings = field(default_factory=EmbeddedVCenterSettings)
+    image: ImageSettings = field(default_factory=ImageSettings)
     #: More vCenters (`[[vcenters]]` tables, same options as [vcenter]); file only, no env.
     vcenters: list[VCenterSettings] = field(default_factory=list)
 
@@ -206,6 +234,11 @@ class Settings:
     def credential_key_path(self) -> Path:
         repo = self.identity.credential_key_repository
         return Path(repo).resolve() if repo else self.data_path / "credential-keys"
+
+    @property
+    def image_staging_path(self) -> Path:
+        staging = self.image.staging_dir
+        return Path(staging).resolve() if staging else self.data_path / "image-staging"
 
     @property
     def policy_path(self) -> Path:

@@ -22,6 +22,8 @@ from starlette.testclient import TestClient
 from tests.conftest import make_settings
 from vistack.app import Cloud, build_cloud
 from vistack.config import Settings
+from vistack.drivers.bundle import Drivers
+from vistack.drivers.fake import FakeCloud
 
 SERVER_URLS = {
     "mariadb": os.environ.get(
@@ -126,13 +128,17 @@ class IdentityApi:
 
 
 def build_test_cloud(
-    data_dir: Path, database_url: str = "", configure: Callable[[Settings], None] | None = None
+    data_dir: Path,
+    database_url: str = "",
+    configure: Callable[[Settings], None] | None = None,
+    drivers: Drivers | None = None,
 ) -> Cloud:
     settings = make_settings(data_dir, database_url)
     if configure is not None:
         configure(settings)
-    # The identity API needs no vCenter: keep these suites independent of the simulator.
-    cloud = build_cloud(settings, vsphere=False)
+    # The API suites need no vCenter: they run on the in-memory fake drivers (when they need
+    # any), which keeps them independent of the simulator.
+    cloud = build_cloud(settings, vsphere=False, drivers=drivers)
     cloud.bootstrap(ADMIN_PASSWORD, DEMO_PASSWORD)
     return cloud
 
@@ -148,6 +154,52 @@ def api(
     try:
         with TestClient(cloud.asgi, base_url="http://vistack.test") as client:
             yield IdentityApi(cloud, client)
+    finally:
+        cloud.close()
+        if name:
+            _drop_database(backend, name)
+
+
+class ImageApi(IdentityApi):
+    """A test client for the image API (paths under `/image`), on a cloud whose image stores
+    are the fake vCenter's datastores plus a local `file` store."""
+
+    def __init__(self, cloud: Cloud, client: TestClient, fake: FakeCloud) -> None:
+        super().__init__(cloud, client)
+        self.fake = fake
+
+    def request(self, method: str, path: str, token: str | None = None, **kwargs: Any) -> Any:
+        headers = dict(kwargs.pop("headers", {}))
+        headers.setdefault("X-Auth-Token", token or self.admin_token)
+        return self.client.request(method, "/image" + path, headers=headers, **kwargs)
+
+    @property
+    def identity(self) -> IdentityApi:
+        """The same cloud's identity API (projects, users, roles for personas)."""
+        return IdentityApi(self.cloud, self.client)
+
+
+@pytest.fixture(scope="module", params=["sqlite", "mariadb", "postgresql"])
+def image_api(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ImageApi]:
+    """A bootstrapped cloud with image stores, on each database backend, served in-process."""
+    backend: str = request.param
+    database_url, name = ("", "") if backend == "sqlite" else _create_database(backend)
+    data_dir = tmp_path_factory.mktemp(f"image-{backend}")
+    fake = FakeCloud()
+
+    def configure(settings: Settings) -> None:
+        settings.image.filesystem_store_dir = str(data_dir / "file-store")
+        settings.image.datastores = [f"{fake.state.topology().datastores[0]}:100"] + [
+            f"{d}:50" for d in fake.state.topology().datastores[1:]
+        ]
+        settings.image.image_size_total = 64  # MiB, so quota tests stay small
+
+    cloud = build_test_cloud(data_dir, database_url, configure, fake.drivers())
+    try:
+        with TestClient(cloud.asgi, base_url="http://vistack.test") as client:
+            yield ImageApi(cloud, client, fake)
     finally:
         cloud.close()
         if name:

@@ -134,7 +134,10 @@ def test_acceptance_flow(running_cloud: RunningCloud, tmp_path: Path) -> None:
     assert user_token["project_id"] == created_project["id"]
 
     catalog = run_json(cloud, "catalog", "list", os_cloud="mine", config=user_config)
-    assert [(entry["Name"], entry["Type"]) for entry in catalog] == [("keystone", "identity")]
+    assert [(entry["Name"], entry["Type"]) for entry in catalog] == [
+        ("keystone", "identity"),
+        ("glance", "image"),
+    ]
     assert {e["interface"] for e in catalog[0]["Endpoints"]} == {"public", "internal", "admin"}
 
     credential = run_json(
@@ -305,10 +308,16 @@ def test_catalog_endpoints_regions_services(running_cloud: RunningCloud) -> None
     base = cloud.url.removesuffix("/v3")
 
     catalog = run_json(cloud, "catalog", "list")
-    assert [(entry["Name"], entry["Type"]) for entry in catalog] == [("keystone", "identity")]
+    assert [(entry["Name"], entry["Type"]) for entry in catalog] == [
+        ("keystone", "identity"),
+        ("glance", "image"),
+    ]
 
     services = run_json(cloud, "service", "list")
-    assert [(row["Name"], row["Type"]) for row in services] == [("keystone", "identity")]
+    assert [(row["Name"], row["Type"]) for row in services] == [
+        ("keystone", "identity"),
+        ("glance", "image"),
+    ]
     regions = run_json(cloud, "region", "list")
     assert "RegionOne" in [row["Region"] for row in regions]
 

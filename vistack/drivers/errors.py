@@ -51,3 +51,15 @@ class TLSVerificationError(AuthError):
 
 class UnsupportedError(DriverError):
     """The backend cannot do this at all (documented in docs/vsphere.md)."""
+
+
+class RangeNotSatisfiableError(DriverError):
+    """A byte range starts at or past the end of a non-empty file (HTTP 416).
+
+    `size` is the file's length when the backend said it, so an HTTP answer can carry the
+    `Content-Range: bytes */<size>` that RFC 9110 asks of a 416.
+    """
+
+    def __init__(self, message: str, *, size: int | None = None) -> None:
+        super().__init__(message)
+        self.size = size

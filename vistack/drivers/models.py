@@ -180,6 +180,18 @@ class ImageFile:
 
 
 @dataclass(frozen=True)
+class DatastoreSpace:
+    """A datastore's size and free space in bytes, as the backend reports them now.
+
+    Bytes, not the GB of `DatastoreInfo`: Glance reports store sizes in bytes and must tell
+    whether one image fits, which whole gigabytes rounded down cannot answer.
+    """
+
+    capacity: int
+    free: int
+
+
+@dataclass(frozen=True)
 class Topology:
     """What a backend was set up with, so tests and the composition root can name things."""
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from alembic import context
 
-import vistack.identity.db.tables  # noqa: F401  (registers the tables on the metadata)
+# Imported for their side effect: each registers its tables on the shared metadata.
+import vistack.identity.db.tables
+import vistack.image.db.metadef_tables
+import vistack.image.db.tables  # noqa: F401
 from vistack.common.db import Base
 
 target_metadata = Base.metadata

@@ -200,6 +200,17 @@ class FakeState:
         files = sum(len(f.data) for f in self.files.values() if f.datastore == name)
         return used + -(-files // 2**30)
 
+    def datastore_free_bytes(self, name: str) -> int:
+        """Free bytes of a datastore: capacity minus disk capacities and file bytes.
+
+        Image files are counted to the byte (Glance needs to know whether one image fits),
+        unlike `datastore_used_gb`, which rounds them up for the GB-sized volume calls.
+        """
+        ds = self.datastore(name)
+        disks = sum(d.capacity_gb for d in self.disks.values() if d.datastore == name)
+        files = sum(len(f.data) for f in self.files.values() if f.datastore == name)
+        return max(0, (ds.capacity_gb - disks) * 2**30 - files)
+
     def portgroup(self, key: str) -> FakePortgroup:
         try:
             return self.portgroups[key]
