@@ -1,4 +1,4 @@
-"""Tempest's identity smoke tests against a private `vistack up`, through the real harness.
+"""Tempest's identity and image smoke tests against a private `vistack up`, via the harness.
 
 Runs tools/tempest/run_tempest.py exactly as `make tempest` does (with `--smoke`), in its own
 workspace, and reads the JSON summary it writes. The first run builds `.tempest-venv` (about a
@@ -19,7 +19,7 @@ RUNNER = REPO_ROOT / "tools" / "tempest" / "run_tempest.py"
 
 
 @pytest.mark.tempest
-def test_tempest_identity_smoke(tmp_path: Path) -> None:
+def test_tempest_smoke(tmp_path: Path) -> None:
     summary_path = tmp_path / "summary.json"
     command = [
         sys.executable,
@@ -38,11 +38,12 @@ def test_tempest_identity_smoke(tmp_path: Path) -> None:
         pytest.fail(f"run_tempest.py exited {proc.returncode} and wrote no summary\n{output}")
 
     summary = json.loads(summary_path.read_text())
-    identity = summary["services"]["identity"]
+    services = summary["services"]
     failures = "\n".join(f"{test}\n    -> {why}" for test, why in summary["failed"].items())
-    if proc.returncode != 0 or identity["failed"]:
+    if proc.returncode != 0 or any(services[name]["failed"] for name in services):
         pytest.fail(
-            f"run_tempest.py exited {proc.returncode}; identity {identity}\n{failures}\n"
+            f"run_tempest.py exited {proc.returncode}; {services}\n{failures}\n"
             f"(full Tempest output: {tmp_path / 'work' / 'logs'} and the run's stdout)"
         )
-    assert identity["passed"] > 0, f"no identity smoke test passed: {identity}\n{output}"
+    for name in ("identity", "image"):
+        assert services[name]["passed"] > 0, f"no {name} smoke test passed: {services}\n{output}"

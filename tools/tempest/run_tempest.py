@@ -26,8 +26,8 @@ What it does
        the cloud: admin credentials, dynamic credentials, identity URI and region, the identity
        feature flags below, and `[service_available]` switched on for exactly the services the
        Keystone catalog lists (so new vistack services are picked up without editing this file);
-    4. runs `tempest run` with a regex selecting the chosen services' API tests (identity by
-       default), `--exclude-list` built from tools/tempest/exclude-<service>.txt;
+    4. runs `tempest run` with a regex selecting the chosen services' API tests (identity and
+       image by default), `--exclude-list` built from tools/tempest/exclude-<service>.txt;
     5. parses the stestr results and prints passed/failed/skipped/excluded per service, skip
        reasons and the failed tests with a one-line cause; optionally writes a JSON summary.
 
@@ -131,7 +131,7 @@ IDENTITY_FEATURES: dict[str, str] = {
 # is the one pair listed. With that, the listing tests that upload such bytes tell no lie and
 # run (image_format_enforcement=false only means "Tempest may upload random data in the
 # listed formats"). VMDK/OVA/ISO/qcow2 checks are covered by vistack's own tests.
-# Import is glance-direct + copy-image; stores are listed alphabetically (no weights claimed).
+# Import is glance-direct + copy-image; an image's stores are listed by weight, highest first.
 IMAGE_OPTIONS: dict[str, str] = {
     "container_formats": "bare",
     "disk_formats": "raw",
@@ -150,8 +150,12 @@ IMAGE_FEATURES: dict[str, str] = {
     "image_format_enforcement": "false",
     "do_secure_hash": "true",
     "http_store_enabled": "false",
-    "store_weight_enabled": "false",
+    "store_weight_enabled": "true",
 }
+
+# Further settings of the private cloud: the embedded vCenter's two datastores are image stores
+# with different weights (so StoreWeightTest has something to check).
+PRIVATE_CLOUD_ENV: dict[str, str] = {"VISTACK_IMAGE_DATASTORES": "LocalDS_0:100,LocalDS_1:50"}
 
 # [security_compliance] of the private cloud this script starts, and the [identity] options
 # that tell Tempest about them: short lockout so the lockout test waits seconds, not minutes.
@@ -308,6 +312,7 @@ class VistackServer:
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         for option, (value, _tempest_option) in PRIVATE_CLOUD_COMPLIANCE.items():
             env[f"VISTACK_SECURITY_COMPLIANCE_{option.upper()}"] = value
+        env.update(PRIVATE_CLOUD_ENV)
         log(f"starting: {' '.join(self.command)}  (log: {rel(self.log_path)})")
         self.proc = subprocess.Popen(
             self.command,
@@ -942,7 +947,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--cloud", default=DEFAULT_CLOUD, help="cloud name in clouds.yaml")
     parser.add_argument(
         "--services",
-        default="identity",
+        default="identity,image",
         help="comma-separated services whose tempest.api tests run: " + ",".join(SERVICE_BY_NAME),
     )
     parser.add_argument("--smoke", action="store_true", help="only smoke-tagged tests")

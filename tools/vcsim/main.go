@@ -5,8 +5,9 @@
 //
 // It prints one JSON "ready" line on stdout once it accepts connections, logs
 // to stderr, and on SIGTERM/SIGINT stops serving, removes the model's temp
-// datastore directories and exits 0. See docs/vsphere.md for the flags, the
-// ready line and what the simulator cannot prove.
+// datastore directories (never those under -datastore-root) and exits 0. See
+// docs/vsphere.md for the flags, the ready line and what the simulator cannot
+// prove.
 package main
 
 import (
@@ -22,6 +23,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -56,6 +58,7 @@ type options struct {
 	sessionIdle      time.Duration
 	trace            bool
 	shutdownDeadline time.Duration
+	datastoreRoot    string
 }
 
 // ready is the one machine-readable line on stdout. Field order is the
@@ -83,6 +86,9 @@ type ready struct {
 	Portgroups      []string `json:"portgroups"`
 	VMs             int      `json:"vms"`
 	TempDirs        []string `json:"temp_dirs"`
+	DatastoreRoot   string   `json:"datastore_root,omitempty"`
+	DatastoreDirs   []string `json:"datastore_dirs"`
+	OrphanedDirs    []string `json:"orphaned_dirs,omitempty"`
 	PID             int      `json:"pid"`
 }
 
@@ -126,6 +132,7 @@ func parseFlags(args []string) (*options, error) {
 	fs.DurationVar(&opt.sessionIdle, "session-idle-timeout", 0, "expire sessions idle this long (0: never)")
 	fs.BoolVar(&opt.trace, "trace", false, "write SOAP requests and responses to stderr")
 	fs.DurationVar(&opt.shutdownDeadline, "shutdown-timeout", 5*time.Second, "how long SIGTERM waits for calls in flight")
+	fs.StringVar(&opt.datastoreRoot, "datastore-root", "", "back each datastore by DIR/<datastore name>, kept across restarts (default: temp dirs removed on exit)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -165,6 +172,15 @@ func parseFlags(args []string) (*options, error) {
 		return nil, fmt.Errorf("-tls-cert and -tls-key go together")
 	case opt.tlsCert != "" && opt.tlsGenerate != "":
 		return nil, fmt.Errorf("use either -tls-cert/-tls-key or -tls-generate")
+	case opt.datastoreRoot != "" && opt.vms > 0:
+		// The model builds its VMs inside Model.Create, in the temp dirs,
+		// before the launcher can point the datastores elsewhere.
+		return nil, fmt.Errorf("-vms cannot be combined with -datastore-root")
+	}
+	if opt.datastoreRoot != "" {
+		if opt.datastoreRoot, err = filepath.Abs(opt.datastoreRoot); err != nil {
+			return nil, fmt.Errorf("-datastore-root: %w", err)
+		}
 	}
 	return opt, nil
 }
@@ -217,10 +233,30 @@ func run(opt *options) error {
 		DelayJitter: opt.delayJitter,
 	}
 
+	if opt.datastoreRoot != "" {
+		lock, err := lockDatastoreRoot(opt.datastoreRoot)
+		if err != nil {
+			return err
+		}
+		defer lock.Close()
+	}
+
 	// From here on, temp dirs exist: remove them on every way out.
+	// Model.Remove deletes only the dirs Model.Create made, never DIR/<name>.
 	defer model.Remove()
 	if err := model.Create(); err != nil {
 		return fmt.Errorf("creating the model: %w", err)
+	}
+
+	var orphaned []string
+	if opt.datastoreRoot != "" {
+		dirs, err := useDatastoreRoot(opt.datastoreRoot)
+		if err != nil {
+			return err
+		}
+		if orphaned, err = orphanVMFolders(dirs); err != nil {
+			return err
+		}
 	}
 
 	dcName, err := fixInventory(opt.datacenter)
@@ -307,6 +343,7 @@ func run(opt *options) error {
 	}()
 
 	r := readyLine(opt, sdkURL, host, addr.Port, dcName, certInfo, model)
+	r.OrphanedDirs = orphaned
 	line, err := json.Marshal(r)
 	if err != nil {
 		return err
@@ -420,12 +457,19 @@ func readyLine(opt *options, u *url.URL, host string, port int, dc string, cert 
 		return !isUplinkPortgroup(e.(*simulator.DistributedVirtualPortgroup))
 	})
 	r.VMs = len(simulator.Map.All("VirtualMachine"))
-	r.TempDirs = datastoreDirs()
+	r.DatastoreDirs = datastoreDirs()
+	r.TempDirs = []string{}
+	if opt.datastoreRoot == "" {
+		r.TempDirs = r.DatastoreDirs
+	} else {
+		r.DatastoreRoot = opt.datastoreRoot
+	}
 	return r
 }
 
-// datastoreDirs lists the local directories behind the model's datastores
-// (the temp dirs Model.Remove deletes on shutdown).
+// datastoreDirs lists the local directories behind the model's datastores:
+// the temp dirs Model.Remove deletes on shutdown, or DIR/<name> with
+// -datastore-root.
 func datastoreDirs() []string {
 	out := []string{}
 	for _, e := range simulator.Map.All("Datastore") {

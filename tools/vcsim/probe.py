@@ -6,7 +6,8 @@
 Builds the launcher (tools/vcsim/build.sh) unless --binary is given, starts it
 several times with different flags, and checks what docs/vsphere.md promises:
 the model's shape and capacity, login enforcement, verified TLS, the SOAP
-guard, the added methods, delays, session expiry and clean shutdown. Prints
+guard, the added methods, delays, session expiry, persistent datastores
+(-datastore-root) and clean shutdown. Prints
 one line per check and a closing "N passed, N failed"; exits non-zero on any
 failure. Every launcher it starts is stopped by PID; everything it writes is
 under one temporary directory that it removes.
@@ -56,6 +57,11 @@ Ready = dict[str, Any]
 
 def read(path: str) -> str:
     with open(path) as f:
+        return f.read()
+
+
+def read_bytes(path: str) -> bytes:
+    with open(path, "rb") as f:
         return f.read()
 
 
@@ -280,7 +286,9 @@ class Probe:
             "DC0_DVPG0" in pgs and len(pgs["DC0_DVPG0"].host) == 6,
         )
 
-    def make_vm(self, content: Any, name: str, power_on: bool = True) -> Any:
+    def make_vm(
+        self, content: Any, name: str, power_on: bool = True, vmx: str = "[LocalDS_0]"
+    ) -> Any:
         dc = content.rootFolder.childEntity[0]
         cluster = dc.hostFolder.childEntity[0]
         pg = next(n for n in dc.network if n.name == "DC0_DVPG0")
@@ -318,7 +326,7 @@ class Probe:
             numCPUs=1,
             memoryMB=512,
             guestId="otherGuest64",
-            files=vim.vm.FileInfo(vmPathName="[LocalDS_0]"),
+            files=vim.vm.FileInfo(vmPathName=vmx),
             deviceChange=[scsi, disk, nic],
         )
         task = dc.vmFolder.CreateVM_Task(spec, cluster.resourcePool)
@@ -877,6 +885,153 @@ class Probe:
         finally:
             self.stop(proc)
 
+    def datastore_root(self) -> None:
+        """-datastore-root: every file path of the simulator lands in DIR/<name> and stays."""
+        small = ("-clusters", "1", "-hosts-per-cluster", "2")
+        # Why leftover VM folders are moved aside: vcsim refuses a VM whose folder exists.
+        proc, r, _err = self.start(*small)
+        try:
+            ds0 = next(d for d in r["temp_dirs"] if "LocalDS_0" in d)
+            os.makedirs(os.path.join(ds0, "old-vm"))
+            with open(os.path.join(ds0, "old-vm", "old-vm.vmx"), "w") as f:
+                f.write("left by an earlier run")
+            si = self.connect(r)
+            content = si.RetrieveContent()
+            self.expect_fault(
+                "stock: CreateVM_Task into an existing [ds] name/name.vmx -> FileAlreadyExists",
+                vim.fault.FileAlreadyExists,
+                lambda: self.make_vm(content, "old-vm", False, "[LocalDS_0] old-vm/old-vm.vmx"),
+            )
+            Disconnect(si)
+        finally:
+            self.stop(proc)
+
+        root = os.path.join(self.work, "datastores")
+        ds0, ds1 = os.path.join(root, "LocalDS_0"), os.path.join(root, "LocalDS_1")
+        payload = os.urandom(1 << 20)
+        proc, r, _err = self.start(*small, "-datastore-root", root)
+        try:
+            self.check(
+                "-datastore-root: ready line names DIR/<name>, no temp dirs",
+                r["datastore_root"] == root
+                and r["datastore_dirs"] == [ds0, ds1]
+                and r["temp_dirs"] == []
+                and os.stat(root).st_mode & 0o777 == 0o700,
+                r["datastore_dirs"],
+            )
+            si = self.connect(r)
+            content = si.RetrieveContent()
+            dc = content.rootFolder.childEntity[0]
+            ds = next(d for d in dc.datastore if d.name == "LocalDS_0")
+            self.check(
+                "-datastore-root: info.url, info.path and summary.url point there",
+                ds.info.url == ds0 and ds.info.path == ds0 and ds.summary.url == ds0,
+            )
+            fm, vdm = content.fileManager, content.virtualDiskManager
+            fm.MakeDirectory("[LocalDS_0] images", dc, True)
+            conn = http.client.HTTPConnection(r["host"], r["port"], timeout=10)
+            q = "dcPath=DC0&dsName=LocalDS_0"
+            conn.request("PUT", f"/folder/images/a.vmdk?{q}", payload)
+            conn.getresponse().read()
+            conn.request("GET", f"/folder/images/a.vmdk?{q}")
+            got = conn.getresponse().read()
+            conn.close()
+            self.check(
+                "-datastore-root: /folder PUT/GET and MakeDirectory use DIR/LocalDS_0",
+                got == payload and read_bytes(os.path.join(ds0, "images", "a.vmdk")) == payload,
+            )
+            fm.MakeDirectory("[LocalDS_1] images", dc, True)
+            WaitForTask(
+                fm.CopyDatastoreFile_Task(
+                    "[LocalDS_0] images/a.vmdk", dc, "[LocalDS_1] images/b.vmdk", dc
+                )
+            )
+            WaitForTask(
+                fm.MoveDatastoreFile_Task(
+                    "[LocalDS_1] images/b.vmdk", dc, "[LocalDS_1] images/c.vmdk", dc
+                )
+            )
+            moved = os.listdir(os.path.join(ds1, "images"))
+            WaitForTask(fm.DeleteDatastoreFile_Task("[LocalDS_1] images/c.vmdk", dc))
+            self.check(
+                "-datastore-root: FileManager copy, move and delete there",
+                moved == ["c.vmdk"] and os.listdir(os.path.join(ds1, "images")) == [],
+                moved,
+            )
+            fm.MakeDirectory("[LocalDS_0] volumes", dc, True)
+            spec = vim.VirtualDiskManager.FileBackedVirtualDiskSpec(
+                diskType="thin", adapterType="lsiLogic", capacityKb=1024
+            )
+            v1, v2 = "[LocalDS_0] volumes/v1.vmdk", "[LocalDS_0] volumes/v2.vmdk"
+            WaitForTask(vdm.CreateVirtualDisk_Task(v1, dc, spec))
+            WaitForTask(vdm.ExtendVirtualDisk_Task(v1, dc, 2048, False))
+            WaitForTask(vdm.CopyVirtualDisk_Task(v1, dc, v2, dc))
+            copied = sorted(os.listdir(os.path.join(ds0, "volumes")))
+            WaitForTask(vdm.DeleteVirtualDisk_Task(v2, dc))
+            self.check(
+                "-datastore-root: VirtualDiskManager create, extend, copy, delete there",
+                copied == ["v1-flat.vmdk", "v1.vmdk", "v2-flat.vmdk", "v2.vmdk"]
+                and 'RW 4096 VMFS "v1-flat.vmdk"' in read(os.path.join(ds0, "volumes", "v1.vmdk"))
+                and sorted(os.listdir(os.path.join(ds0, "volumes"))) == copied[:2],
+                copied,
+            )
+            self.make_vm(content, "kept-vm", False, "[LocalDS_0] kept-vm/kept-vm.vmx")
+            gone = self.make_vm(content, "gone-vm", False)
+            made = os.path.isfile(os.path.join(ds0, "gone-vm", "gone-vm.vmx"))
+            WaitForTask(gone.Destroy_Task())
+            self.check(
+                "-datastore-root: CreateVM_Task and Destroy_Task there",
+                made
+                and not os.path.exists(os.path.join(ds0, "gone-vm"))
+                and os.path.isfile(os.path.join(ds0, "kept-vm", "kept-vm.vmx")),
+            )
+            Disconnect(si)
+        finally:
+            rc, _ = self.stop(proc)
+        self.check(
+            "-datastore-root: SIGTERM exits 0 and keeps the files",
+            rc == 0 and read_bytes(os.path.join(ds0, "images", "a.vmdk")) == payload,
+        )
+
+        proc, r, err = self.start(*small, "-datastore-root", root)
+        try:
+            orphans = r.get("orphaned_dirs", [])
+            self.check(
+                "restart: the earlier VM's folder is moved to .orphaned-*/, images/ and "
+                "volumes/ stay",
+                len(orphans) == 1
+                and os.path.basename(orphans[0]) == "kept-vm"
+                and os.path.basename(os.path.dirname(orphans[0])).startswith(".orphaned-")
+                and os.path.isfile(os.path.join(orphans[0], "kept-vm.vmx"))
+                and sorted(n for n in os.listdir(ds0) if not n.startswith("."))
+                == ["images", "volumes"],
+                orphans,
+            )
+            self.check("restart: the move is logged", "moved 1 VM folder(s)" in read(err))
+            conn = http.client.HTTPConnection(r["host"], r["port"], timeout=10)
+            conn.request("GET", "/folder/images/a.vmdk?dcPath=DC0&dsName=LocalDS_0")
+            got = conn.getresponse().read()
+            conn.close()
+            self.check("restart: /folder GET gives the same bytes", got == payload)
+            si = self.connect(r)
+            content = si.RetrieveContent()
+            vm = self.make_vm(content, "kept-vm", False, "[LocalDS_0] kept-vm/kept-vm.vmx")
+            self.check(
+                "restart: a VM of the same name gets its plain folder",
+                vm.config.files.vmPathName == "[LocalDS_0] kept-vm/kept-vm.vmx",
+            )
+            Disconnect(si)
+        finally:
+            self.stop(proc)
+
+        out = subprocess.run(
+            [self.binary, "-datastore-root", root, "-vms", "1"], capture_output=True, text=True
+        )
+        self.check(
+            "-datastore-root with -vms: exit 2",
+            out.returncode == 2 and "-vms cannot be combined" in out.stderr,
+        )
+
     def bad_flags(self) -> None:
         out = subprocess.run([self.binary, "-tls-cert", "x"], capture_output=True, text=True)
         self.check(
@@ -906,6 +1061,7 @@ class Probe:
                 self.delays_and_sessions,
                 self.renamed_and_standalone,
                 self.clone_race,
+                self.datastore_root,
                 self.bad_flags,
             ):
                 try:

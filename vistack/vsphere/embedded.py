@@ -2,7 +2,13 @@
 
 `tools/vcsim/build.sh` builds the launcher from Debian packages (once; cached) and prints the
 binary's path last. The launcher prints one JSON ready line (address, credentials, certificate,
-inventory names) and exits cleanly on SIGTERM, removing its temp datastore directories.
+inventory names) and exits cleanly on SIGTERM.
+
+The simulator's datastores are directories under `<data_dir>/embedded-datastores` (the launcher's
+`-datastore-root`), not temp dirs, because Glance keeps image files on them while its database
+lives in the data dir: both must survive a restart together. VMs do not survive one (the
+simulator's inventory is rebuilt), so the launcher moves their leftover folders aside into
+`.orphaned-<time>/` on each datastore at start, where a new VM of the same name cannot trip on them.
 
 The endpoint, password included, is written to `<data_dir>/vcenter.json` (mode 0600, in the data
 dir that is itself private) so that `vistack vcenter check --data-dir DIR` can reach the simulator
@@ -36,6 +42,8 @@ LOG = logging.getLogger("vistack.vsphere")
 ENDPOINT_FILE = "vcenter.json"
 LOG_FILE = "vcenter.log"
 TLS_DIR = "vcenter-tls"
+#: Under the data dir: one directory per simulated datastore, kept across restarts.
+DATASTORE_DIR = "embedded-datastores"
 EMBEDDED_NAME = "embedded"
 USERNAME = "vistack"
 
@@ -80,6 +88,8 @@ class EmbeddedVCenter:
 
     :param listen: `host:port`; port 0 picks a free one at the first start, and later starts
         (`restart`) reuse the port, as a restarted vCenter keeps its address.
+    :param persist_datastores: back the datastores by `<data_dir>/embedded-datastores` so their
+        files survive a restart; False gives the launcher's temp dirs, removed when it stops.
     """
 
     def __init__(
@@ -91,12 +101,14 @@ class EmbeddedVCenter:
         binary: Path | None = None,
         name: str = EMBEDDED_NAME,
         availability_zone: str | None = None,
+        persist_datastores: bool = True,
     ) -> None:
         self.settings = settings
         self.data_dir = Path(data_dir)
         self.listen = listen
         self.name = name
         self.availability_zone = availability_zone
+        self.persist_datastores = persist_datastores
         self._binary = binary
         self._process: subprocess.Popen[bytes] | None = None
         self._log: Any = None
@@ -106,6 +118,11 @@ class EmbeddedVCenter:
     @property
     def endpoint_file(self) -> Path:
         return self.data_dir / ENDPOINT_FILE
+
+    @property
+    def datastore_root(self) -> Path:
+        """The datastores' parent dir with `persist_datastores` (`-datastore-root`)."""
+        return self.data_dir / DATASTORE_DIR
 
     @property
     def pid(self) -> int | None:
@@ -152,6 +169,8 @@ class EmbeddedVCenter:
             args += ["-method-delay", s.method_delays]
         if s.session_idle_timeout:
             args += ["-session-idle-timeout", s.session_idle_timeout]
+        if self.persist_datastores:
+            args += ["-datastore-root", str(self.datastore_root)]
         return args
 
     def start(self, timeout: float = 30) -> VCenterEndpoint:
@@ -163,6 +182,10 @@ class EmbeddedVCenter:
             assert self.endpoint is not None
             return self.endpoint
         self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if self.persist_datastores:
+            # Created here, private like the data dir: the launcher would make it 0700 too, but
+            # only for the directories it creates itself.
+            self.datastore_root.mkdir(exist_ok=True, mode=0o700)
         password = self._password()
         command = self.command(password)
         self._log = (self.data_dir / LOG_FILE).open("ab")
@@ -189,6 +212,15 @@ class EmbeddedVCenter:
         # Later starts reuse the address, as a restarted vCenter keeps its own.
         self.listen = f"{ready['host']}:{ready['port']}"
         self._write_endpoint_file()
+        orphaned = ready.get("orphaned_dirs") or []
+        if orphaned:
+            # Routine after any restart with VMs (they never survive one), so not a warning.
+            LOG.info(
+                "embedded vCenter: moved %d VM folder(s) left by its previous run aside (%s); "
+                "VMs do not survive a restart, delete them when they are not needed",
+                len(orphaned),
+                ", ".join(sorted({str(Path(p).parent) for p in orphaned})),
+            )
         LOG.info(
             "embedded vCenter ready at %s in %.0f ms (pid %s)",
             self.endpoint.url,
@@ -318,7 +350,12 @@ class EmbeddedVCenter:
             self._log = None
 
     def _remove_temp_dirs(self) -> None:
-        """After an unclean exit, remove the simulator's datastore dirs (it could not)."""
+        """After an unclean exit, remove the simulator's temp datastore dirs (it could not).
+
+        Only `govcsim-*` dirs directly in the temp dir qualify: the persistent datastores under
+        `datastore_root` hold the images and must outlive any crash (the launcher lists them in
+        `datastore_dirs`, never in `temp_dirs`).
+        """
         temp_root = Path(tempfile.gettempdir()).resolve()
         for directory in self.ready.get("temp_dirs") or ():
             path = Path(directory).resolve()

@@ -68,7 +68,7 @@ async def create_image(request: Request, services: Services, context: Context) -
         raise BadRequest("The image must be a JSON object of attributes.")
     image = await run_in_threadpool(services.images.create, context, body)
     headers = {"Location": f"/v2/images/{image.id}", **_store_headers(services)}
-    return JSONBody(image_view(image), status_code=201, headers=headers)
+    return JSONBody(image_view(image, services.data.store_rank), status_code=201, headers=headers)
 
 
 @router.get("/v2/images")
@@ -76,7 +76,7 @@ def list_images(request: Request, services: Services, context: Context) -> Respo
     query = parse_list_query(request)
     images = services.images.list_images(context, query)
     body: dict[str, Any] = {
-        "images": [image_view(i) for i in images],
+        "images": [image_view(i, services.data.store_rank) for i in images],
         "first": "/v2/images",
         "schema": "/v2/schemas/images",
     }
@@ -89,7 +89,7 @@ def list_images(request: Request, services: Services, context: Context) -> Respo
 
 @router.get("/v2/images/{image_id}")
 def show_image(image_id: str, services: Services, context: Context) -> Response:
-    return JSONBody(image_view(services.images.get(context, image_id)))
+    return JSONBody(image_view(services.images.get(context, image_id), services.data.store_rank))
 
 
 @router.patch("/v2/images/{image_id}")
@@ -106,7 +106,7 @@ async def update_image(
         )
     ops = parse_patch(await json_body(request), media_type)
     image = await run_in_threadpool(services.images.update, context, image_id, ops)
-    return JSONBody(image_view(image))
+    return JSONBody(image_view(image, services.data.store_rank))
 
 
 @router.delete("/v2/images/{image_id}", status_code=204)

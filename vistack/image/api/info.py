@@ -34,7 +34,11 @@ def stores_info(services: Services, context: Context) -> Response:
     default = services.data.default_store_id
     stores: list[dict[str, Any]] = []
     for store in services.data.ordered_stores():
-        entry: dict[str, Any] = {"id": store.info.id, "description": store.info.description}
+        entry: dict[str, Any] = {
+            "id": store.info.id,
+            "description": store.info.description,
+            "weight": store.info.weight,
+        }
         if store.info.id == default:
             entry["default"] = True
         stores.append(entry)

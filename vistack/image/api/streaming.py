@@ -21,7 +21,9 @@ synchronous route of the cloud needs.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
+import logging
 import queue
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -33,6 +35,7 @@ from starlette.requests import ClientDisconnect
 
 from vistack.common.errors import BadRequest
 
+LOG = logging.getLogger(__name__)
 BLOCK = 1 << 20
 DEPTH = 4
 #: Downloads streaming at once; more wait for a thread (they do not fail).
@@ -117,7 +120,9 @@ async def produce_chunks(chunks: Iterator[bytes], depth: int = DEPTH) -> AsyncIt
     stopped = threading.Event()
 
     def hand_over(item: bytes | _End | BaseException) -> None:
-        loop.call_soon_threadsafe(ready.put_nowait, item)
+        # A closed loop (the server stopped mid-download) has nobody left to take it.
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(ready.put_nowait, item)
 
     def produce() -> None:
         try:
@@ -132,7 +137,11 @@ async def produce_chunks(chunks: Iterator[bytes], depth: int = DEPTH) -> AsyncIt
         finally:
             close = getattr(chunks, "close", None)
             if close is not None:
-                close()
+                try:
+                    close()
+                except Exception:
+                    # The bytes were all served or the client is gone: nothing to tell it.
+                    LOG.warning("closing an image download's source failed", exc_info=True)
 
     context = contextvars.copy_context()
     producer = loop.run_in_executor(_download_pool, context.run, produce)

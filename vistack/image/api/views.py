@@ -6,6 +6,7 @@ properties sit beside the core attributes in one flat object.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -19,7 +20,8 @@ def timestamp(value: datetime) -> str:
     return value.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def image_view(image: Image) -> dict[str, Any]:
+def image_view(image: Image, store_order: Callable[[str], Any] | None = None) -> dict[str, Any]:
+    """Glance's image object; `stores` lists the image's stores in `store_order` (by weight)."""
     view: dict[str, Any] = dict(image.properties)
     for name in SHOWN:
         view[name] = getattr(image, name)
@@ -32,7 +34,7 @@ def image_view(image: Image) -> dict[str, Any]:
         schema="/v2/schemas/image",
     )
     if image.locations:
-        view["stores"] = ",".join(sorted(image.locations))
+        view["stores"] = ",".join(sorted(image.locations, key=store_order))
     return view
 
 

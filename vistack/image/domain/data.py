@@ -129,9 +129,14 @@ class ImageDataService:
 
     def ordered_stores(self) -> list[ImageStore]:
         """Stores by preference: the default first, then by weight (highest first)."""
-        stores = sorted(self.stores.values(), key=lambda s: -s.info.weight)
+        stores = sorted(self.stores.values(), key=lambda s: self.store_rank(s.info.id))
         stores.sort(key=lambda s: s.info.id != self._default)
         return stores
+
+    def store_rank(self, store_id: str) -> tuple[int, str]:
+        """Sort key listing stores as Glance does: highest weight first, then by id."""
+        store = self.stores.get(store_id)
+        return (-(store.info.weight if store else 0), store_id)
 
     @property
     def default_store_id(self) -> str | None:
