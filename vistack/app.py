@@ -41,7 +41,7 @@ from vistack.identity.wiring import build_identity_services
 from vistack.image.api.app import build_image_app
 from vistack.image.api.deps import ImageServices
 from vistack.image.policies import IMAGE_RULES
-from vistack.image.wiring import build_image_services
+from vistack.image.wiring import build_image_services, image_registered_limits
 from vistack.migrations import runner
 from vistack.vsphere.drivers import vsphere_drivers
 from vistack.vsphere.runtime import VSphereRuntime, start_vsphere
@@ -70,6 +70,13 @@ class Cloud:
             demo=BootstrapAccount(identity.demo_user, identity.demo_project, demo_password),
             region=self.settings.server.region,
             services=catalog_services(self.settings),
+        )
+        # Glance's quotas are Keystone unified limits; [image] seeds their registered defaults.
+        self.identity.limits.register_defaults(
+            "image",
+            self.settings.server.region,
+            image_registered_limits(self.settings.image),
+            "registered by vistack from [image] at bootstrap",
         )
 
     def close(self) -> None:
@@ -131,7 +138,14 @@ def build_cloud(
             first = runtime.vcenters[0]
             drivers = vsphere_drivers(first.session, first.endpoint)
             vcenter = first.endpoint.name
-        image = build_image_services(settings, database, policy, bus, drivers, vcenter)
+        region = settings.server.region
+
+        def image_limit(resource: str, project_id: str) -> int | None:
+            return identity.limits.effective_limit("image", resource, project_id, region)
+
+        image = build_image_services(
+            settings, database, policy, bus, drivers, vcenter, limit_source=image_limit
+        )
     except BaseException:
         if runtime is not None:
             runtime.close()

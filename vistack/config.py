@@ -187,7 +187,8 @@ class ImageSettings:
     staging_dir: str = ""
     #: Convert qcow2 and raw to streamOptimized VMDK on import (vSphere boots VMDK only).
     convert_on_import: bool = True
-    #: Per-project limits (Glance's unified-limits names); -1 means unlimited.
+    #: Per-project limits (Glance's unified-limits names; -1 unlimited). They seed Keystone
+    #: registered limits at first bootstrap, which then rule (`openstack limit ...`).
     image_count_total: int = 1000
     #: MiB of image data a project may store, across all its images.
     image_size_total: int = 1048576

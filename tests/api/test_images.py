@@ -698,3 +698,39 @@ def test_failed_import_reports_and_returns_to_queued(image_api: ImageApi, files:
     tasks = image_api.get(f"/v2/images/{image['id']}/tasks").json()["tasks"]
     assert tasks[0]["status"] == "failure" and tasks[0]["message"]
     assert stored_files(image_api, image["id"]) == []
+
+
+# -- unified limits ----------------------------------------------------------------------------
+
+
+def test_keystone_limits_set_a_projects_image_quota(image_api: ImageApi) -> None:
+    identity = image_api.identity
+    owner = persona(identity)
+    registered = identity.get("/registered_limits?resource_name=image_count_total").json()
+    assert [r["default_limit"] for r in registered["registered_limits"]] == [1000]
+    service = identity.get("/services?type=image").json()["services"][0]
+    created = identity.post(
+        "/limits",
+        json={
+            "limits": [
+                {
+                    "service_id": service["id"],
+                    "region_id": "RegionOne",
+                    "project_id": owner.project_id,
+                    "resource_name": "image_count_total",
+                    "resource_limit": 1,
+                }
+            ]
+        },
+    )
+    assert created.status_code == 201, created.text
+    usage = image_api.get("/v2/info/usage", token=owner.token).json()["usage"]
+    assert usage["image_count_total"] == {"limit": 1, "usage": 0}
+    create(image_api, owner.token)
+    response = image_api.post("/v2/images", json={"name": "two"}, token=owner.token)
+    assert "Maximum number of images" in fault(response, 413)
+    # Another project keeps the registered default.
+    assert create(image_api, persona(identity).token)["status"] == "queued"
+    limit_id = created.json()["limits"][0]["id"]
+    assert identity.delete(f"/limits/{limit_id}").status_code == 204
+    assert create(image_api, owner.token)["status"] == "queued"

@@ -10,12 +10,10 @@ import os
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
-import openstack
 import pytest
 
 from tests.clients.test_cli import run, run_json, unique
@@ -29,19 +27,6 @@ pytestmark = pytest.mark.clients
 @pytest.fixture(scope="module")
 def files(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("client-images")
-
-
-@pytest.fixture
-def admin(
-    running_cloud: RunningCloud, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[openstack.connection.Connection]:
-    for key in running_cloud.env():
-        if key.startswith("OS_"):
-            monkeypatch.delenv(key, raising=False)
-    monkeypatch.setenv("OS_CLIENT_CONFIG_FILE", str(running_cloud.clouds_yaml))
-    conn = openstack.connect(cloud="vistack-admin")
-    yield conn
-    conn.close()
 
 
 def datastore_url(cloud: RunningCloud, admin: Any, image_id: str, name: str) -> str:

@@ -7,7 +7,6 @@ built from an explicit `OpenStackConfig` reading only this cloud's clouds.yaml.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from typing import Any, TypeVar
 
 import openstack
@@ -42,13 +41,6 @@ def present(found: T | None) -> T:
     return found
 
 
-def connect(cloud: RunningCloud, name: str) -> openstack.connection.Connection:
-    config = openstack.config.OpenStackConfig(
-        config_files=[str(cloud.clouds_yaml)], vendor_files=[], secure_files=[]
-    )
-    return openstack.connection.Connection(config=config.get_one(cloud=name))
-
-
 def connect_with(cloud: RunningCloud, **auth: Any) -> openstack.connection.Connection:
     """A connection from explicit auth arguments against this cloud's auth URL."""
     admin_auth = cloud.cloud("vistack-admin")["auth"]
@@ -60,28 +52,6 @@ def connect_with(cloud: RunningCloud, **auth: Any) -> openstack.connection.Conne
         identity_api_version="3",
         region_name="RegionOne",
     )
-
-
-@pytest.fixture
-def admin(
-    running_cloud: RunningCloud, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[openstack.connection.Connection]:
-    for key in running_cloud.env():
-        if key.startswith("OS_"):
-            monkeypatch.delenv(key, raising=False)
-    monkeypatch.setenv("OS_CLIENT_CONFIG_FILE", str(running_cloud.clouds_yaml))
-    conn = connect(running_cloud, "vistack-admin")
-    yield conn
-    conn.close()
-
-
-@pytest.fixture
-def demo(
-    running_cloud: RunningCloud, admin: openstack.connection.Connection
-) -> Iterator[openstack.connection.Connection]:
-    conn = connect(running_cloud, "vistack-demo")
-    yield conn
-    conn.close()
 
 
 def test_connect_from_os_client_config_file(

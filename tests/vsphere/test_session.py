@@ -158,6 +158,22 @@ def test_lost_connection_non_idempotent_call_is_transient(start_vcsim: StartVcsi
         assert time.monotonic() - started < 0.5
 
 
+def test_a_request_never_sent_is_retried_even_when_not_idempotent(
+    session: VCenterSession,
+) -> None:
+    attempts: list[int] = []
+
+    def create_something(client: Client) -> int:
+        attempts.append(1)
+        if len(attempts) == 1:
+            # What a write on a keep-alive connection the server dropped while idle raises.
+            raise BrokenPipeError(32, "Broken pipe")
+        return len(retrieve(client, "Datacenter", ["name"]))
+
+    assert session.call(create_something, idempotent=False) == 1
+    assert len(attempts) == 2
+
+
 def test_restarted_vcenter_is_transparent_to_callers(start_vcsim: StartVcsim) -> None:
     vcsim: EmbeddedVCenter = start_vcsim()
     assert vcsim.endpoint is not None

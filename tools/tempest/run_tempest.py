@@ -92,18 +92,22 @@ class Service:
     api_package: str  # tempest.api.<api_package>
     catalog_types: tuple[str, ...]  # any of these in the catalog means "available"
     available_option: str | None  # [service_available] option, None when Tempest has none
+    # tempest.scenario modules that test this service (and identity) only, run with its API tests
+    scenarios: tuple[str, ...] = ()
 
 
 SERVICES: tuple[Service, ...] = (
     Service("identity", "identity", ("identity",), None),
     Service("compute", "compute", ("compute",), "nova"),
-    Service("image", "image", ("image",), "glance"),
+    # test_unified_limits: Glance quotas as Keystone unified limits (ImageQuotaTest).
+    Service("image", "image", ("image",), "glance", ("test_unified_limits",)),
     Service("network", "network", ("network",), "neutron"),
     Service("volume", "volume", ("volumev3", "block-storage", "volume"), "cinder"),
     Service("object-store", "object_storage", ("object-store",), "swift"),
 )
 SERVICE_BY_NAME = {s.name: s for s in SERVICES}
 SERVICE_BY_PACKAGE = {s.api_package: s for s in SERVICES}
+SERVICE_BY_SCENARIO = {module: s for s in SERVICES for module in s.scenarios}
 
 # [service_available] options that no catalog type can switch on (vistack serves no Horizon
 # through the catalog); flip with --set service_available.horizon=true.
@@ -600,6 +604,9 @@ def write_exclude_file(rules: Sequence[ExcludeRule], path: Path) -> None:
 def build_regex(services: Sequence[Service], smoke: bool) -> str:
     packages = "|".join(re.escape(s.api_package) for s in services)
     regex = rf"^tempest\.api\.({packages})\."
+    scenarios = "|".join(re.escape(m) for s in services for m in s.scenarios)
+    if scenarios:
+        regex = rf"^tempest\.(api\.({packages})|scenario\.({scenarios}))\."
     if smoke:
         regex += r".*\[.*\bsmoke\b.*\]"
     return regex
@@ -806,7 +813,8 @@ def service_of(test_id: str) -> str:
     if not match:
         return "other"
     if match.group(1) == "scenario":
-        return "scenario"
+        owner = SERVICE_BY_SCENARIO.get(match.group(2))
+        return owner.name if owner else "scenario"
     service = SERVICE_BY_PACKAGE.get(match.group(2))
     return service.name if service else match.group(2)
 

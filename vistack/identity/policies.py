@@ -4,7 +4,9 @@ Personas: a cloud admin (`rule:admin_required`) may do anything; a system reader
 everything; a domain admin manages users, groups, projects and grants within its domain; every
 user may read itself, change its own password and manage its own application credentials,
 credentials and EC2 keys; the trustor and trustee of a trust may read it, and its trustor (or
-an admin) delete it; only a service (or an admin) may exchange an EC2 signature for a token.
+an admin) delete it; only a service (or an admin) may exchange an EC2 signature for a token;
+every user may read registered limits and the limits of its own project or domain, and only a
+cloud admin may change limits.
 Override any rule in `policy.yaml`.
 """
 
@@ -20,6 +22,13 @@ OWNER = "user_id:%(target.user.id)s"
 TRUSTOR = "user_id:%(target.trust.trustor_user_id)s"
 TRUSTEE = "user_id:%(target.trust.trustee_user_id)s"
 CRED_OWNER = "user_id:%(target.credential.user_id)s"
+#: Keystone's reader of a limit: a token scoped to its project, its domain or its project's
+#: domain (vistack leaves absent target values out, so a domain limit never matches on
+#: project_id, which is what Keystone's `not None:%(target.limit.project_id)s` ensures).
+LIMIT_READER = (
+    "domain_id:%(target.limit.domain.id)s or domain_id:%(target.limit.project.domain_id)s "
+    "or project_id:%(target.limit.project_id)s"
+)
 
 
 def _rule(name: str, check: str, description: str) -> RuleDefault:
@@ -156,6 +165,18 @@ IDENTITY_RULES: list[RuleDefault] = [
     _rule("ec2_list_credentials", f"{READER} or {OWNER}", "List a user's EC2 credentials."),
     _rule("ec2_create_credential", f"{ADMIN} or {OWNER}", "Create an EC2 credential."),
     _rule("ec2_delete_credential", f"{ADMIN} or {CRED_OWNER}", "Delete an EC2 credential."),
+    # Unified limits: what a service registers, and what one project or domain may use.
+    _rule("get_registered_limit", "", "Show a registered limit."),
+    _rule("list_registered_limits", "", "List registered limits."),
+    _rule("create_registered_limits", ADMIN, "Create registered limits."),
+    _rule("update_registered_limit", ADMIN, "Update a registered limit."),
+    _rule("delete_registered_limit", ADMIN, "Delete a registered limit."),
+    _rule("get_limit_model", "", "Show the limit enforcement model."),
+    _rule("get_limit", f"{READER} or {LIMIT_READER}", "Show a limit."),
+    _rule("list_limits", "", "List limits (each is checked with get_limit)."),
+    _rule("create_limits", ADMIN, "Create limits."),
+    _rule("update_limit", ADMIN, "Update a limit."),
+    _rule("delete_limit", ADMIN, "Delete a limit."),
     # The S3 or EC2 service forwarding a signed request, not its end user (CVE-2025-65073).
     _rule(
         "ec2tokens_validate",

@@ -29,6 +29,7 @@ from vistack.identity.domain.credentials import (
 )
 from vistack.identity.domain.fernet_keys import FernetKeyRepository
 from vistack.identity.domain.identities import IdentityService
+from vistack.identity.domain.limits import LimitService
 from vistack.identity.domain.password_rules import PasswordRules
 from vistack.identity.domain.passwords import PasswordHasher
 from vistack.identity.domain.resources import ResourceService
@@ -108,6 +109,7 @@ def build_identity_services(
             auth,
             timedelta(seconds=settings.identity.ec2_auth_ttl),
         ),
+        limits=LimitService(store, changes, GenerationCache(cache, changes, "effective-limits")),
         policy=policy,
         region=settings.server.region,
         bootstrapper=Bootstrapper(store, changes, hasher),

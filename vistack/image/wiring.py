@@ -7,13 +7,13 @@ from pathlib import Path
 from vistack.common.bus import WorkQueue
 from vistack.common.db import Database
 from vistack.common.policy import PolicyEngine
-from vistack.config import ConfigError, Settings
+from vistack.config import ConfigError, ImageSettings, Settings
 from vistack.drivers.bundle import Drivers
 from vistack.image.api.deps import ImageServices
 from vistack.image.db.images import SqlImageRepository
 from vistack.image.db.metadefs import SqlMetadefRepository
 from vistack.image.domain.data import ImageDataService
-from vistack.image.domain.images import ImageLimits, ImageService
+from vistack.image.domain.images import ImageLimits, ImageService, LimitSource
 from vistack.image.domain.metadefs import MetadefService
 from vistack.image.domain.stores import DatastoreStore, FilesystemStore, ImageStore
 
@@ -68,6 +68,16 @@ def build_stores(
     return stores
 
 
+def image_registered_limits(options: ImageSettings) -> dict[str, int]:
+    """The [image] quota options as Glance's unified-limit resources (sizes in MiB)."""
+    return {
+        "image_count_total": options.image_count_total,
+        "image_size_total": options.image_size_total,
+        "image_stage_total": options.image_stage_total,
+        "image_count_uploading": options.image_count_uploading,
+    }
+
+
 def _bytes(mib: int) -> int:
     return -1 if mib < 0 else mib * MIB
 
@@ -79,6 +89,7 @@ def build_image_services(
     bus: WorkQueue,
     drivers: Drivers | None,
     vcenter: str = "vcenter",
+    limit_source: LimitSource | None = None,
 ) -> ImageServices:
     options = settings.image
     repository = SqlImageRepository(database)
@@ -88,7 +99,7 @@ def build_image_services(
         image_stage_total=_bytes(options.image_stage_total),
         image_count_uploading=options.image_count_uploading,
     )
-    images = ImageService(repository, policy, limits)
+    images = ImageService(repository, policy, limits, limit_source)
     data = ImageDataService(
         repository,
         images,

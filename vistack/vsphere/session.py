@@ -40,6 +40,14 @@ T = TypeVar("T")
 #: What a broken or refused connection raises (ssl errors are OSErrors too).
 CONNECTION_ERRORS: tuple[type[BaseException], ...] = (OSError, http.client.HTTPException)
 
+
+def _never_sent(exc: BaseException) -> bool:
+    """Whether the request provably never reached vCenter, so even a call that must not run
+    twice may be sent again: the peer had closed the socket before we wrote (EPIPE, typical of
+    a pooled keep-alive connection the server dropped while idle), or refused to connect."""
+    return isinstance(exc, BrokenPipeError | ConnectionRefusedError)
+
+
 #: Longest pause between two reconnection attempts while vCenter is down.
 MAX_BACKOFF_SECONDS = 30.0
 #: A caller arriving while vCenter is down fails fast unless the last attempt is this old.
@@ -235,7 +243,7 @@ class VCenterSession:
                     self._relogin(client.generation, exc)
                 except CONNECTION_ERRORS as exc:
                     error = self._connection_lost(exc)
-                    if retried or not idempotent:
+                    if retried or not (idempotent or _never_sent(exc)):
                         raise error from exc
                     retried = True
                 except vmodl.MethodFault as exc:

@@ -15,6 +15,7 @@ from vistack.identity.api import (
     ec2,
     grants,
     groups,
+    limits,
     projects,
     roles,
     trusts,
@@ -39,6 +40,7 @@ ROUTERS = (
     trusts,
     credentials,
     ec2,
+    limits,
 )
 
 

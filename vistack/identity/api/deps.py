@@ -17,6 +17,7 @@ from vistack.identity.domain.bootstrap import Bootstrapper
 from vistack.identity.domain.catalog import CatalogService
 from vistack.identity.domain.credentials import CredentialService
 from vistack.identity.domain.identities import IdentityService
+from vistack.identity.domain.limits import LimitService
 from vistack.identity.domain.resources import ResourceService
 from vistack.identity.domain.trusts import TrustService
 
@@ -33,6 +34,7 @@ class IdentityServices:
     app_credentials: ApplicationCredentialService
     trusts: TrustService
     credentials: CredentialService
+    limits: LimitService
     policy: PolicyEngine
     region: str
     bootstrapper: Bootstrapper

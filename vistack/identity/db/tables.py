@@ -304,3 +304,52 @@ class CredentialRow(Base):
     #: Which credential key encrypted it, so a rotation can re-encrypt what is left behind.
     key_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(PreciseDateTime)
+
+
+class RegisteredLimitRow(Base):
+    """A default limit a service registers for a resource (unified limits).
+
+    `region_id` is '' for a registration that holds in every region, for the same reason as
+    `RoleRow.domain_id`: the (service, region, resource) uniqueness must hold on every backend.
+    It has no foreign key for that reason; deleting a region that a registration names is
+    refused by the catalog service. Deleting a service still in use is refused there too, the
+    foreign key being the backstop against a race.
+    """
+
+    __tablename__ = "identity_registered_limit"
+    __table_args__ = (UniqueConstraint("service_id", "region_id", "resource_name"),)
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    service_id: Mapped[str] = mapped_column(ID, ForeignKey("identity_service.id"))
+    region_id: Mapped[str] = mapped_column(NAME, default="", index=True)
+    resource_name: Mapped[str] = mapped_column(NAME)
+    default_limit: Mapped[int] = mapped_column(Integer)
+    description: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class LimitRow(Base):
+    """A project's (or a domain's) own limit for a registered resource.
+
+    Exactly one of `project_id` and `domain_id` is set, so each unique constraint below only
+    ever compares limits of one kind (NULLs never collide). The cascades are a backstop: the
+    resource service deletes the limits of a project or domain it deletes.
+    """
+
+    __tablename__ = "identity_limit"
+    __table_args__ = (
+        UniqueConstraint("project_id", "registered_limit_id"),
+        UniqueConstraint("domain_id", "registered_limit_id"),
+    )
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    registered_limit_id: Mapped[str] = mapped_column(
+        ID, ForeignKey("identity_registered_limit.id"), index=True
+    )
+    project_id: Mapped[str | None] = mapped_column(
+        ID, ForeignKey("identity_project.id", ondelete="CASCADE"), nullable=True
+    )
+    domain_id: Mapped[str | None] = mapped_column(
+        ID, ForeignKey("identity_domain.id", ondelete="CASCADE"), nullable=True
+    )
+    resource_limit: Mapped[int] = mapped_column(Integer)
+    description: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -17,6 +17,7 @@ from vistack.common.errors import Conflict
 from vistack.identity.db.access_rules import AccessRuleRepository
 from vistack.identity.db.catalog import CatalogRepository
 from vistack.identity.db.credentials import ApplicationCredentialRepository, RevocationRepository
+from vistack.identity.db.limits import LimitRepository
 from vistack.identity.db.resources import DomainRepository, ProjectRepository
 from vistack.identity.db.roles import AssignmentRepository, RoleRepository
 from vistack.identity.db.trusts import TrustRepository
@@ -40,6 +41,7 @@ class SqlIdentityRepositories:
         self.trusts = TrustRepository(session)
         self.revocations = RevocationRepository(session)
         self.user_credentials = CredentialRepository(session)
+        self.limits = LimitRepository(session)
 
 
 class SqlIdentityStore:

@@ -10,6 +10,7 @@ from vistack.common.cache import Cache
 from vistack.common.errors import BadRequest, Conflict, Forbidden, NotFound
 from vistack.identity.domain.changes import ChangeTracker, GenerationCache
 from vistack.identity.domain.ids import new_id
+from vistack.identity.domain.limits import registrations_using
 from vistack.identity.domain.models import Endpoint, Region, Service
 from vistack.identity.domain.ports import IdentityStore
 
@@ -91,6 +92,8 @@ class CatalogService:
                 raise Forbidden(
                     f"Unable to delete region {region_id} because it has associated endpoints."
                 )
+            if registrations_using(repos, region_id=region_id):
+                raise Conflict(f"Region {region_id} is still used by registered limits.")
             repos.catalog.delete_region(region_id)
         self._changes.changed()
 
@@ -123,8 +126,11 @@ class CatalogService:
         return updated
 
     def delete_service(self, service_id: str) -> None:
+        """:raises Conflict: registered limits use it (Keystone refuses too)."""
         self.get_service(service_id)
         with self._store.transaction() as repos:
+            if registrations_using(repos, service_id=service_id):
+                raise Conflict(f"Service {service_id} is still used by registered limits.")
             repos.catalog.delete_service(service_id)
         self._changes.changed()
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from vistack.identity.domain.models import (
     AccessRule,
@@ -29,6 +29,10 @@ from vistack.identity.domain.models import (
     Trust,
     User,
 )
+
+if TYPE_CHECKING:
+    # Only for annotations: `domain.limits` itself imports this module.
+    from vistack.identity.domain.limits import LimitStore
 
 
 class DomainStore(Protocol):
@@ -260,6 +264,8 @@ class IdentityRepositories(Protocol):
     def revocations(self) -> RevocationStore: ...
     @property
     def user_credentials(self) -> CredentialStore: ...
+    @property
+    def limits(self) -> LimitStore: ...
 
 
 class IdentityStore(Protocol):

@@ -93,6 +93,7 @@ class ResourceService:
                 repos.assignments.remove_for_target(project.id)
                 repos.trusts.delete_for_project(project.id)
                 repos.user_credentials.delete_for_project(project.id)
+                repos.limits.delete_for_project(project.id)
                 repos.projects.delete(project.id)
             for user in repos.users.find(domain_id=domain_id):
                 repos.assignments.remove_for_actor(user.id)
@@ -104,6 +105,7 @@ class ResourceService:
             for role in repos.roles.find(domain_id=domain_id):
                 repos.roles.delete(role.id)
             repos.assignments.remove_for_target(domain_id)
+            repos.limits.delete_for_domain(domain_id)
             repos.domains.delete(domain_id)
         self._changes.changed()
 
@@ -208,7 +210,7 @@ class ResourceService:
         return updated
 
     def delete_project(self, project_id: str) -> None:
-        """Delete a leaf project and its role assignments.
+        """Delete a leaf project, its role assignments and its limits.
 
         :raises Forbidden: the project still has children.
         """
@@ -222,6 +224,7 @@ class ResourceService:
             repos.assignments.remove_for_target(project_id)
             repos.trusts.delete_for_project(project_id)
             repos.user_credentials.delete_for_project(project_id)
+            repos.limits.delete_for_project(project_id)
             repos.projects.delete(project_id)
         self._changes.changed()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -48,20 +49,27 @@ def _require_octet_stream(request: Request) -> Response | None:
     return None
 
 
-@router.put("/v2/images/{image_id}/file", status_code=204)
-async def upload_file(
-    image_id: str, request: Request, services: Services, context: Context
+async def _receive(
+    request: Request, write: Callable[[Iterator[bytes], int | None], object]
 ) -> Response:
+    """Stream an octet-stream body into `write(chunks, declared size)`; 204 when done."""
     refused = _require_octet_stream(request)
     if refused is not None:
         return refused
     size = _declared_size(request)
-    store = request.headers.get(STORE_HEADER)
-    await consume_body(
-        request.stream(),
-        lambda chunks: services.data.upload(context, image_id, chunks, size, store),
-    )
+    await consume_body(request.stream(), lambda chunks: write(chunks, size))
     return Response(status_code=204)
+
+
+@router.put("/v2/images/{image_id}/file", status_code=204)
+async def upload_file(
+    image_id: str, request: Request, services: Services, context: Context
+) -> Response:
+    store = request.headers.get(STORE_HEADER)
+    return await _receive(
+        request,
+        lambda chunks, size: services.data.upload(context, image_id, chunks, size, store),
+    )
 
 
 @router.get("/v2/images/{image_id}/file")
@@ -106,15 +114,9 @@ def _range(header: str | None) -> tuple[int, int | None]:
 async def stage_file(
     image_id: str, request: Request, services: Services, context: Context
 ) -> Response:
-    refused = _require_octet_stream(request)
-    if refused is not None:
-        return refused
-    size = _declared_size(request)
-    await consume_body(
-        request.stream(),
-        lambda chunks: services.data.stage(context, image_id, chunks, size),
+    return await _receive(
+        request, lambda chunks, size: services.data.stage(context, image_id, chunks, size)
     )
-    return Response(status_code=204)
 
 
 @router.post("/v2/images/{image_id}/import", status_code=202)

@@ -71,7 +71,7 @@ def stores_detail(services: Services, context: Context) -> Response:
 @router.get("/v2/info/usage")
 def usage_info(services: Services, context: Context) -> Response:
     usage = services.images.usage(context)
-    limits = services.images.limits
+    limits = services.images.limits_for(context.project_id)
 
     def entry(limit: int, used: int) -> dict[str, int]:
         return {"limit": limit, "usage": used}

@@ -127,8 +127,12 @@ async def produce_chunks(chunks: Iterator[bytes], depth: int = DEPTH) -> AsyncIt
     def produce() -> None:
         try:
             for chunk in chunks:
-                # Wait for room; give up when the consumer stopped or has stalled too long.
-                if not room.acquire(timeout=STALLED_SECONDS) or stopped.is_set():
+                # Wait for room; give up when the consumer stopped or has stalled too long
+                # (saying so, in case it ever comes back for more).
+                if not room.acquire(timeout=STALLED_SECONDS):
+                    hand_over(TimeoutError(f"no chunk taken for {STALLED_SECONDS:.0f} s"))
+                    return
+                if stopped.is_set():
                     return
                 hand_over(chunk)
             hand_over(_End())

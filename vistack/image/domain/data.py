@@ -87,7 +87,8 @@ class Download:
 
 
 class _Meter:
-    """Counts bytes and refuses to pass a limit (the project's remaining quota)."""
+    """Counts bytes and refuses to pass a limit: an image larger than the project's whole
+    quota can never fit, so it is cut off as soon as it proves to be."""
 
     def __init__(self, limit: int | None, what: str) -> None:
         self.count = 0
@@ -98,9 +99,37 @@ class _Meter:
         self.count += n
         if self._limit is not None and self.count > self._limit:
             raise PayloadTooLarge(
-                f"The image exceeds the project's {self._what} quota "
-                f"({self._limit} bytes left); delete images or ask for a larger quota."
+                f"The image is larger than the project's whole {self._what} quota "
+                f"({self._limit} bytes); ask for a larger quota."
             )
+
+
+def _check_busy(limit: int, uploading: int) -> None:
+    if limit >= 0 and uploading >= limit:
+        raise PayloadTooLarge(
+            f"The project already has {uploading} uploads in progress (image_count_uploading "
+            f"limit {limit}); wait for them to finish."
+        )
+
+
+def _byte_quota(resource: str, limit: int, used: int, size: int | None) -> int | None:
+    """Glance's rule for byte quotas (oslo.limit with no delta): an upload may start while the
+    project is not over `limit`, whatever its size, so the last one may overshoot; it is
+    refused when the project is over, or when the image alone exceeds the whole quota.
+    Returns the cap on this upload's bytes (None: unlimited)."""
+    if limit < 0:
+        return None
+    if used > limit:
+        raise PayloadTooLarge(
+            f"The project is over its {resource} quota ({used} of {limit} bytes used); "
+            "delete images or ask for a larger quota."
+        )
+    if size is not None and size > limit:
+        raise PayloadTooLarge(
+            f"The image ({size} bytes) is larger than the project's whole {resource} quota "
+            f"({limit} bytes); ask for a larger quota."
+        )
+    return limit
 
 
 class ImageDataService:
@@ -381,24 +410,14 @@ class ImageDataService:
             )
 
     def _check_upload_quota(self, image: Image, size: int | None) -> int | None:
-        """Bytes the owner may still store (None: unlimited); refuses when already over."""
-        limits = self._images.limits
+        """The most bytes this upload may send (None: unlimited), refusing it up front when the
+        project is already over its image_size_total or has too many uploads running."""
+        limits = self._images.limits_for(image.owner)
         usage = self._repo.usage(image.owner or "")
-        busy = limits.image_count_uploading
-        if busy >= 0 and usage.image_count_uploading >= busy:
-            raise PayloadTooLarge(
-                f"The project already has {usage.image_count_uploading} uploads in progress "
-                f"(limit {busy}); wait for them to finish."
-            )
-        if limits.image_size_total < 0:
-            return None
-        remaining = limits.image_size_total - usage.image_size_total
-        if remaining <= 0 or (size is not None and size > remaining):
-            raise PayloadTooLarge(
-                f"The image exceeds the project's image_size_total quota ({max(remaining, 0)} "
-                "bytes left); delete images or ask for a larger quota."
-            )
-        return remaining
+        _check_busy(limits.image_count_uploading, usage.image_count_uploading)
+        return _byte_quota(
+            "image_size_total", limits.image_size_total, usage.image_size_total, size
+        )
 
     # -- download -----------------------------------------------------------------------------
 
@@ -455,22 +474,12 @@ class ImageDataService:
                 f"Image status transition from {image.status} to uploading is not allowed; "
                 "only a queued image can be staged."
             )
-        limits = self._images.limits
+        limits = self._images.limits_for(image.owner)
         usage = self._repo.usage(image.owner or "")
-        if limits.image_count_uploading >= 0 and (
-            usage.image_count_uploading >= limits.image_count_uploading
-        ):
-            raise PayloadTooLarge(
-                f"The project already has {usage.image_count_uploading} uploads in progress."
-            )
-        remaining = None
-        if limits.image_stage_total >= 0:
-            remaining = limits.image_stage_total - usage.image_stage_total
-            if size is not None and size > remaining:
-                raise PayloadTooLarge(
-                    f"Staging {size} bytes exceeds the project's image_stage_total quota "
-                    f"({remaining} bytes left)."
-                )
+        _check_busy(limits.image_count_uploading, usage.image_count_uploading)
+        cap = _byte_quota(
+            "image_stage_total", limits.image_stage_total, usage.image_stage_total, size
+        )
         if (
             self._repo.update(
                 image_id, columns={"status": Status.UPLOADING.value}, expected_status=_QUEUED
@@ -479,7 +488,7 @@ class ImageDataService:
         ):
             raise Conflict(f"Image {image_id} is already being uploaded.")
         target = self.staging_file(image_id)
-        meter = _Meter(remaining, "image_stage_total")
+        meter = _Meter(cap, "image_stage_total")
         try:
             self._scratch()
             with target.open("wb") as handle:

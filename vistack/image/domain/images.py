@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -48,6 +48,21 @@ WRITABLE_CORE = frozenset(
 )
 
 
+#: Looks up a project's limit for a resource in Keystone's unified limits: (resource, project)
+#: → the project's limit, else the registered default, else None (Glance's unified-limit names;
+#: sizes in MiB, as Glance registers them).
+LimitSource = Callable[[str, str], int | None]
+
+#: Unified-limit resources that Glance registers in MiB (the rest are counts).
+MIB_RESOURCES = frozenset({"image_size_total", "image_stage_total"})
+QUOTA_RESOURCES = (
+    "image_count_total",
+    "image_size_total",
+    "image_stage_total",
+    "image_count_uploading",
+)
+
+
 @dataclass(frozen=True)
 class ImageLimits:
     """Per-project quota (bytes and counts; -1 unlimited) and per-image caps."""
@@ -61,6 +76,9 @@ class ImageLimits:
     members_per_image: int = 128
 
 
+MIB = 1 << 20
+
+
 def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
@@ -71,10 +89,13 @@ class ImageService:
         repository: ImageRepository,
         policy: PolicyEngine,
         limits: ImageLimits,
+        limit_source: LimitSource | None = None,
     ) -> None:
         self._repo = repository
         self._policy = policy
+        #: The cloud-wide defaults ([image] options); Keystone limits override them.
         self.limits = limits
+        self._limit_source = limit_source
         self._on_delete: Callable[[Image], None] | None = None
 
     def on_delete(self, callback: Callable[[Image], None]) -> None:
@@ -369,12 +390,25 @@ class ImageService:
 
     # -- quota --------------------------------------------------------------------------------
 
+    def limits_for(self, project_id: str | None) -> ImageLimits:
+        """The quota of one project: Keystone unified limits where registered (the project's
+        own limit, else the registered default), the [image] defaults otherwise."""
+        if self._limit_source is None or not project_id:
+            return self.limits
+        found: dict[str, int] = {}
+        for resource in QUOTA_RESOURCES:
+            value = self._limit_source(resource, project_id)
+            if value is None:
+                continue
+            found[resource] = value * MIB if resource in MIB_RESOURCES and value > 0 else value
+        return replace(self.limits, **found) if found else self.limits
+
     def usage(self, context: RequestContext) -> Usage:
         self.authorize("get_usage", context)
         return self._repo.usage(context.project_id or "")
 
     def _check_count_quota(self, owner: str | None) -> None:
-        limit = self.limits.image_count_total
+        limit = self.limits_for(owner).image_count_total
         if limit < 0 or owner is None:
             return
         if self._repo.usage(owner).image_count_total >= limit:
