@@ -32,6 +32,7 @@ lint: setup
 bench: setup vcsim
 	$(BIN)/python bench/identity.py
 	$(BIN)/python bench/vsphere.py
+	$(BIN)/python bench/image.py
 
 tempest: setup
 	$(BIN)/python tools/tempest/run_tempest.py

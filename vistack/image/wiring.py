@@ -14,7 +14,9 @@ from vistack.image.db.images import SqlImageRepository
 from vistack.image.db.metadefs import SqlMetadefRepository
 from vistack.image.domain.data import ImageDataService
 from vistack.image.domain.images import ImageLimits, ImageService, LimitSource
+from vistack.image.domain.imports import ImportService
 from vistack.image.domain.metadefs import MetadefService
+from vistack.image.domain.recovery import InFlight, recover
 from vistack.image.domain.stores import DatastoreStore, FilesystemStore, ImageStore
 
 MIB = 1 << 20
@@ -100,17 +102,25 @@ def build_image_services(
         image_count_uploading=options.image_count_uploading,
     )
     images = ImageService(repository, policy, limits, limit_source)
+    in_flight = InFlight(settings.image_staging_path)
     data = ImageDataService(
         repository,
         images,
         build_stores(settings, drivers, vcenter),
         staging_dir=settings.image_staging_path,
         default_store=options.default_store,
+        in_flight=in_flight,
+    )
+    imports = ImportService(
+        repository,
+        images,
+        data,
+        in_flight,
         convert_on_import=options.convert_on_import,
         bus=bus,
     )
     images.on_delete(data.discard)
-    data.recover()
+    recover(repository, in_flight, data.staging_file)
     metadefs = MetadefService(SqlMetadefRepository(database), policy)
     metadefs.load_seed()
-    return ImageServices(images=images, data=data, metadefs=metadefs)
+    return ImageServices(images=images, data=data, imports=imports, metadefs=metadefs)

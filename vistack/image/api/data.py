@@ -14,7 +14,7 @@ from vistack.common.errors import BadRequest
 from vistack.common.web import JSONBody
 from vistack.image.api.deps import Context, Services
 from vistack.image.api.images import json_body
-from vistack.image.api.streaming import consume_body
+from vistack.image.api.streaming import consume_body, produce_chunks
 from vistack.image.api.views import task_view
 from vistack.image.domain.data import RangeNotSatisfiable
 
@@ -89,7 +89,7 @@ async def download_file(
         headers["Content-Range"] = f"bytes {download.offset}-{end}/{image.size}"
     elif image.checksum:
         headers["Content-MD5"] = image.checksum
-    return StreamingResponse(download.chunks, status_code=status, headers=headers)
+    return StreamingResponse(produce_chunks(download.chunks), status_code=status, headers=headers)
 
 
 def _range(header: str | None) -> tuple[int, int | None]:
@@ -115,7 +115,7 @@ async def stage_file(
     image_id: str, request: Request, services: Services, context: Context
 ) -> Response:
     return await _receive(
-        request, lambda chunks, size: services.data.stage(context, image_id, chunks, size)
+        request, lambda chunks, size: services.imports.stage(context, image_id, chunks, size)
     )
 
 
@@ -142,7 +142,7 @@ async def import_image(
     if all_stores and stores:
         raise BadRequest("Give either 'stores' or 'all_stores', not both.")
     await run_in_threadpool(
-        lambda: services.data.start_import(
+        lambda: services.imports.start_import(
             context,
             image_id,
             method["name"],
@@ -165,5 +165,5 @@ def delete_from_store(
 
 @router.get("/v2/images/{image_id}/tasks")
 def list_tasks(image_id: str, services: Services, context: Context) -> Response:
-    tasks = services.data.tasks(context, image_id)
+    tasks = services.imports.tasks(context, image_id)
     return JSONBody({"tasks": [task_view(t) for t in tasks]})

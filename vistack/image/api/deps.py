@@ -11,6 +11,7 @@ from vistack.common.context import RequestContext
 from vistack.common.web import authenticated_context
 from vistack.image.domain.data import ImageDataService
 from vistack.image.domain.images import ImageService
+from vistack.image.domain.imports import ImportService
 from vistack.image.domain.metadefs import MetadefService
 
 
@@ -20,6 +21,7 @@ class ImageServices:
 
     images: ImageService
     data: ImageDataService
+    imports: ImportService
     metadefs: MetadefService
 
 

@@ -15,7 +15,7 @@ from vistack.common.web import JSONBody
 from vistack.image.api.deps import Context, Services
 from vistack.image.api.views import image_view, member_view
 from vistack.image.db.images import FILTER_COLUMNS, SORT_COLUMNS
-from vistack.image.domain.data import IMPORT_METHODS
+from vistack.image.domain.imports import IMPORT_METHODS
 from vistack.image.domain.models import ListQuery, MemberStatus
 from vistack.image.domain.patch import MEDIA_TYPE_2_0, MEDIA_TYPE_2_1, parse_patch
 

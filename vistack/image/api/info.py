@@ -9,7 +9,7 @@ from fastapi import APIRouter, Response
 from vistack.common.web import JSONBody
 from vistack.image.api.deps import Context, Services
 from vistack.image.domain import schema
-from vistack.image.domain.data import IMPORT_METHODS
+from vistack.image.domain.imports import IMPORT_METHODS
 
 router = APIRouter()
 

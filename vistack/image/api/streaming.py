@@ -5,16 +5,18 @@ Upload (`consume_body`): the event loop reads the request body and hands the wor
 blocks of about 1 MiB through a small bounded queue: memory stays flat whatever the image size,
 a slow store slows the client down (back-pressure) instead of buffering, and the thread hop
 happens once per block rather than once per socket read. The body's pieces are collected as
-they come and joined once, on the worker thread: the event loop, which serves every other
-request too, does not copy image bytes at all.
+they come and joined once, on the worker thread: this bridge no longer copies image bytes on
+the event loop, which serves every other request too (it used to, twice: into a bytearray,
+then out of it).
 
 Download (`produce_chunks`): one thread pulls the store's chunks and hands them to the event
 loop through a queue at most `DEPTH` chunks deep, so reading the next chunk from the datastore
 overlaps with writing the current one to the client. Starlette's own bridge for a synchronous
-iterator hops to the thread pool and back for every chunk, strictly one after the other; bench
-/image.py measured the datastore read and the client write alternating, each waiting for the
-other. The thread comes from a pool of this module's, not Starlette's: a download holds its
-thread for as long as the client reads, and many slow clients must not take the threads every
+iterator hops to the thread pool and back for every chunk, strictly one after the other: the
+datastore read and the client write took turns, each waiting for the other (bench/image.py:
+1.2-1.5 GB/s and 0.3 CPU-seconds per 512 MiB that way, 2.1-2.4 GB/s and 0.18 s read ahead).
+The thread comes from a pool of this module's, not Starlette's: a download holds its thread
+for as long as the client reads, and many slow clients must not take the threads every
 synchronous route of the cloud needs.
 """
 

@@ -10,10 +10,12 @@ hashlib releases the GIL while it hashes a buffer larger than 2 KiB, so the two 
 on other cores while the caller goes on: `update(chunk)` hands the chunk to a small shared pool,
 one task per algorithm, and returns at once; the *next* `update` first waits for those tasks, so
 each algorithm still sees the chunks strictly in order, at most one chunk per algorithm is in
-flight (memory stays flat: the caller keeps a reference to that chunk anyway) and a slow hash
-slows the upload down rather than piling chunks up. md5, sha512 and the caller's own work on
-the chunk (sending it, reading the next one) overlap, so an upload runs at about the speed of
-the slower digest instead of the sum of both.
+flight (memory stays flat: one chunk held a little longer) and a slow hash slows the upload
+down rather than piling chunks up. md5, sha512 and the caller's own work on
+the chunk (sending it, reading the next one) overlap, so given idle cores an upload runs at
+about the speed of the slower digest instead of the sum of both (alone: 512 MiB hashed in
+0.59 s instead of 0.99 s, for 2% more CPU). Where every core is already busy, as on a loaded
+2-core machine, it changes nothing: the hashing CPU is the same, only its place moves.
 
 The pool is shared by every upload of the process and never holds a thread hostage: a task is
 one `update` call, so an upload that is abandoned half-way leaves nothing behind.
