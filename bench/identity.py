@@ -48,8 +48,6 @@ import json
 import math
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -62,8 +60,15 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import yaml
+from vistack_process import (
+    BenchError,
+    free_port,
+    log,
+    stop,
+    vistack_command,
+    wait_ready,
+)
 
-READY_PREFIX = "vistack ready: "
 ADMIN_CLOUD = "vistack-admin"
 DEMO_CLOUD = "vistack-demo"
 PROJECT_PREFIX = "bench-project-"
@@ -77,10 +82,6 @@ LABELS = {
     "list": "project list",
 }
 MAX_ERROR_SAMPLES = 5
-
-
-class BenchError(RuntimeError):
-    """The cloud could not be started, reached or prepared."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -261,20 +262,6 @@ class Cloud:
     started_here: bool
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def vistack_command() -> list[str]:
-    script = Path(sys.executable).with_name("vistack")
-    if script.exists():
-        return [str(script)]
-    return [sys.executable, "-m", "vistack"]
-
-
 def server_environment(access_log: bool, extra: Sequence[str]) -> tuple[dict[str, str], list[str]]:
     """The caller's environment without its VISTACK_* variables, plus ours and `extra`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("VISTACK_")}
@@ -314,47 +301,11 @@ def local_cloud(args: argparse.Namespace) -> Iterator[Cloud]:
             started_here=True,
         )
     finally:
-        stop(process, stderr_path)
+        stop(process, stderr_path, timeout=20)
         if args.keep_data:
             log(f"kept server data and logs in {workdir}")
         else:
             shutil.rmtree(workdir, ignore_errors=True)
-
-
-def wait_ready(
-    process: subprocess.Popen[bytes], stdout_path: Path, stderr_path: Path, timeout: float
-) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for line in stdout_path.read_text(errors="replace").splitlines():
-            if line.startswith(READY_PREFIX):
-                return line[len(READY_PREFIX) :].strip()
-        if process.poll() is not None:
-            raise BenchError(
-                f"vistack up exited with status {process.returncode}:\n{tail(stderr_path)}"
-            )
-        time.sleep(0.05)
-    raise BenchError(f"vistack up not ready after {timeout:.0f} s:\n{tail(stderr_path)}")
-
-
-def tail(path: Path, lines: int = 20) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return ""
-
-
-def stop(process: subprocess.Popen[bytes], stderr_path: Path) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            log("server ignored SIGTERM for 20 s; killing it")
-            process.kill()
-            process.wait()
-    if process.returncode not in (0, -signal.SIGTERM):
-        log(f"server exited with status {process.returncode}:\n{tail(stderr_path)}")
 
 
 @contextlib.contextmanager
@@ -768,10 +719,6 @@ def write_json(
 
 # --------------------------------------------------------------------------------------------
 # Entry point
-
-
-def log(message: str) -> None:
-    print(f"[bench] {message}", file=sys.stderr, flush=True)
 
 
 def loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:

@@ -59,11 +59,8 @@ import http.client
 import json
 import os
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -75,8 +72,15 @@ from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
 import yaml
+from vistack_process import (
+    BenchError,
+    free_port,
+    log,
+    stop,
+    vistack_command,
+    wait_ready,
+)
 
-READY_PREFIX = "vistack ready: "
 ADMIN_CLOUD = "vistack-admin"
 MIB = 1 << 20
 MB = 1_000_000
@@ -84,14 +88,6 @@ TARGET_RATIO = 0.8
 #: Growth of vistack's RSS still called flat for a small image (an eighth of a large one).
 FLAT_FLOOR = 32 * (1 << 20)
 OCTET_STREAM = "application/octet-stream"
-
-
-class BenchError(RuntimeError):
-    """The cloud could not be started, reached or prepared, or a transfer failed."""
-
-
-def log(message: str) -> None:
-    print(f"[bench] {message}", file=sys.stderr, flush=True)
 
 
 # --------------------------------------------------------------------------------------------
@@ -293,27 +289,6 @@ class Cloud:
     data_dir: Path
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def vistack_command() -> list[str]:
-    script = Path(sys.executable).with_name("vistack")
-    if script.exists():
-        return [str(script)]
-    return [sys.executable, "-m", "vistack"]
-
-
-def tail(path: Path, lines: int = 20) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return ""
-
-
 @contextlib.contextmanager
 def local_cloud(workdir: Path, timeout: float) -> Iterator[Cloud]:
     """`vistack up` on a free port with its data in `workdir`; SIGTERM on exit."""
@@ -339,35 +314,6 @@ def local_cloud(workdir: Path, timeout: float) -> Iterator[Cloud]:
         yield Cloud(Address.from_url(url), admin, process.pid, data_dir)
     finally:
         stop(process, stderr_path)
-
-
-def wait_ready(
-    process: subprocess.Popen[bytes], stdout_path: Path, stderr_path: Path, timeout: float
-) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for line in stdout_path.read_text(errors="replace").splitlines():
-            if line.startswith(READY_PREFIX):
-                return line[len(READY_PREFIX) :].strip()
-        if process.poll() is not None:
-            raise BenchError(
-                f"vistack up exited with status {process.returncode}:\n{tail(stderr_path)}"
-            )
-        time.sleep(0.05)
-    raise BenchError(f"vistack up not ready after {timeout:.0f} s:\n{tail(stderr_path)}")
-
-
-def stop(process: subprocess.Popen[bytes], stderr_path: Path) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            log("server ignored SIGTERM for 30 s; killing it")
-            process.kill()
-            process.wait()
-    if process.returncode not in (0, -signal.SIGTERM):
-        log(f"server exited with status {process.returncode}:\n{tail(stderr_path)}")
 
 
 def issue_token(cloud: Cloud) -> str:
