@@ -99,7 +99,7 @@ class ImportService:
         meter = ByteMeter(cap, "image_stage_total")
         try:
             self._data.scratch()
-            with target.open("wb") as handle:
+            with self._in_flight.hold(image_id), target.open("wb") as handle:
                 for chunk in chunks:
                     meter.add(len(chunk))
                     handle.write(chunk)

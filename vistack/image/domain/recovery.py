@@ -52,8 +52,9 @@ def recover(
 ) -> list[str]:
     """After a restart: images this node was writing go back to where a user can retry.
 
-    An upload that was cut off returns to `queued`; an import returns to `uploading` when its
-    staged data survived (import it again), else to `queued`; an interrupted copy-image leaves
+    An upload or a staging that was cut off returns to `queued` (a partial staged file is
+    removed); an import returns to `uploading` when its staged data survived (import it again),
+    else to `queued`; an interrupted copy-image leaves
     the image active with the copies made. Unfinished tasks are failed. Returns the ids it
     touched.
     """
@@ -66,6 +67,15 @@ def recover(
                 image_id,
                 columns={"status": Status.QUEUED.value},
                 expected_status=frozenset({Status.SAVING.value}),
+            )
+            touched.append(image_id)
+        elif image is not None and image.status == Status.UPLOADING:
+            # Cut off while staging: the staged file is partial.
+            staging_file(image_id).unlink(missing_ok=True)
+            repo.update(
+                image_id,
+                columns={"status": Status.QUEUED.value, "size": None},
+                expected_status=frozenset({Status.UPLOADING.value}),
             )
             touched.append(image_id)
         elif image is not None and image.status == Status.IMPORTING:
