@@ -1,0 +1,37 @@
+"""The edge node's data plane: routers, SNAT, floating IPs, DHCP and security groups on Linux.
+
+The Neutron service (edge mode) computes an `EdgeState` and an `EdgeAgent` on each edge/DHCP node
+applies it with `ip`, `nft` and `dnsmasq`. See docs/edge.md.
+"""
+
+from vistack.edge.agent import EdgeAgent, EdgeConfig
+from vistack.edge.errors import EdgeCommandError, EdgeError
+from vistack.edge.state import (
+    DhcpHost,
+    DhcpSubnet,
+    EdgeState,
+    ExternalGateway,
+    FirewallRule,
+    FloatingIp,
+    PortFirewall,
+    Router,
+    RouterInterface,
+    Segment,
+)
+
+__all__ = [
+    "DhcpHost",
+    "DhcpSubnet",
+    "EdgeAgent",
+    "EdgeCommandError",
+    "EdgeConfig",
+    "EdgeError",
+    "EdgeState",
+    "ExternalGateway",
+    "FirewallRule",
+    "FloatingIp",
+    "PortFirewall",
+    "Router",
+    "RouterInterface",
+    "Segment",
+]
