@@ -108,21 +108,23 @@ class ImageService:
         return Viewer(context.project_id, self._policy.check("admin_required", context, {}))
 
     def authorize(self, rule: str, context: RequestContext, image: Image | None = None) -> None:
-        target: dict[str, Any] = {"target.project_id": context.project_id}
-        if image is not None:
-            target = {
-                "target.owner": image.owner or "",
-                "target.visibility": image.visibility,
-                "target.project_id": image.owner or "",
-            }
-        self._policy.authorize(f"image:{rule}", context, target)
+        """Check `image:<rule>`; Glance's rules read the image's owner and visibility."""
+        if image is None:
+            self._policy.authorize(
+                f"image:{rule}", context, {"target.project_id": context.project_id}
+            )
+        else:
+            self._authorize_for(rule, context, image.owner, image.visibility)
 
-    def allowed(self, rule: str, context: RequestContext, image: Image) -> bool:
-        try:
-            self.authorize(rule, context, image)
-        except Forbidden:
-            return False
-        return True
+    def _authorize_for(
+        self, rule: str, context: RequestContext, owner: str | None, visibility: str
+    ) -> None:
+        target: dict[str, Any] = {
+            "target.owner": owner or "",
+            "target.visibility": visibility,
+            "target.project_id": owner or "",
+        }
+        self._policy.authorize(f"image:{rule}", context, target)
 
     # -- read ---------------------------------------------------------------------------------
 
@@ -419,30 +421,11 @@ class ImageService:
     def _check_visibility(
         self, context: RequestContext, visibility: str, owner: str | None
     ) -> None:
-        fake = Image(
-            "",
-            None,
-            owner,
-            "",
-            visibility,
-            False,
-            False,
-            None,
-            None,
-            None,
-            None,
-            None,
-            None,
-            None,
-            0,
-            0,
-            _now(),
-            _now(),
-        )
+        """Publishing to everyone is the admin's call; community is the owner's."""
         if visibility == Visibility.PUBLIC:
-            self.authorize("publicize_image", context, fake)
+            self._authorize_for("publicize_image", context, owner, visibility)
         elif visibility == Visibility.COMMUNITY:
-            self.authorize("communitize_image", context, fake)
+            self._authorize_for("communitize_image", context, owner, visibility)
 
     def _check_caps(self, properties: dict[str, str], tags: list[str]) -> None:
         if len(properties) > self.limits.properties_per_image:
