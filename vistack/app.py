@@ -43,6 +43,10 @@ from vistack.image.api.deps import ImageServices
 from vistack.image.policies import IMAGE_RULES
 from vistack.image.wiring import build_image_services, image_registered_limits
 from vistack.migrations import runner
+from vistack.network.api.app import build_network_app
+from vistack.network.api.deps import NetworkServices
+from vistack.network.policies import NETWORK_RULES
+from vistack.network.wiring import build_network_services
 from vistack.vsphere.drivers import vsphere_drivers
 from vistack.vsphere.runtime import VSphereRuntime, start_vsphere
 
@@ -59,6 +63,7 @@ class Cloud:
     bus: WorkQueue
     identity: IdentityServices
     image: ImageServices
+    network: NetworkServices
     asgi: ASGIApp
     vsphere: VSphereRuntime | None = None
 
@@ -92,6 +97,7 @@ def catalog_services(settings: Settings) -> list[ServiceEndpoint]:
     return [
         ServiceEndpoint("identity", "keystone", f"{base}/identity"),
         ServiceEndpoint("image", "glance", f"{base}/image"),
+        ServiceEndpoint("network", "neutron", f"{base}/network"),
     ]
 
 
@@ -128,7 +134,7 @@ def build_cloud(
     _make_private(settings.database_url)
     cache = build_cache(settings)
     bus = build_bus(settings)
-    policy = PolicyEngine((*IDENTITY_RULES, *IMAGE_RULES), settings.policy_path)
+    policy = PolicyEngine((*IDENTITY_RULES, *IMAGE_RULES, *NETWORK_RULES), settings.policy_path)
     identity = build_identity_services(settings, database, cache, policy)
     authenticator = TokenAuthenticator(identity.auth)
     runtime = start_vsphere(settings) if vsphere else None
@@ -146,6 +152,7 @@ def build_cloud(
         image = build_image_services(
             settings, database, policy, bus, drivers, vcenter, limit_source=image_limit
         )
+        network = build_network_services(settings, database, policy, drivers)
     except BaseException:
         if runtime is not None:
             runtime.close()
@@ -155,13 +162,14 @@ def build_cloud(
             Route("/", _root_versions),
             Mount("/identity", app=build_identity_app(identity, authenticator)),
             Mount("/image", app=build_image_app(image, authenticator)),
+            Mount("/network", app=build_network_app(network, authenticator)),
         ]
     )
-    app: ASGIApp = MountRootMiddleware(root, ["/identity", "/image"])
+    app: ASGIApp = MountRootMiddleware(root, ["/identity", "/image", "/network"])
     app = AccessLogMiddleware(app, enabled=settings.server.access_log)
     app = RequestIdMiddleware(app)
     bus.start()
-    return Cloud(settings, database, cache, bus, identity, image, app, runtime)
+    return Cloud(settings, database, cache, bus, identity, image, network, app, runtime)
 
 
 def _make_private(database_url: str) -> None:
@@ -178,4 +186,9 @@ def _make_private(database_url: str) -> None:
 async def _root_versions(request: Request) -> Response:
     """The root lists the services and where they live, so a person can find their way."""
     base = str(request.base_url).rstrip("/")
-    return JSONBody({"services": {"identity": f"{base}/identity/v3", "image": f"{base}/image/v2"}})
+    services = {
+        "identity": f"{base}/identity/v3",
+        "image": f"{base}/image/v2",
+        "network": f"{base}/network/v2.0",
+    }
+    return JSONBody({"services": services})

@@ -199,6 +199,24 @@ class ImageSettings:
 
 
 @dataclass
+class NetworkSettings:
+    """Neutron: which backend carries networks, the tenant VLAN pool and per-project quotas."""
+
+    #: `dvs`: every network is a port group on the vCenter's distributed switch, L2 only.
+    backend: str = "dvs"
+    #: Tenant VLAN ids, `physnet:min:max` or `min:max` (on `physical_network`).
+    vlan_ranges: list[str] = field(default_factory=lambda: ["100:3999"])
+    #: The physical network name the distributed switch's uplinks carry.
+    physical_network: str = "physnet1"
+    #: MTU networks advertise (the switch's MTU).
+    mtu: int = 1500
+    #: Default per-project quotas (-1 unlimited); `/v2.0/quotas/{project_id}` overrides them.
+    quota_network: int = 100
+    quota_subnet: int = 100
+    quota_port: int = 500
+
+
+@dataclass
 class Settings:
     """All of vistack's settings."""
 
@@ -215,6 +233,7 @@ class Settings:
     vcenter: VCenterSettings = field(default_factory=VCenterSettings)
     embedded_vcenter: EmbeddedVCenterSettings = field(default_factory=EmbeddedVCenterSettings)
     image: ImageSettings = field(default_factory=ImageSettings)
+    network: NetworkSettings = field(default_factory=NetworkSettings)
     #: More vCenters (`[[vcenters]]` tables, same options as [vcenter]); file only, no env.
     vcenters: list[VCenterSettings] = field(default_factory=list)
 

@@ -204,3 +204,48 @@ def image_api(
         cloud.close()
         if name:
             _drop_database(backend, name)
+
+
+class NetworkApi(IdentityApi):
+    """A test client for the network API (paths under `/network`), on a cloud whose networks
+    are port groups of the fake vCenter's distributed switch."""
+
+    def __init__(self, cloud: Cloud, client: TestClient, fake: FakeCloud) -> None:
+        super().__init__(cloud, client)
+        self.fake = fake
+
+    def request(self, method: str, path: str, token: str | None = None, **kwargs: Any) -> Any:
+        headers = dict(kwargs.pop("headers", {}))
+        headers.setdefault("X-Auth-Token", token or self.admin_token)
+        return self.client.request(method, "/network" + path, headers=headers, **kwargs)
+
+    @property
+    def identity(self) -> IdentityApi:
+        """The same cloud's identity API (projects, users, roles for personas)."""
+        return IdentityApi(self.cloud, self.client)
+
+
+@pytest.fixture(scope="module", params=["sqlite", "mariadb", "postgresql"])
+def network_api(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[NetworkApi]:
+    """A bootstrapped cloud on the fake vCenter, on each database backend, served in-process.
+
+    The tenant VLAN range is small (100..119) so exhausting it stays cheap to test.
+    """
+    backend: str = request.param
+    database_url, name = ("", "") if backend == "sqlite" else _create_database(backend)
+    data_dir = tmp_path_factory.mktemp(f"network-{backend}")
+    fake = FakeCloud()
+
+    def configure(settings: Settings) -> None:
+        settings.network.vlan_ranges = ["100:119"]
+
+    cloud = build_test_cloud(data_dir, database_url, configure, fake.drivers())
+    try:
+        with TestClient(cloud.asgi, base_url="http://vistack.test") as client:
+            yield NetworkApi(cloud, client, fake)
+    finally:
+        cloud.close()
+        if name:
+            _drop_database(backend, name)

@@ -137,6 +137,7 @@ def test_acceptance_flow(running_cloud: RunningCloud, tmp_path: Path) -> None:
     assert [(entry["Name"], entry["Type"]) for entry in catalog] == [
         ("keystone", "identity"),
         ("glance", "image"),
+        ("neutron", "network"),
     ]
     assert {e["interface"] for e in catalog[0]["Endpoints"]} == {"public", "internal", "admin"}
 
@@ -311,12 +312,14 @@ def test_catalog_endpoints_regions_services(running_cloud: RunningCloud) -> None
     assert [(entry["Name"], entry["Type"]) for entry in catalog] == [
         ("keystone", "identity"),
         ("glance", "image"),
+        ("neutron", "network"),
     ]
 
     services = run_json(cloud, "service", "list")
     assert [(row["Name"], row["Type"]) for row in services] == [
         ("keystone", "identity"),
         ("glance", "image"),
+        ("neutron", "network"),
     ]
     regions = run_json(cloud, "region", "list")
     assert "RegionOne" in [row["Region"] for row in regions]

@@ -398,6 +398,8 @@ class KeystoneInfo:
     catalog_types: frozenset[str]
     user_domain_id: str | None
     regions: frozenset[str]
+    # Aliases the cloud's Neutron lists at /v2.0/extensions (None: no network service).
+    network_extensions: tuple[str, ...] | None = None
 
 
 def keystone_probe(creds: CloudCreds, timeout: float = 30.0) -> KeystoneInfo:
@@ -431,6 +433,7 @@ def keystone_probe(creds: CloudCreds, timeout: float = 30.0) -> KeystoneInfo:
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             token: dict[str, Any] = json.load(response)["token"]
+            token_id = response.headers.get("X-Subject-Token", "")
     except urllib.error.HTTPError as exc:
         detail = exc.read().decode(errors="replace")[:500]
         raise HarnessError(f"admin login to {creds.uri_v3} failed: {exc.code} {detail}") from exc
@@ -445,7 +448,35 @@ def keystone_probe(creds: CloudCreds, timeout: float = 30.0) -> KeystoneInfo:
         if ep.get("region_id") or ep.get("region")
     )
     domain_id = (token.get("user") or {}).get("domain", {}).get("id")
-    return KeystoneInfo(types, domain_id, regions)
+    extensions = network_extensions(catalog, token_id, timeout)
+    return KeystoneInfo(types, domain_id, regions, extensions)
+
+
+def network_extensions(
+    catalog: list[dict[str, Any]], token_id: str, timeout: float
+) -> tuple[str, ...] | None:
+    """The extension aliases the cloud's Neutron really lists. Tempest decides which network
+    tests to run from `[network-feature-enabled] api_extensions` (default: all), so the list
+    must come from the cloud, not from a table here."""
+    urls = [
+        str(ep.get("url"))
+        for entry in catalog
+        if entry.get("type") == "network"
+        for ep in entry.get("endpoints") or []
+        if ep.get("interface") == "public" and ep.get("url")
+    ]
+    if not urls:
+        return None
+    request = urllib.request.Request(
+        urls[0].rstrip("/") + "/v2.0/extensions",
+        headers={"X-Auth-Token": token_id, "Accept": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            listed = json.load(response).get("extensions") or []
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        raise HarnessError(f"listing network extensions at {urls[0]} failed: {exc}") from exc
+    return tuple(sorted(str(e.get("alias")) for e in listed if e.get("alias")))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -538,6 +569,10 @@ def build_tempest_conf(
     conf["service_available"] = available
     conf["image"] = {**IMAGE_OPTIONS, "region": region or "RegionOne"}
     conf["image-feature-enabled"] = dict(IMAGE_FEATURES)
+    if info.network_extensions is not None:
+        conf["network-feature-enabled"] = {
+            "api_extensions": ",".join(info.network_extensions) or "None"
+        }
     conf["enforce_scope"] = {"keystone": "false", "glance": "false"}
     conf["service-clients"] = {"http_timeout": "60"}
     for section, option, value in overrides:

@@ -7,7 +7,8 @@ from alembic import context
 # Imported for their side effect: each registers its tables on the shared metadata.
 import vistack.identity.db.tables
 import vistack.image.db.metadef_tables
-import vistack.image.db.tables  # noqa: F401
+import vistack.image.db.tables
+import vistack.network.db.tables  # noqa: F401
 from vistack.common.db import Base
 
 target_metadata = Base.metadata

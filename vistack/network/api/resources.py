@@ -1,0 +1,187 @@
+"""Networks, subnets and ports: one set of CRUD routes per collection, plus their tags.
+
+Handlers only parse and render: the domain decides (policy, validation, IPAM) and hands back
+resources as Neutron renders them; `query.apply` then filters, sorts and pages the list.
+Handlers are plain `def`s so FastAPI runs them on worker threads (they do blocking I/O).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Request, Response
+
+from vistack.common.context import RequestContext
+from vistack.common.errors import VistackError
+from vistack.common.web import JSONBody, service_url
+from vistack.network.api.deps import Context, Services
+from vistack.network.domain import query
+from vistack.network.domain.errors import NeutronBadRequest, NeutronNotFound
+from vistack.network.domain.service import NetworkService
+
+LOG = logging.getLogger(__name__)
+router = APIRouter()
+JsonBody = Annotated[Any, Body()]
+TAGGABLE = ("networks", "subnets", "ports")
+
+
+def _list(request: Request, collection: str, items: list[dict[str, Any]]) -> Response:
+    url = service_url(request, "v2.0", collection)
+    return JSONBody(query.apply(items, request.query_params.multi_items(), collection, url))
+
+
+def _add_collection(
+    collection: str,
+    lister: Callable[[NetworkService, RequestContext], list[dict[str, Any]]],
+    getter: Callable[[NetworkService, RequestContext, str], dict[str, Any]],
+    creator: Callable[[NetworkService, RequestContext, Any], dict[str, Any]],
+    updater: Callable[[NetworkService, RequestContext, str, Any], dict[str, Any]],
+    deleter: Callable[[NetworkService, RequestContext, str], None],
+) -> None:
+    member = collection[:-1]
+
+    def list_items(request: Request, services: Services, context: Context) -> Response:
+        return _list(request, collection, lister(services.networks, context))
+
+    def show_item(item_id: str, request: Request, services: Services, context: Context) -> Response:
+        item = getter(services.networks, context, item_id)
+        fields = [
+            f for _, v in request.query_params.multi_items() if _ == "fields" for f in v.split(",")
+        ]
+        if fields:
+            item = {k: v for k, v in item.items() if k in fields}
+        return JSONBody({member: item})
+
+    def create_item(body: JsonBody, services: Services, context: Context) -> Response:
+        if isinstance(body, dict) and collection in body and len(body) == 1:
+            return JSONBody(
+                {collection: _bulk(services.networks, context, body[collection])},
+                status_code=201,
+            )
+        return JSONBody({member: creator(services.networks, context, body)}, status_code=201)
+
+    def _bulk(service: NetworkService, context: RequestContext, items: Any) -> list[dict[str, Any]]:
+        """Neutron's bulk create: all or nothing, so a failure undoes the ones made before."""
+        if not isinstance(items, list) or not items:
+            raise NeutronBadRequest(f"Bulk create needs a non-empty list of {collection}.")
+        made: list[dict[str, Any]] = []
+        try:
+            for item in items:
+                made.append(creator(service, context, {member: item}))
+        except Exception:
+            for done in reversed(made):
+                try:
+                    deleter(service, context, done["id"])
+                except VistackError:
+                    LOG.exception(
+                        "could not undo %s %s of a failed bulk create", member, done["id"]
+                    )
+            raise
+        return made
+
+    def update_item(item_id: str, body: JsonBody, services: Services, context: Context) -> Response:
+        return JSONBody({member: updater(services.networks, context, item_id, body)})
+
+    def delete_item(item_id: str, services: Services, context: Context) -> Response:
+        deleter(services.networks, context, item_id)
+        return Response(status_code=204)
+
+    path = f"/v2.0/{collection}"
+    router.add_api_route(path, list_items, methods=["GET"], name=f"list_{collection}")
+    router.add_api_route(path, create_item, methods=["POST"], name=f"create_{member}")
+    router.add_api_route(path + "/{item_id}", show_item, methods=["GET"], name=f"show_{member}")
+    router.add_api_route(path + "/{item_id}", update_item, methods=["PUT"], name=f"update_{member}")
+    router.add_api_route(
+        path + "/{item_id}", delete_item, methods=["DELETE"], name=f"delete_{member}"
+    )
+
+
+_add_collection(
+    "networks",
+    NetworkService.list_networks,
+    NetworkService.get_network,
+    NetworkService.create_network,
+    NetworkService.update_network,
+    NetworkService.delete_network,
+)
+_add_collection(
+    "subnets",
+    NetworkService.list_subnets,
+    NetworkService.get_subnet,
+    NetworkService.create_subnet,
+    NetworkService.update_subnet,
+    NetworkService.delete_subnet,
+)
+_add_collection(
+    "ports",
+    NetworkService.list_ports,
+    NetworkService.get_port,
+    NetworkService.create_port,
+    NetworkService.update_port,
+    NetworkService.delete_port,
+)
+
+
+def _collection(resource: str) -> str:
+    if resource not in TAGGABLE:
+        raise NeutronNotFound("The resource could not be found.")
+    return resource
+
+
+@router.get("/v2.0/{resource}/{item_id}/tags")
+def list_tags(resource: str, item_id: str, services: Services, context: Context) -> Response:
+    return JSONBody({"tags": services.networks.tags(context, _collection(resource), item_id)})
+
+
+@router.put("/v2.0/{resource}/{item_id}/tags")
+def replace_tags(
+    resource: str, item_id: str, body: JsonBody, services: Services, context: Context
+) -> Response:
+    tags = body.get("tags") if isinstance(body, dict) else None
+    if not isinstance(tags, list):
+        raise NeutronBadRequest("Invalid tags body: expected {'tags': [...]}.")
+    new = services.networks.change_tags(
+        context, _collection(resource), item_id, lambda _old: list(tags)
+    )
+    return JSONBody({"tags": new})
+
+
+@router.delete("/v2.0/{resource}/{item_id}/tags")
+def clear_tags(resource: str, item_id: str, services: Services, context: Context) -> Response:
+    services.networks.change_tags(context, _collection(resource), item_id, lambda _old: [])
+    return Response(status_code=204)
+
+
+@router.get("/v2.0/{resource}/{item_id}/tags/{tag}")
+def check_tag(
+    resource: str, item_id: str, tag: str, services: Services, context: Context
+) -> Response:
+    if not services.networks.has_tag(context, _collection(resource), item_id, tag):
+        raise NeutronNotFound(
+            f"Tag {tag} could not be found for {resource} {item_id}.", "TagNotFound"
+        )
+    return Response(status_code=204)
+
+
+@router.put("/v2.0/{resource}/{item_id}/tags/{tag}")
+def add_tag(
+    resource: str, item_id: str, tag: str, services: Services, context: Context
+) -> Response:
+    services.networks.change_tags(context, _collection(resource), item_id, lambda old: [*old, tag])
+    return Response(status_code=201)
+
+
+@router.delete("/v2.0/{resource}/{item_id}/tags/{tag}")
+def remove_tag(
+    resource: str, item_id: str, tag: str, services: Services, context: Context
+) -> Response:
+    if not services.networks.has_tag(context, _collection(resource), item_id, tag):
+        raise NeutronNotFound(
+            f"Tag {tag} could not be found for {resource} {item_id}.", "TagNotFound"
+        )
+    services.networks.change_tags(
+        context, _collection(resource), item_id, lambda old: [t for t in old if t != tag]
+    )
+    return Response(status_code=204)

@@ -1,0 +1,201 @@
+"""The network repository: one `Unit` per transaction, queries the domain asks for by name.
+
+`IntegrityError` never leaves this module: a unique or primary key collision (a VLAN, an
+address or a MAC another request took first) becomes `Collision`, which the domain retries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from vistack.common.db import Base, Database
+from vistack.network.db.tables import (
+    IpAllocationRow,
+    NetworkRow,
+    PortRow,
+    ProjectLockRow,
+    QuotaRow,
+    SegmentRow,
+    SubnetRow,
+)
+
+COUNTED: dict[str, type[NetworkRow] | type[SubnetRow] | type[PortRow]] = {
+    "network": NetworkRow,
+    "subnet": SubnetRow,
+    "port": PortRow,
+}
+
+
+class Collision(Exception):
+    """A row collided with one a concurrent request committed first; retrying may succeed."""
+
+
+class Unit:
+    """The queries of one transaction."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def lock_project(self, project_id: str) -> None:
+        """Serialise this project's creates from here to commit (see `ProjectLockRow`)."""
+        self.session.execute(
+            update(ProjectLockRow)
+            .where(ProjectLockRow.project_id == project_id)
+            .values(generation=ProjectLockRow.generation + 1)
+        )
+
+    def count(self, resource: str, project_id: str) -> int:
+        table = COUNTED[resource]
+        query = select(func.count()).select_from(table).where(table.project_id == project_id)
+        return int(self.session.scalar(query) or 0)
+
+    def quota_overrides(self, project_id: str) -> dict[str, int]:
+        rows = self.session.scalars(select(QuotaRow).where(QuotaRow.project_id == project_id))
+        return {row.resource: row.hard_limit for row in rows}
+
+    def set_quota(self, project_id: str, resource: str, limit: int) -> None:
+        row = self.session.get(QuotaRow, (project_id, resource))
+        if row is None:
+            self.session.add(QuotaRow(project_id=project_id, resource=resource, hard_limit=limit))
+        else:
+            row.hard_limit = limit
+
+    def delete_quotas(self, project_id: str) -> None:
+        self.session.execute(delete(QuotaRow).where(QuotaRow.project_id == project_id))
+
+    def quota_projects(self) -> list[str]:
+        return list(self.session.scalars(select(QuotaRow.project_id).distinct()))
+
+    def network(self, network_id: str) -> NetworkRow | None:
+        return self.session.get(NetworkRow, network_id)
+
+    def network_locked(self, network_id: str, *, shared: bool) -> NetworkRow | None:
+        """The network, row-locked to commit: shared by port creates (they do not block one
+        another), exclusive by a delete (`set_network_status` takes it too)."""
+        query = select(NetworkRow).where(NetworkRow.id == network_id)
+        query = query.with_for_update(read=shared)
+        return self.session.scalars(query).first()
+
+    def set_network_status(self, network_id: str, status: str) -> None:
+        """Write the status straight away: as a transaction's first statement it takes the
+        write lock (SQLite) or the row lock (MariaDB, PostgreSQL) before anything is read."""
+        self.session.execute(
+            update(NetworkRow).where(NetworkRow.id == network_id).values(status=status)
+        )
+
+    def subnet(self, subnet_id: str) -> SubnetRow | None:
+        return self.session.get(SubnetRow, subnet_id)
+
+    def port(self, port_id: str) -> PortRow | None:
+        return self.session.get(PortRow, port_id)
+
+    def networks(self) -> Sequence[NetworkRow]:
+        return self.session.scalars(select(NetworkRow).order_by(NetworkRow.id)).all()
+
+    def subnets(self, network_id: str | None = None) -> Sequence[SubnetRow]:
+        query = select(SubnetRow).order_by(SubnetRow.created_at, SubnetRow.id)
+        if network_id is not None:
+            query = query.where(SubnetRow.network_id == network_id)
+        return self.session.scalars(query).all()
+
+    def ports(self, network_id: str | None = None) -> Sequence[PortRow]:
+        query = select(PortRow).order_by(PortRow.id)
+        if network_id is not None:
+            query = query.where(PortRow.network_id == network_id)
+        return self.session.scalars(query).all()
+
+    def used_vlans(self, physical_network: str) -> set[int]:
+        query = select(SegmentRow.vlan_id).where(SegmentRow.physical_network == physical_network)
+        return set(self.session.scalars(query))
+
+    def subnet_ids_by_network(self) -> dict[str, list[str]]:
+        ids: dict[str, list[str]] = {}
+        query = select(SubnetRow.network_id, SubnetRow.id).order_by(
+            SubnetRow.created_at, SubnetRow.id
+        )
+        for network_id, subnet_id in self.session.execute(query):
+            ids.setdefault(network_id, []).append(subnet_id)
+        return ids
+
+    def taken_addresses(self, subnet_id: str) -> set[str]:
+        query = select(IpAllocationRow.ip_address).where(IpAllocationRow.subnet_id == subnet_id)
+        return set(self.session.scalars(query))
+
+    def allocation(self, subnet_id: str, ip_address: str) -> IpAllocationRow | None:
+        return self.session.get(IpAllocationRow, (subnet_id, ip_address))
+
+    def allocations(
+        self, port_ids: Sequence[str] | None = None
+    ) -> dict[str, list[IpAllocationRow]]:
+        query = select(IpAllocationRow)
+        if port_ids is not None:
+            query = query.where(IpAllocationRow.port_id.in_(port_ids))
+        out: dict[str, list[IpAllocationRow]] = {}
+        for row in self.session.scalars(query):
+            out.setdefault(row.port_id, []).append(row)
+        return out
+
+    def subnet_allocation_ports(self, subnet_id: str) -> list[str]:
+        query = select(IpAllocationRow.port_id).where(IpAllocationRow.subnet_id == subnet_id)
+        return list(self.session.scalars(query))
+
+    def delete_port_allocations(self, port_id: str) -> None:
+        self.session.execute(delete(IpAllocationRow).where(IpAllocationRow.port_id == port_id))
+        self.session.flush()
+
+    def mac_in_use(self, network_id: str, mac: str) -> bool:
+        query = select(PortRow.id).where(
+            PortRow.network_id == network_id, PortRow.mac_address == mac
+        )
+        return self.session.scalar(query) is not None
+
+    def add(self, *rows: Base) -> None:
+        """Insert rows now, so a collision surfaces here (as `Collision`), in order."""
+        for row in rows:
+            self.session.add(row)
+            self.flush()
+
+    def delete(self, row: Base) -> None:
+        self.session.delete(row)
+        self.flush()
+
+    def flush(self) -> None:
+        try:
+            self.session.flush()
+        except IntegrityError as exc:
+            raise Collision(str(exc.orig)) from exc
+
+
+class NetworkStore:
+    """Opens units of work on the database."""
+
+    def __init__(self, database: Database) -> None:
+        self._database = database
+
+    @contextmanager
+    def transaction(self) -> Iterator[Unit]:
+        """A unit that commits on success; a collision at commit is a `Collision` too."""
+        try:
+            with self._database.transaction() as session:
+                yield Unit(session)
+        except IntegrityError as exc:
+            raise Collision(str(exc.orig)) from exc
+
+    def ensure_project(self, project_id: str) -> None:
+        """Make the project's lock row exist (idempotent, race-safe), in its own transaction."""
+        try:
+            with self._database.transaction() as session:
+                if session.get(ProjectLockRow, project_id) is None:
+                    session.add(ProjectLockRow(project_id=project_id, generation=0))
+        except IntegrityError:
+            pass  # a concurrent request created it: that is all we wanted
+
+
+def values(row: Any, names: Sequence[str]) -> dict[str, Any]:
+    return {name: getattr(row, name) for name in names}

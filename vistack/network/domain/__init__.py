@@ -1,0 +1,1 @@
+"""Network rules: IPAM, VLAN allocation, policy, quotas."""

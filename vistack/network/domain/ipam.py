@@ -1,0 +1,204 @@
+"""Pure IPAM arithmetic: CIDR and pool validation, default pools, picking a free address.
+
+Nothing here touches the database: the service asks the repository which addresses are taken
+and inserts its pick under the (subnet, address) primary key, which settles every race.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import itertools
+import random
+import re
+import secrets
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from vistack.network.domain.errors import NeutronBadRequest, NeutronConflict, invalid
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+#: How many free addresses a retry picks among, after a concurrent create took the first one.
+SPREAD = 64
+MAC_RE = re.compile(r"^([0-9a-f]{2}:){5}[0-9a-f]{2}$")
+
+
+def parse_cidr(value: Any, ip_version: int) -> IPNetwork:
+    if not isinstance(value, str):
+        raise invalid(f"'{value}' is not a valid IP subnet.")
+    try:
+        network = ipaddress.ip_network(value, strict=False)
+    except ValueError:
+        raise invalid(f"'{value}' is not a valid IP subnet.") from None
+    if str(network) != value and network.with_prefixlen != value:
+        raise invalid(f"'{value}' isn't a recommended CIDR, '{network}' is recommended.")
+    if network.version != ip_version:
+        raise invalid("Cidr and ip_version do not match.")
+    if network.num_addresses < (4 if ip_version == 4 else 2):
+        raise invalid(f"'{value}' is too small to hold an address for a port.")
+    return network
+
+
+def parse_ip(value: Any, what: str = "IP address") -> IPAddress:
+    if not isinstance(value, str):
+        raise invalid(f"'{value}' is not a valid {what}.")
+    try:
+        return ipaddress.ip_address(value)
+    except ValueError:
+        raise invalid(f"'{value}' is not a valid {what}.") from None
+
+
+def usable_bounds(network: IPNetwork) -> tuple[int, int]:
+    """First and last address a pool may hold: IPv4 loses network and broadcast, IPv6 the
+    subnet-router anycast address (as Neutron's default pools)."""
+    first = int(network.network_address) + 1
+    last = int(network.broadcast_address) - (1 if network.version == 4 else 0)
+    return first, last
+
+
+def default_gateway(network: IPNetwork) -> str:
+    return str(ipaddress.ip_address(usable_bounds(network)[0]))
+
+
+def default_pools(network: IPNetwork, gateway: str | None) -> list[dict[str, str]]:
+    first, last = usable_bounds(network)
+    ranges = [(first, last)]
+    if gateway is not None:
+        ranges = _exclude(ranges, int(ipaddress.ip_address(gateway)))
+    return [_pool(start, end) for start, end in ranges]
+
+
+def _exclude(ranges: list[tuple[int, int]], address: int) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for start, end in ranges:
+        if start <= address <= end:
+            if start < address:
+                out.append((start, address - 1))
+            if address < end:
+                out.append((address + 1, end))
+        else:
+            out.append((start, end))
+    return out
+
+
+def _pool(start: int, end: int) -> dict[str, str]:
+    return {"start": str(ipaddress.ip_address(start)), "end": str(ipaddress.ip_address(end))}
+
+
+def check_gateway(network: IPNetwork, gateway: Any) -> str | None:
+    """The gateway as stored; refused when outside the subnet or its network/broadcast."""
+    if gateway is None:
+        return None
+    address = parse_ip(gateway, "IP address")
+    first, last = usable_bounds(network)
+    if address.version != network.version or not first <= int(address) <= last:
+        raise NeutronBadRequest(
+            f"Invalid input for operation: Gateway ip {gateway} is not a usable address "
+            f"of subnet {network}.",
+            "InvalidInput",
+        )
+    return str(address)
+
+
+def check_pools(network: IPNetwork, pools: Any, gateway: str | None) -> list[dict[str, str]]:
+    if not isinstance(pools, list):
+        raise invalid("allocation_pools must be a list of {'start', 'end'}.")
+    ranges: list[tuple[int, int]] = []
+    for pool in pools:
+        if not isinstance(pool, dict) or set(pool) != {"start", "end"}:
+            raise invalid(f"'{pool}' is not a valid allocation pool ({{'start', 'end'}}).")
+        start, end = parse_ip(pool["start"]), parse_ip(pool["end"])
+        if start.version != network.version or end.version != network.version:
+            raise invalid(f"Allocation pool {pool} has the wrong IP version.")
+        if int(start) > int(end):
+            raise invalid(f"The allocation pool {start}-{end} is not valid: start after end.")
+        first, last = usable_bounds(network)
+        if int(start) < first or int(end) > last:
+            raise NeutronBadRequest(
+                f"The allocation pool {start}-{end} spans beyond the subnet cidr {network}.",
+                "OutOfBoundsAllocationPool",
+            )
+        ranges.append((int(start), int(end)))
+    ranges.sort()
+    for (_, end_a), (start_b, _) in itertools.pairwise(ranges):
+        if start_b <= end_a:
+            raise NeutronBadRequest(
+                "Found overlapping allocation pools in the request.", "OverlappingAllocationPools"
+            )
+    if gateway is not None:
+        address = int(ipaddress.ip_address(gateway))
+        if any(start <= address <= end for start, end in ranges):
+            raise NeutronConflict(
+                f"Gateway ip {gateway} conflicts with allocation pool(s).",
+                "GatewayConflictWithAllocationPools",
+            )
+    return [_pool(start, end) for start, end in ranges]
+
+
+def check_nameservers(value: Any) -> list[str]:
+    if not isinstance(value, list):
+        raise invalid("dns_nameservers must be a list of IP addresses.")
+    servers = [str(parse_ip(v, "nameserver")) for v in value]
+    if len(set(servers)) != len(servers):
+        raise invalid(f"Duplicate nameserver in {value}.")
+    return servers
+
+
+def check_routes(value: Any) -> list[dict[str, str]]:
+    if not isinstance(value, list):
+        raise invalid("host_routes must be a list of {'destination', 'nexthop'}.")
+    routes: list[dict[str, str]] = []
+    for route in value:
+        if not isinstance(route, dict) or set(route) != {"destination", "nexthop"}:
+            raise invalid(f"'{route}' is not a valid host route ({{'destination', 'nexthop'}}).")
+        try:
+            destination = ipaddress.ip_network(str(route["destination"]), strict=False)
+        except ValueError:
+            raise invalid(f"'{route['destination']}' is not a valid IP subnet.") from None
+        routes.append({"destination": str(destination), "nexthop": str(parse_ip(route["nexthop"]))})
+    if len({(r["destination"], r["nexthop"]) for r in routes}) != len(routes):
+        raise invalid(f"Duplicate host route in {value}.")
+    return routes
+
+
+def pool_addresses(pools: Sequence[dict[str, str]]) -> Iterator[int]:
+    for pool in pools:
+        yield from range(
+            int(ipaddress.ip_address(pool["start"])), int(ipaddress.ip_address(pool["end"])) + 1
+        )
+
+
+def pick_address(pools: Sequence[dict[str, str]], taken: set[str], attempt: int) -> str | None:
+    """A free address of the pools, or None when they are exhausted.
+
+    The first attempt takes the lowest free address, as Neutron does; a retry (a concurrent
+    create took it) picks at random among the next free ones, so racing creates spread out
+    instead of colliding again on the same address.
+    """
+    spread = 1 if attempt == 0 else SPREAD
+    candidates: list[int] = []
+    taken_ints = {int(ipaddress.ip_address(t)) for t in taken}
+    for address in pool_addresses(pools):
+        if address not in taken_ints:
+            candidates.append(address)
+            if len(candidates) >= spread:
+                break
+    if not candidates:
+        return None
+    return str(ipaddress.ip_address(random.choice(candidates)))
+
+
+def random_mac() -> str:
+    """A MAC in Neutron's default `fa:16:3e` OUI (locally administered)."""
+    tail = secrets.token_bytes(3)
+    return "fa:16:3e:" + ":".join(f"{b:02x}" for b in tail)
+
+
+def check_mac(value: Any) -> str:
+    if not isinstance(value, str) or not MAC_RE.match(value.lower()):
+        raise invalid(f"'{value}' is not a valid MAC address.")
+    mac = value.lower()
+    if mac == "00:00:00:00:00:00" or int(mac.split(":")[0], 16) & 1:
+        raise invalid(f"'{value}' is not a valid unicast MAC address.")
+    return mac
