@@ -214,6 +214,8 @@ class NetworkSettings:
     quota_network: int = 100
     quota_subnet: int = 100
     quota_port: int = 500
+    quota_security_group: int = 10
+    quota_security_group_rule: int = 100
 
 
 @dataclass

@@ -27,5 +27,11 @@ def test_options_refuse_unknown_backends_and_mtus() -> None:
     with pytest.raises(ConfigError, match="mtu"):
         network_options(NetworkSettings(mtu=20))
     options = network_options(NetworkSettings(quota_port=7))
-    assert options.quotas == {"network": 100, "subnet": 100, "port": 7}
+    assert options.quotas == {
+        "network": 100,
+        "subnet": 100,
+        "port": 7,
+        "security_group": 10,
+        "security_group_rule": 100,
+    }
     assert options.physical_networks == {"physnet1"}

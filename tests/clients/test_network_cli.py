@@ -72,3 +72,47 @@ def test_routers_are_refused_in_dvs_mode(running_cloud: RunningCloud) -> None:
     refused = run(running_cloud, "router", "create", unique("router"), check=False)
     assert refused.returncode != 0
     assert "no L3" in refused.stderr, refused.stderr
+
+
+def test_security_group_rule_and_port(running_cloud: RunningCloud) -> None:
+    """`security group create`, a `--dst-port 22` rule (a duplicate refused), and a port
+    created with the group; the group cannot go while the port uses it."""
+    cloud = running_cloud
+    name = unique("sg")
+    group = run_json(cloud, "security", "group", "create", name, "--description", "ssh")
+    assert group["name"] == name and group["description"] == "ssh"
+    assert group["stateful"] is True
+
+    rule_args = ("security", "group", "rule", "create", "--protocol", "tcp", "--dst-port", "22")
+    rule = run_json(cloud, *rule_args, name)
+    assert rule["protocol"] == "tcp" and rule["direction"] == "ingress"
+    assert rule["port_range_min"] == 22 and rule["port_range_max"] == 22
+    assert rule["security_group_id"] == group["id"]
+    duplicate = run(cloud, *rule_args, name, check=False)
+    assert duplicate.returncode != 0
+    assert "already exists" in duplicate.stderr, duplicate.stderr
+    listed = run_json(cloud, "security", "group", "rule", "list", name)
+    assert rule["id"] in {r["ID"] for r in listed}
+
+    network = unique("net")
+    run_json(cloud, "network", "create", network)
+    run_json(
+        cloud, "subnet", "create", "--network", network, "--subnet-range", "10.78.0.0/24",
+        unique("subnet"),
+    )  # fmt: skip
+    port = run_json(
+        cloud, "port", "create", "--network", network, "--security-group", name, unique("port")
+    )
+    assert port["security_group_ids"] == [group["id"]]
+    plain = run_json(cloud, "port", "create", "--network", network, unique("port"))
+    defaults = run_json(cloud, "security", "group", "list", "--project", "admin")
+    default_ids = {g["ID"] for g in defaults if g["Name"] == "default"}
+    assert plain["security_group_ids"] and set(plain["security_group_ids"]) <= default_ids
+
+    refused = run(cloud, "security", "group", "delete", name, check=False)
+    assert refused.returncode != 0
+    assert "in use" in refused.stderr, refused.stderr
+    run(cloud, "port", "delete", port["id"], plain["id"])
+    run(cloud, "security", "group", "delete", name)
+    run(cloud, "network", "delete", network)
+    assert name not in {g["Name"] for g in run_json(cloud, "security", "group", "list")}

@@ -1,7 +1,8 @@
 """Neutron's policy rules with its defaults, under Neutron's own names so an operator's existing
 neutron policy file applies.
 
-Targets carry `target.project_id` (the resource's project), `target.network.project_id` (the
+Targets carry `target.project_id` (the resource's project; a security group rule's is its
+group's), `target.network.project_id` (the
 project owning the network a subnet or port is on), `target.shared` and `target.external`.
 Reads of others' resources the rules do not allow answer 404 (Neutron hides them); writes on a
 visible resource answer 403.
@@ -83,6 +84,17 @@ NETWORK_RULES: tuple[RuleDefault, ...] = (
     *_admin_only("port", "create", _BINDING),
     *_admin_only("port", "update", _BINDING),
     *_admin_only("port", "get", _BINDING_READ),
+    _rule("create_security_group", _OWNER_MEMBER, "Create a security group."),
+    _rule("get_security_group", _OWNER_READER, "Show a security group."),
+    _rule("update_security_group", _OWNER_MEMBER, "Update a security group."),
+    _rule("delete_security_group", _OWNER_MEMBER, "Delete a security group."),
+    _rule(
+        "create_security_group_rule",
+        _OWNER_MEMBER,
+        "Add a rule to a security group (a rule is its group's project's).",
+    ),
+    _rule("get_security_group_rule", _OWNER_READER, "Show a security group rule."),
+    _rule("delete_security_group_rule", _OWNER_MEMBER, "Delete a security group rule."),
     _rule("get_quota", _OWNER_READER, "Show a project's network quotas."),
     _rule("update_quota", _ADMIN, "Set a project's network quotas."),
     _rule("delete_quota", _ADMIN, "Reset a project's network quotas to the defaults."),

@@ -1,7 +1,9 @@
 """`/v2.0/extensions`: only what this backend really does, so clients and tempest skip the rest.
 
-No `router`, `external-gateway`, `security-group`, `dhcp_agent_scheduler`...: in `dvs` mode
-there is no L3 and no agent. `/v2.0/routers` and `/v2.0/floatingips` answer 404 saying so.
+No `router`, `external-gateway`, `dhcp_agent_scheduler`...: in `dvs` mode there is no L3 and
+no agent: `/v2.0/routers` and `/v2.0/floatingips` answer 404 saying so. `security-group` is
+the API (groups, rules, ports' groups; their enforcement is the data plane's);
+`stateful-security-group` is not listed, since there is no choice: every group is stateful.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ EXTENSIONS: tuple[tuple[str, str, str], ...] = (
     ("standard-attr-revisions", "Resource revision numbers", "revision_number on resources"),
     ("binding", "Port Binding", "Expose port bindings of a virtual port to external app"),
     ("port-security", "Port Security", "Provides port security"),
+    ("security-group", "security-group", "The security groups extension."),
     ("allowed-address-pairs", "Allowed Address Pairs", "Additional IPs a port may send from"),
     ("project-id", "project_id field enabled", "project_id alongside tenant_id"),
     ("network-mtu", "Network MTU", "Provides MTU attribute for a network resource."),

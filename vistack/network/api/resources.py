@@ -1,4 +1,4 @@
-"""Networks, subnets and ports: one set of CRUD routes per collection, plus their tags.
+"""Networks, subnets, ports, security groups and rules: CRUD routes per collection, and tags.
 
 Handlers only parse and render: the domain decides (policy, validation, IPAM) and hands back
 resources as Neutron renders them; `query.apply` then filters, sorts and pages the list.
@@ -24,11 +24,13 @@ from vistack.network.domain.service import NetworkService
 LOG = logging.getLogger(__name__)
 router = APIRouter()
 JsonBody = Annotated[Any, Body()]
-TAGGABLE = ("networks", "subnets", "ports")
+TAGGABLE = ("networks", "subnets", "ports", "security-groups")
 
 
-def _list(request: Request, collection: str, items: list[dict[str, Any]]) -> Response:
-    url = service_url(request, "v2.0", collection)
+def _list(
+    request: Request, collection: str, items: list[dict[str, Any]], path: str | None = None
+) -> Response:
+    url = service_url(request, "v2.0", path or collection)
     return JSONBody(query.apply(items, request.query_params.multi_items(), collection, url))
 
 
@@ -37,13 +39,16 @@ def _add_collection(
     lister: Callable[[NetworkService, RequestContext], list[dict[str, Any]]],
     getter: Callable[[NetworkService, RequestContext, str], dict[str, Any]],
     creator: Callable[[NetworkService, RequestContext, Any], dict[str, Any]],
-    updater: Callable[[NetworkService, RequestContext, str, Any], dict[str, Any]],
+    updater: Callable[[NetworkService, RequestContext, str, Any], dict[str, Any]] | None,
     deleter: Callable[[NetworkService, RequestContext, str], None],
 ) -> None:
+    """Routes of one collection: `collection` is the body key (`security_groups`), its URL
+    path has hyphens instead (`/v2.0/security-groups`), as Neutron's."""
     member = collection[:-1]
+    url_path = collection.replace("_", "-")
 
     def list_items(request: Request, services: Services, context: Context) -> Response:
-        return _list(request, collection, lister(services.networks, context))
+        return _list(request, collection, lister(services.networks, context), url_path)
 
     def show_item(item_id: str, request: Request, services: Services, context: Context) -> Response:
         item = getter(services.networks, context, item_id)
@@ -82,17 +87,21 @@ def _add_collection(
         return made
 
     def update_item(item_id: str, body: JsonBody, services: Services, context: Context) -> Response:
+        assert updater is not None
         return JSONBody({member: updater(services.networks, context, item_id, body)})
 
     def delete_item(item_id: str, services: Services, context: Context) -> Response:
         deleter(services.networks, context, item_id)
         return Response(status_code=204)
 
-    path = f"/v2.0/{collection}"
+    path = f"/v2.0/{url_path}"
     router.add_api_route(path, list_items, methods=["GET"], name=f"list_{collection}")
     router.add_api_route(path, create_item, methods=["POST"], name=f"create_{member}")
     router.add_api_route(path + "/{item_id}", show_item, methods=["GET"], name=f"show_{member}")
-    router.add_api_route(path + "/{item_id}", update_item, methods=["PUT"], name=f"update_{member}")
+    if updater is not None:
+        router.add_api_route(
+            path + "/{item_id}", update_item, methods=["PUT"], name=f"update_{member}"
+        )
     router.add_api_route(
         path + "/{item_id}", delete_item, methods=["DELETE"], name=f"delete_{member}"
     )
@@ -121,6 +130,23 @@ _add_collection(
     NetworkService.create_port,
     NetworkService.update_port,
     NetworkService.delete_port,
+)
+
+_add_collection(
+    "security_groups",
+    lambda service, context: service.security.list_groups(context),
+    lambda service, context, item_id: service.security.get_group(context, item_id),
+    lambda service, context, body: service.security.create_group(context, body),
+    lambda service, context, item_id, body: service.security.update_group(context, item_id, body),
+    lambda service, context, item_id: service.security.delete_group(context, item_id),
+)
+_add_collection(
+    "security_group_rules",
+    lambda service, context: service.security.list_rules(context),
+    lambda service, context, item_id: service.security.get_rule(context, item_id),
+    lambda service, context, body: service.security.create_rule(context, body),
+    None,
+    lambda service, context, item_id: service.security.delete_rule(context, item_id),
 )
 
 

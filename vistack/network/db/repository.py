@@ -19,16 +19,28 @@ from vistack.network.db.tables import (
     IpAllocationRow,
     NetworkRow,
     PortRow,
+    PortSecurityGroupRow,
     ProjectLockRow,
     QuotaRow,
+    SecurityGroupRow,
+    SecurityGroupRuleRow,
     SegmentRow,
     SubnetRow,
 )
 
-COUNTED: dict[str, type[NetworkRow] | type[SubnetRow] | type[PortRow]] = {
+Counted = (
+    type[NetworkRow]
+    | type[SubnetRow]
+    | type[PortRow]
+    | type[SecurityGroupRow]
+    | type[SecurityGroupRuleRow]
+)
+COUNTED: dict[str, Counted] = {
     "network": NetworkRow,
     "subnet": SubnetRow,
     "port": PortRow,
+    "security_group": SecurityGroupRow,
+    "security_group_rule": SecurityGroupRuleRow,
 }
 
 
@@ -154,6 +166,76 @@ class Unit:
             PortRow.network_id == network_id, PortRow.mac_address == mac
         )
         return self.session.scalar(query) is not None
+
+    def security_group(self, group_id: str) -> SecurityGroupRow | None:
+        return self.session.get(SecurityGroupRow, group_id)
+
+    def security_groups(self, ids: Sequence[str] | None = None) -> Sequence[SecurityGroupRow]:
+        query = select(SecurityGroupRow).order_by(SecurityGroupRow.id)
+        if ids is not None:
+            query = query.where(SecurityGroupRow.id.in_(ids))
+        return self.session.scalars(query).all()
+
+    def default_security_group(self, project_id: str) -> SecurityGroupRow | None:
+        query = select(SecurityGroupRow).where(SecurityGroupRow.default_of == project_id)
+        return self.session.scalars(query).first()
+
+    def security_group_rule(self, rule_id: str) -> SecurityGroupRuleRow | None:
+        return self.session.get(SecurityGroupRuleRow, rule_id)
+
+    def security_group_rules(
+        self, group_ids: Sequence[str] | None = None
+    ) -> Sequence[SecurityGroupRuleRow]:
+        query = select(SecurityGroupRuleRow).order_by(
+            SecurityGroupRuleRow.created_at, SecurityGroupRuleRow.id
+        )
+        if group_ids is not None:
+            query = query.where(SecurityGroupRuleRow.security_group_id.in_(group_ids))
+        return self.session.scalars(query).all()
+
+    def rule_by_fingerprint(self, group_id: str, fingerprint: str) -> SecurityGroupRuleRow | None:
+        query = select(SecurityGroupRuleRow).where(
+            SecurityGroupRuleRow.security_group_id == group_id,
+            SecurityGroupRuleRow.fingerprint == fingerprint,
+        )
+        return self.session.scalars(query).first()
+
+    def port_security_groups(self, port_ids: Sequence[str] | None = None) -> dict[str, list[str]]:
+        """Port id → its groups' ids (sorted, so views are stable)."""
+        query = select(PortSecurityGroupRow).order_by(PortSecurityGroupRow.security_group_id)
+        if port_ids is not None:
+            query = query.where(PortSecurityGroupRow.port_id.in_(port_ids))
+        out: dict[str, list[str]] = {}
+        for row in self.session.scalars(query):
+            out.setdefault(row.port_id, []).append(row.security_group_id)
+        return out
+
+    def set_port_security_groups(self, port_id: str, group_ids: Sequence[str]) -> None:
+        """Make the port's groups these, touching only the rows that change: removals by
+        primary key, never a `DELETE ... WHERE port_id` matching nothing, whose gap lock
+        (MariaDB) deadlocks concurrent port creates inserting beside it."""
+        current = self.port_security_groups([port_id]).get(port_id, [])
+        gone = [g for g in current if g not in group_ids]
+        if gone:
+            self.session.execute(
+                delete(PortSecurityGroupRow).where(
+                    PortSecurityGroupRow.port_id == port_id,
+                    PortSecurityGroupRow.security_group_id.in_(gone),
+                )
+            )
+        self.add(
+            *(
+                PortSecurityGroupRow(port_id=port_id, security_group_id=g)
+                for g in group_ids
+                if g not in current
+            )
+        )
+
+    def security_group_in_use(self, group_id: str) -> bool:
+        query = select(PortSecurityGroupRow.port_id).where(
+            PortSecurityGroupRow.security_group_id == group_id
+        )
+        return self.session.scalars(query).first() is not None
 
     def add(self, *rows: Base) -> None:
         """Insert rows now, so a collision surfaces here (as `Collision`), in order."""

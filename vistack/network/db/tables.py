@@ -145,3 +145,67 @@ class ProjectLockRow(Base):
 
     project_id: Mapped[str] = mapped_column(PROJECT, primary_key=True)
     generation: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class SecurityGroupRow(Base):
+    """A security group. `default_of` is the project id on a project's `default` group and
+    NULL on every other: its unique key lets exactly one lazy creation of a project's default
+    group win however many requests race to make it (NULLs never collide)."""
+
+    __tablename__ = "network_sg"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    project_id: Mapped[str] = mapped_column(PROJECT, index=True)
+    name: Mapped[str] = mapped_column(NAME, default="")
+    description: Mapped[str] = mapped_column(NAME, default="")
+    stateful: Mapped[bool] = mapped_column(Boolean, default=True)
+    default_of: Mapped[str | None] = mapped_column(PROJECT, unique=True)
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(PreciseDateTime)
+    updated_at: Mapped[datetime] = mapped_column(PreciseDateTime)
+    revision_number: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class SecurityGroupRuleRow(Base):
+    """A rule of a group. `fingerprint` is the rule's meaning in canonical form (protocol
+    numbers for names, `0.0.0.0/0` as no prefix): unique per group, so two concurrent creates
+    of the same rule cannot both succeed. A remote group's deletion takes its rules along, as
+    in Neutron."""
+
+    __tablename__ = "network_sg_rule"
+    __table_args__ = (UniqueConstraint("security_group_id", "fingerprint"),)
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    project_id: Mapped[str] = mapped_column(PROJECT, index=True)
+    security_group_id: Mapped[str] = mapped_column(
+        ID, ForeignKey("network_sg.id", ondelete="CASCADE"), index=True
+    )
+    direction: Mapped[str] = mapped_column(String(16))
+    ethertype: Mapped[str] = mapped_column(String(8))
+    protocol: Mapped[str | None] = mapped_column(String(40))
+    port_range_min: Mapped[int | None] = mapped_column(Integer)
+    port_range_max: Mapped[int | None] = mapped_column(Integer)
+    remote_ip_prefix: Mapped[str | None] = mapped_column(IP)
+    remote_group_id: Mapped[str | None] = mapped_column(
+        ID, ForeignKey("network_sg.id", ondelete="CASCADE"), index=True
+    )
+    fingerprint: Mapped[str] = mapped_column(NAME)
+    description: Mapped[str] = mapped_column(NAME, default="")
+    created_at: Mapped[datetime] = mapped_column(PreciseDateTime)
+    updated_at: Mapped[datetime] = mapped_column(PreciseDateTime)
+    revision_number: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class PortSecurityGroupRow(Base):
+    """A port's membership of a group. The group side has no cascade: deleting a group a port
+    uses fails in the database too, so a port create racing a group delete cannot leave a
+    dangling membership (the delete then answers SecurityGroupInUse)."""
+
+    __tablename__ = "network_port_sg"
+
+    port_id: Mapped[str] = mapped_column(
+        ID, ForeignKey("network_port.id", ondelete="CASCADE"), primary_key=True
+    )
+    security_group_id: Mapped[str] = mapped_column(
+        ID, ForeignKey("network_sg.id"), primary_key=True, index=True
+    )

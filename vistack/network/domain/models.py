@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from vistack.config import ConfigError, NetworkSettings
 
-RESOURCES = ("network", "subnet", "port")
+RESOURCES = ("network", "subnet", "port", "security_group", "security_group_rule")
 
 
 @dataclass(frozen=True)
@@ -62,5 +62,7 @@ def network_options(settings: NetworkSettings) -> NetworkOptions:
             "network": settings.quota_network,
             "subnet": settings.quota_subnet,
             "port": settings.quota_port,
+            "security_group": settings.quota_security_group,
+            "security_group_rule": settings.quota_security_group_rule,
         },
     )

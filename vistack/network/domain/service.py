@@ -27,6 +27,7 @@ from vistack.network.db.tables import (
     IpAllocationRow,
     NetworkRow,
     PortRow,
+    SecurityGroupRow,
     SegmentRow,
     SubnetRow,
 )
@@ -40,6 +41,7 @@ from vistack.network.domain.errors import (
     over_quota,
 )
 from vistack.network.domain.models import RESOURCES, NetworkOptions
+from vistack.network.domain.security import SecurityGroupService
 
 LOG = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -207,6 +209,7 @@ class NetworkService:
         self._driver = driver
         self._dvs = dvs
         self._rules = set(policy.rule_names)
+        self.security = SecurityGroupService(store, policy, options)
 
     # ---------------------------------------------------------------- policy helpers
 
@@ -544,7 +547,7 @@ class NetworkService:
             return self._network_view(row, [s.id for s in unit.subnets(row.id)], context)
 
     @staticmethod
-    def _touch(row: NetworkRow | SubnetRow | PortRow) -> None:
+    def _touch(row: NetworkRow | SubnetRow | PortRow | SecurityGroupRow) -> None:
         row.updated_at = _now()
         row.revision_number = (row.revision_number or 0) + 1
 
@@ -831,6 +834,7 @@ class NetworkService:
         allocations: Sequence[IpAllocationRow],
         network: NetworkRow,
         context: RequestContext,
+        groups: Sequence[str] = (),
     ) -> dict[str, Any]:
         fixed_ips = sorted(
             ({"subnet_id": a.subnet_id, "ip_address": a.ip_address} for a in allocations),
@@ -855,7 +859,7 @@ class NetworkService:
             "fixed_ips": fixed_ips,
             "allowed_address_pairs": list(row.allowed_address_pairs),
             "port_security_enabled": row.port_security_enabled,
-            "security_groups": [],
+            "security_groups": sorted(groups),
             "binding:host_id": row.binding_host_id,
             "binding:vnic_type": row.binding_vnic_type,
             "binding:profile": dict(row.binding_profile or {}),
@@ -878,8 +882,15 @@ class NetworkService:
         with self._store.transaction() as unit:
             networks = {n.id: n for n in unit.networks()}
             allocations = unit.allocations()
+            groups = unit.port_security_groups()
             return [
-                self._port_view(row, allocations.get(row.id, []), networks[row.network_id], context)
+                self._port_view(
+                    row,
+                    allocations.get(row.id, []),
+                    networks[row.network_id],
+                    context,
+                    groups.get(row.id, []),
+                )
                 for row in unit.ports()
                 if row.network_id in networks
                 and self._policy.check(
@@ -891,7 +902,8 @@ class NetworkService:
         with self._store.transaction() as unit:
             row, network = self._visible_port(unit, context, port_id)
             allocations = unit.allocations([row.id]).get(row.id, [])
-            return self._port_view(row, allocations, network, context)
+            groups = unit.port_security_groups([row.id]).get(row.id, [])
+            return self._port_view(row, allocations, network, context, groups)
 
     def _address_pairs(self, value: Any, mac: str) -> list[dict[str, str]]:
         if not isinstance(value, list):
@@ -943,8 +955,6 @@ class NetworkService:
             raise NeutronBadRequest(
                 "Failed to parse request. Required attribute 'network_id' not specified"
             )
-        if attrs.get("security_groups"):
-            raise invalid("security groups are not supported by the dvs backend.")
         network_id = str(attrs["network_id"])
         project = self._owner(context, attrs)
         with self._store.transaction() as unit:
@@ -979,6 +989,8 @@ class NetworkService:
             "updated_at": now,
             "revision_number": 0,
         }
+        device_owner: str = row_values["device_owner"]
+        groups = self._port_groups_request(attrs, security, project, device_owner)
         pairs_request = attrs.get("allowed_address_pairs") or []
         if pairs_request and not security:
             raise NeutronConflict(
@@ -987,6 +999,9 @@ class NetworkService:
             )
         self._store.ensure_project(project)
         for attempt in range(MAX_ATTEMPTS):
+            if attempt:
+                # A collision may be the default group deleted meanwhile: ask for it anew.
+                groups = self._port_groups_request(attrs, security, project, device_owner)
             try:
                 with self._store.transaction() as unit:
                     unit.lock_project(project)
@@ -1009,13 +1024,60 @@ class NetworkService:
                         **row_values,
                     )
                     self._check_binding(attrs, row)
+                    self.security.check_port_groups(unit, context, project, groups)
                     unit.add(row)
+                    unit.set_port_security_groups(row.id, groups)
                     allocations = self._allocate(unit, network, row, requests, attempt)
                     unit.add(*allocations)
-                    return self._port_view(row, allocations, network, context)
+                    return self._port_view(row, allocations, network, context, groups)
             except Collision:
                 continue
         raise NeutronUnavailable("Too many concurrent port creates on this network; retry.")
+
+    def _port_groups_request(
+        self, attrs: dict[str, Any], security: bool, project: str, device_owner: str
+    ) -> list[str]:
+        """The groups a new port gets: those asked for, else the project's default group when
+        port security is on (not for the network's own ports, `network:*`, as Neutron)."""
+        if attrs.get("security_groups") is not None:
+            groups = self.security.requested_ids(attrs["security_groups"])
+            if groups and not security:
+                raise NeutronBadRequest(
+                    "Port security must be enabled and port must have an IP address in order "
+                    "to use security groups.",
+                    "PortSecurityAndIPRequiredForSecurityGroups",
+                )
+            return groups
+        if security and not device_owner.startswith("network:"):
+            return [self.security.ensure_default(project)]
+        return []
+
+    def _update_port_groups(
+        self,
+        unit: Unit,
+        context: RequestContext,
+        row: PortRow,
+        new_groups: list[str] | None,
+    ) -> list[str]:
+        """Replace the port's groups if asked; a port without port security has none."""
+        if new_groups is None:
+            groups = unit.port_security_groups([row.id]).get(row.id, [])
+            if groups and not row.port_security_enabled:
+                raise NeutronConflict(
+                    "Port has security group associated. Cannot disable port security or ip "
+                    "address until security group is removed",
+                    "PortSecurityPortHasSecurityGroup",
+                )
+            return groups
+        if new_groups and not row.port_security_enabled:
+            raise NeutronBadRequest(
+                "Port security must be enabled and port must have an IP address in order to "
+                "use security groups.",
+                "PortSecurityAndIPRequiredForSecurityGroups",
+            )
+        self.security.check_port_groups(unit, context, row.project_id, new_groups)
+        unit.set_port_security_groups(row.id, new_groups)
+        return new_groups
 
     @staticmethod
     def _fixed_ip_requests(value: Any) -> list[dict[str, str]] | None:
@@ -1142,8 +1204,11 @@ class NetworkService:
         if isinstance(raw, dict) and "network_id" in raw:
             raise invalid("Cannot update read-only attribute network_id.")
         attrs = _check_attributes(body, PORT_UPDATE, "port")
-        if attrs.get("security_groups"):
-            raise invalid("security groups are not supported by the dvs backend.")
+        new_groups = (
+            self.security.requested_ids(attrs["security_groups"] or [])
+            if "security_groups" in attrs
+            else None
+        )
         requests = self._fixed_ip_requests(attrs.get("fixed_ips"))
         for attempt in range(MAX_ATTEMPTS):
             try:
@@ -1187,6 +1252,7 @@ class NetworkService:
                             "AddressPairAndPortSecurityRequired",
                         )
                     self._check_binding(attrs, row)
+                    groups = self._update_port_groups(unit, context, row, new_groups)
                     allocations: Sequence[IpAllocationRow] = current
                     if requests is not None:
                         if any("ip_address" in r for r in requests):
@@ -1199,7 +1265,7 @@ class NetworkService:
                         unit.add(*allocations)
                     self._touch(row)
                     unit.flush()
-                    return self._port_view(row, allocations, network, context)
+                    return self._port_view(row, allocations, network, context, groups)
             except Collision:
                 continue
         raise NeutronUnavailable("Too many concurrent port updates on this network; retry.")
@@ -1239,7 +1305,9 @@ class NetworkService:
 
     def _taggable(
         self, unit: Unit, context: RequestContext, resource: str, resource_id: str
-    ) -> tuple[NetworkRow | SubnetRow | PortRow, dict[str, Any]]:
+    ) -> tuple[NetworkRow | SubnetRow | PortRow | SecurityGroupRow, dict[str, Any]]:
+        if resource == "security-groups":
+            return self.security.taggable(unit, context, resource_id)
         if resource == "networks":
             network = self._visible_network(unit, context, resource_id)
             return network, self._network_target(network)
@@ -1269,7 +1337,7 @@ class NetworkService:
         """Apply `change` to the resource's tags under its update rule; bumps the revision."""
         with self._store.transaction() as unit:
             row, target = self._taggable(unit, context, resource, resource_id)
-            self._policy.authorize(f"update_{resource[:-1]}", context, target)
+            self._policy.authorize(f"update_{TAG_RULES[resource]}", context, target)
             row.tags = list(dict.fromkeys(_tag(t) for t in change(list(row.tags or []))))
             self._touch(row)
             unit.flush()
@@ -1353,3 +1421,10 @@ class NetworkService:
 
 PROVIDER_NAMES = ("provider:network_type", "provider:physical_network", "provider:segmentation_id")
 BINDING_NAMES = ("binding:host_id", "binding:profile", "binding:vif_type", "binding:vif_details")
+#: The resource name of each taggable collection's update rule.
+TAG_RULES = {
+    "networks": "network",
+    "subnets": "subnet",
+    "ports": "port",
+    "security-groups": "security_group",
+}
