@@ -33,6 +33,7 @@ bench: setup vcsim
 	$(BIN)/python bench/identity.py
 	$(BIN)/python bench/vsphere.py
 	$(BIN)/python bench/image.py
+	$(BIN)/python bench/network.py
 
 tempest: setup
 	$(BIN)/python tools/tempest/run_tempest.py
