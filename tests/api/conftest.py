@@ -12,7 +12,7 @@ import os
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -103,10 +103,13 @@ class IdentityApi:
             self._admin_token = self.token("admin", ADMIN_PASSWORD, "admin")
         return self._admin_token
 
+    #: Where this client's paths are mounted.
+    PREFIX = "/identity/v3"
+
     def request(self, method: str, path: str, token: str | None = None, **kwargs: Any) -> Any:
         headers = dict(kwargs.pop("headers", {}))
         headers.setdefault("X-Auth-Token", token or self.admin_token)
-        return self.client.request(method, "/identity/v3" + path, headers=headers, **kwargs)
+        return self.client.request(method, self.PREFIX + path, headers=headers, **kwargs)
 
     def get(self, path: str, **kwargs: Any) -> Any:
         return self.request("GET", path, **kwargs)
@@ -160,23 +163,64 @@ def api(
             _drop_database(backend, name)
 
 
-class ImageApi(IdentityApi):
-    """A test client for the image API (paths under `/image`), on a cloud whose image stores
-    are the fake vCenter's datastores plus a local `file` store."""
+class FakeCloudApi(IdentityApi):
+    """A client for one service of a cloud running on the fake vCenter (`fake`)."""
 
     def __init__(self, cloud: Cloud, client: TestClient, fake: FakeCloud) -> None:
         super().__init__(cloud, client)
         self.fake = fake
 
-    def request(self, method: str, path: str, token: str | None = None, **kwargs: Any) -> Any:
-        headers = dict(kwargs.pop("headers", {}))
-        headers.setdefault("X-Auth-Token", token or self.admin_token)
-        return self.client.request(method, "/image" + path, headers=headers, **kwargs)
-
     @property
     def identity(self) -> IdentityApi:
         """The same cloud's identity API (projects, users, roles for personas)."""
         return IdentityApi(self.cloud, self.client)
+
+
+class ImageApi(FakeCloudApi):
+    """The image API (paths under `/image`); stores are the fake vCenter's datastores plus a
+    local `file` store."""
+
+    PREFIX = "/image"
+
+
+class NetworkApi(FakeCloudApi):
+    """The network API (paths under `/network`); networks are port groups of the fake
+    vCenter's distributed switch."""
+
+    PREFIX = "/network"
+
+
+Api = TypeVar("Api", bound=FakeCloudApi)
+
+
+def _fake_cloud_api(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    api: type[Api],
+    configure: Callable[[Settings, Path, FakeCloud], None],
+) -> Iterator[Api]:
+    """A bootstrapped cloud on the fake vCenter, on the backend `request.param`, in-process."""
+    backend: str = request.param
+    database_url, name = ("", "") if backend == "sqlite" else _create_database(backend)
+    data_dir = tmp_path_factory.mktemp(f"{api.PREFIX.strip('/')}-{backend}")
+    fake = FakeCloud()
+    cloud = build_test_cloud(
+        data_dir, database_url, lambda settings: configure(settings, data_dir, fake), fake.drivers()
+    )
+    try:
+        with TestClient(cloud.asgi, base_url="http://vistack.test") as client:
+            yield api(cloud, client, fake)
+    finally:
+        cloud.close()
+        if name:
+            _drop_database(backend, name)
+
+
+def _image_settings(settings: Settings, data_dir: Path, fake: FakeCloud) -> None:
+    settings.image.filesystem_store_dir = str(data_dir / "file-store")
+    datastores = fake.state.topology().datastores
+    settings.image.datastores = [f"{datastores[0]}:100"] + [f"{d}:50" for d in datastores[1:]]
+    settings.image.image_size_total = 64  # MiB, so quota tests stay small
 
 
 @pytest.fixture(scope="module", params=["sqlite", "mariadb", "postgresql"])
@@ -184,68 +228,17 @@ def image_api(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ImageApi]:
     """A bootstrapped cloud with image stores, on each database backend, served in-process."""
-    backend: str = request.param
-    database_url, name = ("", "") if backend == "sqlite" else _create_database(backend)
-    data_dir = tmp_path_factory.mktemp(f"image-{backend}")
-    fake = FakeCloud()
-
-    def configure(settings: Settings) -> None:
-        settings.image.filesystem_store_dir = str(data_dir / "file-store")
-        settings.image.datastores = [f"{fake.state.topology().datastores[0]}:100"] + [
-            f"{d}:50" for d in fake.state.topology().datastores[1:]
-        ]
-        settings.image.image_size_total = 64  # MiB, so quota tests stay small
-
-    cloud = build_test_cloud(data_dir, database_url, configure, fake.drivers())
-    try:
-        with TestClient(cloud.asgi, base_url="http://vistack.test") as client:
-            yield ImageApi(cloud, client, fake)
-    finally:
-        cloud.close()
-        if name:
-            _drop_database(backend, name)
+    yield from _fake_cloud_api(request, tmp_path_factory, ImageApi, _image_settings)
 
 
-class NetworkApi(IdentityApi):
-    """A test client for the network API (paths under `/network`), on a cloud whose networks
-    are port groups of the fake vCenter's distributed switch."""
-
-    def __init__(self, cloud: Cloud, client: TestClient, fake: FakeCloud) -> None:
-        super().__init__(cloud, client)
-        self.fake = fake
-
-    def request(self, method: str, path: str, token: str | None = None, **kwargs: Any) -> Any:
-        headers = dict(kwargs.pop("headers", {}))
-        headers.setdefault("X-Auth-Token", token or self.admin_token)
-        return self.client.request(method, "/network" + path, headers=headers, **kwargs)
-
-    @property
-    def identity(self) -> IdentityApi:
-        """The same cloud's identity API (projects, users, roles for personas)."""
-        return IdentityApi(self.cloud, self.client)
+def _network_settings(settings: Settings, data_dir: Path, fake: FakeCloud) -> None:
+    # A small tenant VLAN range, so exhausting it stays cheap to test.
+    settings.network.vlan_ranges = ["100:119"]
 
 
 @pytest.fixture(scope="module", params=["sqlite", "mariadb", "postgresql"])
 def network_api(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[NetworkApi]:
-    """A bootstrapped cloud on the fake vCenter, on each database backend, served in-process.
-
-    The tenant VLAN range is small (100..119) so exhausting it stays cheap to test.
-    """
-    backend: str = request.param
-    database_url, name = ("", "") if backend == "sqlite" else _create_database(backend)
-    data_dir = tmp_path_factory.mktemp(f"network-{backend}")
-    fake = FakeCloud()
-
-    def configure(settings: Settings) -> None:
-        settings.network.vlan_ranges = ["100:119"]
-
-    cloud = build_test_cloud(data_dir, database_url, configure, fake.drivers())
-    try:
-        with TestClient(cloud.asgi, base_url="http://vistack.test") as client:
-            yield NetworkApi(cloud, client, fake)
-    finally:
-        cloud.close()
-        if name:
-            _drop_database(backend, name)
+    """A bootstrapped cloud on the fake vCenter, on each database backend, served in-process."""
+    yield from _fake_cloud_api(request, tmp_path_factory, NetworkApi, _network_settings)
