@@ -71,17 +71,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
-import yaml
 from vistack_process import (
     BenchError,
-    free_port,
     log,
-    stop,
-    vistack_command,
-    wait_ready,
+    running_vistack,
+    status_kib,
 )
 
-ADMIN_CLOUD = "vistack-admin"
 MIB = 1 << 20
 MB = 1_000_000
 TARGET_RATIO = 0.8
@@ -112,17 +108,6 @@ def machine_busy_seconds() -> float:
         values = [int(v) for v in stat.readline().split()[1:]]
     idle = values[3] + (values[4] if len(values) > 4 else 0)
     return (sum(values[:8]) - idle) / os.sysconf("SC_CLK_TCK")
-
-
-def status_kib(pid: int, name: str) -> int | None:
-    """A `kB` field of /proc/<pid>/status (VmRSS, VmHWM), None when unreadable."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith(name + ":"):
-                return int(line.split()[1])
-    except (OSError, ValueError, IndexError):
-        return None
-    return None
 
 
 class MemoryWatch:
@@ -292,28 +277,9 @@ class Cloud:
 @contextlib.contextmanager
 def local_cloud(workdir: Path, timeout: float) -> Iterator[Cloud]:
     """`vistack up` on a free port with its data in `workdir`; SIGTERM on exit."""
-    data_dir = workdir / "data"
-    stdout_path, stderr_path = workdir / "server.out", workdir / "server.err"
-    # The caller's VISTACK_* settings could point the server elsewhere: only ours go through.
-    env = {k: v for k, v in os.environ.items() if not k.startswith("VISTACK_")}
-    env["VISTACK_IDENTITY_BCRYPT_ROUNDS"] = "4"
-    env["VISTACK_SERVER_ACCESS_LOG"] = "false"
-    port = free_port()
-    command = [*vistack_command(), "up", "--data-dir", str(data_dir), "--bind", f"127.0.0.1:{port}"]
-    log(f"starting: {' '.join(command)}")
-    with open(stdout_path, "wb") as out, open(stderr_path, "wb") as err:
-        process = subprocess.Popen(command, stdout=out, stderr=err, env=env)
-    try:
-        url = wait_ready(process, stdout_path, stderr_path, timeout)
-        log(f"server pid {process.pid} ready at {url}")
-        document = yaml.safe_load((data_dir / "clouds.yaml").read_text())
-        try:
-            admin = dict(document["clouds"][ADMIN_CLOUD]["auth"])
-        except (KeyError, TypeError) as exc:
-            raise BenchError(f"clouds.yaml has no cloud {ADMIN_CLOUD!r}: {exc}") from exc
-        yield Cloud(Address.from_url(url), admin, process.pid, data_dir)
-    finally:
-        stop(process, stderr_path)
+    with running_vistack(workdir, timeout) as server:
+        address = Address(server.host, server.port)
+        yield Cloud(address, server.admin, server.pid, server.data_dir)
 
 
 def issue_token(cloud: Cloud) -> str:

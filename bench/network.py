@@ -54,7 +54,6 @@ import json
 import math
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -62,9 +61,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
-import yaml
 from identity import (
     Connection,
     ProtocolError,
@@ -76,9 +73,8 @@ from identity import (
     percentile,
     server_cpu_seconds,
 )
-from vistack_process import BenchError, free_port, log, stop, vistack_command, wait_ready
+from vistack_process import BenchError, log, running_vistack, status_kib
 
-ADMIN_CLOUD = "vistack-admin"
 NETWORK = "/network/v2.0"
 TARGET_LIST_P50_MS = 500.0
 TARGET_CREATE_RPS = 200.0
@@ -103,46 +99,12 @@ class Cloud:
     admin: dict[str, Any]
 
 
-def status_kib(pid: int, name: str) -> int | None:
-    """A `kB` field of /proc/<pid>/status (VmRSS, VmHWM), None when unreadable."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith(name + ":"):
-                return int(line.split()[1])
-    except (OSError, ValueError, IndexError):
-        return None
-    return None
-
-
 @contextlib.contextmanager
 def local_cloud(workdir: Path, timeout: float) -> Iterator[Cloud]:
     """`vistack up` on a free port with its data in `workdir`; SIGTERM on exit."""
-    data_dir = workdir / "data"
-    stdout_path, stderr_path = workdir / "server.out", workdir / "server.err"
-    # The caller's VISTACK_* settings could point the server elsewhere: only ours go through.
-    env = {k: v for k, v in os.environ.items() if not k.startswith("VISTACK_")}
-    env["VISTACK_IDENTITY_BCRYPT_ROUNDS"] = "4"
-    env["VISTACK_SERVER_ACCESS_LOG"] = "false"
-    port = free_port()
-    command = [*vistack_command(), "up", "--data-dir", str(data_dir), "--bind", f"127.0.0.1:{port}"]
-    log(f"starting: {' '.join(command)}")
-    with open(stdout_path, "wb") as out, open(stderr_path, "wb") as err:
-        process = subprocess.Popen(command, stdout=out, stderr=err, env=env)
-    try:
-        url = wait_ready(process, stdout_path, stderr_path, timeout)
-        log(f"server pid {process.pid} ready at {url}")
-        parts = urlsplit(url)
-        if parts.scheme != "http" or not parts.hostname:
-            raise BenchError(f"only plain http:// endpoints are supported, got {url!r}")
-        document = yaml.safe_load((data_dir / "clouds.yaml").read_text())
-        try:
-            admin = dict(document["clouds"][ADMIN_CLOUD]["auth"])
-        except (KeyError, TypeError) as exc:
-            raise BenchError(f"clouds.yaml has no cloud {ADMIN_CLOUD!r}: {exc}") from exc
+    with running_vistack(workdir, timeout) as server:
         # An empty prefix: requests carry the whole path, /identity/v3 or /network/v2.0.
-        yield Cloud(Target(parts.hostname, parts.port or 80, ""), process.pid, admin)
-    finally:
-        stop(process, stderr_path)
+        yield Cloud(Target(server.host, server.port, ""), server.pid, server.admin)
 
 
 # --------------------------------------------------------------------------------------------

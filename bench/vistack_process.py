@@ -4,14 +4,22 @@ them times the same thing the same way."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
+
+import yaml
 
 READY_PREFIX = "vistack ready: "
+ADMIN_CLOUD = "vistack-admin"
 
 
 class BenchError(RuntimeError):
@@ -70,3 +78,60 @@ def wait_ready(
 
 def log(message: str) -> None:
     print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+def status_kib(pid: int, name: str) -> int | None:
+    """A `kB` field of /proc/<pid>/status (VmRSS, VmHWM), None when unreadable."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(name + ":"):
+                return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+@dataclass(frozen=True)
+class RunningVistack:
+    """A `vistack up` of a benchmark: where it answers and how to log in as admin."""
+
+    host: str
+    port: int
+    pid: int
+    data_dir: Path
+    #: The `auth` section of its clouds.yaml entry for the admin.
+    admin: dict[str, str]
+
+
+@contextlib.contextmanager
+def running_vistack(workdir: Path, timeout: float) -> Iterator[RunningVistack]:
+    """`vistack up` on a free port with its data in `workdir`; SIGTERM on exit.
+
+    bcrypt's cost is lowered and the access log is off: benchmarks measure the service, not
+    password hashing or log writes.
+    """
+    data_dir = workdir / "data"
+    stdout_path, stderr_path = workdir / "server.out", workdir / "server.err"
+    # The caller's VISTACK_* settings could point the server elsewhere: only ours go through.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VISTACK_")}
+    env["VISTACK_IDENTITY_BCRYPT_ROUNDS"] = "4"
+    env["VISTACK_SERVER_ACCESS_LOG"] = "false"
+    port = free_port()
+    command = [*vistack_command(), "up", "--data-dir", str(data_dir), "--bind", f"127.0.0.1:{port}"]
+    log(f"starting: {' '.join(command)}")
+    with open(stdout_path, "wb") as out, open(stderr_path, "wb") as err:
+        process = subprocess.Popen(command, stdout=out, stderr=err, env=env)
+    try:
+        url = wait_ready(process, stdout_path, stderr_path, timeout)
+        log(f"server pid {process.pid} ready at {url}")
+        parts = urlsplit(url)
+        if parts.scheme != "http" or not parts.hostname:
+            raise BenchError(f"only plain http:// endpoints are supported, got {url!r}")
+        document = yaml.safe_load((data_dir / "clouds.yaml").read_text())
+        try:
+            admin = dict(document["clouds"][ADMIN_CLOUD]["auth"])
+        except (KeyError, TypeError) as exc:
+            raise BenchError(f"clouds.yaml has no cloud {ADMIN_CLOUD!r}: {exc}") from exc
+        yield RunningVistack(parts.hostname, parts.port or 80, process.pid, data_dir, admin)
+    finally:
+        stop(process, stderr_path)
