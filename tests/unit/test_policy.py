@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 
 import pytest
 
+from vistack.common import policy as policy_module
 from vistack.common.context import RequestContext
 from vistack.common.errors import Forbidden
 from vistack.common.policy import PolicyEngine
@@ -63,3 +66,16 @@ def test_policy_file_overrides_defaults(tmp_path: Path) -> None:
     policy = PolicyEngine(IDENTITY_RULES, override)
     assert policy.check("identity:list_projects", MEMBER)
     assert not PolicyEngine(IDENTITY_RULES).check("identity:list_projects", MEMBER)
+
+
+def test_a_changed_policy_file_takes_effect(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(policy_module, "POLICY_FILE_CHECK_SECONDS", 0.0)
+    override = tmp_path / "policy.yaml"
+    override.write_text('"identity:list_projects": "role:member"\n')
+    policy = PolicyEngine(IDENTITY_RULES, override)
+    assert policy.check("identity:list_projects", MEMBER)
+    override.write_text('"identity:list_projects": "!"\n')
+    os.utime(override, ns=(time.time_ns() + 10**9, time.time_ns() + 10**9))
+    assert not policy.check("identity:list_projects", MEMBER)

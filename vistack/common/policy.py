@@ -9,6 +9,7 @@ keys (`target.user.id`) because that is what oslo.policy's `%(...)s` substitutio
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -60,6 +61,7 @@ class PolicyEngine:
         path = (policy_file or Path("/nonexistent/vistack-policy.yaml")).resolve()
         self._path = path
         self._stamp = _mtime(path)
+        self._next_stat = time.monotonic() + POLICY_FILE_CHECK_SECONDS
         self._decisions: dict[tuple[Any, ...], bool] = {}
         if path.exists():
             logging.getLogger(__name__).info("policy overrides read from %s", path)
@@ -76,14 +78,20 @@ class PolicyEngine:
 
         Decisions are memoised by (rule, credentials, target): oslo.policy re-reads its
         configuration and introspects every check function on each call, which cost a third
-        of a token validation. A changed policy file (by mtime) clears the memo.
+        of a token validation. A changed policy file (by mtime, looked at once a second)
+        clears the memo.
         """
         credentials = context.policy_credentials()
         key = (rule, _freeze(credentials), _freeze(target or {}))
-        stamp = _mtime(self._path)
-        if stamp != self._stamp:
-            self._stamp = stamp
-            self._decisions.clear()
+        now = time.monotonic()
+        if now >= self._next_stat:
+            # At most one stat a second: a list of thousands of resources checks policy per
+            # item, and a changed policy.yaml still takes effect within a second.
+            self._next_stat = now + POLICY_FILE_CHECK_SECONDS
+            stamp = _mtime(self._path)
+            if stamp != self._stamp:
+                self._stamp = stamp
+                self._decisions.clear()
         decision = self._decisions.get(key)
         if decision is None:
             decision = bool(self._enforcer.enforce(rule, dict(target or {}), credentials))
@@ -107,6 +115,8 @@ class PolicyEngine:
         return sorted(self._enforcer.registered_rules)
 
 
+#: How often `check` looks at the policy file's mtime.
+POLICY_FILE_CHECK_SECONDS = 1.0
 #: Bound on memoised decisions; past it the memo starts over (cheap, and rare).
 MAX_MEMOISED_DECISIONS = 50_000
 
