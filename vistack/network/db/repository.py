@@ -135,8 +135,13 @@ class Unit:
             ids.setdefault(network_id, []).append(subnet_id)
         return ids
 
-    def taken_addresses(self, subnet_id: str) -> set[str]:
-        query = select(IpAllocationRow.ip_address).where(IpAllocationRow.subnet_id == subnet_id)
+    def taken_among(self, subnet_id: str, addresses: Sequence[str]) -> set[str]:
+        """Which of `addresses` the subnet has handed out (a bounded query, by primary key)."""
+        if not addresses:
+            return set()
+        query = select(IpAllocationRow.ip_address).where(
+            IpAllocationRow.subnet_id == subnet_id, IpAllocationRow.ip_address.in_(addresses)
+        )
         return set(self.session.scalars(query))
 
     def allocation(self, subnet_id: str, ip_address: str) -> IpAllocationRow | None:

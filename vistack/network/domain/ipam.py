@@ -11,7 +11,8 @@ import itertools
 import random
 import re
 import secrets
-from collections.abc import Iterator, Sequence
+import socket
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from vistack.network.domain.errors import NeutronBadRequest, NeutronConflict, invalid
@@ -21,6 +22,8 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 #: How many free addresses a retry picks among, after a concurrent create took the first one.
 SPREAD = 64
+#: How many candidate addresses one query asks the database about.
+WINDOW = 128
 MAC_RE = re.compile(r"^([0-9a-f]{2}:){5}[0-9a-f]{2}$")
 
 
@@ -162,31 +165,74 @@ def check_routes(value: Any) -> list[dict[str, str]]:
     return routes
 
 
-def pool_addresses(pools: Sequence[dict[str, str]]) -> Iterator[int]:
-    for pool in pools:
-        yield from range(
-            int(ipaddress.ip_address(pool["start"])), int(ipaddress.ip_address(pool["end"])) + 1
-        )
+def address_int(value: str) -> int:
+    """An address as an integer: `socket.inet_pton`, an order faster than `ipaddress`."""
+    family = socket.AF_INET6 if ":" in value else socket.AF_INET
+    return int.from_bytes(socket.inet_pton(family, value), "big")
 
 
-def pick_address(pools: Sequence[dict[str, str]], taken: set[str], attempt: int) -> str | None:
-    """A free address of the pools, or None when they are exhausted.
+def address_str(value: int, version: int) -> str:
+    """The integer as `str(ipaddress.ip_address(...))` spells it (the stored form)."""
+    if version == 4:
+        return socket.inet_ntop(socket.AF_INET, value.to_bytes(4, "big"))
+    return str(ipaddress.IPv6Address(value))
 
-    The first attempt takes the lowest free address, as Neutron does; a retry (a concurrent
-    create took it) picks at random among the next free ones, so racing creates spread out
-    instead of colliding again on the same address.
+
+def pool_ranges(pools: Sequence[dict[str, str]]) -> list[tuple[int, int]]:
+    return sorted((address_int(p["start"]), address_int(p["end"])) for p in pools)
+
+
+def _ranges_from(ranges: list[tuple[int, int]], start: int) -> Iterator[range]:
+    """The pools' addresses in order from `start`, wrapping around to the first pool."""
+    for first, last in ranges:
+        if last >= start:
+            yield range(max(first, start), last + 1)
+    for first, last in ranges:
+        if first < start:
+            yield range(first, min(last, start - 1) + 1)
+
+
+def find_free(
+    pools: Sequence[dict[str, str]],
+    version: int,
+    start: int,
+    exclude: set[str],
+    taken_among: Callable[[list[str]], set[str]],
+    attempt: int,
+) -> str | None:
+    """A free address of the pools, or None when they are exhausted, without loading every
+    allocated address: the pools are walked from `start` (wrapping around) a window at a time,
+    asking `taken_among` which of the window's addresses are allocated.
+
+    The first attempt takes the first free address from `start`; a retry (a concurrent create
+    took it) picks at random among the next free ones, so racing creates spread out instead of
+    colliding again on the same address.
     """
     spread = 1 if attempt == 0 else SPREAD
-    candidates: list[int] = []
-    taken_ints = {int(ipaddress.ip_address(t)) for t in taken}
-    for address in pool_addresses(pools):
-        if address not in taken_ints:
-            candidates.append(address)
-            if len(candidates) >= spread:
-                break
-    if not candidates:
+    ranges = pool_ranges(pools)
+    free: list[str] = []
+    window: list[str] = []
+
+    def settle() -> None:
+        taken = taken_among(window)
+        free.extend(a for a in window if a not in taken)
+        window.clear()
+
+    for span in _ranges_from(ranges, start):
+        for address in span:
+            text = address_str(address, version)
+            if text in exclude:
+                continue
+            window.append(text)
+            if len(window) >= WINDOW:
+                settle()
+                if len(free) >= spread:
+                    return random.choice(free[:spread])
+    if window:
+        settle()
+    if not free:
         return None
-    return str(ipaddress.ip_address(random.choice(candidates)))
+    return random.choice(free[:spread])
 
 
 def random_mac() -> str:

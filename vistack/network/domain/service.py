@@ -208,6 +208,9 @@ class NetworkService:
         self._options = options
         self._driver = driver
         self._dvs = dvs
+        #: Subnet id -> where its next address search starts (just after the last pick in this
+        #: process): only a hint, the database decides what is free.
+        self._next_address: dict[str, int] = {}
         self._rules = set(policy.rule_names)
         self.security = SecurityGroupService(store, policy, options)
 
@@ -367,6 +370,12 @@ class NetworkService:
             "Unable to create the network. No tenant network is available for allocation.",
             "NoNetworkAvailable",
         )
+
+    def _quota_limited(self, resource: str, project: str) -> bool:
+        """Whether the project has a quota on `resource` (read in its own transaction)."""
+        with self._store.transaction() as unit:
+            limit = unit.quota_overrides(project).get(resource, self._options.quotas[resource])
+        return limit >= 0
 
     def _check_quota(self, unit: Unit, resource: str, project: str) -> None:
         limit = unit.quota_overrides(project).get(resource, self._options.quotas[resource])
@@ -998,14 +1007,20 @@ class NetworkService:
                 "AddressPairAndPortSecurityRequired",
             )
         self._store.ensure_project(project)
+        # Without a port quota (-1) no project lock at all: on SQLite it is a write, which
+        # would hold the database's write lock through the whole allocation.
+        limited = self._quota_limited("port", project)
         for attempt in range(MAX_ATTEMPTS):
             if attempt:
                 # A collision may be the default group deleted meanwhile: ask for it anew.
                 groups = self._port_groups_request(attrs, security, project, device_owner)
             try:
                 with self._store.transaction() as unit:
-                    unit.lock_project(project)
-                    self._check_quota(unit, "port", project)
+                    if limited:
+                        # First, so the quota count (MariaDB: the transaction's snapshot)
+                        # comes after the lock and sees every create committed before it.
+                        unit.lock_project(project)
+                        self._check_quota(unit, "port", project)
                     locked = unit.network_locked(network_id, shared=True)
                     if locked is None or locked.status != "ACTIVE":
                         raise not_found("network", network_id)  # gone, or going
@@ -1025,9 +1040,9 @@ class NetworkService:
                     )
                     self._check_binding(attrs, row)
                     self.security.check_port_groups(unit, context, project, groups)
+                    allocations = self._allocate(unit, network, row, requests, attempt)
                     unit.add(row)
                     unit.set_port_security_groups(row.id, groups)
-                    allocations = self._allocate(unit, network, row, requests, attempt)
                     unit.add(*allocations)
                     return self._port_view(row, allocations, network, context, groups)
             except Collision:
@@ -1102,17 +1117,23 @@ class NetworkService:
     ) -> list[IpAllocationRow]:
         """Addresses for `port`: those requested (checked), else one per IP version."""
         subnets = list(unit.subnets(network.id))
-        taken: dict[str, set[str]] = {}
         chosen: list[tuple[SubnetRow, str]] = []
 
-        def taken_of(subnet: SubnetRow) -> set[str]:
-            if subnet.id not in taken:
-                taken[subnet.id] = unit.taken_addresses(subnet.id)
-            return taken[subnet.id]
-
         def pick(subnet: SubnetRow) -> str | None:
-            busy = taken_of(subnet) | {ip for s, ip in chosen if s.id == subnet.id}
-            return ipam.pick_address(subnet.allocation_pools, busy, attempt)
+            if not subnet.allocation_pools:
+                return None
+            start = self._next_address.get(subnet.id, 0)
+            picked = ipam.find_free(
+                subnet.allocation_pools,
+                subnet.ip_version,
+                start,
+                {ip for s, ip in chosen if s.id == subnet.id},
+                lambda addresses: unit.taken_among(subnet.id, addresses),
+                attempt,
+            )
+            if picked is not None:
+                self._next_address[subnet.id] = ipam.address_int(picked) + 1
+            return picked
 
         if requests is None:
             for version in (4, 6):
