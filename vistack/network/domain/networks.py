@@ -1,0 +1,406 @@
+"""Networks: each a distributed port group (VLAN from the configured ranges or a provider
+segment), created in vSphere before its row and removed before its row goes.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from vistack.common.context import RequestContext
+from vistack.drivers.errors import DriverError, InvalidStateError, NotFoundError
+from vistack.drivers.models import PortgroupInfo
+from vistack.drivers.networks import NetworkDriver
+from vistack.network.db.repository import Collision, Unit
+from vistack.network.db.tables import (
+    NetworkRow,
+    PortRow,
+    SecurityGroupRow,
+    SegmentRow,
+    SubnetRow,
+)
+from vistack.network.domain.base import (
+    DHCP_OWNER,
+    LOG,
+    MAX_ATTEMPTS,
+    NETWORK_CREATE,
+    NETWORK_UPDATE,
+    PROVIDER_NAMES,
+    ServiceBase,
+    T,
+    _bool,
+    _check_attributes,
+    _now,
+    _stamp,
+    _text,
+)
+from vistack.network.domain.errors import (
+    NeutronConflict,
+    NeutronUnavailable,
+    invalid,
+    not_found,
+    over_quota,
+)
+
+
+class NetworkOps(ServiceBase):
+    """Network operations of `NetworkService`."""
+
+    @staticmethod
+    def _network_target(row: NetworkRow) -> dict[str, Any]:
+        return {
+            "target.project_id": row.project_id,
+            "target.shared": row.shared,
+            "target.external": row.external,
+        }
+
+    def _visible_network(self, unit: Unit, context: RequestContext, network_id: str) -> NetworkRow:
+        row = unit.network(network_id)
+        if row is None or not self._policy.check("get_network", context, self._network_target(row)):
+            raise not_found("network", network_id)
+        return row
+
+    def _network_view(
+        self, row: NetworkRow, subnet_ids: list[str], context: RequestContext
+    ) -> dict[str, Any]:
+        view: dict[str, Any] = {
+            "id": row.id,
+            "name": row.name,
+            "description": row.description,
+            "project_id": row.project_id,
+            "tenant_id": row.project_id,
+            "admin_state_up": row.admin_state_up,
+            "status": row.status,
+            "shared": row.shared,
+            "router:external": row.external,
+            "subnets": subnet_ids,
+            "mtu": row.mtu,
+            "port_security_enabled": row.port_security_enabled,
+            "provider:network_type": row.network_type,
+            "provider:physical_network": row.physical_network,
+            "provider:segmentation_id": row.segmentation_id,
+            "availability_zone_hints": [],
+            "availability_zones": ["nova"],
+            "ipv4_address_scope": None,
+            "ipv6_address_scope": None,
+            "l2_adjacency": True,
+            "tags": list(row.tags or []),
+            "created_at": _stamp(row.created_at),
+            "updated_at": _stamp(row.updated_at),
+            "revision_number": row.revision_number,
+        }
+        for name in self._hidden("network", PROVIDER_NAMES, context, self._network_target(row)):
+            del view[name]
+        return view
+
+    def list_networks(self, context: RequestContext) -> list[dict[str, Any]]:
+        with self._store.transaction() as unit:
+            subnets = unit.subnet_ids_by_network()
+            return [
+                self._network_view(row, subnets.get(row.id, []), context)
+                for row in unit.networks()
+                if self._policy.check("get_network", context, self._network_target(row))
+            ]
+
+    def get_network(self, context: RequestContext, network_id: str) -> dict[str, Any]:
+        with self._store.transaction() as unit:
+            row = self._visible_network(unit, context, network_id)
+            subnets = [s.id for s in unit.subnets(network_id)]
+            return self._network_view(row, subnets, context)
+
+    def _segment(self, attrs: dict[str, Any]) -> tuple[str, str, int | None] | None:
+        """(type, physical network, VLAN) the request names, or None for a tenant network."""
+        kind = attrs.get("provider:network_type")
+        physnet = attrs.get("provider:physical_network")
+        segment = attrs.get("provider:segmentation_id")
+        if kind is None and physnet is None and segment is None:
+            return None
+        if kind not in {"vlan", "flat"}:
+            raise invalid(
+                f"provider:network_type {kind!r} is not supported by the dvs backend "
+                "(it carries 'vlan' and 'flat')."
+            )
+        physnet = physnet or self._options.physical_network
+        if physnet not in self._options.physical_networks:
+            raise invalid(
+                f"physical_network '{physnet}' unknown for {kind} provider network "
+                f"(known: {', '.join(sorted(self._options.physical_networks))})."
+            )
+        if kind == "flat":
+            if segment is not None:
+                raise invalid("segmentation_id requires a VLAN provider network.")
+            return kind, physnet, None
+        if segment is None:
+            return kind, physnet, None
+        if isinstance(segment, bool) or not isinstance(segment, int | str):
+            raise invalid(f"'{segment}' is not a valid segmentation_id.")
+        try:
+            vlan = int(segment)
+        except ValueError:
+            raise invalid(f"'{segment}' is not a valid segmentation_id.") from None
+        if not 1 <= vlan <= 4094:
+            raise invalid(f"segmentation_id {vlan} out of range (1 through 4094).")
+        return kind, physnet, vlan
+
+    def _free_vlan(self, unit: Unit, physnet: str | None, attempt: int) -> tuple[str, int]:
+        """A free tenant VLAN: the lowest, or on a retry one at random among the next free."""
+        for vlan_range in self._options.vlan_ranges:
+            if physnet is not None and vlan_range.physical_network != physnet:
+                continue
+            used = unit.used_vlans(vlan_range.physical_network)
+            free: list[int] = []
+            for vlan in range(vlan_range.minimum, vlan_range.maximum + 1):
+                if vlan not in used:
+                    free.append(vlan)
+                    if len(free) >= (1 if attempt == 0 else 16):
+                        break
+            if free:
+                return vlan_range.physical_network, random.choice(free)
+        raise NeutronUnavailable(
+            "Unable to create the network. No tenant network is available for allocation.",
+            "NoNetworkAvailable",
+        )
+
+    def _quota_limited(self, resource: str, project: str) -> bool:
+        """Whether the project has a quota on `resource` (read in its own transaction)."""
+        with self._store.transaction() as unit:
+            limit = unit.quota_overrides(project).get(resource, self._options.quotas[resource])
+        return limit >= 0
+
+    def _check_quota(self, unit: Unit, resource: str, project: str) -> None:
+        limit = unit.quota_overrides(project).get(resource, self._options.quotas[resource])
+        if limit >= 0 and unit.count(resource, project) >= limit:
+            raise over_quota(resource)
+
+    def create_network(self, context: RequestContext, body: Any) -> dict[str, Any]:
+        attrs = _check_attributes(body, NETWORK_CREATE, "network")
+        project = self._owner(context, attrs)
+        target = {"target.project_id": project, "target.shared": False, "target.external": False}
+        self._policy.authorize("create_network", context, target)
+        self._authorize_attributes("create", "network", attrs, context, target)
+        name = _text(attrs.get("name"), "name")
+        description = _text(attrs.get("description"), "description")
+        admin_state_up = _bool(attrs.get("admin_state_up", True), "admin_state_up")
+        shared = _bool(attrs.get("shared", False), "shared")
+        external = _bool(attrs.get("router:external", False), "router:external")
+        security = _bool(attrs.get("port_security_enabled", True), "port_security_enabled")
+        mtu = self._mtu(attrs.get("mtu"))
+        segment = self._segment(attrs)
+        if self._driver is None or self._dvs is None:
+            raise NeutronUnavailable(
+                "No vCenter distributed switch is configured: networks cannot be created."
+            )
+        network_id = str(uuid.uuid4())
+        self._store.ensure_project(project)
+        with self._store.transaction() as unit:
+            self._check_quota(unit, "network", project)
+        for attempt in range(MAX_ATTEMPTS):
+            with self._store.transaction() as unit:
+                if segment is None:
+                    kind = "vlan"
+                    physnet, vlan = self._free_vlan(unit, None, attempt)
+                elif segment[2] is None and segment[0] == "vlan":
+                    kind = "vlan"
+                    physnet, vlan = self._free_vlan(unit, segment[1], attempt)
+                else:
+                    kind, physnet = segment[0], segment[1]
+                    vlan = segment[2] or 0
+                    if vlan in unit.used_vlans(physnet):
+                        raise self._segment_in_use(kind, physnet, vlan)
+            portgroup = self._create_portgroup(network_id, vlan)
+            now = _now()
+            row = NetworkRow(
+                id=network_id,
+                project_id=project,
+                name=name,
+                description=description,
+                admin_state_up=admin_state_up,
+                shared=shared,
+                external=external,
+                mtu=mtu,
+                port_security_enabled=security,
+                status="ACTIVE",
+                network_type=kind,
+                physical_network=physnet,
+                segmentation_id=vlan if kind == "vlan" else None,
+                portgroup_key=portgroup.key,
+                tags=[],
+                created_at=now,
+                updated_at=now,
+                revision_number=0,
+            )
+            try:
+                with self._store.transaction() as unit:
+                    unit.lock_project(project)
+                    self._check_quota(unit, "network", project)
+                    unit.add(row)
+                    unit.add(
+                        SegmentRow(physical_network=physnet, vlan_id=vlan, network_id=network_id)
+                    )
+                    view = self._network_view(row, [], context)
+                return view
+            except Collision:
+                self._discard_portgroup(portgroup.key)
+                if (segment is not None and segment[2] is not None) or kind == "flat":
+                    raise self._segment_in_use(kind, physnet, vlan) from None
+                continue
+            except BaseException:
+                self._discard_portgroup(portgroup.key)
+                raise
+        raise NeutronUnavailable("Too many concurrent network creates; retry.")
+
+    @staticmethod
+    def _segment_in_use(kind: str, physnet: str, vlan: int) -> NeutronConflict:
+        if kind == "flat":
+            return NeutronConflict(
+                f"Unable to create the flat network. Physical network {physnet} is in use.",
+                "FlatNetworkInUse",
+            )
+        return NeutronConflict(
+            f"Unable to create the network. The VLAN {vlan} on physical network {physnet} "
+            "is in use.",
+            "VlanIdInUse",
+        )
+
+    def _mtu(self, value: Any) -> int:
+        if value is None:
+            return self._options.mtu
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int)
+            or not 68 <= value <= self._options.mtu
+        ):
+            raise invalid(f"Requested MTU {value} must be within 68..{self._options.mtu}.")
+        return value
+
+    def _create_portgroup(self, network_id: str, vlan: int) -> PortgroupInfo:
+        name = f"vistack-{network_id}"
+        return self._call(
+            lambda: self._require_driver().create_portgroup(self._require_dvs(), name, vlan)
+        )
+
+    def _require_driver(self) -> NetworkDriver:
+        assert self._driver is not None
+        return self._driver
+
+    def _require_dvs(self) -> str:
+        assert self._dvs is not None
+        return self._dvs
+
+    @staticmethod
+    def _call(operation: Callable[[], T]) -> T:
+        try:
+            return operation()
+        except InvalidStateError as exc:
+            raise NeutronConflict(f"vCenter refused: {exc.message}") from exc
+        except DriverError as exc:
+            raise NeutronUnavailable(f"vCenter failed: {exc.message}") from exc
+
+    def _discard_portgroup(self, key: str) -> None:
+        try:
+            self._require_driver().delete_portgroup(key)
+        except NotFoundError:
+            pass
+        except DriverError:
+            LOG.exception("could not remove port group %s after a failed network create", key)
+
+    def update_network(self, context: RequestContext, network_id: str, body: Any) -> dict[str, Any]:
+        raw = body.get("network") if isinstance(body, dict) else None
+        if isinstance(raw, dict) and any(k.startswith("provider:") for k in raw):
+            raise invalid("Plugin does not support updating provider attributes.")
+        attrs = _check_attributes(body, NETWORK_UPDATE, "network")
+        with self._store.transaction() as unit:
+            row = self._visible_network(unit, context, network_id)
+            target = self._network_target(row)
+            self._policy.authorize("update_network", context, target)
+            self._authorize_attributes("update", "network", attrs, context, target)
+            if "name" in attrs:
+                row.name = _text(attrs["name"], "name")
+            if "description" in attrs:
+                row.description = _text(attrs["description"], "description")
+            if "admin_state_up" in attrs:
+                row.admin_state_up = _bool(attrs["admin_state_up"], "admin_state_up")
+            if "router:external" in attrs:
+                row.external = _bool(attrs["router:external"], "router:external")
+            if "port_security_enabled" in attrs:
+                row.port_security_enabled = _bool(
+                    attrs["port_security_enabled"], "port_security_enabled"
+                )
+            if "mtu" in attrs:
+                row.mtu = self._mtu(attrs["mtu"])
+            if "shared" in attrs:
+                shared = _bool(attrs["shared"], "shared")
+                if (
+                    row.shared
+                    and not shared
+                    and any(p.project_id != row.project_id for p in unit.ports(row.id))
+                ):
+                    raise NeutronConflict(
+                        f"Unable to reconfigure sharing settings for network {row.id}. "
+                        "Multiple tenants are using it.",
+                        "InvalidSharedSetting",
+                    )
+                row.shared = shared
+            self._touch(row)
+            unit.flush()
+            return self._network_view(row, [s.id for s in unit.subnets(row.id)], context)
+
+    @staticmethod
+    def _touch(row: NetworkRow | SubnetRow | PortRow | SecurityGroupRow) -> None:
+        row.updated_at = _now()
+        row.revision_number = (row.revision_number or 0) + 1
+
+    def delete_network(self, context: RequestContext, network_id: str) -> None:
+        """Refuse while ports use it, remove the port group, then the row.
+
+        While the port group is being removed the network is `DOWN` (under an exclusive row
+        lock, which port creates share), so no port can slip in between the check and the
+        row's removal; if vCenter refuses, it is `ACTIVE` again.
+        """
+        with self._store.transaction() as unit:
+            # The write comes first: it waits for racing port creates to commit, and on
+            # MariaDB (repeatable read) the port check's snapshot is then taken after them.
+            # Any refusal below rolls the status back.
+            unit.set_network_status(network_id, "DOWN")
+            row = unit.network(network_id)
+            if row is None or not self._policy.check(
+                "get_network", context, self._network_target(row)
+            ):
+                raise not_found("network", network_id)
+            self._policy.authorize("delete_network", context, self._network_target(row))
+            self._refuse_if_in_use(unit, row)
+            key = row.portgroup_key
+        if key is not None and self._driver is not None:
+            try:
+                self._driver.delete_portgroup(key)
+            except NotFoundError:
+                LOG.warning("port group %s of network %s was already gone", key, network_id)
+            except DriverError as exc:
+                self._set_status(network_id, "ACTIVE")
+                if isinstance(exc, InvalidStateError):
+                    raise self._in_use(network_id) from exc
+                raise NeutronUnavailable(f"vCenter failed: {exc.message}") from exc
+        with self._store.transaction() as unit:
+            row_again = unit.network(network_id)
+            if row_again is not None:
+                unit.delete(row_again)
+
+    def _set_status(self, network_id: str, status: str) -> None:
+        with self._store.transaction() as unit:
+            row = unit.network(network_id)
+            if row is not None:
+                row.status = status
+
+    def _refuse_if_in_use(self, unit: Unit, row: NetworkRow) -> None:
+        if any(p.device_owner != DHCP_OWNER for p in unit.ports(row.id)):
+            raise self._in_use(row.id)
+
+    @staticmethod
+    def _in_use(network_id: str) -> NeutronConflict:
+        return NeutronConflict(
+            f"Unable to complete operation on network {network_id}. There are one or more "
+            "ports still in use on the network.",
+            "NetworkInUse",
+        )

@@ -1,0 +1,236 @@
+"""Subnets: cidrs, gateways, allocation pools, DNS servers and host routes on a network."""
+
+from __future__ import annotations
+
+import ipaddress
+import uuid
+from typing import Any
+
+from vistack.common.context import RequestContext
+from vistack.network.db.repository import Collision, Unit
+from vistack.network.db.tables import (
+    NetworkRow,
+    SubnetRow,
+)
+from vistack.network.domain import ipam
+from vistack.network.domain.base import (
+    DHCP_OWNER,
+    SUBNET_CREATE,
+    SUBNET_UPDATE,
+    _bool,
+    _check_attributes,
+    _now,
+    _stamp,
+    _text,
+)
+from vistack.network.domain.errors import (
+    NeutronBadRequest,
+    NeutronConflict,
+    invalid,
+    not_found,
+)
+from vistack.network.domain.networks import NetworkOps
+
+
+class SubnetOps(NetworkOps):
+    """Subnet operations of `NetworkService`."""
+
+    @staticmethod
+    def _subnet_target(row: SubnetRow, network: NetworkRow) -> dict[str, Any]:
+        return {
+            "target.project_id": row.project_id,
+            "target.network.project_id": network.project_id,
+            "target.shared": network.shared,
+        }
+
+    def _visible_subnet(
+        self, unit: Unit, context: RequestContext, subnet_id: str
+    ) -> tuple[SubnetRow, NetworkRow]:
+        row = unit.subnet(subnet_id)
+        network = unit.network(row.network_id) if row is not None else None
+        if (
+            row is None
+            or network is None
+            or not self._policy.check("get_subnet", context, self._subnet_target(row, network))
+        ):
+            raise not_found("subnet", subnet_id)
+        return row, network
+
+    @staticmethod
+    def _subnet_view(row: SubnetRow) -> dict[str, Any]:
+        return {
+            "id": row.id,
+            "name": row.name,
+            "description": row.description,
+            "project_id": row.project_id,
+            "tenant_id": row.project_id,
+            "network_id": row.network_id,
+            "ip_version": row.ip_version,
+            "cidr": row.cidr,
+            "gateway_ip": row.gateway_ip,
+            "allocation_pools": list(row.allocation_pools),
+            "dns_nameservers": list(row.dns_nameservers),
+            "host_routes": list(row.host_routes),
+            "enable_dhcp": row.enable_dhcp,
+            "ipv6_ra_mode": None,
+            "ipv6_address_mode": None,
+            "subnetpool_id": None,
+            "segment_id": None,
+            "service_types": [],
+            "tags": list(row.tags or []),
+            "created_at": _stamp(row.created_at),
+            "updated_at": _stamp(row.updated_at),
+            "revision_number": row.revision_number,
+        }
+
+    def list_subnets(self, context: RequestContext) -> list[dict[str, Any]]:
+        with self._store.transaction() as unit:
+            networks = {n.id: n for n in unit.networks()}
+            return [
+                self._subnet_view(row)
+                for row in unit.subnets()
+                if row.network_id in networks
+                and self._policy.check(
+                    "get_subnet", context, self._subnet_target(row, networks[row.network_id])
+                )
+            ]
+
+    def get_subnet(self, context: RequestContext, subnet_id: str) -> dict[str, Any]:
+        with self._store.transaction() as unit:
+            return self._subnet_view(self._visible_subnet(unit, context, subnet_id)[0])
+
+    def create_subnet(self, context: RequestContext, body: Any) -> dict[str, Any]:
+        attrs = _check_attributes(body, SUBNET_CREATE, "subnet")
+        for name in ("network_id", "ip_version", "cidr"):
+            if attrs.get(name) is None:
+                raise NeutronBadRequest(
+                    f"Failed to parse request. Required attribute '{name}' not specified"
+                )
+        if attrs.get("subnetpool_id") is not None:
+            raise invalid("subnet pools are not supported by the dvs backend.")
+        if attrs.get("ipv6_ra_mode") is not None or attrs.get("ipv6_address_mode") is not None:
+            raise invalid(
+                "ipv6_ra_mode and ipv6_address_mode are not supported by the dvs backend "
+                "(it has no router advertisements); leave them unset."
+            )
+        if attrs.get("service_types"):
+            raise invalid("service_types are not supported by the dvs backend.")
+        version = attrs["ip_version"]
+        if version not in (4, 6) or isinstance(version, bool):
+            raise invalid(f"'{version}' is not a valid IP version (4 or 6).")
+        cidr = ipam.parse_cidr(attrs["cidr"], version)
+        gateway = (
+            ipam.check_gateway(cidr, attrs["gateway_ip"])
+            if "gateway_ip" in attrs
+            else ipam.default_gateway(cidr)
+        )
+        pools = (
+            ipam.check_pools(cidr, attrs["allocation_pools"], gateway)
+            if attrs.get("allocation_pools") is not None
+            else ipam.default_pools(cidr, gateway)
+        )
+        nameservers = ipam.check_nameservers(attrs.get("dns_nameservers") or [])
+        routes = ipam.check_routes(attrs.get("host_routes") or [])
+        enable_dhcp = _bool(attrs.get("enable_dhcp", True), "enable_dhcp")
+        name = _text(attrs.get("name"), "name")
+        description = _text(attrs.get("description"), "description")
+        network_id = str(attrs["network_id"])
+        project = self._owner(context, attrs)
+        with self._store.transaction() as unit:
+            network = self._visible_network(unit, context, network_id)
+        target = {
+            "target.project_id": project,
+            "target.network.project_id": network.project_id,
+            "target.shared": network.shared,
+        }
+        self._policy.authorize("create_subnet", context, target)
+        self._store.ensure_project(project)
+        now = _now()
+        row = SubnetRow(
+            id=str(uuid.uuid4()),
+            project_id=project,
+            network_id=network_id,
+            name=name,
+            description=description,
+            ip_version=version,
+            cidr=str(cidr),
+            gateway_ip=gateway,
+            allocation_pools=pools,
+            dns_nameservers=nameservers,
+            host_routes=routes,
+            enable_dhcp=enable_dhcp,
+            tags=[],
+            created_at=now,
+            updated_at=now,
+            revision_number=0,
+        )
+        # The network owner's lock too: it serialises every subnet create on the network,
+        # whoever makes it, so two overlapping CIDRs cannot both pass the overlap check.
+        self._store.ensure_project(network.project_id)
+        try:
+            with self._store.transaction() as unit:
+                for locked in sorted({project, network.project_id}):
+                    unit.lock_project(locked)
+                self._check_quota(unit, "subnet", project)
+                if unit.network(network_id) is None:
+                    raise not_found("network", network_id)
+                for other in unit.subnets(network_id):
+                    if ipaddress.ip_network(other.cidr).overlaps(cidr):
+                        raise invalid(
+                            f"Requested subnet with cidr: {cidr} for network: {network_id} "
+                            "overlaps with another subnet"
+                        )
+                unit.add(row)
+                return self._subnet_view(row)
+        except Collision:
+            # The only key a new subnet can break is its network's: deleted meanwhile.
+            raise not_found("network", network_id) from None
+
+    def update_subnet(self, context: RequestContext, subnet_id: str, body: Any) -> dict[str, Any]:
+        raw = body.get("subnet") if isinstance(body, dict) else None
+        if isinstance(raw, dict) and ({"cidr", "ip_version", "network_id"} & set(raw)):
+            raise invalid("Cannot update read-only attribute cidr, ip_version or network_id.")
+        attrs = _check_attributes(body, SUBNET_UPDATE, "subnet")
+        with self._store.transaction() as unit:
+            row, network = self._visible_subnet(unit, context, subnet_id)
+            self._policy.authorize("update_subnet", context, self._subnet_target(row, network))
+            cidr = ipaddress.ip_network(row.cidr)
+            gateway = row.gateway_ip
+            if "gateway_ip" in attrs:
+                gateway = ipam.check_gateway(cidr, attrs["gateway_ip"])
+            pools = row.allocation_pools
+            if attrs.get("allocation_pools") is not None:
+                pools = attrs["allocation_pools"]
+            if "gateway_ip" in attrs or "allocation_pools" in attrs:
+                pools = ipam.check_pools(cidr, pools, gateway)
+            row.gateway_ip = gateway
+            row.allocation_pools = pools
+            if "dns_nameservers" in attrs:
+                row.dns_nameservers = ipam.check_nameservers(attrs["dns_nameservers"] or [])
+            if "host_routes" in attrs:
+                row.host_routes = ipam.check_routes(attrs["host_routes"] or [])
+            if "enable_dhcp" in attrs:
+                row.enable_dhcp = _bool(attrs["enable_dhcp"], "enable_dhcp")
+            if "name" in attrs:
+                row.name = _text(attrs["name"], "name")
+            if "description" in attrs:
+                row.description = _text(attrs["description"], "description")
+            if attrs.get("service_types"):
+                raise invalid("service_types are not supported by the dvs backend.")
+            self._touch(row)
+            unit.flush()
+            return self._subnet_view(row)
+
+    def delete_subnet(self, context: RequestContext, subnet_id: str) -> None:
+        with self._store.transaction() as unit:
+            row, network = self._visible_subnet(unit, context, subnet_id)
+            self._policy.authorize("delete_subnet", context, self._subnet_target(row, network))
+            holders = set(unit.subnet_allocation_ports(subnet_id))
+            ports = {p.id: p for p in unit.ports(row.network_id)}
+            if any(ports[p].device_owner != DHCP_OWNER for p in holders if p in ports):
+                raise NeutronConflict(
+                    f"Unable to complete operation on subnet {subnet_id}: One or more ports "
+                    "have an IP allocation from this subnet.",
+                    "SubnetInUse",
+                )
+            unit.delete(row)
