@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from vistack.common.clock import utcnow
 
-def utcnow() -> datetime:
-    """Now, as a naive UTC datetime (what every database column stores)."""
-    return datetime.now(UTC).replace(tzinfo=None)
+__all__ = ["isotime", "parse_isotime", "utcnow"]
 
 
 def isotime(value: datetime | None, *, subsecond: bool = True) -> str | None:

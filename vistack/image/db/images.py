@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -22,6 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from vistack.common.clock import utcnow
 from vistack.common.db import Database
 from vistack.common.errors import BadRequest, Conflict
 from vistack.image.db.tables import (
@@ -70,10 +70,6 @@ SORT_COLUMNS = {
     for name, column in FILTER_COLUMNS.items()
     if name not in {"checksum", "os_hash_value", "protected"}
 }
-
-
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 class SqlImageRepository:
@@ -197,7 +193,7 @@ class SqlImageRepository:
         location: tuple[str, str, int] | None = None,
     ) -> Image | None:
         with self._db.transaction() as session:
-            values = {**(columns or {}), "updated_at": _now()}
+            values = {**(columns or {}), "updated_at": utcnow()}
             statement = update(ImageRow).where(ImageRow.id == image_id).values(**values)
             if expected_status is not None:
                 statement = statement.where(ImageRow.status.in_(expected_status))
@@ -220,7 +216,7 @@ class SqlImageRepository:
                 store, url, size = location
                 session.add(
                     ImageLocationRow(
-                        image_id=image_id, store=store, url=url, size=size, created_at=_now()
+                        image_id=image_id, store=store, url=url, size=size, created_at=utcnow()
                     )
                 )
             if tags is not None:
@@ -272,7 +268,7 @@ class SqlImageRepository:
         with self._db.transaction() as session:
             session.add(
                 ImageLocationRow(
-                    image_id=image_id, store=store, url=url, size=size, created_at=_now()
+                    image_id=image_id, store=store, url=url, size=size, created_at=utcnow()
                 )
             )
 
@@ -288,7 +284,7 @@ class SqlImageRepository:
     # -- members ------------------------------------------------------------------------------
 
     def add_member(self, image_id: str, member_id: str) -> Member:
-        now = _now()
+        now = utcnow()
         row = ImageMemberRow(
             image_id=image_id,
             member=member_id,
@@ -333,7 +329,7 @@ class SqlImageRepository:
             if row is None:
                 return None
             row.status = status
-            row.updated_at = _now()
+            row.updated_at = utcnow()
             return _member(row)
 
     def delete_member(self, image_id: str, member_id: str) -> bool:
@@ -413,7 +409,7 @@ class SqlImageRepository:
                     status=status,
                     message=message,
                     result=None if result is None else json.dumps(result),
-                    updated_at=_now(),
+                    updated_at=utcnow(),
                 )
             )
 
@@ -446,7 +442,7 @@ class SqlImageRepository:
     # -- helpers ------------------------------------------------------------------------------
 
     def _touch(self, session: Session, image_id: str) -> None:
-        session.execute(update(ImageRow).where(ImageRow.id == image_id).values(updated_at=_now()))
+        session.execute(update(ImageRow).where(ImageRow.id == image_id).values(updated_at=utcnow()))
 
     def _load(self, session: Session, rows: Sequence[ImageRow]) -> list[Image]:
         ids = [r.id for r in rows]

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, delete, exists, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from vistack.common.clock import utcnow
 from vistack.common.db import Base, Database
 from vistack.common.errors import BadRequest, Conflict, NotFound
 from vistack.image.db.metadef_tables import (
@@ -56,10 +56,6 @@ NAMESPACE_SORT: dict[str, InstrumentedAttribute[Any]] = {
 }
 
 Child = TypeVar("Child", MetadefObjectRow, MetadefPropertyRow, MetadefTagRow)
-
-
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def _window(names: Sequence[str], page: Page, what: str) -> tuple[int, int]:
@@ -190,7 +186,7 @@ class SqlMetadefRepository:
                 return None
             for key, value in values.items():
                 setattr(row, key, value)
-            row.updated_at = _now()
+            row.updated_at = utcnow()
             try:
                 session.flush()
             except IntegrityError:
@@ -307,7 +303,7 @@ class SqlMetadefRepository:
             if row is None:
                 return None
             row.name = new_name
-            row.updated_at = _now()
+            row.updated_at = utcnow()
             self._flush(session, f"tag {new_name}", namespace)
             return _tag(row)
 
@@ -329,7 +325,7 @@ class SqlMetadefRepository:
             with self._db.transaction() as session:
                 if session.scalar(select(RT.id).where(RT.name == name)) is not None:
                     continue
-            now = _now()
+            now = utcnow()
             try:
                 with self._db.transaction() as session:
                     session.add(RT(name=name, protected=protected, created_at=now, updated_at=now))

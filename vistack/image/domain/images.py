@@ -10,9 +10,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 from typing import Any
 
+from vistack.common.clock import utcnow
 from vistack.common.context import RequestContext
 from vistack.common.errors import BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge
 from vistack.common.policy import PolicyEngine
@@ -77,10 +77,6 @@ class ImageLimits:
 
 
 MIB = 1 << 20
-
-
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 class ImageService:
@@ -179,7 +175,7 @@ class ImageService:
         self._check_visibility(context, visibility, owner)
         self._check_caps(properties, tags)
         self._check_count_quota(owner)
-        now = _now()
+        now = utcnow()
         image = Image(
             id=values.get("id") or str(uuid.uuid4()),
             name=values.get("name"),

@@ -11,11 +11,12 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from vistack.common.bus import WorkQueue
+from vistack.common.clock import utcnow
 from vistack.common.context import RequestContext
 from vistack.common.errors import BadRequest, Conflict, ServiceUnavailable, VistackError
 from vistack.drivers.errors import DriverError
@@ -175,7 +176,7 @@ class ImportService:
         )
         if claimed is None:
             raise Conflict(f"Image {image_id} changed state; try again.")
-        now = datetime.now(UTC).replace(tzinfo=None)
+        now = utcnow()
         task = ImageTask(
             id=str(uuid.uuid4()),
             image_id=image_id,

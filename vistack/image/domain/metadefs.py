@@ -26,10 +26,11 @@ import json
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from importlib import resources
 from typing import Any, Protocol
 
+from vistack.common.clock import utcnow
 from vistack.common.context import RequestContext
 from vistack.common.errors import BadRequest, Conflict, Forbidden, NotFound
 from vistack.common.policy import PolicyEngine
@@ -51,10 +52,6 @@ NAMESPACE_SORT_KEYS = frozenset(
 )
 CHILD_SORT_KEYS = frozenset({"name", "created_at", "updated_at"})
 SEED_PACKAGE = "vistack.image.metadefs"
-
-
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 # -- values ----------------------------------------------------------------------------------
@@ -508,7 +505,7 @@ class MetadefService:
         fields = schemas.check_body(body, schemas.tags_schema(), "tags")
         if "tags" not in fields:
             raise BadRequest('The body must list the tags to create: {"tags": [...]}.')
-        now = _now()
+        now = utcnow()
         tags = [Tag(t["name"], now, now) for t in fields["tags"]]
         _no_duplicates("tag", [t.name for t in tags])
         if tags:
@@ -518,7 +515,7 @@ class MetadefService:
     def create_tag(self, context: RequestContext, name: str, tag_name: str) -> Tag:
         self._writable("add_metadef_tag", context, name)
         schemas.check({"name": tag_name}, schemas.tag_schema(), "tag")
-        now = _now()
+        now = utcnow()
         tag = Tag(tag_name, now, now)
         self._repo.add_tags(name, [tag], replace=False)
         return tag
@@ -557,7 +554,7 @@ class MetadefService:
     def associate(self, context: RequestContext, name: str, body: Any) -> Association:
         self._writable("add_metadef_resource_type_association", context, name)
         fields = schemas.check_body(body, schemas.resource_type_schema(), "resource type")
-        association = association_from_body(fields, _now())
+        association = association_from_body(fields, utcnow())
         self._repo.ensure_resource_types([association.name], protected=False)
         self._repo.associate(name, association)
         return association
@@ -615,7 +612,7 @@ def seed_documents() -> list[dict[str, Any]]:
 
 
 def contents_from_body(fields: Mapping[str, Any], owner: str | None) -> NamespaceContents:
-    now = _now()
+    now = utcnow()
     associations = [
         association_from_body(a, now) for a in fields.get("resource_type_associations", [])
     ]
@@ -653,7 +650,7 @@ def association_from_body(fields: Mapping[str, Any], now: datetime) -> Associati
 
 
 def object_from_body(fields: Mapping[str, Any], now: datetime | None = None) -> MetadefObject:
-    now = now or _now()
+    now = now or utcnow()
     return MetadefObject(
         name=fields["name"],
         description=fields.get("description"),
@@ -665,7 +662,7 @@ def object_from_body(fields: Mapping[str, Any], now: datetime | None = None) -> 
 
 
 def property_from_body(fields: Mapping[str, Any]) -> PropertyDefinition:
-    now = _now()
+    now = utcnow()
     return PropertyDefinition(fields["name"], _fragment(fields), now, now)
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TypeVar
 
 from vistack.common.context import RequestContext
@@ -125,10 +125,6 @@ CREATE_DEFAULTS: dict[str, Any] = {
     "provider:segmentation_id": None,
 }
 PORT_UPDATE = PORT_CREATE - {"network_id", "project_id", "tenant_id"}
-
-
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def _stamp(value: datetime) -> str:

@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from vistack.common.clock import utcnow
 from vistack.common.context import RequestContext
 from vistack.drivers.errors import DriverError, InvalidStateError, NotFoundError
 from vistack.drivers.models import PortgroupInfo
@@ -32,7 +33,6 @@ from vistack.network.domain.base import (
     T,
     _bool,
     _check_attributes,
-    _now,
     _stamp,
     _text,
 )
@@ -210,7 +210,7 @@ class NetworkOps(ServiceBase):
                     if vlan in unit.used_vlans(physnet):
                         raise self._segment_in_use(kind, physnet, vlan)
             portgroup = self._create_portgroup(network_id, vlan)
-            now = _now()
+            now = utcnow()
             row = NetworkRow(
                 id=network_id,
                 project_id=project,
@@ -349,7 +349,7 @@ class NetworkOps(ServiceBase):
 
     @staticmethod
     def _touch(row: NetworkRow | SubnetRow | PortRow | SecurityGroupRow) -> None:
-        row.updated_at = _now()
+        row.updated_at = utcnow()
         row.revision_number = (row.revision_number or 0) + 1
 
     def delete_network(self, context: RequestContext, network_id: str) -> None:

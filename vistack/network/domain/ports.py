@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
+from vistack.common.clock import utcnow
 from vistack.common.context import RequestContext
 from vistack.network.db.repository import Collision, Unit
 from vistack.network.db.tables import (
@@ -24,7 +25,6 @@ from vistack.network.domain.base import (
     VNIC_TYPES,
     _bool,
     _check_attributes,
-    _now,
     _stamp,
     _text,
 )
@@ -199,7 +199,7 @@ class PortOps(SubnetOps):
         if requests is not None and any("ip_address" in r for r in requests):
             self._policy.authorize("create_port:fixed_ips:ip_address", context, target)
         mac = ipam.check_mac(attrs["mac_address"]) if attrs.get("mac_address") else None
-        now = _now()
+        now = utcnow()
         security = _bool(
             attrs.get("port_security_enabled", network.port_security_enabled),
             "port_security_enabled",

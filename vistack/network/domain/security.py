@@ -15,9 +15,10 @@ from __future__ import annotations
 import ipaddress
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from vistack.common.clock import utcnow
 from vistack.common.context import RequestContext
 from vistack.common.policy import PolicyEngine
 from vistack.network.db.repository import Collision, NetworkStore, Unit
@@ -82,10 +83,6 @@ PORT_PROTOCOLS = {6, 17, 33, 132, 136}
 ICMP_PROTOCOLS = {1, 58}
 DEFAULT_NAME = "default"
 DEFAULT_DESCRIPTION = "Default security group"
-
-
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def _stamp(value: datetime) -> str:
@@ -308,7 +305,7 @@ class SecurityGroupService:
 
     @staticmethod
     def _touch(row: SecurityGroupRow) -> None:
-        row.updated_at = _now()
+        row.updated_at = utcnow()
         row.revision_number = (row.revision_number or 0) + 1
 
     @staticmethod
@@ -386,7 +383,7 @@ class SecurityGroupService:
             existing = unit.default_security_group(project)
             if existing is not None:
                 return existing.id
-        now = _now()
+        now = utcnow()
         group = SecurityGroupRow(
             id=str(uuid.uuid4()),
             project_id=project,
@@ -452,7 +449,7 @@ class SecurityGroupService:
                 "Default security group already exists.", "SecurityGroupDefaultAlreadyExists"
             )
         self._store.ensure_project(project)
-        now = _now()
+        now = utcnow()
         group = SecurityGroupRow(
             id=str(uuid.uuid4()),
             project_id=project,
@@ -593,7 +590,7 @@ class SecurityGroupService:
             "create_security_group_rule", context, {"target.project_id": project}
         )
         print_ = fingerprint(direction, ethertype, number, low, high, prefix, remote)
-        now = _now()
+        now = utcnow()
         rule = SecurityGroupRuleRow(
             id=str(uuid.uuid4()),
             project_id=project,

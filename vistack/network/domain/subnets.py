@@ -6,6 +6,7 @@ import ipaddress
 import uuid
 from typing import Any
 
+from vistack.common.clock import utcnow
 from vistack.common.context import RequestContext
 from vistack.network.db.repository import Collision, Unit
 from vistack.network.db.tables import (
@@ -19,7 +20,6 @@ from vistack.network.domain.base import (
     SUBNET_UPDATE,
     _bool,
     _check_attributes,
-    _now,
     _stamp,
     _text,
 )
@@ -145,7 +145,7 @@ class SubnetOps(NetworkOps):
         }
         self._policy.authorize("create_subnet", context, target)
         self._store.ensure_project(project)
-        now = _now()
+        now = utcnow()
         row = SubnetRow(
             id=str(uuid.uuid4()),
             project_id=project,
