@@ -200,7 +200,7 @@ class EdgeAgent:
 
     def _delete_link(self, name: str) -> None:
         if self._link(name) is not None:
-            self.runner.ip(["link", "delete", name])
+            self.runner.delete_link(name)
 
     def _ensure_bridge(self, bridge: str) -> None:
         link = self._link(bridge)
@@ -258,7 +258,7 @@ class EdgeAgent:
         for link in self.runner.ip_json(["link", "show"], netns=netns):
             name = str(link.get("ifname", ""))
             if name.startswith(prefixes) and name not in wanted:
-                self.runner.ip(["link", "delete", name], netns=netns)
+                self.runner.delete_link(name, netns=netns)
 
     def _ensure_nft(
         self, netns: str | None, family: str, table: str, text: str | None, cache: Path

@@ -52,3 +52,12 @@ class Runner:
 
     def ip(self, args: Sequence[str], *, netns: str | None = None) -> None:
         self.run(["ip"] + (["-n", netns] if netns else []) + list(args))
+
+    def delete_link(self, name: str, *, netns: str | None = None) -> None:
+        """`ip link delete`, where a device already gone counts as deleted: the kernel removes
+        a veth's peer, and the links of a deleted namespace, asynchronously, so a link seen a
+        moment ago may vanish before the delete runs."""
+        argv = ["ip"] + (["-n", netns] if netns else []) + ["link", "delete", name]
+        proc = self.run(argv, check=False)
+        if proc.returncode != 0 and "Cannot find device" not in proc.stderr:
+            raise EdgeCommandError(argv, proc.returncode, proc.stderr)
