@@ -203,7 +203,16 @@ class NetworkSettings:
     """Neutron: which backend carries networks, the tenant VLAN pool and per-project quotas."""
 
     #: `dvs`: every network is a port group on the vCenter's distributed switch, L2 only.
-    backend: str = "dvs"
+    #: `edge`: the same networks plus routers, SNAT, floating IPs, DHCP, metadata and enforced
+    #: security groups, programmed by the edge agent (needs root, iproute2, nftables, dnsmasq).
+    #: `auto` (the default): `edge` where this host allows it, else `dvs`.
+    backend: str = "auto"
+    #: Where the local edge agent keeps its ledger and dnsmasq files (default `<data_dir>/edge`).
+    edge_state_dir: str = ""
+    #: The NIC carrying the port groups' VLANs to this node (empty: local bridges, embedded mode).
+    edge_trunk_interface: str = ""
+    #: The compute metadata service that 169.254.169.254 leads to (empty: the cloud's own).
+    metadata_url: str = ""
     #: Tenant VLAN ids, `physnet:min:max` or `min:max` (on `physical_network`).
     vlan_ranges: list[str] = field(default_factory=lambda: ["100:3999"])
     #: The physical network name the distributed switch's uplinks carry.
@@ -216,6 +225,8 @@ class NetworkSettings:
     quota_port: int = 500
     quota_security_group: int = 10
     quota_security_group_rule: int = 100
+    quota_router: int = 10
+    quota_floatingip: int = 50
 
 
 @dataclass

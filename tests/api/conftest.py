@@ -234,6 +234,7 @@ def image_api(
 def _network_settings(settings: Settings, data_dir: Path, fake: FakeCloud) -> None:
     # A small tenant VLAN range, so exhausting it stays cheap to test.
     settings.network.vlan_ranges = ["100:119"]
+    settings.network.backend = "dvs"
 
 
 @pytest.fixture(scope="module", params=["sqlite", "mariadb", "postgresql"])

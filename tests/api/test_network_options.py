@@ -26,12 +26,14 @@ def test_options_refuse_unknown_backends_and_mtus() -> None:
         network_options(NetworkSettings(backend="nsx"))
     with pytest.raises(ConfigError, match="mtu"):
         network_options(NetworkSettings(mtu=20))
-    options = network_options(NetworkSettings(quota_port=7))
+    options = network_options(NetworkSettings(backend="dvs", quota_port=7))
     assert options.quotas == {
         "network": 100,
         "subnet": 100,
         "port": 7,
         "security_group": 10,
         "security_group_rule": 100,
+        "router": 10,
+        "floatingip": 50,
     }
     assert options.physical_networks == {"physnet1"}

@@ -17,7 +17,7 @@ def build_network_services(
 ) -> NetworkServices:
     """Without drivers (no vCenter) networks can be listed but not created: a network must be
     a port group, and there is no switch to put it on."""
-    options = network_options(settings.network)
+    options = network_options(settings.network, settings.data_dir)
     driver = drivers.networks if drivers is not None else None
     # A vCenter without a distributed switch has nowhere to put networks: like no driver.
     dvs = (drivers.topology.dvs or None) if drivers is not None else None

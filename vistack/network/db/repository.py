@@ -6,11 +6,12 @@ address or a MAC another request took first) becomes `Collision`, which the doma
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import logging
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, event, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -27,6 +28,8 @@ from vistack.network.db.tables import (
     SegmentRow,
     SubnetRow,
 )
+
+LOG = logging.getLogger(__name__)
 
 Counted = (
     type[NetworkRow]
@@ -264,15 +267,38 @@ class NetworkStore:
 
     def __init__(self, database: Database) -> None:
         self._database = database
+        #: Called (no arguments) after every transaction that committed a write: the edge data
+        #: plane recomputes its state from them, so no service method needs its own hook.
+        self.change_listeners: list[Callable[[], None]] = []
 
     @contextmanager
     def transaction(self) -> Iterator[Unit]:
         """A unit that commits on success; a collision at commit is a `Collision` too."""
+        wrote = False
+
+        def _flushed(_session: Session, _context: Any) -> None:
+            nonlocal wrote
+            wrote = True
+
         try:
             with self._database.transaction() as session:
-                yield Unit(session)
+                event.listen(session, "after_flush", _flushed)
+                try:
+                    yield Unit(session)
+                    session.flush()
+                finally:
+                    event.remove(session, "after_flush", _flushed)
         except IntegrityError as exc:
             raise Collision(str(exc.orig)) from exc
+        if wrote:
+            self._notify()
+
+    def _notify(self) -> None:
+        for listener in list(self.change_listeners):
+            try:
+                listener()
+            except Exception:  # a listener's failure must not fail the committed request
+                LOG.exception("network change listener %r failed", listener)
 
     def ensure_project(self, project_id: str) -> None:
         """Make the project's lock row exist (idempotent, race-safe), in its own transaction."""

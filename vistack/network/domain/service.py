@@ -31,7 +31,6 @@ from vistack.network.domain.errors import (
     NeutronUnavailable,
     invalid,
 )
-from vistack.network.domain.models import RESOURCES
 from vistack.network.domain.ports import PortOps
 
 
@@ -89,7 +88,7 @@ class NetworkService(PortOps):
         self._quota_context(context, project_id, "get_quota")
         with self._store.transaction() as unit:
             overrides = unit.quota_overrides(project_id)
-        return {r: overrides.get(r, self._options.quotas[r]) for r in RESOURCES}
+        return {r: overrides.get(r, self._options.quotas[r]) for r in self._options.resources}
 
     def default_quota(self, context: RequestContext, project_id: str) -> dict[str, int]:
         self._quota_context(context, project_id, "get_quota")
@@ -105,7 +104,7 @@ class NetworkService(PortOps):
                     "used": unit.count(r, project_id),
                     "reserved": 0,
                 }
-                for r in RESOURCES
+                for r in self._options.resources
             }
 
     def list_quotas(self, context: RequestContext) -> list[dict[str, Any]]:
@@ -125,10 +124,10 @@ class NetworkService(PortOps):
         if not isinstance(quota, dict) or not quota:
             raise NeutronBadRequest("Resource body required: {'quota': {...}}.")
         for resource, limit in quota.items():
-            if resource not in RESOURCES:
+            if resource not in self._options.resources:
                 raise invalid(
                     f"Unrecognized quota resource '{resource}' (this cloud enforces "
-                    f"{', '.join(RESOURCES)})."
+                    f"{', '.join(self._options.resources)})."
                 )
             if isinstance(limit, bool) or not isinstance(limit, int | str):
                 raise invalid(f"'{limit}' is not an integer quota for {resource}.")

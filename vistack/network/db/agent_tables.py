@@ -1,0 +1,1 @@
+"""Agents and availability zones: filled in by the agents work."""

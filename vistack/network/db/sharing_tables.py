@@ -1,0 +1,1 @@
+"""RBAC policies and subnet pools: filled in by the sharing work."""
