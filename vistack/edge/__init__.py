@@ -1,11 +1,13 @@
 """The edge node's data plane: routers, SNAT, floating IPs, DHCP and security groups on Linux.
 
 The Neutron service (edge mode) computes an `EdgeState` and an `EdgeAgent` on each edge/DHCP node
-applies it with `ip`, `nft` and `dnsmasq`. See docs/edge.md.
+applies it with `ip`, `nft` and `dnsmasq`; a `MetadataRelay` in the vistack process answers the
+metadata proxies the agent runs in the namespaces. See docs/edge.md.
 """
 
 from vistack.edge.agent import EdgeAgent, EdgeConfig
 from vistack.edge.errors import EdgeCommandError, EdgeError
+from vistack.edge.metadata import MetadataRelay, MetadataTarget
 from vistack.edge.state import (
     DhcpHost,
     DhcpSubnet,
@@ -30,6 +32,8 @@ __all__ = [
     "ExternalGateway",
     "FirewallRule",
     "FloatingIp",
+    "MetadataRelay",
+    "MetadataTarget",
     "PortFirewall",
     "Router",
     "RouterInterface",

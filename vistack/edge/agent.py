@@ -19,13 +19,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vistack.edge import dhcp, names, nft
+from vistack.edge import dhcp, metadata_procs, names, nft
 from vistack.edge.errors import EdgeCommandError, EdgeError
+from vistack.edge.metadata import check_socket_path
 from vistack.edge.runner import Runner
 from vistack.edge.state import DhcpSubnet, EdgeState, Router
 
 ROUTER_NAT_TABLE = "vistack_nat"
-_KINDS = ("bridges", "vlans", "dhcp", "routers")
+ROUTER_METADATA_TABLE = "vistack_meta"
+_KINDS = ("bridges", "vlans", "dhcp", "routers", "metadata")
 
 
 @dataclass(frozen=True)
@@ -35,11 +37,15 @@ class EdgeConfig:
     With `trunk_interface` each segment bridge is plugged into a VLAN sub-interface of that NIC
     (production, the port groups' uplink); without it the bridges are local (embedded mode, tests).
     `name` distinguishes agents sharing a host: it names the host firewall table.
+    `metadata_socket` is the unix socket of the `MetadataRelay`: with it, every router with an
+    interface and every isolated network's DHCP namespace runs a metadata proxy relaying there;
+    without it no proxy runs (and instances' metadata requests go unanswered).
     """
 
     state_dir: Path
     trunk_interface: str | None = None
     name: str = "edge"
+    metadata_socket: Path | None = None
 
     @property
     def firewall_table(self) -> str:
@@ -54,6 +60,8 @@ class EdgeAgent:
     def __init__(self, config: EdgeConfig, runner: Runner | None = None) -> None:
         if config.trunk_interface:
             names.check_ifname(config.trunk_interface)
+        if config.metadata_socket is not None:
+            check_socket_path(config.metadata_socket)
         self.config = config
         self.runner = runner or Runner()
         self.state_dir = config.state_dir
@@ -121,9 +129,18 @@ class EdgeAgent:
         for router in state.routers:
             self._record(ledger, "routers", router.router_id)
             self._ensure_router(router)
+        # No relay socket, no proxies (and the ledger's ones are stopped below).
+        proxies = metadata_procs.wanted(state) if self.config.metadata_socket else []
+        for spec in proxies:
+            self._record(ledger, "metadata", spec.key)
+            self._ensure_proxy(spec)
         self._ensure_firewall(state)
 
         errors: list[str] = []
+        # Proxies go first: a proxy would keep a deleted namespace alive.
+        for key in sorted(ledger["metadata"] - {p.key for p in proxies}):
+            if self._best_effort(errors, self._remove_proxy, key):
+                ledger["metadata"].discard(key)
         for net_id in sorted(ledger["dhcp"] - set(dhcp_nets)):
             if self._best_effort(errors, self._remove_dhcp, net_id):
                 ledger["dhcp"].discard(net_id)
@@ -357,6 +374,20 @@ class EdgeAgent:
             addrs |= {f"{names.check_ipv4(f.floating_ip)}/32" for f in router.floating_ips}
             self._ensure_addrs(netns, gw_port, addrs)
         self._prune_links(netns, ("qr-", "qg-"), wanted_links)
+        # The metadata proxy listens on 169.254.169.254:80 itself, an address on `lo`: no port
+        # to allocate, no NAT (which needs no gateway), nothing else of the router exposed.
+        metadata = self._router_serves_metadata(router)
+        lo_addrs = {"127.0.0.1/8"} | ({f"{dhcp.METADATA_IP}/32"} if metadata else set())
+        self._ensure_addrs(netns, "lo", lo_addrs)
+        self._ensure_nft(
+            netns,
+            "ip",
+            ROUTER_METADATA_TABLE,
+            nft.render_router_metadata(ROUTER_METADATA_TABLE, dhcp.METADATA_IP)
+            if metadata
+            else None,
+            self.state_dir / "routers" / f"{names.check_id(router.router_id)}.meta.nft",
+        )
         self._ensure_routes(netns, router)
         cache = self.state_dir / "routers" / f"{names.check_id(router.router_id)}.nft"
         text = nft.render_router_nat(ROUTER_NAT_TABLE, router, gw_port) if router.gateway else None
@@ -384,6 +415,21 @@ class EdgeAgent:
     def _remove_router(self, router_id: str) -> None:
         self._delete_netns(names.router_ns(router_id))
         (self.state_dir / "routers" / f"{names.check_id(router_id)}.nft").unlink(missing_ok=True)
+        (self.state_dir / "routers" / f"{names.check_id(router_id)}.meta.nft").unlink(
+            missing_ok=True
+        )
+
+    # -- metadata proxies -------------------------------------------------------------------
+
+    def _router_serves_metadata(self, router: Router) -> bool:
+        return self.config.metadata_socket is not None and metadata_procs.router_serves(router)
+
+    def _ensure_proxy(self, spec: metadata_procs.ProxySpec) -> None:
+        assert self.config.metadata_socket is not None
+        metadata_procs.ensure(self.runner, spec, self.config.metadata_socket, self.state_dir)
+
+    def _remove_proxy(self, key: str) -> None:
+        metadata_procs.remove(self.runner, metadata_procs.ProxySpec.from_key(key), self.state_dir)
 
     # -- firewall ---------------------------------------------------------------------------
 

@@ -158,3 +158,28 @@ def render_router_nat(table: str, router: Router, gateway_if: str) -> str:
         )
         + "\n"
     )
+
+
+def render_router_metadata(table: str, address: str) -> str:
+    """A router's input filter for the metadata address it carries on `lo`.
+
+    The proxy listens on `address`:80 in the router namespace; only the tenant legs (`qr-*`) and
+    the namespace itself may reach it, not the external network behind `qg-*`.
+    """
+    names.check_nft_name(table)
+    ip = names.check_ipv4(address)
+    return (
+        "\n".join(
+            [
+                f"table ip {table} {{",
+                "  chain input {",
+                "    type filter hook input priority filter; policy accept;",
+                f'    ip daddr {ip} iifname "qr-*" accept',
+                f'    ip daddr {ip} iifname "lo" accept',
+                f"    ip daddr {ip} drop",
+                "  }",
+                "}",
+            ]
+        )
+        + "\n"
+    )
