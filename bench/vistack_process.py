@@ -135,3 +135,9 @@ def running_vistack(workdir: Path, timeout: float) -> Iterator[RunningVistack]:
         yield RunningVistack(parts.hostname, parts.port or 80, process.pid, data_dir, admin)
     finally:
         stop(process, stderr_path)
+        # Edge mode leaves the data plane up on purpose; a bench's must not outlive it.
+        subprocess.run(
+            [*vistack_command(), "edge", "teardown", "--data-dir", str(data_dir)],
+            capture_output=True,
+            check=False,
+        )

@@ -23,6 +23,7 @@ import pytest
 import yaml
 
 from vistack.config import Settings, load_settings
+from vistack.network.dataplane.sync import teardown_state_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 VISTACK = Path(sys.executable).parent / "vistack"
@@ -102,12 +103,15 @@ def start_cloud(
 
 
 def stop_cloud(cloud: RunningCloud) -> int:
+    """SIGTERM, then remove its edge data plane (which `vistack up` leaves running on purpose)."""
     cloud.process.send_signal(signal.SIGTERM)
     try:
         return cloud.process.wait(timeout=30)
     except subprocess.TimeoutExpired:
         cloud.process.kill()
         raise
+    finally:
+        teardown_state_dir(cloud.data_dir / "edge")
 
 
 @pytest.fixture(scope="session")

@@ -45,8 +45,9 @@ from vistack.image.wiring import build_image_services, image_registered_limits
 from vistack.migrations import runner
 from vistack.network.api.app import build_network_app
 from vistack.network.api.deps import NetworkServices
+from vistack.network.dataplane.sync import EdgeSync
 from vistack.network.policies import NETWORK_RULES
-from vistack.network.wiring import build_network_services
+from vistack.network.wiring import build_edge_sync, build_network_services
 from vistack.vsphere.drivers import vsphere_drivers
 from vistack.vsphere.runtime import VSphereRuntime, start_vsphere
 
@@ -66,6 +67,8 @@ class Cloud:
     network: NetworkServices
     asgi: ASGIApp
     vsphere: VSphereRuntime | None = None
+    #: Edge mode: the thread programming this node's data plane (None in dvs mode).
+    dataplane: EdgeSync | None = None
 
     def bootstrap(self, admin_password: str, demo_password: str) -> None:
         """Create (idempotently) the bootstrap accounts, roles and this cloud's catalog."""
@@ -85,6 +88,9 @@ class Cloud:
         )
 
     def close(self) -> None:
+        # The data plane stays up (tenant traffic must survive a restart): only its thread stops.
+        if self.dataplane is not None:
+            self.dataplane.stop()
         self.bus.stop()
         if self.vsphere is not None:
             self.vsphere.close()
@@ -153,6 +159,7 @@ def build_cloud(
             settings, database, policy, bus, drivers, vcenter, limit_source=image_limit
         )
         network = build_network_services(settings, database, policy, drivers)
+        dataplane = build_edge_sync(settings, network)
     except BaseException:
         if runtime is not None:
             runtime.close()
@@ -169,7 +176,9 @@ def build_cloud(
     app = AccessLogMiddleware(app, enabled=settings.server.access_log)
     app = RequestIdMiddleware(app)
     bus.start()
-    return Cloud(settings, database, cache, bus, identity, image, network, app, runtime)
+    if dataplane is not None:
+        dataplane.start()
+    return Cloud(settings, database, cache, bus, identity, image, network, app, runtime, dataplane)
 
 
 def _make_private(database_url: str) -> None:

@@ -1,4 +1,5 @@
-"""The `vistack` command line: `up`, `keys rotate`, `db upgrade`."""
+"""The `vistack` command line: `up`, `keys rotate`, `db upgrade`, `edge teardown`/`meters`,
+`vcenter`."""
 
 from __future__ import annotations
 
@@ -163,6 +164,66 @@ def db_upgrade(data_dir: str | None, config_file: str | None) -> None:
     runner.upgrade(database.engine)
     database.dispose()
     click.echo("database schema is up to date")
+
+
+@main.group()
+def edge() -> None:
+    """The local edge agent's data plane (edge network backend)."""
+
+
+@edge.command("teardown")
+@click.option("--data-dir", default=None)
+@click.option("--config", "config_file", default=None)
+def edge_teardown(data_dir: str | None, config_file: str | None) -> None:
+    """Remove this node's routers, DHCP servers, bridges and firewall tables (run it with the
+    cloud stopped: `vistack up` leaves them running on purpose, so a restart cuts no traffic)."""
+    from pathlib import Path
+
+    from vistack.network.dataplane.sync import teardown_state_dir
+
+    settings = _settings(config_file, data_dir)
+    state_dir = Path(settings.network.edge_state_dir or settings.data_path / "edge")
+    teardown_state_dir(state_dir)
+    click.echo(f"edge data plane of {state_dir} removed")
+
+
+def rows_of(
+    counters: dict[tuple[str, str], tuple[int, int]],
+) -> list[tuple[tuple[str, str], tuple[int, int]]]:
+    """The counters of `edge meters`, by router then label."""
+    return sorted(counters.items())
+
+
+@edge.command("meters")
+@click.option("--data-dir", default=None)
+@click.option("--config", "config_file", default=None)
+@click.option("--json", "as_json", is_flag=True, help="Print the counters as JSON.")
+def edge_meters(data_dir: str | None, config_file: str | None, as_json: bool) -> None:
+    """Print the metering labels' traffic counters of this node's routers (packets and bytes
+    since the label reached the router). Neutron reports these to a telemetry service; vistack
+    has none yet, so this is how they are read."""
+    import json
+    from pathlib import Path
+
+    from vistack.edge.agent import EdgeAgent, EdgeConfig
+    from vistack.network.dataplane.sync import agent_name
+
+    settings = _settings(config_file, data_dir)
+    state_dir = Path(settings.network.edge_state_dir or settings.data_path / "edge")
+    counters = EdgeAgent(EdgeConfig(state_dir, name=agent_name(state_dir))).meter_counters()
+    rows = [
+        {"router_id": router, "label_id": label, "packets": packets, "bytes": octets}
+        for (router, label), (packets, octets) in rows_of(counters)
+    ]
+    if as_json:
+        click.echo(json.dumps(rows, indent=1))
+        return
+    table: list[tuple[str, ...]] = [("router", "label", "packets", "bytes")]
+    table += [(router, label, str(p), str(b)) for (router, label), (p, b) in rows_of(counters)]
+    header = table[0]
+    widths = [max(len(line[i]) for line in table) for i in range(len(header))]
+    for line in table:
+        click.echo("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip())
 
 
 @main.group()

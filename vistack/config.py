@@ -213,6 +213,9 @@ class NetworkSettings:
     edge_trunk_interface: str = ""
     #: The compute metadata service that 169.254.169.254 leads to (empty: the cloud's own).
     metadata_url: str = ""
+    #: The availability zone this node's edge agents report (what `availability_zone_hints`
+    #: of networks and routers name; edge backend only).
+    availability_zone: str = "nova"
     #: Tenant VLAN ids, `physnet:min:max` or `min:max` (on `physical_network`).
     vlan_ranges: list[str] = field(default_factory=lambda: ["100:3999"])
     #: The physical network name the distributed switch's uplinks carry.

@@ -695,7 +695,13 @@ def test_failed_import_reports_and_returns_to_queued(image_api: ImageApi, files:
     image_api.post(f"/v2/images/{image['id']}/import", json={"method": {"name": "glance-direct"}})
     failed = wait_for(image_api, image["id"], lambda i: i["status"] == "queued")
     assert failed["os_glance_failed_import"]
-    tasks = image_api.get(f"/v2/images/{image['id']}/tasks").json()["tasks"]
+    # The task is closed just after the image is put back (another commit): wait for it.
+    deadline = time.monotonic() + 10
+    while True:
+        tasks = image_api.get(f"/v2/images/{image['id']}/tasks").json()["tasks"]
+        if tasks[0]["status"] != "processing" or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
     assert tasks[0]["status"] == "failure" and tasks[0]["message"]
     assert stored_files(image_api, image["id"]) == []
 

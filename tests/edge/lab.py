@@ -127,6 +127,20 @@ class Lab:
         subprocess.run(["ip", "link", "set", host, "master", bridge, "up"], check=True)
         return netns
 
+    def external(
+        self, name: str, bridge: str, mac: str, address: str, gateway: str | None = None
+    ) -> str:
+        """An "outside" host: an instance with a static `address` (cidr) on `bridge`, and a
+        default route via `gateway` if given (SNAT and floating IPs need none: every address
+        the outside sees is on its own subnet)."""
+        netns = self.instance(name, bridge, mac)
+        subprocess.run(["ip", "-n", netns, "addr", "add", address, "dev", "eth0"], check=True)
+        if gateway:
+            subprocess.run(
+                ["ip", "-n", netns, "route", "add", "default", "via", gateway], check=True
+            )
+        return netns
+
     def dhcp(self, netns: str) -> dict[str, str]:
         """Run busybox udhcpc in the namespace with the tests' hook; return the lease it got."""
         script = self.workdir / "udhcpc.sh"

@@ -176,3 +176,50 @@ def test_state_refers_to_missing_segment(tmp_path: Path) -> None:
                 firewalls=(PortFirewall("p", "net-x", "fa:16:3e:00:00:01", ("10.0.0.1",)),),
             )
         )
+
+
+def test_dnsmasq_host_options(tmp_path: Path) -> None:
+    """A port's own options: its host entry sets a tag only it has, its lines match that tag
+    (numbers bare, names as `option:`), once even when it has addresses on two subnets."""
+    pxe = (("bootfile-name", "pxelinux.0"), ("66", "192.0.2.10"))
+    subnets = [
+        DhcpSubnet(
+            "net-1",
+            f"sub-{n}",
+            f"10.0.{n}.0/24",
+            f"10.0.{n}.2",
+            "fa:16:3e:00:00:02",
+            hosts=(
+                DhcpHost("FA:16:3E:00:00:05", f"10.0.{n}.5", "vm", pxe),
+                DhcpHost("fa:16:3e:00:00:06", f"10.0.{n}.6", "plain"),
+            ),
+        )
+        for n in (1, 2)
+    ]
+    files = dhcp.render(subnets, "ns-net1", tmp_path)
+    assert files.hosts == (
+        "fa:16:3e:00:00:05,set:hfa163e000005,vm,10.0.1.5\n"
+        "fa:16:3e:00:00:06,plain,10.0.1.6\n"
+        "fa:16:3e:00:00:05,set:hfa163e000005,vm,10.0.2.5\n"
+        "fa:16:3e:00:00:06,plain,10.0.2.6\n"
+    )
+    own = [line for line in files.opts.splitlines() if line.startswith("tag:h")]
+    assert own == [
+        "tag:hfa163e000005,option:bootfile-name,pxelinux.0",
+        "tag:hfa163e000005,66,192.0.2.10",
+    ]
+    for bad in (
+        ("bootfile-name", "a\nb"),
+        ("bootfile-name", 'a"b'),
+        ("bootfile-name", "a #b"),
+        ("bootfile-name", " a"),
+        ("bootfile-name", ""),
+        ("boot file", "x"),
+        ("255", "x"),
+        ("0", "x"),
+        ("bootfile-name\n", "x"),
+    ):
+        host = DhcpHost("fa:16:3e:00:00:05", "10.0.1.5", options=(bad,))
+        sub = DhcpSubnet("n", "s", "10.0.1.0/24", "10.0.1.2", "fa:16:3e:00:00:02", hosts=(host,))
+        with pytest.raises(EdgeError):
+            dhcp.render([sub], "ns-net1", tmp_path)

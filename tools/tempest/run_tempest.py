@@ -157,6 +157,28 @@ IMAGE_FEATURES: dict[str, str] = {
     "store_weight_enabled": "true",
 }
 
+# [network] and [network-feature-enabled] (api_extensions comes from the cloud itself).
+# Tenant subnets are carved from these; the external network for routers and floating IPs is
+# the admin-made `public` network the harness finds or creates (as devstack does).
+NETWORK_OPTIONS: dict[str, str] = {
+    "project_network_cidr": "10.100.0.0/16",
+    "project_network_mask_bits": "28",
+    "project_network_v6_cidr": "2001:db8::/48",
+    "project_network_v6_mask_bits": "64",
+    "build_timeout": "60",
+    "build_interval": "1",
+}
+NETWORK_FEATURES: dict[str, str] = {
+    "ipv6": "true",
+    "ipv6_subnet_attributes": "false",  # no SLAAC / DHCPv6 address modes
+    "port_admin_state_change": "true",
+    "port_security": "true",
+    "floating_ips": "true",
+}
+PUBLIC_NETWORK = "public"
+PUBLIC_SUBNET = {"cidr": "172.24.4.0/24", "gateway_ip": "172.24.4.1", "ip_version": 4,
+                 "allocation_pools": [{"start": "172.24.4.10", "end": "172.24.4.250"}]}  # fmt: skip
+
 # Further settings of the private cloud: the embedded vCenter's two datastores are image stores
 # with different weights (so StoreWeightTest has something to check).
 PRIVATE_CLOUD_ENV: dict[str, str] = {"VISTACK_IMAGE_DATASTORES": "LocalDS_0:100,LocalDS_1:50"}
@@ -400,6 +422,8 @@ class KeystoneInfo:
     regions: frozenset[str]
     # Aliases the cloud's Neutron lists at /v2.0/extensions (None: no network service).
     network_extensions: tuple[str, ...] | None = None
+    # The external network floating IPs come from (None: the cloud has no L3).
+    public_network_id: str | None = None
 
 
 def keystone_probe(creds: CloudCreds, timeout: float = 30.0) -> KeystoneInfo:
@@ -449,7 +473,64 @@ def keystone_probe(creds: CloudCreds, timeout: float = 30.0) -> KeystoneInfo:
     )
     domain_id = (token.get("user") or {}).get("domain", {}).get("id")
     extensions = network_extensions(catalog, token_id, timeout)
-    return KeystoneInfo(types, domain_id, regions, extensions)
+    public = None
+    if extensions is not None and {"router", "external-net"} <= set(extensions):
+        public = ensure_public_network(network_url(catalog) or "", token_id, timeout)
+    return KeystoneInfo(types, domain_id, regions, extensions, public)
+
+
+def network_url(catalog: list[dict[str, Any]]) -> str | None:
+    """The public Neutron endpoint of the catalog, without a trailing slash."""
+    urls = [
+        str(ep.get("url")).rstrip("/")
+        for entry in catalog
+        if entry.get("type") == "network"
+        for ep in entry.get("endpoints") or []
+        if ep.get("interface") == "public" and ep.get("url")
+    ]
+    return urls[0] if urls else None
+
+
+def _neutron(url: str, token_id: str, timeout: float, body: Any = None) -> Any:
+    request = urllib.request.Request(
+        url,
+        data=None if body is None else json.dumps(body).encode(),
+        headers={
+            "X-Auth-Token": token_id,
+            "Accept": "application/json",
+            "Content-Type": "application/json",
+        },
+        method="GET" if body is None else "POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return json.load(response)
+    except urllib.error.HTTPError as exc:
+        detail = exc.read().decode(errors="replace")[:500]
+        raise HarnessError(f"{request.method} {url} failed: {exc.code} {detail}") from exc
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        raise HarnessError(f"{request.method} {url} failed: {exc}") from exc
+
+
+def ensure_public_network(base: str, token_id: str, timeout: float) -> str:
+    """The id of the admin's external network `public`, made (with its subnet) if missing.
+
+    Tempest's router and floating IP tests need `[network] public_network_id`; a devstack cloud
+    has such a network from its installer, a fresh vistack does not."""
+    query = f"{base}/v2.0/networks?name={PUBLIC_NETWORK}&router:external=true"
+    found = _neutron(query, token_id, timeout).get("networks") or []
+    if found:
+        return str(found[0]["id"])
+    network = _neutron(
+        f"{base}/v2.0/networks",
+        token_id,
+        timeout,
+        {"network": {"name": PUBLIC_NETWORK, "router:external": True}},
+    )["network"]
+    subnet = {**PUBLIC_SUBNET, "network_id": network["id"], "name": f"{PUBLIC_NETWORK}-subnet"}
+    _neutron(f"{base}/v2.0/subnets", token_id, timeout, {"subnet": subnet})
+    log(f"created external network {PUBLIC_NETWORK} ({network['id']}, {PUBLIC_SUBNET['cidr']})")
+    return str(network["id"])
 
 
 def network_extensions(
@@ -458,24 +539,18 @@ def network_extensions(
     """The extension aliases the cloud's Neutron really lists. Tempest decides which network
     tests to run from `[network-feature-enabled] api_extensions` (default: all), so the list
     must come from the cloud, not from a table here."""
-    urls = [
-        str(ep.get("url"))
-        for entry in catalog
-        if entry.get("type") == "network"
-        for ep in entry.get("endpoints") or []
-        if ep.get("interface") == "public" and ep.get("url")
-    ]
-    if not urls:
+    base = network_url(catalog)
+    if base is None:
         return None
     request = urllib.request.Request(
-        urls[0].rstrip("/") + "/v2.0/extensions",
+        base + "/v2.0/extensions",
         headers={"X-Auth-Token": token_id, "Accept": "application/json"},
     )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             listed = json.load(response).get("extensions") or []
     except (urllib.error.URLError, OSError, ValueError) as exc:
-        raise HarnessError(f"listing network extensions at {urls[0]} failed: {exc}") from exc
+        raise HarnessError(f"listing network extensions at {base} failed: {exc}") from exc
     return tuple(sorted(str(e.get("alias")) for e in listed if e.get("alias")))
 
 
@@ -571,8 +646,15 @@ def build_tempest_conf(
     conf["image-feature-enabled"] = dict(IMAGE_FEATURES)
     if info.network_extensions is not None:
         conf["network-feature-enabled"] = {
-            "api_extensions": ",".join(info.network_extensions) or "None"
+            **NETWORK_FEATURES,
+            "api_extensions": ",".join(info.network_extensions) or "None",
         }
+        if not info.public_network_id:
+            conf["network-feature-enabled"]["floating_ips"] = "false"
+        conf["network"] = dict(NETWORK_OPTIONS)
+        if info.public_network_id:
+            conf["network"]["public_network_id"] = info.public_network_id
+            conf["network"]["floating_network_name"] = PUBLIC_NETWORK
     conf["enforce_scope"] = {"keystone": "false", "glance": "false"}
     conf["service-clients"] = {"http_timeout": "60"}
     for section, option, value in overrides:
@@ -990,7 +1072,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--cloud", default=DEFAULT_CLOUD, help="cloud name in clouds.yaml")
     parser.add_argument(
         "--services",
-        default="identity,image",
+        default="identity,image,network",
         help="comma-separated services whose tempest.api tests run: " + ",".join(SERVICE_BY_NAME),
     )
     parser.add_argument("--smoke", action="store_true", help="only smoke-tagged tests")
@@ -1157,6 +1239,14 @@ def _main(args: argparse.Namespace) -> int:
     finally:
         if server is not None:
             server.stop()
+        if data_dir is not None:
+            # Edge mode leaves routers and DHCP servers running on purpose; the private
+            # cloud's must not outlive it.
+            subprocess.run(
+                [*vistack_command(), "edge", "teardown", "--data-dir", str(data_dir)],
+                capture_output=True,
+                check=False,
+            )
         if data_dir is not None and not args.keep_data:
             shutil.rmtree(data_dir, ignore_errors=True)
 

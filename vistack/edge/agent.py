@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vistack.edge import dhcp, metadata_procs, names, nft
+from vistack.edge import dhcp, metadata_procs, meter, names, nft
 from vistack.edge.errors import EdgeCommandError, EdgeError
 from vistack.edge.metadata import check_socket_path
 from vistack.edge.runner import Runner
@@ -278,9 +278,18 @@ class EdgeAgent:
                 self.runner.delete_link(name, netns=netns)
 
     def _ensure_nft(
-        self, netns: str | None, family: str, table: str, text: str | None, cache: Path
+        self,
+        netns: str | None,
+        family: str,
+        table: str,
+        text: str | None,
+        cache: Path,
+        carry: Callable[[], str] | None = None,
     ) -> None:
-        """Replace a whole table atomically when its rendering changed (or it went missing)."""
+        """Replace a whole table atomically when its rendering changed (or it went missing).
+
+        `carry`, when the table exists: what to load instead of `text` (the same table with
+        state read from the old one, e.g. meter counts); the cache still holds `text`."""
         exists = (
             self.runner.run(
                 ["nft", "list", "table", family, table], netns=netns, mutate=False, check=False
@@ -296,8 +305,9 @@ class EdgeAgent:
             return
         if exists and cache.exists() and cache.read_text() == text:
             return
+        body = carry() if carry is not None and exists else text
         self.runner.run(
-            ["nft", "-f", "-"], netns=netns, stdin=nft.replace_table(family, table, text)
+            ["nft", "-f", "-"], netns=netns, stdin=nft.replace_table(family, table, body)
         )
         cache.parent.mkdir(parents=True, exist_ok=True)
         cache.write_text(text)
@@ -392,6 +402,43 @@ class EdgeAgent:
         cache = self.state_dir / "routers" / f"{names.check_id(router.router_id)}.nft"
         text = nft.render_router_nat(ROUTER_NAT_TABLE, router, gw_port) if router.gateway else None
         self._ensure_nft(netns, "ip", ROUTER_NAT_TABLE, text, cache)
+        self._ensure_meters(netns, router, gw_port)
+
+    def _ensure_meters(self, netns: str, router: Router, gw_port: str) -> None:
+        """The router's metering table (see edge/meter.py): only with a gateway and labels;
+        a changed one carries the counts of the labels that stay."""
+        cache = self.state_dir / "routers" / f"{names.check_id(router.router_id)}.meter.nft"
+        if not (router.gateway and router.meters):
+            self._ensure_nft(netns, "inet", meter.TABLE, None, cache)
+            return
+
+        def carried() -> str:
+            return meter.render(meter.TABLE, router.meters, gw_port, self._read_meters(netns))
+
+        text = meter.render(meter.TABLE, router.meters, gw_port)
+        self._ensure_nft(netns, "inet", meter.TABLE, text, cache, carry=carried)
+
+    def _read_meters(self, netns: str) -> dict[str, tuple[int, int]]:
+        """A namespace's label counts ({} when it has no metering table)."""
+        proc = self.runner.run(
+            ["nft", "-j", "list", "counters", "table", "inet", meter.TABLE],
+            netns=netns,
+            mutate=False,
+            check=False,
+        )
+        return meter.parse_counters(proc.stdout) if proc.returncode == 0 else {}
+
+    def meter_counters(self) -> dict[tuple[str, str], tuple[int, int]]:
+        """Every metering label's (packets, bytes) on each router of this agent, by (router id,
+        label id): what Neutron's metering agent would report to telemetry. Read-only."""
+        out: dict[tuple[str, str], tuple[int, int]] = {}
+        for router_id in sorted(self._load()["routers"]):
+            netns = names.router_ns(router_id)
+            if not self._netns_exists(netns):
+                continue
+            for label_id, counts in self._read_meters(netns).items():
+                out[(router_id, label_id)] = counts
+        return out
 
     def _ensure_routes(self, netns: str, router: Router) -> None:
         wanted: dict[str, str] = {}
@@ -416,6 +463,9 @@ class EdgeAgent:
         self._delete_netns(names.router_ns(router_id))
         (self.state_dir / "routers" / f"{names.check_id(router_id)}.nft").unlink(missing_ok=True)
         (self.state_dir / "routers" / f"{names.check_id(router_id)}.meta.nft").unlink(
+            missing_ok=True
+        )
+        (self.state_dir / "routers" / f"{names.check_id(router_id)}.meter.nft").unlink(
             missing_ok=True
         )
 

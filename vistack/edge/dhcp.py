@@ -2,7 +2,12 @@
 
 dnsmasq only ever hands out the static MAC → IP bindings from Neutron's IPAM (`static` ranges, no
 dynamic pool). Bindings and options live in files dnsmasq re-reads on SIGHUP, so port changes do not
-restart it; only a change of the ranges or the interface (the main config) does.
+restart it; only a change of the ranges or the interface (the main config) does. A port's own
+options (`DhcpHost.options`) are such data too: its host entry sets a tag only it carries
+(`set:h<mac>`), and its option lines match that tag, so they reach that host alone. But dnsmasq
+(2.86 to 2.90 at least) crashes on SIGHUP when a host entry with a `set:` tag holds a lease, so
+while a network has such entries (before or after the change) a change of the data files
+restarts its dnsmasq instead: bindings are static, so clients renew from the new one as before.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import os
+import re
 import signal
 import time
 from collections.abc import Sequence
@@ -22,6 +28,11 @@ from vistack.edge.runner import Runner
 from vistack.edge.state import DhcpSubnet
 
 METADATA_IP = "169.254.169.254"
+#: A dnsmasq option name (`dnsmasq --help dhcp`), or a number 1..254.
+_OPTION_NAME = re.compile(r"[A-Za-z][A-Za-z0-9+-]{0,63}|[1-9][0-9]?|1[0-9]{2}|2[0-4][0-9]|25[0-4]")
+#: What dnsmasq's file reader would change in a value: control characters (a newline is a new
+#: directive), quotes and escapes, comments.
+_OPTION_VALUE = re.compile(r'[^\x00-\x1f\x7f"\\#]{1,255}')
 
 
 @dataclass(frozen=True)
@@ -33,6 +44,26 @@ class DnsmasqFiles:
 
 def _tag(subnet: DhcpSubnet) -> str:
     return f"s{names.short(subnet.subnet_id)}"
+
+
+def _host_tag(mac: str) -> str:
+    """The tag only this host's entry sets (a MAC is unique on a network)."""
+    return "h" + names.check_mac(mac).replace(":", "")
+
+
+def host_options(mac: str, options: Sequence[tuple[str, str]]) -> list[str]:
+    """The opts-file lines of one host's own options, checked as strictly as the rest of the
+    input: the agent never writes a line dnsmasq would read as something else."""
+    tag = _host_tag(mac)
+    lines: list[str] = []
+    for name, value in options:
+        if not _OPTION_NAME.fullmatch(name):
+            raise EdgeError(f"invalid DHCP option name {name!r}")
+        if not _OPTION_VALUE.fullmatch(value) or value != value.strip():
+            raise EdgeError(f"invalid value for DHCP option {name}: {value!r}")
+        option = name if name.isdigit() else f"option:{name}"
+        lines.append(f"tag:{tag},{option},{value}")
+    return lines
 
 
 def render(subnets: Sequence[DhcpSubnet], interface: str, state_dir: Path) -> DnsmasqFiles:
@@ -55,6 +86,7 @@ def render(subnets: Sequence[DhcpSubnet], interface: str, state_dir: Path) -> Dn
     ]
     hosts: list[str] = []
     opts: list[str] = []
+    own: dict[str, None] = {}
     for subnet in sorted(subnets, key=lambda s: s.subnet_id):
         net = names.check_ipv4_net(subnet.cidr)
         tag = _tag(subnet)
@@ -69,6 +101,10 @@ def render(subnets: Sequence[DhcpSubnet], interface: str, state_dir: Path) -> Dn
             if ipaddress.IPv4Address(ip) not in net:
                 raise EdgeError(f"host {ip} is outside subnet {net}")
             fields = [names.check_mac(host.mac)]
+            if host.options:
+                fields.append(f"set:{_host_tag(host.mac)}")
+                # A dict: a port with addresses on two subnets has its options written once.
+                own.update(dict.fromkeys(host_options(host.mac, host.options)))
             if host.hostname:
                 fields.append(names.check_hostname(host.hostname))
             fields.append(ip)
@@ -87,6 +123,7 @@ def render(subnets: Sequence[DhcpSubnet], interface: str, state_dir: Path) -> Dn
         if subnet.dns_nameservers:
             dns = ",".join(names.check_ipv4(d) for d in subnet.dns_nameservers)
             opts.append(f"tag:{tag},option:dns-server,{dns}")
+    opts.extend(own)
     return DnsmasqFiles(
         conf="\n".join(conf) + "\n", hosts="\n".join(hosts) + "\n", opts="\n".join(opts) + "\n"
     )
@@ -126,14 +163,24 @@ def stop(state_dir: Path) -> bool:
     return True
 
 
+def _tagged(path: Path) -> bool:
+    """Whether this hosts file tags a host (`set:`), which dnsmasq cannot take a SIGHUP with."""
+    try:
+        return ",set:" in path.read_text()
+    except FileNotFoundError:
+        return False
+
+
 def ensure(runner: Runner, netns: str, files: DnsmasqFiles, state_dir: Path) -> None:
-    """Write the files; start dnsmasq, restart it on a config change, SIGHUP it on a host change."""
+    """Write the files; start dnsmasq, restart it on a config change, SIGHUP it on a host change
+    (restart it instead when host tags are involved, see the module's docstring)."""
     state_dir.mkdir(parents=True, exist_ok=True)
+    tagged = _tagged(state_dir / "hosts") or ",set:" in files.hosts
     conf_changed = _write_if_changed(state_dir / "conf", files.conf)
     data_changed = _write_if_changed(state_dir / "hosts", files.hosts)
     data_changed = _write_if_changed(state_dir / "opts", files.opts) or data_changed
     pid = running_pid(state_dir)
-    if pid is not None and conf_changed:
+    if pid is not None and (conf_changed or (data_changed and tagged)):
         stop(state_dir)
         pid = None
     if pid is None:

@@ -29,11 +29,15 @@ class Segment:
 
 @dataclass(frozen=True)
 class DhcpHost:
-    """A fixed MAC → IP binding (Neutron port), the only thing dnsmasq hands out."""
+    """A fixed MAC → IP binding (Neutron port), the only thing dnsmasq hands out.
+
+    `options` are the port's own DHCP options (Neutron's `extra_dhcp_opts`, IPv4 only):
+    (dnsmasq option name or number, value) pairs sent to this host alone."""
 
     mac: str
     ip: str
     hostname: str | None = None
+    options: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -98,12 +102,34 @@ class FloatingIp:
 
 
 @dataclass(frozen=True)
+class MeterRule:
+    """One metering label rule: which traffic through the gateway leg it matches (`ingress`
+    arrives from the external network, `egress` leaves to it; a None prefix matches any
+    address). `excluded` rules are matched first and keep their traffic out of the count."""
+
+    direction: Direction
+    excluded: bool = False
+    source_ip_prefix: str | None = None
+    destination_ip_prefix: str | None = None
+
+
+@dataclass(frozen=True)
+class MeterLabel:
+    """A metering label on a router: one traffic counter, named after the label."""
+
+    label_id: str
+    rules: tuple[MeterRule, ...] = ()
+
+
+@dataclass(frozen=True)
 class Router:
     router_id: str
     interfaces: tuple[RouterInterface, ...] = ()
     gateway: ExternalGateway | None = None
     routes: tuple[tuple[str, str], ...] = ()
     floating_ips: tuple[FloatingIp, ...] = ()
+    #: Metering labels counting the gateway leg's traffic (none without a gateway).
+    meters: tuple[MeterLabel, ...] = ()
 
 
 @dataclass(frozen=True)

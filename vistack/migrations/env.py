@@ -9,7 +9,9 @@ import vistack.identity.db.tables
 import vistack.image.db.metadef_tables
 import vistack.image.db.tables
 import vistack.network.db.agent_tables
+import vistack.network.db.dhcp_option_tables
 import vistack.network.db.l3_tables
+import vistack.network.db.metering_tables
 import vistack.network.db.sharing_tables
 import vistack.network.db.tables  # noqa: F401
 from vistack.common.db import Base

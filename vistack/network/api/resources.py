@@ -19,12 +19,13 @@ from vistack.common.web import JSONBody, service_url
 from vistack.network.api.deps import Context, Services
 from vistack.network.domain import query
 from vistack.network.domain.errors import NeutronBadRequest, NeutronNotFound
+from vistack.network.domain.revisions import revision_constraint
 from vistack.network.domain.service import NetworkService
 
 LOG = logging.getLogger(__name__)
 router = APIRouter()
 JsonBody = Annotated[Any, Body()]
-TAGGABLE = ("networks", "subnets", "ports", "security-groups")
+TAGGABLE = ("networks", "subnets", "ports", "security-groups", "subnetpools")
 
 
 def _list(
@@ -41,14 +42,22 @@ def _add_collection(
     creator: Callable[[NetworkService, RequestContext, Any], dict[str, Any]],
     updater: Callable[[NetworkService, RequestContext, str, Any], dict[str, Any]] | None,
     deleter: Callable[[NetworkService, RequestContext, str], None],
+    paged: Callable[[NetworkService, RequestContext, query.ListRequest], list[dict[str, Any]]]
+    | None = None,
 ) -> None:
     """Routes of one collection: `collection` is the body key (`security_groups`), its URL
-    path has hyphens instead (`/v2.0/security-groups`), as Neutron's."""
+    path has hyphens instead (`/v2.0/security-groups`), as Neutron's. `paged`, if given, lists
+    in the database, given the request's filters, sort and page (see `query.run`)."""
     member = collection[:-1]
     url_path = collection.replace("_", "-")
 
     def list_items(request: Request, services: Services, context: Context) -> Response:
-        return _list(request, collection, lister(services.networks, context), url_path)
+        if paged is None:
+            return _list(request, collection, lister(services.networks, context), url_path)
+        url = service_url(request, "v2.0", url_path)
+        asked = query.ListRequest(tuple(request.query_params.multi_items()), url)
+        items = paged(services.networks, context, asked)
+        return JSONBody(query.apply(items, asked.params, collection, url))
 
     def show_item(item_id: str, request: Request, services: Services, context: Context) -> Response:
         item = getter(services.networks, context, item_id)
@@ -86,12 +95,18 @@ def _add_collection(
             raise
         return made
 
-    def update_item(item_id: str, body: JsonBody, services: Services, context: Context) -> Response:
+    def update_item(
+        item_id: str, body: JsonBody, request: Request, services: Services, context: Context
+    ) -> Response:
         assert updater is not None
-        return JSONBody({member: updater(services.networks, context, item_id, body)})
+        with revision_constraint(request.headers.get("if-match")):
+            return JSONBody({member: updater(services.networks, context, item_id, body)})
 
-    def delete_item(item_id: str, services: Services, context: Context) -> Response:
-        deleter(services.networks, context, item_id)
+    def delete_item(
+        item_id: str, request: Request, services: Services, context: Context
+    ) -> Response:
+        with revision_constraint(request.headers.get("if-match")):
+            deleter(services.networks, context, item_id)
         return Response(status_code=204)
 
     path = f"/v2.0/{url_path}"
@@ -114,6 +129,7 @@ _add_collection(
     NetworkService.create_network,
     NetworkService.update_network,
     NetworkService.delete_network,
+    paged=NetworkService.list_networks,
 )
 _add_collection(
     "subnets",
@@ -122,6 +138,7 @@ _add_collection(
     NetworkService.create_subnet,
     NetworkService.update_subnet,
     NetworkService.delete_subnet,
+    paged=NetworkService.list_subnets,
 )
 _add_collection(
     "ports",
@@ -130,6 +147,7 @@ _add_collection(
     NetworkService.create_port,
     NetworkService.update_port,
     NetworkService.delete_port,
+    paged=NetworkService.list_ports,
 )
 
 _add_collection(
@@ -139,6 +157,7 @@ _add_collection(
     lambda service, context, body: service.security.create_group(context, body),
     lambda service, context, item_id, body: service.security.update_group(context, item_id, body),
     lambda service, context, item_id: service.security.delete_group(context, item_id),
+    paged=lambda service, context, asked: service.security.list_groups(context, asked),
 )
 _add_collection(
     "security_group_rules",
@@ -147,6 +166,7 @@ _add_collection(
     lambda service, context, body: service.security.create_rule(context, body),
     None,
     lambda service, context, item_id: service.security.delete_rule(context, item_id),
+    paged=lambda service, context, asked: service.security.list_rules(context, asked),
 )
 
 

@@ -16,6 +16,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from vistack.common.db import Base, Database
+from vistack.network.db.l3_tables import FloatingIpRow, RouterRow
+from vistack.network.db.sharing_tables import (
+    RbacPolicyRow,
+    SubnetPoolRow,
+    SubnetPoolSubnetRow,
+)
 from vistack.network.db.tables import (
     IpAllocationRow,
     NetworkRow,
@@ -37,6 +43,8 @@ Counted = (
     | type[PortRow]
     | type[SecurityGroupRow]
     | type[SecurityGroupRuleRow]
+    | type[RouterRow]
+    | type[FloatingIpRow]
 )
 COUNTED: dict[str, Counted] = {
     "network": NetworkRow,
@@ -44,6 +52,8 @@ COUNTED: dict[str, Counted] = {
     "port": PortRow,
     "security_group": SecurityGroupRow,
     "security_group_rule": SecurityGroupRuleRow,
+    "router": RouterRow,
+    "floatingip": FloatingIpRow,
 }
 
 
@@ -244,6 +254,68 @@ class Unit:
             PortSecurityGroupRow.security_group_id == group_id
         )
         return self.session.scalars(query).first() is not None
+
+    # ---------------------------------------------------------------- sharing (RBAC, pools)
+
+    def rbac_policy(self, policy_id: str) -> RbacPolicyRow | None:
+        return self.session.get(RbacPolicyRow, policy_id)
+
+    def rbac_policies(self, object_id: str | None = None) -> Sequence[RbacPolicyRow]:
+        query = select(RbacPolicyRow).order_by(RbacPolicyRow.id)
+        if object_id is not None:
+            query = query.where(RbacPolicyRow.object_id == object_id)
+        return self.session.scalars(query).all()
+
+    def rbac_grants(
+        self, project_id: str | None, network_ids: Sequence[str] | None = None, lock: bool = False
+    ) -> dict[str, set[str]]:
+        """Network id -> the actions granted to `project_id` (by its id or by `*`). `lock`:
+        a locking read (the latest committed policies, whatever the transaction's snapshot),
+        held to commit so the policies cannot go meanwhile."""
+        targets = ["*"] if project_id is None else ["*", project_id]
+        query = select(RbacPolicyRow.object_id, RbacPolicyRow.action).where(
+            RbacPolicyRow.target_project.in_(targets)
+        )
+        if network_ids is not None:
+            query = query.where(RbacPolicyRow.object_id.in_(network_ids))
+        if lock:
+            query = query.with_for_update(read=True)
+        grants: dict[str, set[str]] = {}
+        for network_id, action in self.session.execute(query):
+            grants.setdefault(network_id, set()).add(action)
+        return grants
+
+    def subnetpool(self, pool_id: str) -> SubnetPoolRow | None:
+        return self.session.get(SubnetPoolRow, pool_id)
+
+    def subnetpools(self) -> Sequence[SubnetPoolRow]:
+        return self.session.scalars(select(SubnetPoolRow).order_by(SubnetPoolRow.id)).all()
+
+    def default_subnetpool(self, ip_version: int) -> SubnetPoolRow | None:
+        query = select(SubnetPoolRow).where(SubnetPoolRow.default_of_version == ip_version)
+        return self.session.scalars(query).first()
+
+    def lock_subnetpool(self, pool_id: str) -> bool:
+        """Serialise allocations from (and the deletion of) one pool until commit: run first
+        in its transaction, so what is read next includes every allocation committed before.
+        False when the pool is gone."""
+        result = self.session.execute(
+            update(SubnetPoolRow)
+            .where(SubnetPoolRow.id == pool_id)
+            .values(generation=SubnetPoolRow.generation + 1)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+    def subnetpool_subnets(self, pool_id: str) -> Sequence[SubnetRow]:
+        """The subnets allocated from the pool."""
+        query = (
+            select(SubnetRow)
+            .join(SubnetPoolSubnetRow, SubnetPoolSubnetRow.subnet_id == SubnetRow.id)
+            .where(SubnetPoolSubnetRow.subnetpool_id == pool_id)
+            .order_by(SubnetRow.id)
+        )
+        return self.session.scalars(query).all()
 
     def add(self, *rows: Base) -> None:
         """Insert rows now, so a collision surfaces here (as `Collision`), in order."""

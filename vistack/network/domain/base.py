@@ -14,12 +14,14 @@ from vistack.common.context import RequestContext
 from vistack.common.policy import PolicyEngine
 from vistack.drivers.networks import NetworkDriver
 from vistack.network.db.repository import NetworkStore
+from vistack.network.domain.agents import AgentService
 from vistack.network.domain.errors import (
     NeutronBadRequest,
     invalid,
 )
 from vistack.network.domain.models import NetworkOptions
 from vistack.network.domain.security import SecurityGroupService
+from vistack.network.domain.zones import ZoneService
 
 LOG = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -190,6 +192,8 @@ class ServiceBase:
         self._next_address: dict[str, int] = {}
         self._rules = set(policy.rule_names)
         self.security = SecurityGroupService(store, policy, options)
+        self.agents = AgentService(store, policy, options)
+        self.zones = ZoneService(store, policy, options)
 
     # ---------------------------------------------------------------- policy helpers
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +17,8 @@ L3_RESOURCES = ("router", "floatingip")
 RESOURCES = L2_RESOURCES + L3_RESOURCES
 #: The commands the local edge agent runs (iproute2, nftables, dnsmasq-base).
 EDGE_COMMANDS = ("ip", "nft", "dnsmasq")
+#: What Neutron accepts as an availability zone name.
+ZONE_NAME = re.compile(r"[A-Za-z0-9_.:-]{1,255}")
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,8 @@ class NetworkOptions:
     edge_state_dir: Path | None = None
     edge_trunk_interface: str | None = None
     metadata_url: str = ""
+    #: The zone the embedded edge agents report (`[network] availability_zone`).
+    availability_zone: str = "nova"
 
     @property
     def physical_networks(self) -> set[str]:
@@ -97,6 +102,11 @@ def parse_vlan_ranges(entries: list[str], physical_network: str) -> tuple[VlanRa
 
 def network_options(settings: NetworkSettings, data_dir: str = ".vistack") -> NetworkOptions:
     backend = resolve_backend(settings.backend)
+    if not ZONE_NAME.fullmatch(settings.availability_zone):
+        raise ConfigError(
+            f"[network] availability_zone {settings.availability_zone!r} must be 1-255 of "
+            "letters, digits, '-', '_', '.' and ':'"
+        )
     if not 68 <= settings.mtu <= 9000:
         raise ConfigError(f"[network] mtu {settings.mtu} must be within 68..9000")
     return NetworkOptions(
@@ -116,4 +126,5 @@ def network_options(settings: NetworkSettings, data_dir: str = ".vistack") -> Ne
         edge_state_dir=Path(settings.edge_state_dir or Path(data_dir) / "edge"),
         edge_trunk_interface=settings.edge_trunk_interface or None,
         metadata_url=settings.metadata_url,
+        availability_zone=settings.availability_zone,
     )

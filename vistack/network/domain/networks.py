@@ -9,11 +9,18 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from sqlalchemy import ColumnElement, select
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import False_, True_
+
 from vistack.common.clock import utcnow
 from vistack.common.context import RequestContext
 from vistack.drivers.errors import DriverError, InvalidStateError, NotFoundError
 from vistack.drivers.models import PortgroupInfo
 from vistack.drivers.networks import NetworkDriver
+from vistack.network.db import listing
+from vistack.network.db.l3_queries import delete_network_floatingips
+from vistack.network.db.l3_tables import FLOATINGIP_OWNER
 from vistack.network.db.repository import Collision, Unit
 from vistack.network.db.tables import (
     NetworkRow,
@@ -22,6 +29,7 @@ from vistack.network.db.tables import (
     SegmentRow,
     SubnetRow,
 )
+from vistack.network.domain import query, rbac
 from vistack.network.domain.base import (
     DHCP_OWNER,
     LOG,
@@ -43,6 +51,29 @@ from vistack.network.domain.errors import (
     not_found,
     over_quota,
 )
+from vistack.network.domain.revisions import check_revision
+from vistack.network.domain.zones import set_network_hints
+
+#: A network's columns as `_network_listing` reads them.
+NETWORK_COLUMNS = select(
+    listing.network.c.id,
+    listing.network.c.name,
+    listing.network.c.description,
+    listing.network.c.project_id,
+    listing.network.c.admin_state_up,
+    listing.network.c.status,
+    listing.network.c.shared,
+    listing.network.c.external,
+    listing.network.c.mtu,
+    listing.network.c.port_security_enabled,
+    listing.network.c.network_type,
+    listing.network.c.physical_network,
+    listing.network.c.segmentation_id,
+    listing.raw(listing.network.c.tags),
+    listing.network.c.created_at,
+    listing.network.c.updated_at,
+    listing.network.c.revision_number,
+)
 
 
 class NetworkOps(ServiceBase):
@@ -56,15 +87,48 @@ class NetworkOps(ServiceBase):
             "target.external": row.external,
         }
 
+    def _network_visibility_clause(
+        self, unit: Unit, context: RequestContext, *scope: ColumnElement[bool]
+    ) -> ColumnElement[bool]:
+        """THE definition of which networks `context` may see, as a SQL condition on
+        `network_network`: lists and single reads (`_visible_network`) both use it, so a
+        change to visibility (e.g. RBAC sharing: OR a network with an entry for the caller's
+        project) belongs here and nowhere else.
+
+        It is the `get_network` rule (owner, reader, admin, shared, external) with `shared`
+        and `external` as RBAC grants them to the caller's project (domain/rbac.py), decided
+        once per distinct (project, shared, external) among the networks `scope` selects."""
+        return listing.visibility(
+            unit.session,
+            listing.NETWORKS,
+            rbac.network_keys(context),
+            lambda key: rbac.key_visible(self._policy, context, key),
+            scope,
+        )
+
     def _visible_network(self, unit: Unit, context: RequestContext, network_id: str) -> NetworkRow:
         row = unit.network(network_id)
-        if row is None or not self._policy.check("get_network", context, self._network_target(row)):
+        if row is None:
+            raise not_found("network", network_id)
+        by_id = listing.network.c.id == network_id
+        clause = self._network_visibility_clause(unit, context, by_id)
+        if isinstance(clause, True_):
+            return row  # the common case: no second query
+        if (
+            isinstance(clause, False_)
+            or not unit.session.execute(select(listing.network.c.id).where(by_id, clause)).first()
+        ):
             raise not_found("network", network_id)
         return row
 
     def _network_view(
-        self, row: NetworkRow, subnet_ids: list[str], context: RequestContext
+        self,
+        row: NetworkRow,
+        subnet_ids: list[str],
+        context: RequestContext,
+        zones: dict[str, list[str]] | None = None,
     ) -> dict[str, Any]:
+        """`zones`: the network's entry of `self.zones.network_view` (None: no zone data)."""
         view: dict[str, Any] = {
             "id": row.id,
             "name": row.name,
@@ -81,8 +145,7 @@ class NetworkOps(ServiceBase):
             "provider:network_type": row.network_type,
             "provider:physical_network": row.physical_network,
             "provider:segmentation_id": row.segmentation_id,
-            "availability_zone_hints": [],
-            "availability_zones": ["nova"],
+            **(zones or self.zones.default_view()),
             "ipv4_address_scope": None,
             "ipv6_address_scope": None,
             "l2_adjacency": True,
@@ -95,20 +158,99 @@ class NetworkOps(ServiceBase):
             del view[name]
         return view
 
-    def list_networks(self, context: RequestContext) -> list[dict[str, Any]]:
+    def list_networks(
+        self, context: RequestContext, asked: query.ListRequest | None = None
+    ) -> list[dict[str, Any]]:
+        """The networks `_network_visibility_clause` lets `context` see, listed in SQL as
+        `asked` says (see `query.run`)."""
         with self._store.transaction() as unit:
-            subnets = unit.subnet_ids_by_network()
-            return [
-                self._network_view(row, subnets.get(row.id, []), context)
-                for row in unit.networks()
-                if self._policy.check("get_network", context, self._network_target(row))
-            ]
+            session = unit.session
+            visible = self._network_visibility_clause(unit, context)
+
+            def render(rows: list[Any], fields: set[str] | None) -> list[dict[str, Any]]:
+                return self._network_listing(session, rows, context, fields)
+
+            return query.run(session, listing.NETWORKS, NETWORK_COLUMNS, asked, visible, render)
+
+    def _network_listing(
+        self,
+        session: Session,
+        rows: list[Any],
+        context: RequestContext,
+        fields: set[str] | None,
+    ) -> list[dict[str, Any]]:
+        """`_network_view` for rows of `NETWORK_COLUMNS`: one query for the subnets of these
+        networks, the provider attributes' policy once per (project, shared, external)."""
+        ids = [row[0] for row in rows]
+        zones = self.zones.network_view(Unit(session), ids)
+        wanted = fields is None or "subnets" in fields
+        subnets = listing.network_subnets(session, ids) if wanted else {}
+        hidden: dict[tuple[str, bool, bool], set[str]] = {}
+        views: list[dict[str, Any]] = []
+        for (
+            network_id,
+            name,
+            description,
+            project_id,
+            admin_state_up,
+            status,
+            shared,
+            external,
+            mtu,
+            port_security,
+            network_type,
+            physical_network,
+            segmentation_id,
+            tags,
+            created_at,
+            updated_at,
+            revision,
+        ) in rows:
+            key = (project_id, shared, external)
+            hide = hidden.get(key)
+            if hide is None:
+                target = {
+                    "target.project_id": project_id,
+                    "target.shared": shared,
+                    "target.external": external,
+                }
+                hide = hidden[key] = self._hidden("network", PROVIDER_NAMES, context, target)
+            view: dict[str, Any] = {
+                "id": network_id,
+                "name": name,
+                "description": description,
+                "project_id": project_id,
+                "tenant_id": project_id,
+                "admin_state_up": admin_state_up,
+                "status": status,
+                "shared": shared,
+                "router:external": external,
+                "subnets": subnets.get(network_id, []),
+                "mtu": mtu,
+                "port_security_enabled": port_security,
+                "provider:network_type": network_type,
+                "provider:physical_network": physical_network,
+                "provider:segmentation_id": segmentation_id,
+                **(zones.get(network_id) or self.zones.default_view()),
+                "ipv4_address_scope": None,
+                "ipv6_address_scope": None,
+                "l2_adjacency": True,
+                "tags": listing.decode(tags) or [],
+                "created_at": query.stamp(created_at),
+                "updated_at": query.stamp(updated_at),
+                "revision_number": revision,
+            }
+            for hidden_name in hide:
+                del view[hidden_name]
+            views.append(view)
+        return views
 
     def get_network(self, context: RequestContext, network_id: str) -> dict[str, Any]:
         with self._store.transaction() as unit:
             row = self._visible_network(unit, context, network_id)
             subnets = [s.id for s in unit.subnets(network_id)]
-            return self._network_view(row, subnets, context)
+            zones = self.zones.network_view(unit, [row.id]).get(row.id)
+            return self._network_view(row, subnets, context, zones)
 
     def _segment(self, attrs: dict[str, Any]) -> tuple[str, str, int | None] | None:
         """(type, physical network, VLAN) the request names, or None for a tenant network."""
@@ -188,6 +330,7 @@ class NetworkOps(ServiceBase):
         security = _bool(attrs.get("port_security_enabled", True), "port_security_enabled")
         mtu = self._mtu(attrs.get("mtu"))
         segment = self._segment(attrs)
+        hints = self.zones.network_hints(attrs.get("availability_zone_hints"))
         if self._driver is None or self._dvs is None:
             raise NeutronUnavailable(
                 "No vCenter distributed switch is configured: networks cannot be created."
@@ -239,7 +382,10 @@ class NetworkOps(ServiceBase):
                     unit.add(
                         SegmentRow(physical_network=physnet, vlan_id=vlan, network_id=network_id)
                     )
-                    view = self._network_view(row, [], context)
+                    set_network_hints(unit, network_id, hints)
+                    rbac.grant_flags(unit, row)
+                    zones = self.zones.network_view(unit, [network_id]).get(network_id)
+                    view = self._network_view(row, [], context, zones)
                 return view
             except Collision:
                 self._discard_portgroup(portgroup.key)
@@ -315,6 +461,7 @@ class NetworkOps(ServiceBase):
             row = self._visible_network(unit, context, network_id)
             target = self._network_target(row)
             self._policy.authorize("update_network", context, target)
+            check_revision(unit, row)
             self._authorize_attributes("update", "network", attrs, context, target)
             if "name" in attrs:
                 row.name = _text(attrs["name"], "name")
@@ -323,7 +470,7 @@ class NetworkOps(ServiceBase):
             if "admin_state_up" in attrs:
                 row.admin_state_up = _bool(attrs["admin_state_up"], "admin_state_up")
             if "router:external" in attrs:
-                row.external = _bool(attrs["router:external"], "router:external")
+                rbac.set_external(unit, row, _bool(attrs["router:external"], "router:external"))
             if "port_security_enabled" in attrs:
                 row.port_security_enabled = _bool(
                     attrs["port_security_enabled"], "port_security_enabled"
@@ -331,21 +478,13 @@ class NetworkOps(ServiceBase):
             if "mtu" in attrs:
                 row.mtu = self._mtu(attrs["mtu"])
             if "shared" in attrs:
-                shared = _bool(attrs["shared"], "shared")
-                if (
-                    row.shared
-                    and not shared
-                    and any(p.project_id != row.project_id for p in unit.ports(row.id))
-                ):
-                    raise NeutronConflict(
-                        f"Unable to reconfigure sharing settings for network {row.id}. "
-                        "Multiple tenants are using it.",
-                        "InvalidSharedSetting",
-                    )
-                row.shared = shared
+                # The wildcard RBAC policy; refused while other projects' ports need it.
+                rbac.set_shared(unit, row, _bool(attrs["shared"], "shared"))
             self._touch(row)
             unit.flush()
-            return self._network_view(row, [s.id for s in unit.subnets(row.id)], context)
+            subnet_ids = [s.id for s in unit.subnets(row.id)]
+            zones = self.zones.network_view(unit, [row.id]).get(row.id)
+            return self._network_view(row, subnet_ids, context, zones)
 
     @staticmethod
     def _touch(row: NetworkRow | SubnetRow | PortRow | SecurityGroupRow) -> None:
@@ -364,12 +503,9 @@ class NetworkOps(ServiceBase):
             # MariaDB (repeatable read) the port check's snapshot is then taken after them.
             # Any refusal below rolls the status back.
             unit.set_network_status(network_id, "DOWN")
-            row = unit.network(network_id)
-            if row is None or not self._policy.check(
-                "get_network", context, self._network_target(row)
-            ):
-                raise not_found("network", network_id)
+            row = self._visible_network(unit, context, network_id)
             self._policy.authorize("delete_network", context, self._network_target(row))
+            check_revision(unit, row)
             self._refuse_if_in_use(unit, row)
             key = row.portgroup_key
         if key is not None and self._driver is not None:
@@ -385,6 +521,7 @@ class NetworkOps(ServiceBase):
         with self._store.transaction() as unit:
             row_again = unit.network(network_id)
             if row_again is not None:
+                delete_network_floatingips(unit, network_id)
                 unit.delete(row_again)
 
     def _set_status(self, network_id: str, status: str) -> None:
@@ -394,7 +531,8 @@ class NetworkOps(ServiceBase):
                 row.status = status
 
     def _refuse_if_in_use(self, unit: Unit, row: NetworkRow) -> None:
-        if any(p.device_owner != DHCP_OWNER for p in unit.ports(row.id)):
+        # Floating IPs go with their external network (Neutron); a router gateway keeps it.
+        if any(p.device_owner not in (DHCP_OWNER, FLOATINGIP_OWNER) for p in unit.ports(row.id)):
             raise self._in_use(row.id)
 
     @staticmethod

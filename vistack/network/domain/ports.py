@@ -7,8 +7,12 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from vistack.common.clock import utcnow
 from vistack.common.context import RequestContext
+from vistack.network.db import listing
 from vistack.network.db.repository import Collision, Unit
 from vistack.network.db.tables import (
     IpAllocationRow,
@@ -16,7 +20,7 @@ from vistack.network.db.tables import (
     PortRow,
     SubnetRow,
 )
-from vistack.network.domain import ipam
+from vistack.network.domain import dhcp_options, ipam, query, rbac
 from vistack.network.domain.base import (
     BINDING_NAMES,
     MAX_ATTEMPTS,
@@ -35,7 +39,47 @@ from vistack.network.domain.errors import (
     invalid,
     not_found,
 )
+from vistack.network.domain.l3_checks import before_port_delete
+from vistack.network.domain.revisions import check_revision
 from vistack.network.domain.subnets import SubnetOps
+
+#: A port's columns as `_port_listing` reads them, with its network's project and port group.
+PORT_COLUMNS = select(
+    listing.port.c.id,
+    listing.port.c.name,
+    listing.port.c.description,
+    listing.port.c.project_id,
+    listing.port.c.network_id,
+    listing.port.c.mac_address,
+    listing.port.c.admin_state_up,
+    listing.port.c.status,
+    listing.port.c.device_owner,
+    listing.port.c.device_id,
+    listing.raw(listing.port.c.allowed_address_pairs),
+    listing.port.c.port_security_enabled,
+    listing.port.c.binding_host_id,
+    listing.port.c.binding_vnic_type,
+    listing.raw(listing.port.c.binding_profile),
+    listing.raw(listing.port.c.tags),
+    listing.port.c.created_at,
+    listing.port.c.updated_at,
+    listing.port.c.revision_number,
+    listing.network.c.project_id,
+    listing.network.c.portgroup_key,
+).select_from(listing.PORTS.source)
+
+
+def _fixed_ips(addresses: Sequence[tuple[str, str]]) -> list[dict[str, str]]:
+    """A port's addresses as it renders them: IPv4 first, then by address."""
+    fixed = [{"subnet_id": subnet_id, "ip_address": ip} for subnet_id, ip in addresses]
+    if len(fixed) > 1:
+        fixed.sort(
+            key=lambda f: (
+                ipaddress.ip_address(f["ip_address"]).version,
+                ipaddress.ip_address(f["ip_address"]),
+            )
+        )
+    return fixed
 
 
 class PortOps(SubnetOps):
@@ -68,6 +112,7 @@ class PortOps(SubnetOps):
         network: NetworkRow,
         context: RequestContext,
         groups: Sequence[str] = (),
+        dhcp_opts: Sequence[dict[str, Any]] = (),
     ) -> dict[str, Any]:
         fixed_ips = sorted(
             ({"subnet_id": a.subnet_id, "ip_address": a.ip_address} for a in allocations),
@@ -107,36 +152,159 @@ class PortOps(SubnetOps):
             "updated_at": _stamp(row.updated_at),
             "revision_number": row.revision_number,
         }
+        if self._options.l3:  # extra_dhcp_opt: the edge backend's dnsmasq serves them
+            view[dhcp_options.ATTRIBUTE] = list(dhcp_opts)
         for name in self._hidden("port", BINDING_NAMES, context, self._port_target(row, network)):
             del view[name]
         return view
 
-    def list_ports(self, context: RequestContext) -> list[dict[str, Any]]:
+    def list_ports(
+        self, context: RequestContext, asked: query.ListRequest | None = None
+    ) -> list[dict[str, Any]]:
+        """The ports `context` may see (`get_port`, decided once per distinct (project,
+        network's project)), listed in SQL as `asked` says (see `query.run`)."""
         with self._store.transaction() as unit:
-            networks = {n.id: n for n in unit.networks()}
-            allocations = unit.allocations()
-            groups = unit.port_security_groups()
-            return [
-                self._port_view(
-                    row,
-                    allocations.get(row.id, []),
-                    networks[row.network_id],
+            session = unit.session
+            keys = (listing.port.c.project_id, listing.network.c.project_id)
+            passing: list[tuple[Any, ...]] = []
+            visible = listing.visibility(
+                session,
+                listing.PORTS,
+                keys,
+                lambda key: self._policy.check(
+                    "get_port",
                     context,
-                    groups.get(row.id, []),
+                    {"target.project_id": key[0], "target.network.project_id": key[1]},
+                ),
+                passing=passing,
+            )
+
+            def render(rows: list[Any], fields: set[str] | None) -> list[dict[str, Any]]:
+                return self._port_listing(session, rows, context, fields)
+
+            collection = self._port_collection(context, passing)
+            return query.run(session, collection, PORT_COLUMNS, asked, visible, render)
+
+    def _port_collection(
+        self, context: RequestContext, passing: list[tuple[Any, ...]]
+    ) -> listing.Collection:
+        """`listing.PORTS` as this caller sees the binding attributes: on every visible port
+        (an admin: `binding:host_id` filters and sorts in SQL), on none (a member: filters on
+        them are ignored), or on some only (the Python path decides, as before)."""
+        hidden = {
+            frozenset(
+                self._hidden(
+                    "port",
+                    BINDING_NAMES,
+                    context,
+                    {"target.project_id": key[0], "target.network.project_id": key[1]},
                 )
-                for row in unit.ports()
-                if row.network_id in networks
-                and self._policy.check(
-                    "get_port", context, self._port_target(row, networks[row.network_id])
-                )
-            ]
+            )
+            for key in passing
+        }
+        if len(hidden) != 1:
+            return listing.PORTS
+        (absent,) = hidden
+        shown = {k: v for k, v in listing.PORT_BINDING_ATTRS.items() if k not in absent}
+        return listing.shaped(listing.PORTS, shown, absent)
+
+    def _port_listing(
+        self,
+        session: Session,
+        rows: list[Any],
+        context: RequestContext,
+        fields: set[str] | None,
+    ) -> list[dict[str, Any]]:
+        """`_port_view` for rows of `PORT_COLUMNS`: one query for the addresses and one for
+        the groups of these ports (skipped when `fields` leaves them out), and the binding
+        attributes' policy decided once per (project, network's project)."""
+        ids = [row[0] for row in rows]
+        addresses = (
+            listing.port_addresses(session, ids) if fields is None or "fixed_ips" in fields else {}
+        )
+        groups = (
+            listing.port_groups(session, ids)
+            if fields is None or "security_groups" in fields
+            else {}
+        )
+        opts = (
+            dhcp_options.shown(session, ids)
+            if self._options.l3 and (fields is None or dhcp_options.ATTRIBUTE in fields)
+            else None
+        )
+        hidden: dict[tuple[str, str], set[str]] = {}
+        decode = listing.decode
+        views: list[dict[str, Any]] = []
+        for (
+            port_id,
+            name,
+            description,
+            project_id,
+            network_id,
+            mac_address,
+            admin_state_up,
+            status,
+            device_owner,
+            device_id,
+            pairs,
+            port_security,
+            host_id,
+            vnic_type,
+            profile,
+            tags,
+            created_at,
+            updated_at,
+            revision,
+            network_project,
+            portgroup_key,
+        ) in rows:
+            key = (project_id, network_project)
+            hide = hidden.get(key)
+            if hide is None:
+                target = {"target.project_id": key[0], "target.network.project_id": key[1]}
+                hide = hidden[key] = self._hidden("port", BINDING_NAMES, context, target)
+            view: dict[str, Any] = {
+                "id": port_id,
+                "name": name,
+                "description": description,
+                "project_id": project_id,
+                "tenant_id": project_id,
+                "network_id": network_id,
+                "mac_address": mac_address,
+                "admin_state_up": admin_state_up,
+                "status": status,
+                "device_owner": device_owner,
+                "device_id": device_id,
+                "fixed_ips": _fixed_ips(addresses.get(port_id, ())),
+                "allowed_address_pairs": decode(pairs) or [],
+                "port_security_enabled": port_security,
+                "security_groups": groups.get(port_id, []),
+                "binding:host_id": host_id,
+                "binding:vnic_type": vnic_type,
+                "binding:profile": decode(profile) or {},
+                "binding:vif_type": "dvs" if host_id else "unbound",
+                "binding:vif_details": (
+                    {"dvs_port_group_key": portgroup_key, "dvs_name": self._dvs} if host_id else {}
+                ),
+                "tags": decode(tags) or [],
+                "created_at": query.stamp(created_at),
+                "updated_at": query.stamp(updated_at),
+                "revision_number": revision,
+            }
+            if opts is not None:
+                view[dhcp_options.ATTRIBUTE] = opts.get(port_id, [])
+            for hidden_name in hide:
+                del view[hidden_name]
+            views.append(view)
+        return views
 
     def get_port(self, context: RequestContext, port_id: str) -> dict[str, Any]:
         with self._store.transaction() as unit:
             row, network = self._visible_port(unit, context, port_id)
             allocations = unit.allocations([row.id]).get(row.id, [])
             groups = unit.port_security_groups([row.id]).get(row.id, [])
-            return self._port_view(row, allocations, network, context, groups)
+            opts = dhcp_options.shown(unit.session, [row.id]).get(row.id, [])
+            return self._port_view(row, allocations, network, context, groups, opts)
 
     def _address_pairs(self, value: Any, mac: str) -> list[dict[str, str]]:
         if not isinstance(value, list):
@@ -183,7 +351,10 @@ class PortOps(SubnetOps):
             row.binding_profile = profile
 
     def create_port(self, context: RequestContext, body: Any) -> dict[str, Any]:
-        attrs = _check_attributes(body, PORT_CREATE, "port")
+        attrs = _check_attributes(body, PORT_CREATE | {dhcp_options.ATTRIBUTE}, "port")
+        if dhcp_options.ATTRIBUTE in attrs:
+            dhcp_options.check_backend(self._options)
+        dhcp_request = dhcp_options.requested(attrs.get(dhcp_options.ATTRIBUTE))
         if attrs.get("network_id") is None:
             raise NeutronBadRequest(
                 "Failed to parse request. Required attribute 'network_id' not specified"
@@ -192,6 +363,10 @@ class PortOps(SubnetOps):
         project = self._owner(context, attrs)
         with self._store.transaction() as unit:
             network = self._visible_network(unit, context, network_id)
+            # Another project's network takes ports only when shared with this one (RBAC);
+            # Neutron hides it otherwise (an external network is for router gateways).
+            if not rbac.may_attach(self._policy, context, unit, network, project):
+                raise not_found("network", network_id)
         target = {"target.project_id": project, "target.network.project_id": network.project_id}
         self._policy.authorize("create_port", context, target)
         self._authorize_attributes("create", "port", attrs, context, target)
@@ -266,9 +441,17 @@ class PortOps(SubnetOps):
                     self.security.check_port_groups(unit, context, project, groups)
                     allocations = self._allocate(unit, network, row, requests, attempt)
                     unit.add(row)
+                    # Sharing re-checked now the port is written: on SQLite the write lock is
+                    # held from here, elsewhere a locking read; an unshare that won meanwhile
+                    # (its in-use check did not see this port) refuses it (rbac.may_attach).
+                    if not rbac.may_attach(
+                        self._policy, context, unit, network, project, lock=True
+                    ):
+                        raise not_found("network", network_id)
                     unit.set_port_security_groups(row.id, groups)
                     unit.add(*allocations)
-                    return self._port_view(row, allocations, network, context, groups)
+                    opts = dhcp_options.create(unit.session, row.id, dhcp_request)
+                    return self._port_view(row, allocations, network, context, groups, opts)
             except Collision:
                 continue
         raise NeutronUnavailable("Too many concurrent port creates on this network; retry.")
@@ -448,7 +631,10 @@ class PortOps(SubnetOps):
         raw = body.get("port") if isinstance(body, dict) else None
         if isinstance(raw, dict) and "network_id" in raw:
             raise invalid("Cannot update read-only attribute network_id.")
-        attrs = _check_attributes(body, PORT_UPDATE, "port")
+        attrs = _check_attributes(body, PORT_UPDATE | {dhcp_options.ATTRIBUTE}, "port")
+        if dhcp_options.ATTRIBUTE in attrs:
+            dhcp_options.check_backend(self._options)
+        dhcp_request = dhcp_options.requested(attrs.get(dhcp_options.ATTRIBUTE))
         new_groups = (
             self.security.requested_ids(attrs["security_groups"] or [])
             if "security_groups" in attrs
@@ -462,6 +648,7 @@ class PortOps(SubnetOps):
                     target = self._port_target(row, network)
                     self._policy.authorize("update_port", context, target)
                     self._authorize_attributes("update", "port", attrs, context, target)
+                    check_revision(unit, row)
                     current = unit.allocations([row.id]).get(row.id, [])
                     for name in ("name", "description", "device_owner", "device_id"):
                         if name in attrs:
@@ -508,9 +695,14 @@ class PortOps(SubnetOps):
                         unit.delete_port_allocations(row.id)
                         allocations = self._allocate(unit, network, row, requests, attempt)
                         unit.add(*allocations)
+                    opts = (
+                        dhcp_options.update(unit.session, row.id, dhcp_request)
+                        if dhcp_options.ATTRIBUTE in attrs
+                        else dhcp_options.shown(unit.session, [row.id]).get(row.id, [])
+                    )
                     self._touch(row)
                     unit.flush()
-                    return self._port_view(row, allocations, network, context, groups)
+                    return self._port_view(row, allocations, network, context, groups, opts)
             except Collision:
                 continue
         raise NeutronUnavailable("Too many concurrent port updates on this network; retry.")
@@ -544,4 +736,6 @@ class PortOps(SubnetOps):
         with self._store.transaction() as unit:
             row, network = self._visible_port(unit, context, port_id)
             self._policy.authorize("delete_port", context, self._port_target(row, network))
+            check_revision(unit, row)
+            before_port_delete(unit, row)
             unit.delete(row)

@@ -18,11 +18,15 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import ColumnElement, select
+
 from vistack.common.clock import utcnow
 from vistack.common.context import RequestContext
 from vistack.common.policy import PolicyEngine
+from vistack.network.db import listing
 from vistack.network.db.repository import Collision, NetworkStore, Unit
 from vistack.network.db.tables import SecurityGroupRow, SecurityGroupRuleRow
+from vistack.network.domain import query
 from vistack.network.domain.errors import (
     NeutronBadRequest,
     NeutronConflict,
@@ -32,6 +36,43 @@ from vistack.network.domain.errors import (
     over_quota,
 )
 from vistack.network.domain.models import NetworkOptions
+from vistack.network.domain.revisions import check_revision
+
+#: A group's columns as `list_groups` renders them.
+GROUP_COLUMNS = select(
+    listing.group.c.id,
+    listing.group.c.name,
+    listing.group.c.description,
+    listing.group.c.project_id,
+    listing.group.c.stateful,
+    listing.raw(listing.group.c.tags),
+    listing.group.c.created_at,
+    listing.group.c.updated_at,
+    listing.group.c.revision_number,
+)
+
+
+def _rule_listed(row: Any) -> dict[str, Any]:
+    """`SecurityGroupService.rule_view` of a row of `listing.RULE_COLUMNS`."""
+    return {
+        "id": row[0],
+        "project_id": row[1],
+        "tenant_id": row[1],
+        "security_group_id": row[2],
+        "direction": row[3],
+        "ethertype": row[4],
+        "protocol": row[5],
+        "port_range_min": row[6],
+        "port_range_max": row[7],
+        "remote_ip_prefix": row[8],
+        "remote_group_id": row[9],
+        "remote_address_group_id": None,
+        "description": row[10],
+        "created_at": query.stamp(row[11]),
+        "updated_at": query.stamp(row[12]),
+        "revision_number": row[13],
+    }
+
 
 GROUP_CREATE = {"name", "description", "stateful", "project_id", "tenant_id"}
 GROUP_UPDATE = {"name", "description", "stateful"}
@@ -417,19 +458,55 @@ class SecurityGroupService:
 
     # ---------------------------------------------------------------- groups
 
-    def list_groups(self, context: RequestContext) -> list[dict[str, Any]]:
+    def list_groups(
+        self, context: RequestContext, asked: query.ListRequest | None = None
+    ) -> list[dict[str, Any]]:
+        """The groups `context` may see (`get_security_group`, decided once per project),
+        listed in SQL as `asked` says, each with its rules (one query for the page's)."""
         if context.project_id:
             self.ensure_default(context.project_id)
         with self._store.transaction() as unit:
-            groups = [
-                g
-                for g in unit.security_groups()
-                if self._policy.check("get_security_group", context, self._target(g))
-            ]
-            rules: dict[str, list[SecurityGroupRuleRow]] = {}
-            for rule in unit.security_group_rules([g.id for g in groups]):
-                rules.setdefault(rule.security_group_id, []).append(rule)
-            return [self._group_view(g, rules.get(g.id, [])) for g in groups]
+            session = unit.session
+            visible = self._visible_projects(unit, context, "get_security_group", listing.group)
+
+            def render(rows: list[Any], fields: set[str] | None) -> list[dict[str, Any]]:
+                wanted = fields is None or "security_group_rules" in fields
+                rules = listing.group_rules(session, [r[0] for r in rows]) if wanted else {}
+                return [
+                    {
+                        "id": row[0],
+                        "name": row[1],
+                        "description": row[2],
+                        "project_id": row[3],
+                        "tenant_id": row[3],
+                        "stateful": row[4],
+                        "security_group_rules": [_rule_listed(r) for r in rules.get(row[0], [])],
+                        "tags": listing.decode(row[5]) or [],
+                        "created_at": query.stamp(row[6]),
+                        "updated_at": query.stamp(row[7]),
+                        "revision_number": row[8],
+                    }
+                    for row in rows
+                ]
+
+            return query.run(
+                session, listing.SECURITY_GROUPS, GROUP_COLUMNS, asked, visible, render
+            )
+
+    def _visible_projects(
+        self, unit: Unit, context: RequestContext, rule: str, table: Any
+    ) -> ColumnElement[bool]:
+        """Rows of `table` whose project the `rule` (on `target.project_id`) lets `context`
+        see, decided once per distinct project."""
+        collection = (
+            listing.SECURITY_GROUPS if table is listing.group else listing.SECURITY_GROUP_RULES
+        )
+        return listing.visibility(
+            unit.session,
+            collection,
+            (table.c.project_id,),
+            lambda key: self._policy.check(rule, context, {"target.project_id": key[0]}),
+        )
 
     def get_group(self, context: RequestContext, group_id: str) -> dict[str, Any]:
         with self._store.transaction() as unit:
@@ -475,6 +552,7 @@ class SecurityGroupService:
         with self._store.transaction() as unit:
             row = self._visible_group(unit, context, group_id)
             self._policy.authorize("update_security_group", context, self._target(row))
+            check_revision(unit, row)
             if "name" in attrs:
                 name = _text(attrs["name"], "name")
                 if row.default_of is not None and name != row.name:
@@ -503,6 +581,7 @@ class SecurityGroupService:
             with self._store.transaction() as unit:
                 row = self._visible_group(unit, context, group_id)
                 self._policy.authorize("delete_security_group", context, self._target(row))
+                check_revision(unit, row)
                 if row.default_of is not None and not self.is_admin(context):
                     raise NeutronConflict(
                         "Insufficient rights for removing default security group.",
@@ -526,13 +605,22 @@ class SecurityGroupService:
 
     # ---------------------------------------------------------------- rules
 
-    def list_rules(self, context: RequestContext) -> list[dict[str, Any]]:
+    def list_rules(
+        self, context: RequestContext, asked: query.ListRequest | None = None
+    ) -> list[dict[str, Any]]:
+        """The rules `context` may see (`get_security_group_rule`, once per project), listed
+        in SQL as `asked` says."""
         with self._store.transaction() as unit:
-            return [
-                self.rule_view(r)
-                for r in unit.security_group_rules()
-                if self._policy.check("get_security_group_rule", context, self._target(r))
-            ]
+            session = unit.session
+            visible = self._visible_projects(unit, context, "get_security_group_rule", listing.rule)
+            return query.run(
+                session,
+                listing.SECURITY_GROUP_RULES,
+                listing.RULE_COLUMNS,
+                asked,
+                visible,
+                lambda rows, _fields: [_rule_listed(r) for r in rows],
+            )
 
     def get_rule(self, context: RequestContext, rule_id: str) -> dict[str, Any]:
         with self._store.transaction() as unit:
@@ -647,6 +735,7 @@ class SecurityGroupService:
         with self._store.transaction() as unit:
             row = self._visible_rule(unit, context, rule_id)
             self._policy.authorize("delete_security_group_rule", context, self._target(row))
+            check_revision(unit, row)
             group = unit.security_group(row.security_group_id)
             unit.delete(row)
             if group is not None:

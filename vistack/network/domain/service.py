@@ -13,10 +13,13 @@ quotas are here.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cached_property
 from typing import Any
 
 from vistack.common.context import RequestContext
+from vistack.network.db.l3_tables import FloatingIpRow, RouterRow
 from vistack.network.db.repository import Collision, Unit
+from vistack.network.db.sharing_tables import SubnetPoolRow
 from vistack.network.db.tables import (
     NetworkRow,
     PortRow,
@@ -31,17 +34,69 @@ from vistack.network.domain.errors import (
     NeutronUnavailable,
     invalid,
 )
+from vistack.network.domain.floatingips import FloatingIpService
+from vistack.network.domain.l3_checks import touch
+from vistack.network.domain.metering import MeteringService
+from vistack.network.domain.models import NetworkOptions
 from vistack.network.domain.ports import PortOps
+from vistack.network.domain.rbac import RbacService
+from vistack.network.domain.routers import RouterService
+from vistack.network.domain.subnetpools import SubnetPoolService
 
 
 class NetworkService(PortOps):
     """Every Neutron operation of the L2 core, called by the API with the caller's context."""
 
+    @cached_property
+    def routers(self) -> RouterService:
+        """`/v2.0/routers` (edge backend): legs are this service's ports."""
+        return RouterService(self)
+
+    @cached_property
+    def floatingips(self) -> FloatingIpService:
+        """`/v2.0/floatingips` (edge backend): addresses from this service's IPAM."""
+        return FloatingIpService(self)
+
+    @property
+    def options(self) -> NetworkOptions:
+        """The backend's options (the API lists extensions and mounts routes by them)."""
+        return self._options
+
+    @cached_property
+    def rbac(self) -> RbacService:
+        """`/v2.0/rbac-policies` (visibility itself is domain/rbac.py's functions)."""
+        return RbacService(self._store, self._policy)
+
+    @cached_property
+    def metering(self) -> MeteringService:
+        """`/v2.0/metering/*` (edge backend): labels counted by the routers' data plane."""
+        return MeteringService(self._store, self._policy)
+
+    @cached_property
+    def subnetpools(self) -> SubnetPoolService:
+        """`/v2.0/subnetpools` (allocation for subnets is domain/subnetpools.py's functions)."""
+        return SubnetPoolService(self._store, self._policy)
+
     # ---------------------------------------------------------------- tags
 
     def _taggable(
         self, unit: Unit, context: RequestContext, resource: str, resource_id: str
-    ) -> tuple[NetworkRow | SubnetRow | PortRow | SecurityGroupRow, dict[str, Any]]:
+    ) -> tuple[
+        NetworkRow
+        | SubnetRow
+        | PortRow
+        | SecurityGroupRow
+        | RouterRow
+        | FloatingIpRow
+        | SubnetPoolRow,
+        dict[str, Any],
+    ]:
+        if resource == "routers":
+            return self.routers.taggable(unit, context, resource_id)
+        if resource == "floatingips":
+            return self.floatingips.taggable(unit, context, resource_id)
+        if resource == "subnetpools":
+            return self.subnetpools.taggable(unit, context, resource_id)
         if resource == "security-groups":
             return self.security.taggable(unit, context, resource_id)
         if resource == "networks":
@@ -75,7 +130,12 @@ class NetworkService(PortOps):
             row, target = self._taggable(unit, context, resource, resource_id)
             self._policy.authorize(f"update_{TAG_RULES[resource]}", context, target)
             row.tags = list(dict.fromkeys(_tag(t) for t in change(list(row.tags or []))))
-            self._touch(row)
+            if isinstance(row, SubnetPoolRow):
+                SubnetPoolService.touch(row)
+            elif isinstance(row, RouterRow | FloatingIpRow):
+                touch(row)
+            else:
+                self._touch(row)
             unit.flush()
             return list(row.tags)
 
@@ -161,4 +221,7 @@ TAG_RULES = {
     "subnets": "subnet",
     "ports": "port",
     "security-groups": "security_group",
+    "routers": "router",
+    "floatingips": "floatingip",
+    "subnetpools": "subnetpool",
 }

@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import ipaddress
 import uuid
+from collections.abc import Callable
 from typing import Any
+
+from sqlalchemy import select
 
 from vistack.common.clock import utcnow
 from vistack.common.context import RequestContext
+from vistack.network.db import listing
 from vistack.network.db.repository import Collision, Unit
+from vistack.network.db.sharing_tables import SUBNETPOOL_ID, SubnetPoolSubnetRow, subnetpool_of
 from vistack.network.db.tables import (
     NetworkRow,
     SubnetRow,
 )
-from vistack.network.domain import ipam
+from vistack.network.domain import ipam, query, rbac, subnetpools
 from vistack.network.domain.base import (
     DHCP_OWNER,
     SUBNET_CREATE,
@@ -30,10 +35,70 @@ from vistack.network.domain.errors import (
     not_found,
 )
 from vistack.network.domain.networks import NetworkOps
+from vistack.network.domain.revisions import check_revision
+
+#: A subnet's columns as `_subnet_listed` reads them.
+SUBNET_COLUMNS = select(
+    listing.subnet.c.id,
+    listing.subnet.c.name,
+    listing.subnet.c.description,
+    listing.subnet.c.project_id,
+    listing.subnet.c.network_id,
+    listing.subnet.c.ip_version,
+    listing.subnet.c.cidr,
+    listing.subnet.c.gateway_ip,
+    listing.raw(listing.subnet.c.allocation_pools),
+    listing.raw(listing.subnet.c.dns_nameservers),
+    listing.raw(listing.subnet.c.host_routes),
+    listing.subnet.c.enable_dhcp,
+    listing.raw(listing.subnet.c.tags),
+    listing.subnet.c.created_at,
+    listing.subnet.c.updated_at,
+    listing.subnet.c.revision_number,
+    SUBNETPOOL_ID,
+).select_from(listing.SUBNETS.source)
+
+
+def _subnet_listed(row: Any) -> dict[str, Any]:
+    """`SubnetOps._subnet_view` of a row of `SUBNET_COLUMNS`."""
+    decode = listing.decode
+    return {
+        "id": row[0],
+        "name": row[1],
+        "description": row[2],
+        "project_id": row[3],
+        "tenant_id": row[3],
+        "network_id": row[4],
+        "ip_version": row[5],
+        "cidr": row[6],
+        "gateway_ip": row[7],
+        "allocation_pools": decode(row[8]) or [],
+        "dns_nameservers": decode(row[9]) or [],
+        "host_routes": decode(row[10]) or [],
+        "enable_dhcp": row[11],
+        "ipv6_ra_mode": None,
+        "ipv6_address_mode": None,
+        "subnetpool_id": row[16],
+        "segment_id": None,
+        "service_types": [],
+        "tags": decode(row[12]) or [],
+        "created_at": query.stamp(row[13]),
+        "updated_at": query.stamp(row[14]),
+        "revision_number": row[15],
+    }
 
 
 class SubnetOps(NetworkOps):
     """Subnet operations of `NetworkService`."""
+
+    #: Edge mode: told a network's id after one of its subnets was created, updated or deleted,
+    #: so that its DHCP port follows its DHCP-enabled subnets (wiring sets it to
+    #: `vistack.network.dataplane.dhcp_ports.DhcpPorts.reconcile`; dvs mode has no DHCP).
+    dhcp_port_sync: Callable[[str], None] | None = None
+
+    def _subnets_changed(self, network_id: str) -> None:
+        if self.dhcp_port_sync is not None:
+            self.dhcp_port_sync(network_id)
 
     @staticmethod
     def _subnet_target(row: SubnetRow, network: NetworkRow) -> dict[str, Any]:
@@ -48,11 +113,12 @@ class SubnetOps(NetworkOps):
     ) -> tuple[SubnetRow, NetworkRow]:
         row = unit.subnet(subnet_id)
         network = unit.network(row.network_id) if row is not None else None
-        if (
-            row is None
-            or network is None
-            or not self._policy.check("get_subnet", context, self._subnet_target(row, network))
-        ):
+        if row is None or network is None:
+            raise not_found("subnet", subnet_id)
+        # `shared` as RBAC grants it to the caller (domain/rbac.py), as the list's keys.
+        target = self._subnet_target(row, network)
+        target["target.shared"] = rbac.SHARED in rbac.grants_of(unit, context, network)
+        if not self._policy.check("get_subnet", context, target):
             raise not_found("subnet", subnet_id)
         return row, network
 
@@ -74,7 +140,7 @@ class SubnetOps(NetworkOps):
             "enable_dhcp": row.enable_dhcp,
             "ipv6_ra_mode": None,
             "ipv6_address_mode": None,
-            "subnetpool_id": None,
+            "subnetpool_id": subnetpool_of(row),
             "segment_id": None,
             "service_types": [],
             "tags": list(row.tags or []),
@@ -83,42 +149,50 @@ class SubnetOps(NetworkOps):
             "revision_number": row.revision_number,
         }
 
-    def list_subnets(self, context: RequestContext) -> list[dict[str, Any]]:
+    def list_subnets(
+        self, context: RequestContext, asked: query.ListRequest | None = None
+    ) -> list[dict[str, Any]]:
+        """The subnets `context` may see (`get_subnet`, decided once per distinct (project,
+        network's project, network shared)), listed in SQL as `asked` says."""
         with self._store.transaction() as unit:
-            networks = {n.id: n for n in unit.networks()}
-            return [
-                self._subnet_view(row)
-                for row in unit.subnets()
-                if row.network_id in networks
-                and self._policy.check(
-                    "get_subnet", context, self._subnet_target(row, networks[row.network_id])
-                )
-            ]
+            session = unit.session
+            keys = (
+                listing.subnet.c.project_id,
+                listing.network.c.project_id,
+                rbac.shared_key(context),  # shared with the caller (domain/rbac.py)
+            )
+            visible = listing.visibility(
+                session,
+                listing.SUBNETS,
+                keys,
+                lambda key: self._policy.check(
+                    "get_subnet",
+                    context,
+                    {
+                        "target.project_id": key[0],
+                        "target.network.project_id": key[1],
+                        "target.shared": bool(key[2]),
+                    },
+                ),
+            )
+            return query.run(
+                session,
+                listing.SUBNETS,
+                SUBNET_COLUMNS,
+                asked,
+                visible,
+                lambda rows, _fields: [_subnet_listed(row) for row in rows],
+            )
 
     def get_subnet(self, context: RequestContext, subnet_id: str) -> dict[str, Any]:
         with self._store.transaction() as unit:
             return self._subnet_view(self._visible_subnet(unit, context, subnet_id)[0])
 
-    def create_subnet(self, context: RequestContext, body: Any) -> dict[str, Any]:
-        attrs = _check_attributes(body, SUBNET_CREATE, "subnet")
-        for name in ("network_id", "ip_version", "cidr"):
-            if attrs.get(name) is None:
-                raise NeutronBadRequest(
-                    f"Failed to parse request. Required attribute '{name}' not specified"
-                )
-        if attrs.get("subnetpool_id") is not None:
-            raise invalid("subnet pools are not supported by the dvs backend.")
-        if attrs.get("ipv6_ra_mode") is not None or attrs.get("ipv6_address_mode") is not None:
-            raise invalid(
-                "ipv6_ra_mode and ipv6_address_mode are not supported by the dvs backend "
-                "(it has no router advertisements); leave them unset."
-            )
-        if attrs.get("service_types"):
-            raise invalid("service_types are not supported by the dvs backend.")
-        version = attrs["ip_version"]
-        if version not in (4, 6) or isinstance(version, bool):
-            raise invalid(f"'{version}' is not a valid IP version (4 or 6).")
-        cidr = ipam.parse_cidr(attrs["cidr"], version)
+    @staticmethod
+    def _layout(
+        cidr: ipam.IPNetwork, attrs: dict[str, Any]
+    ) -> tuple[str | None, list[dict[str, str]]]:
+        """The gateway and allocation pools asked for (or the defaults) within `cidr`."""
         gateway = (
             ipam.check_gateway(cidr, attrs["gateway_ip"])
             if "gateway_ip" in attrs
@@ -129,6 +203,29 @@ class SubnetOps(NetworkOps):
             if attrs.get("allocation_pools") is not None
             else ipam.default_pools(cidr, gateway)
         )
+        return gateway, pools
+
+    def create_subnet(self, context: RequestContext, body: Any) -> dict[str, Any]:
+        attrs = _check_attributes(body, SUBNET_CREATE | subnetpools.SUBNET_ATTRIBUTES, "subnet")
+        # A subnet pool (`subnetpool_id`, `use_default_subnetpool`) may choose the cidr.
+        ask = subnetpools.read_ask(attrs)
+        for name in ("network_id", "ip_version") if ask else ("network_id", "ip_version", "cidr"):
+            if attrs.get(name) is None:
+                raise NeutronBadRequest(
+                    f"Failed to parse request. Required attribute '{name}' not specified"
+                )
+        if attrs.get("ipv6_ra_mode") is not None or attrs.get("ipv6_address_mode") is not None:
+            raise invalid(
+                "ipv6_ra_mode and ipv6_address_mode are not supported by the dvs backend "
+                "(it has no router advertisements); leave them unset."
+            )
+        if attrs.get("service_types"):
+            raise invalid("service_types are not supported by the dvs backend.")
+        version = attrs["ip_version"]
+        if version not in (4, 6) or isinstance(version, bool):
+            raise invalid(f"'{version}' is not a valid IP version (4 or 6).")
+        cidr = ipam.parse_cidr(attrs["cidr"], version) if attrs.get("cidr") is not None else None
+        gateway, pools = self._layout(cidr, attrs) if cidr is not None else (None, [])
         nameservers = ipam.check_nameservers(attrs.get("dns_nameservers") or [])
         routes = ipam.check_routes(attrs.get("host_routes") or [])
         enable_dhcp = _bool(attrs.get("enable_dhcp", True), "enable_dhcp")
@@ -138,6 +235,9 @@ class SubnetOps(NetworkOps):
         project = self._owner(context, attrs)
         with self._store.transaction() as unit:
             network = self._visible_network(unit, context, network_id)
+            pool_id = (
+                subnetpools.resolve(unit, self._policy, context, ask, version) if ask else None
+            )
         target = {
             "target.project_id": project,
             "target.network.project_id": network.project_id,
@@ -153,7 +253,7 @@ class SubnetOps(NetworkOps):
             name=name,
             description=description,
             ip_version=version,
-            cidr=str(cidr),
+            cidr=str(cidr) if cidr is not None else "",
             gateway_ip=gateway,
             allocation_pools=pools,
             dns_nameservers=nameservers,
@@ -169,11 +269,21 @@ class SubnetOps(NetworkOps):
         self._store.ensure_project(network.project_id)
         try:
             with self._store.transaction() as unit:
+                if pool_id is not None:
+                    subnetpools.lock(unit, pool_id)  # first: allocations from it queue here
                 for locked in sorted({project, network.project_id}):
                     unit.lock_project(locked)
                 self._check_quota(unit, "subnet", project)
                 if unit.network(network_id) is None:
                     raise not_found("network", network_id)
+                subnetpools.check_affinity(unit.subnets(network_id), pool_id, version)
+                if pool_id is not None and ask is not None:
+                    cidr = subnetpools.allocate(
+                        unit, pool_id, ask, cidr, project, unit.subnets(network_id)
+                    )
+                    row.cidr = str(cidr)
+                    row.gateway_ip, row.allocation_pools = self._layout(cidr, attrs)
+                assert cidr is not None
                 for other in unit.subnets(network_id):
                     if ipaddress.ip_network(other.cidr).overlaps(cidr):
                         raise invalid(
@@ -181,10 +291,14 @@ class SubnetOps(NetworkOps):
                             "overlaps with another subnet"
                         )
                 unit.add(row)
-                return self._subnet_view(row)
+                if pool_id is not None:
+                    unit.add(SubnetPoolSubnetRow(subnet_id=row.id, subnetpool_id=pool_id))
+                view = self._subnet_view(row)
         except Collision:
             # The only key a new subnet can break is its network's: deleted meanwhile.
             raise not_found("network", network_id) from None
+        self._subnets_changed(network_id)
+        return view
 
     def update_subnet(self, context: RequestContext, subnet_id: str, body: Any) -> dict[str, Any]:
         raw = body.get("subnet") if isinstance(body, dict) else None
@@ -194,6 +308,7 @@ class SubnetOps(NetworkOps):
         with self._store.transaction() as unit:
             row, network = self._visible_subnet(unit, context, subnet_id)
             self._policy.authorize("update_subnet", context, self._subnet_target(row, network))
+            check_revision(unit, row)
             cidr = ipaddress.ip_network(row.cidr)
             gateway = row.gateway_ip
             if "gateway_ip" in attrs:
@@ -219,12 +334,15 @@ class SubnetOps(NetworkOps):
                 raise invalid("service_types are not supported by the dvs backend.")
             self._touch(row)
             unit.flush()
-            return self._subnet_view(row)
+            view = self._subnet_view(row)
+        self._subnets_changed(row.network_id)
+        return view
 
     def delete_subnet(self, context: RequestContext, subnet_id: str) -> None:
         with self._store.transaction() as unit:
             row, network = self._visible_subnet(unit, context, subnet_id)
             self._policy.authorize("delete_subnet", context, self._subnet_target(row, network))
+            check_revision(unit, row)
             holders = set(unit.subnet_allocation_ports(subnet_id))
             ports = {p.id: p for p in unit.ports(row.network_id)}
             if any(ports[p].device_owner != DHCP_OWNER for p in holders if p in ports):
@@ -234,3 +352,4 @@ class SubnetOps(NetworkOps):
                     "SubnetInUse",
                 )
             unit.delete(row)
+        self._subnets_changed(row.network_id)
