@@ -100,9 +100,9 @@ class Cloud:
 
 
 @contextlib.contextmanager
-def local_cloud(workdir: Path, timeout: float) -> Iterator[Cloud]:
+def local_cloud(workdir: Path, timeout: float, backend: str) -> Iterator[Cloud]:
     """`vistack up` on a free port with its data in `workdir`; SIGTERM on exit."""
-    with running_vistack(workdir, timeout) as server:
+    with running_vistack(workdir, timeout, {"VISTACK_NETWORK_BACKEND": backend}) as server:
         # An empty prefix: requests carry the whole path, /identity/v3 or /network/v2.0.
         yield Cloud(Target(server.host, server.port, ""), server.pid, server.admin)
 
@@ -733,6 +733,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--max-duration", type=float, default=120.0, help="longest a row may run to get them"
     )
     parser.add_argument("--cidr", default="10.0.0.0/16", help="the subnet's IPv4 CIDR")
+    parser.add_argument(
+        "--backend",
+        choices=("auto", "dvs", "edge"),
+        default="auto",
+        help="[network] backend of the cloud (edge: its data plane runs in the same process)",
+    )
     parser.add_argument("--start-timeout", type=float, default=120.0)
     parser.add_argument("--keep-data", action="store_true", help="keep the temporary directory")
     parser.add_argument("--json", metavar="PATH", help="also write the rows as JSON")
@@ -749,6 +755,7 @@ async def bench_main(cloud: Cloud, args: argparse.Namespace) -> int:
     bench = Bench(cloud, prepared, args)
     await bench.run()
     peak_kib = status_kib(cloud.pid, "VmHWM")
+    print(f"network backend: {args.backend}", flush=True)
     print(report(bench, start_kib, peak_kib), flush=True)
     if args.json:
         document = {
@@ -772,7 +779,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="vistack-bench-network-"))
     try:
         with (
-            local_cloud(workdir, args.start_timeout) as cloud,
+            local_cloud(workdir, args.start_timeout, args.backend) as cloud,
             asyncio.Runner(loop_factory=loop_factory()) as runner,
         ):
             return runner.run(bench_main(cloud, args))

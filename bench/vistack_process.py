@@ -104,7 +104,9 @@ class RunningVistack:
 
 
 @contextlib.contextmanager
-def running_vistack(workdir: Path, timeout: float) -> Iterator[RunningVistack]:
+def running_vistack(
+    workdir: Path, timeout: float, settings: dict[str, str] | None = None
+) -> Iterator[RunningVistack]:
     """`vistack up` on a free port with its data in `workdir`; SIGTERM on exit.
 
     bcrypt's cost is lowered and the access log is off: benchmarks measure the service, not
@@ -116,6 +118,7 @@ def running_vistack(workdir: Path, timeout: float) -> Iterator[RunningVistack]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("VISTACK_")}
     env["VISTACK_IDENTITY_BCRYPT_ROUNDS"] = "4"
     env["VISTACK_SERVER_ACCESS_LOG"] = "false"
+    env.update(settings or {})  # the bench's own choices (e.g. VISTACK_NETWORK_BACKEND)
     port = free_port()
     command = [*vistack_command(), "up", "--data-dir", str(data_dir), "--bind", f"127.0.0.1:{port}"]
     log(f"starting: {' '.join(command)}")

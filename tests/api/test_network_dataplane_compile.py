@@ -326,7 +326,8 @@ def test_security_groups_flattened_per_port(
         ).json()["port"]
         spare = create_port(network_api, member.token, net["id"], security_groups=[]).json()["port"]
         ip_one, ip_two = one["fixed_ips"][0]["ip_address"], two["fixed_ips"][0]["ip_address"]
-        firewalls = {f.port_id: f for f in read_state(store(service)).firewalls}
+        state = read_state(store(service))
+        firewalls = {f.port_id: f for f in state.firewalls}
         dhcp = dhcp_port(network_api, net["id"])
         assert dhcp is not None and dhcp["id"] not in firewalls, "network:* ports: no filter"
         assert open_port["id"] not in firewalls, "port security off: no filter"
@@ -345,13 +346,14 @@ def test_security_groups_flattened_per_port(
                 port_max=22,
                 remote_ip_prefix=ssh["remote_ip_prefix"],
             ),
-            FirewallRule("ingress", remote_ip_prefix=f"{ip_one}/32"),
-            FirewallRule("ingress", remote_ip_prefix="10.36.0.200/32"),
-            FirewallRule("ingress", remote_ip_prefix=f"{ip_two}/32"),
+            FirewallRule("ingress", remote_group=group["id"]),
             FirewallRule("ingress", protocol="132"),
         }
         assert set(fw.rules) == expected and len(fw.rules) == len(expected)
         assert set(firewalls[two["id"]].rules) == expected
+        # The remote group is one set of its members' addresses (address pairs included).
+        members = {g.group_id: g.addresses for g in state.address_groups}
+        assert set(members[group["id"]]) == {ip_one, "10.36.0.200", ip_two}
         # A port that is down passes nothing, whatever its port security.
         for port in (one, open_port):
             url = f"/v2.0/ports/{port['id']}"
@@ -361,10 +363,10 @@ def test_security_groups_flattened_per_port(
         for port in (one, open_port):
             url = f"/v2.0/ports/{port['id']}"
             assert network_api.put(url, json={"port": {"admin_state_up": True}}).status_code == 200
-        # Removing a member shrinks every remote-group expansion at once.
+        # Removing a member shrinks the group's set, whatever the number of ports naming it.
         network_api.delete(f"/v2.0/ports/{two['id']}")
-        fw = {f.port_id: f for f in read_state(store(service)).firewalls}[one["id"]]
-        assert FirewallRule("ingress", remote_ip_prefix=f"{ip_two}/32") not in fw.rules
+        groups = {g.group_id: g for g in read_state(store(service)).address_groups}
+        assert ip_two not in groups[group["id"]].addresses
     finally:
         delete_network(network_api, net["id"])
 

@@ -9,6 +9,7 @@ The edge cloud is `l3_api` (edge mode, so root and ip/nft/dnsmasq); tempest's
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -93,7 +94,7 @@ def test_update_replaces_adds_and_removes(
     changes = [
         {"opt_name": "bootfile-name", "opt_value": "grubx64.efi"},  # replaced
         {"opt_name": "tftp-server", "opt_value": None},  # removed
-        {"opt_name": "ntp-server", "opt_value": "192.0.2.123"},  # added
+        {"opt_name": "ntp-server", "opt_value": "192.0.2.123,192.0.2.124"},  # added
         {"opt_name": "dns-server", "opt_value": "2001:db8::53", "ip_version": 6},  # another version
         {"opt_name": "mtu", "opt_value": None},  # removing an absent one is nothing
     ]
@@ -103,7 +104,7 @@ def test_update_replaces_adds_and_removes(
         [
             {"opt_name": "bootfile-name", "opt_value": "grubx64.efi"},
             {"opt_name": "server-ip-address", "opt_value": "123.123.123.45"},
-            {"opt_name": "ntp-server", "opt_value": "192.0.2.123"},
+            {"opt_name": "ntp-server", "opt_value": "192.0.2.123,192.0.2.124"},
             {"opt_name": "dns-server", "opt_value": "2001:db8::53", "ip_version": 6},
         ]
     )
@@ -182,6 +183,8 @@ def test_edge_state_carries_the_ipv4_options(
         ([{"opt_name": "bootfile-name", "opt_value": ""}], "non-empty string"),
         ([{"opt_name": "bootfile-name", "opt_value": 7}], "non-empty string"),
         ([{"opt_name": "router", "opt_value": "gateway"}], "IP addresses"),
+        ([{"opt_name": "dns-server", "opt_value": "192.0.2.1, 192.0.2.2"}], "IP addresses"),
+        ([{"opt_name": "bootfile-name", "opt_value": "a\\b"}], "read it back differently"),
         ([{"opt_name": "server-ip-address", "opt_value": "1.2.3.4,1.2.3.5"}], "an IP address"),
         ([{"opt_name": "mtu", "opt_value": "big"}], "integer"),
         ([{"opt_name": "classless-static-route", "opt_value": "10.0.0.0/8"}], "pairs"),
@@ -296,3 +299,23 @@ def test_dvs_backend_refuses_the_attribute(network_api: NetworkApi, dvs_member: 
         for port in network_api.get(f"/v2.0/ports?network_id={made['id']}").json()["ports"]:
             network_api.delete(f"/v2.0/ports/{port['id']}")
         network_api.delete(f"/v2.0/networks/{made['id']}")
+
+
+def test_concurrent_updates_of_one_option_leave_one_value(
+    l3_api: NetworkApi, member: Persona, network: dict[str, Any]
+) -> None:
+    """The primary key (port, name, version) decides: concurrent adds of one new option all
+    succeed (a collision is retried as a replace) and leave exactly one of their values."""
+    port = create_port(l3_api, member.token, network["id"]).json()["port"]
+    path = f"/v2.0/ports/{port['id']}"
+    values = [f"file{n}.0" for n in range(8)]
+
+    def put(value: str) -> Any:
+        body = {"port": {"extra_dhcp_opts": [{"opt_name": "bootfile-name", "opt_value": value}]}}
+        return l3_api.put(path, token=member.token, json=body)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        responses = list(pool.map(put, values))
+    assert [r.status_code for r in responses] == [200] * 8, [r.text for r in responses]
+    final = l3_api.get(path).json()["port"]["extra_dhcp_opts"]
+    assert len(final) == 1 and final[0]["opt_value"] in values

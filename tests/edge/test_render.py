@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from vistack.edge import (
+    AddressGroup,
     DhcpHost,
     DhcpSubnet,
     EdgeAgent,
@@ -62,7 +63,10 @@ def test_firewall_ingress_drops_by_default_and_egress_returns() -> None:
     text = nft.render_firewall("vistack_x_fw", [("vs-net1", 7)], [("vs-net1", port)])
     assert 'iifname "vs-net1" ct zone set 7' in text
     assert "ct state established,related accept" in text
-    assert 'iifname "vs-net1" ether saddr fa:16:3e:00:00:01 ip saddr 10.0.0.5 jump o_p1' in text
+    # One verdict-map lookup per direction finds the port's chains, whatever the port count.
+    assert '"vs-net1" . fa:16:3e:00:00:01 . 10.0.0.5 : jump o_p1' in text
+    assert '"vs-net1" . 10.0.0.5 : jump i_p1' in text
+    assert "    iifname . ether saddr . ip saddr vmap @egress_ports" in text
     chain_in = text[text.index("chain i_p1") :]
     assert chain_in.splitlines()[1:4] == [
         "    udp sport 67 udp dport 68 accept",
@@ -223,3 +227,31 @@ def test_dnsmasq_host_options(tmp_path: Path) -> None:
         sub = DhcpSubnet("n", "s", "10.0.1.0/24", "10.0.1.2", "fa:16:3e:00:00:02", hosts=(host,))
         with pytest.raises(EdgeError):
             dhcp.render([sub], "ns-net1", tmp_path)
+
+
+def test_remote_groups_are_sets_named_once() -> None:
+    """A remote group is one kernel set of its members; every port's rule names the set."""
+    rule = FirewallRule("ingress", "tcp", 22, 22, remote_group="group-a")
+    ports = [
+        (
+            "vs-net1",
+            PortFirewall(f"p-{n}", "net-1", f"fa:16:3e:00:00:0{n}", (f"10.0.0.{n}",), (rule,)),
+        )
+        for n in (1, 2)
+    ]
+    lonely = FirewallRule("ingress", remote_group="group-empty")
+    ports.append(
+        ("vs-net1", PortFirewall("p-3", "net-1", "fa:16:3e:00:00:03", ("10.0.0.3",), (lonely,)))
+    )
+    groups = [
+        AddressGroup("group-a", ("10.0.0.2", "10.0.0.1")),
+        AddressGroup("group-unused", ("10.9.9.9",)),
+    ]
+    text = nft.render_firewall("vistack_x_fw", [("vs-net1", 7)], ports, groups)
+    assert nft.rule_match(rule) == "ip saddr @g_groupa tcp dport 22"
+    assert text.count("set g_groupa {") == 1
+    assert "elements = { 10.0.0.1, 10.0.0.2 }" in text
+    assert text.count("ip saddr @g_groupa tcp dport 22 accept") == 2
+    # Named but memberless: an empty set (matches nobody); never named: not rendered.
+    assert "set g_groupempty {" in text and "g_groupunused" not in text
+    assert text.index("set g_groupa") < text.index("chain i_p1") < text.index("map ingress_ports")

@@ -9,6 +9,7 @@ from vistack.edge.agent import EdgeAgent, EdgeConfig
 from vistack.edge.errors import EdgeCommandError, EdgeError
 from vistack.edge.metadata import MetadataRelay, MetadataTarget
 from vistack.edge.state import (
+    AddressGroup,
     DhcpHost,
     DhcpSubnet,
     EdgeState,
@@ -22,6 +23,7 @@ from vistack.edge.state import (
 )
 
 __all__ = [
+    "AddressGroup",
     "DhcpHost",
     "DhcpSubnet",
     "EdgeAgent",

@@ -493,7 +493,7 @@ class EdgeAgent:
             for fw in sorted(state.firewalls, key=lambda f: f.port_id)
         ]
         table = self.config.firewall_table
-        text = nft.render_firewall(table, bridges, ports) if bridges else None
+        text = nft.render_firewall(table, bridges, ports, state.address_groups) if bridges else None
         try:
             self._ensure_nft(None, "inet", table, text, self.state_dir / "firewall.nft")
         except EdgeCommandError as exc:

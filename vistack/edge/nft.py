@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 
 from vistack.edge import names
 from vistack.edge.errors import EdgeError
-from vistack.edge.state import FirewallRule, PortFirewall, Router
+from vistack.edge.state import AddressGroup, FirewallRule, PortFirewall, Router
 
 _L4_NAMES = {"sctp", "gre", "esp", "ah", "udplite", "dccp"}
 
@@ -40,12 +40,19 @@ def _port_range(low: int | None, high: int | None) -> str:
     return f"{low}-{high}"
 
 
+def group_set(group_id: str) -> str:
+    """The name of the kernel set holding a security group's member addresses."""
+    return "g_" + names.short(group_id, 24)
+
+
 def rule_match(rule: FirewallRule) -> str:
     """The nft match expression of one security group rule, seen from the port."""
     parts: list[str] = []
-    if rule.remote_ip_prefix:
-        net = names.check_ipv4_net(rule.remote_ip_prefix)
-        parts.append(f"ip {'saddr' if rule.direction == 'ingress' else 'daddr'} {net}")
+    side = "saddr" if rule.direction == "ingress" else "daddr"
+    if rule.remote_group:
+        parts.append(f"ip {side} @{group_set(rule.remote_group)}")
+    elif rule.remote_ip_prefix:
+        parts.append(f"ip {side} {names.check_ipv4_net(rule.remote_ip_prefix)}")
     proto = (rule.protocol or "").lower()
     if proto in ("", "any"):
         pass
@@ -80,16 +87,40 @@ def _line(match: str, verdict: str) -> str:
     return f"    {match} {verdict}" if match else f"    {verdict}"
 
 
+def _address_sets(groups: Iterable[AddressGroup], named: set[str]) -> list[str]:
+    """A set per remote group some rule names (empty sets too: such a rule matches nobody)."""
+    out: list[str] = []
+    for group in sorted(groups, key=lambda g: g.group_id):
+        name = group_set(group.group_id)
+        if name not in named:
+            continue
+        named.discard(name)
+        addresses = sorted({names.check_ipv4(a) for a in group.addresses})
+        out += [f"  set {name} {{", "    type ipv4_addr;"]
+        if addresses:
+            out.append("    elements = { " + ", ".join(addresses) + " }")
+        out.append("  }")
+    for name in sorted(named):  # named by a rule, no member known: empty, matches nothing
+        out += [f"  set {name} {{", "    type ipv4_addr;", "  }"]
+    return out
+
+
 def render_firewall(
-    table: str, bridges: Sequence[tuple[str, int]], ports: Iterable[tuple[str, PortFirewall]]
+    table: str,
+    bridges: Sequence[tuple[str, int]],
+    ports: Iterable[tuple[str, PortFirewall]],
+    groups: Iterable[AddressGroup] = (),
 ) -> str:
     """The host's firewall table: one conntrack zone per segment bridge, then per-port chains.
 
     Bridged traffic reaches the inet hooks through br_netfilter (`nf_call_iptables` is set per
     bridge), where in/out interfaces are the bridges. The forward chain accepts established
-    traffic, sends a port's outgoing packets through its egress chain (allowed ones `return`, so
-    the destination port's ingress chain still runs) and incoming ones through its ingress chain,
-    which ends in drop. IPv6 rules are not rendered yet (the segments carry IPv4 only).
+    traffic, then finds the port's chains in two verdict maps, keyed by (bridge, MAC, source
+    address) going out and (bridge, destination address) coming in: one lookup whatever the
+    number of ports. A port's egress chain `return`s what it allows (so the destination port's
+    ingress chain still runs); its ingress chain ends in drop. Remote security groups are kernel
+    sets (`@g_<group>`), so a group of N members costs one rule per port, not N. IPv6 rules are
+    not rendered yet (the segments carry IPv4 only).
     """
     names.check_nft_name(table)
     out = [
@@ -98,25 +129,21 @@ def render_firewall(
         "    type filter hook prerouting priority raw; policy accept;",
     ]
     out += [f'    iifname "{names.check_ifname(br)}" ct zone set {zone}' for br, zone in bridges]
-    out += [
-        "  }",
-        "  chain forward {",
-        "    type filter hook forward priority filter; policy accept;",
-        "    ct state established,related accept",
-    ]
+    out.append("  }")
     chains: list[str] = []
     jumps_out: list[str] = []
     jumps_in: list[str] = []
+    named: set[str] = set()
     for bridge, port in ports:
         pid = names.short(port.port_id, 20)
         mac = names.check_mac(port.mac)
         ips = sorted(names.check_ipv4(ip) for ip in port.ips)
         if not ips:
             continue
-        addr = ips[0] if len(ips) == 1 else "{ " + ", ".join(ips) + " }"
         br = names.check_ifname(bridge)
-        jumps_out.append(f'    iifname "{br}" ether saddr {mac} ip saddr {addr} jump o_{pid}')
-        jumps_in.append(f'    oifname "{br}" ip daddr {addr} jump i_{pid}')
+        jumps_out += [f'"{br}" . {mac} . {ip} : jump o_{pid}' for ip in ips]
+        jumps_in += [f'"{br}" . {ip} : jump i_{pid}' for ip in ips]
+        named.update(group_set(r.remote_group) for r in port.rules if r.remote_group)
         egress = [r for r in port.rules if r.direction == "egress" and r.ethertype == "IPv4"]
         ingress = [r for r in port.rules if r.direction == "ingress" and r.ethertype == "IPv4"]
         chains += [f"  chain o_{pid} {{", "    udp sport 68 udp dport 67 return"]
@@ -124,8 +151,31 @@ def render_firewall(
         chains += ["    drop", "  }", f"  chain i_{pid} {{", "    udp sport 67 udp dport 68 accept"]
         chains += [_line(rule_match(r), "accept") for r in ingress]
         chains += ["    drop", "  }"]
-    out += jumps_out + jumps_in + ["  }"] + chains + ["}"]
+    # Sets before the chains whose rules name them, chains before the maps that jump to them.
+    out += _address_sets(groups, named) + chains
+    out += [
+        "  map egress_ports {",
+        "    type ifname . ether_addr . ipv4_addr : verdict;",
+        *_elements(jumps_out),
+        "  }",
+        "  map ingress_ports {",
+        "    type ifname . ipv4_addr : verdict;",
+        *_elements(jumps_in),
+        "  }",
+        "  chain forward {",
+        "    type filter hook forward priority filter; policy accept;",
+        "    ct state established,related accept",
+        "    iifname . ether saddr . ip saddr vmap @egress_ports",
+        "    oifname . ip daddr vmap @ingress_ports",
+        "  }",
+        "}",
+    ]
     return "\n".join(out) + "\n"
+
+
+def _elements(entries: Sequence[str]) -> list[str]:
+    """A map's `elements` line (none for an empty map: nft refuses `elements = { }`)."""
+    return ["    elements = { " + ", ".join(entries) + " }"] if entries else []
 
 
 def render_router_nat(table: str, router: Router, gateway_if: str) -> str:

@@ -146,6 +146,9 @@ class FirewallRule:
     port_max: int | None = None
     remote_ip_prefix: str | None = None
     ethertype: Literal["IPv4", "IPv6"] = "IPv4"
+    #: A remote security group: the rule matches the addresses of `EdgeState.address_groups`
+    #: of that id (a kernel set, so a group of N members is one rule, not N per port).
+    remote_group: str | None = None
 
 
 @dataclass(frozen=True)
@@ -160,8 +163,17 @@ class PortFirewall:
 
 
 @dataclass(frozen=True)
+class AddressGroup:
+    """The addresses of one security group's member ports, named by rules' `remote_group`."""
+
+    group_id: str
+    addresses: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class EdgeState:
     segments: tuple[Segment, ...] = ()
     dhcp: tuple[DhcpSubnet, ...] = ()
     routers: tuple[Router, ...] = ()
     firewalls: tuple[PortFirewall, ...] = ()
+    address_groups: tuple[AddressGroup, ...] = ()

@@ -58,11 +58,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("network_metering_label_rule", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_network_metering_label_rule_metering_label_id"))
-
+    # Dropping a table drops its indexes; dropping the index first fails on MariaDB while a
+    # foreign key still needs it.
     op.drop_table("network_metering_label_rule")
-    with op.batch_alter_table("network_metering_label", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_network_metering_label_project_id"))
-
     op.drop_table("network_metering_label")

@@ -65,6 +65,11 @@ def dhcp_subnets(
     port id -> the port's own IPv4 DHCP options (`extra_dhcp_opts`), sent to it alone."""
     options = options or {}
     by_subnet: dict[str, list[tuple[PortRow, str]]] = {}
+    # DHCP ports grouped once, not searched per network (that scan is quadratic).
+    dhcp_owned: dict[str, list[PortRow]] = {}
+    for port in ports:
+        if port.device_owner == DHCP_OWNER:
+            dhcp_owned.setdefault(port.network_id, []).append(port)
     for port in ports:
         for allocation in allocations.get(port.id, []):
             by_subnet.setdefault(allocation.subnet_id, []).append((port, allocation.ip_address))
@@ -74,7 +79,9 @@ def dhcp_subnets(
         if subnet.ip_version != 4 or not subnet.enable_dhcp:
             continue
         if subnet.network_id not in dhcp_ports:
-            dhcp_ports[subnet.network_id] = dhcp_port_of(subnet.network_id, ports)
+            dhcp_ports[subnet.network_id] = dhcp_port_of(
+                subnet.network_id, dhcp_owned.get(subnet.network_id, [])
+            )
         dhcp_port = dhcp_ports[subnet.network_id]
         holders = by_subnet.get(subnet.id, [])
         port_ip = next(
@@ -129,6 +136,7 @@ def compile_state(unit: Unit) -> EdgeState:
     rules = unit.security_group_rules()
     routers, floating_ips = read_l3(unit)
     addresses = {p.id: ipv4_addresses(p, allocations.get(p.id, [])) for p in ports}
+    firewalls, address_groups = port_firewalls(ports, addresses, port_groups, rules)
     return EdgeState(
         segments=tuple(segment(n) for n in networks),
         dhcp=dhcp_subnets(subnets, ports, allocations, dhcp_options.served_by_port(unit.session)),
@@ -137,7 +145,8 @@ def compile_state(unit: Unit) -> EdgeState:
             routers,
             compile_routers(routers, floating_ips, ports, allocations, {s.id: s for s in subnets}),
         ),
-        firewalls=port_firewalls(ports, addresses, port_groups, rules),
+        firewalls=firewalls,
+        address_groups=address_groups,
     )
 
 

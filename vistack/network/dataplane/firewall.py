@@ -1,18 +1,19 @@
 """Security groups flattened into per-port firewall rules for the edge agent.
 
-The agent knows nothing of groups: each filtered port carries its own rule list, with a remote
-group expanded into /32 prefixes of that group's member ports (their fixed IPs and address pair
-IPs, as Neutron's agents expand them). Only IPv4 is compiled: the segments carry IPv4 only, and
-the agent would ignore IPv6 rules anyway.
+Each filtered port carries its own rule list; a rule naming a remote group keeps the group's id,
+and the state carries each such group's member addresses once (their fixed IPs and address pair
+IPs, as Neutron's agents expand them), which the agent turns into one kernel set per group: a
+group of N ports costs N set elements, not N rules in each of its N ports' chains. Only IPv4 is
+compiled: the segments carry IPv4 only, and the agent would ignore IPv6 rules anyway.
 """
 
 from __future__ import annotations
 
 import ipaddress
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
-from vistack.edge.state import Direction, FirewallRule, PortFirewall
+from vistack.edge.state import AddressGroup, Direction, FirewallRule, PortFirewall
 from vistack.network.db.tables import IpAllocationRow, PortRow, SecurityGroupRuleRow
 from vistack.network.domain.security import PROTOCOLS
 
@@ -61,27 +62,20 @@ def _protocol(value: str | None) -> str | None:
     return {6: "tcp", 17: "udp", 1: "icmp"}.get(number, str(number))
 
 
-def _rules(row: SecurityGroupRuleRow, members: Mapping[str, Iterable[str]]) -> list[FirewallRule]:
-    """One database rule as agent rules: one per member address when it names a remote group
-    (none at all when that group has no members: the rule then matches nobody)."""
+def _rule(row: SecurityGroupRuleRow) -> FirewallRule | None:
+    """One database rule as an agent rule (None for what the agent does not filter: IPv6).
+    A remote group stays a reference; its members are the state's `AddressGroup`."""
     if row.ethertype != "IPv4" or row.direction not in ("ingress", "egress"):
-        return []
+        return None
     direction: Direction = "ingress" if row.direction == "ingress" else "egress"
-    protocol = _protocol(row.protocol)
-    if row.remote_group_id is not None:
-        prefixes: list[str | None] = [f"{ip}/32" for ip in members.get(row.remote_group_id, ())]
-    else:
-        prefixes = [row.remote_ip_prefix]
-    return [
-        FirewallRule(
-            direction=direction,
-            protocol=protocol,
-            port_min=row.port_range_min,
-            port_max=row.port_range_max,
-            remote_ip_prefix=prefix,
-        )
-        for prefix in prefixes
-    ]
+    return FirewallRule(
+        direction=direction,
+        protocol=_protocol(row.protocol),
+        port_min=row.port_range_min,
+        port_max=row.port_range_max,
+        remote_ip_prefix=None if row.remote_group_id else row.remote_ip_prefix,
+        remote_group=row.remote_group_id,
+    )
 
 
 def port_firewalls(
@@ -89,27 +83,28 @@ def port_firewalls(
     addresses: Mapping[str, tuple[str, ...]],
     port_groups: Mapping[str, list[str]],
     rules: Sequence[SecurityGroupRuleRow],
-) -> tuple[PortFirewall, ...]:
+) -> tuple[tuple[PortFirewall, ...], tuple[AddressGroup, ...]]:
     """A `PortFirewall` for every filtered port (a port with no group gets no rule: everything
     to and from it is dropped, as in Neutron), and a rule-less one for every admin-down
     instance port, port security or not: Neutron passes no traffic of a port that is down
-    (the agent still lets DHCP through, which is harmless)."""
-    members: dict[str, list[str]] = defaultdict(list)
-    for port in ports:
-        for group in port_groups.get(port.id, []):
-            members[group].extend(addresses.get(port.id, ()))
-    by_group: dict[str, list[SecurityGroupRuleRow]] = defaultdict(list)
-    for rule in rules:
-        by_group[rule.security_group_id].append(rule)
+    (the agent still lets DHCP through, which is harmless). With them, the members' addresses
+    of every group a rule names as its remote group (every port of the group counts, plugged
+    or not, as Neutron's agents expand them)."""
+    by_group: dict[str, list[FirewallRule]] = defaultdict(list)
+    for row in rules:
+        rule = _rule(row)
+        if rule is not None:
+            by_group[row.security_group_id].append(rule)
     out: list[PortFirewall] = []
+    named: set[str] = set()
     for port in ports:
         down = not port.admin_state_up and is_plugged(port)
         if not is_filtered(port) and not down:
             continue
         flattened: list[FirewallRule] = []
         for group in [] if down else port_groups.get(port.id, []):
-            for rule in by_group.get(group, []):
-                flattened.extend(_rules(rule, members))
+            flattened.extend(by_group.get(group, []))
+        named.update(r.remote_group for r in flattened if r.remote_group)
         out.append(
             PortFirewall(
                 port_id=port.id,
@@ -119,4 +114,13 @@ def port_firewalls(
                 rules=tuple(dict.fromkeys(flattened)),
             )
         )
-    return tuple(out)
+    members: dict[str, list[str]] = {group: [] for group in named}
+    for port in ports:
+        for group in port_groups.get(port.id, []):
+            if group in members:
+                members[group].extend(addresses.get(port.id, ()))
+    groups = tuple(
+        AddressGroup(group, tuple(sorted(set(ips), key=ipaddress.IPv4Address)))
+        for group, ips in sorted(members.items())
+    )
+    return tuple(out), groups

@@ -174,14 +174,14 @@ def _addresses(value: str, single: bool) -> bool:
         return False
     try:
         for part in parts:
-            ipaddress.ip_address(part.strip())
+            ipaddress.ip_address(part)
     except ValueError:
         return False
     return True
 
 
 def _routes(value: str) -> bool:
-    parts = [p.strip() for p in value.split(",")]
+    parts = value.split(",")
     if len(parts) % 2:
         return False
     try:
@@ -203,8 +203,8 @@ def _check_value(name: str, version: int, value: Any) -> str:
         raise invalid(f"opt_value of {name} must not contain control characters or newlines.")
     if _SPECIAL & set(value) or value != value.strip():
         raise invalid(
-            f"opt_value of {name} must not contain '\"', '\\\\' or '#', nor start or end with "
-            "a space: dnsmasq would read it back differently."
+            f"opt_value of {name} must not contain double quotes, backslashes or '#', nor start "
+            "or end with a space: dnsmasq would read it back differently."
         )
     kind = _kind(name, version)
     if kind == "text" and "," in value:
@@ -221,7 +221,7 @@ def _check_value(name: str, version: int, value: Any) -> str:
             f"opt_value of {name} must be destination,gateway pairs separated by commas "
             "(e.g. 10.1.0.0/16,10.0.0.1)."
         )
-    if kind == "domains" and not all(_DOMAIN.fullmatch(d.strip()) for d in value.split(",")):
+    if kind == "domains" and not all(_DOMAIN.fullmatch(d) for d in value.split(",")):
         raise invalid(f"opt_value of {name} must be domain names separated by commas.")
     return value
 
@@ -330,7 +330,7 @@ def served(options: Sequence[tuple[str, int, str]]) -> tuple[tuple[str, str], ..
         if version != 4:
             continue
         if _kind(name, 4) in {"addr", "addrs", "routes"}:
-            parts = [p.strip() for p in value.split(",")]
+            parts = value.split(",")
             addresses = parts if _kind(name, 4) != "routes" else parts[1::2]
             if any(ipaddress.ip_address(a).version != 4 for a in addresses):
                 continue
