@@ -266,8 +266,8 @@ def _edge_settings(settings: Settings, data_dir: Path, fake: FakeCloud) -> None:
 def edge_api(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[NetworkApi]:
-    """`network_api` in edge mode (agents, availability zones; the agent tests' cloud), its
-    embedded agents in zone `zone-a`. Needs root and ip/nft/dnsmasq."""
+    """`network_api` in edge mode: routers, floating IPs, metering, agents and availability
+    zones, its embedded agents in zone `zone-a`. Needs root and ip/nft/dnsmasq."""
     from vistack.network.domain.models import edge_unsupported_reason
 
     reason = edge_unsupported_reason()
@@ -276,20 +276,7 @@ def edge_api(
     yield from _fake_cloud_api(request, tmp_path_factory, NetworkApi, _edge_settings)
 
 
-def _l3_settings(settings: Settings, data_dir: Path, fake: FakeCloud) -> None:
-    _network_settings(settings, data_dir, fake)
-    settings.network.backend = "edge"
-
-
-@pytest.fixture(scope="module", params=["sqlite", "mariadb", "postgresql"])
-def l3_api(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[NetworkApi]:
-    """`network_api` in edge mode: routers and floating IPs (the L3 tests' cloud). Needs
-    root and ip/nft/dnsmasq."""
-    from vistack.network.domain.models import edge_unsupported_reason
-
-    reason = edge_unsupported_reason()
-    if reason:
-        pytest.skip(f"edge backend unavailable: {reason}")
-    yield from _fake_cloud_api(request, tmp_path_factory, NetworkApi, _l3_settings)
+@pytest.fixture(scope="module")
+def l3_api(edge_api: NetworkApi) -> NetworkApi:
+    """`edge_api` under the name test_network_extra_dhcp_opts.py knows it by."""
+    return edge_api

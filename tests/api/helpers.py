@@ -11,7 +11,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from tests.api.conftest import IdentityApi
+import pytest
+
+from tests.api.conftest import IdentityApi, NetworkApi
 
 TITLES = {
     400: "Bad Request",
@@ -155,3 +157,24 @@ def persona(api: IdentityApi, role: str = "member", **project_fields: Any) -> Pe
     grant(api, project["id"], role, user_id=user["id"])
     token = project_token(api, user["id"], password, project["id"])
     return Persona(user["id"], user["name"], password, project["id"], token)
+
+
+def persona_fixture(cloud: str = "network_api") -> Any:
+    """A module-scoped fixture of a new member on its own project, on the cloud fixture named
+    `cloud` (`network_api` or `edge_api`), so that each test module has users of its own:
+    `member = persona_fixture()`. The fixture depends on the cloud by name, so every test
+    using it runs once per database backend."""
+    if cloud == "edge_api":
+
+        @pytest.fixture(scope="module")
+        def on_edge(edge_api: NetworkApi) -> Persona:
+            return persona(edge_api.identity)
+
+        return on_edge
+    assert cloud == "network_api", cloud
+
+    @pytest.fixture(scope="module")
+    def on_dvs(network_api: NetworkApi) -> Persona:
+        return persona(network_api.identity)
+
+    return on_dvs

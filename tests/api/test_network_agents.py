@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import update
 
 from tests.api.conftest import NetworkApi
-from tests.api.helpers import Persona, persona, unique
+from tests.api.helpers import Persona, persona_fixture, unique
 from tests.api.test_networks import create_network, fault
 from vistack.common.clock import utcnow
 from vistack.network.db.agent_tables import AgentRow
@@ -77,9 +77,7 @@ def dhcp_subnet(api: NetworkApi, network_id: str, cidr: str) -> dict[str, Any]:
     return subnet
 
 
-@pytest.fixture(scope="module")
-def member(edge_api: NetworkApi) -> Persona:
-    return persona(edge_api.identity)
+member = persona_fixture("edge_api")
 
 
 @pytest.fixture(scope="module")

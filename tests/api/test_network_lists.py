@@ -18,7 +18,7 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 
 from tests.api.conftest import NetworkApi
-from tests.api.helpers import Persona, persona
+from tests.api.helpers import Persona, persona_fixture
 from tests.api.test_network_subnets import create_subnet
 from tests.api.test_networks import create_network, fault
 from vistack.common.context import RequestContext
@@ -29,9 +29,7 @@ BASE = "http://vistack.test/network/v2.0"
 NAMES = ["alpha", "Alpha", "beta", "Beta", "émile", "Zed", "zed", "a b", "a_b", "", "alpha"]
 
 
-@pytest.fixture(scope="module")
-def member(network_api: NetworkApi) -> Persona:
-    return persona(network_api.identity)
+member = persona_fixture()
 
 
 @pytest.fixture(scope="module")

@@ -11,14 +11,11 @@ from typing import Any
 import pytest
 
 from tests.api.conftest import NetworkApi
-from tests.api.helpers import Persona, persona
+from tests.api.helpers import Persona, persona, persona_fixture
 from tests.api.test_network_subnets import create_subnet
 from tests.api.test_networks import create_network, fault
 
-
-@pytest.fixture(scope="module")
-def member(network_api: NetworkApi) -> Persona:
-    return persona(network_api.identity)
+member = persona_fixture()
 
 
 @pytest.fixture

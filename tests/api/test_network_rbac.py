@@ -7,15 +7,14 @@ Every test removes the networks it makes (as admin): the tenant VLAN range is 10
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import pytest
 from sqlalchemy import select
 
+from tests.api import test_networks
 from tests.api.conftest import NetworkApi
-from tests.api.helpers import Persona, persona
+from tests.api.helpers import Persona, persona_fixture
 from tests.api.test_networks import create_network, fault
 from vistack.common.context import RequestContext
 from vistack.common.policy import PolicyEngine
@@ -23,30 +22,10 @@ from vistack.network.db.tables import NetworkRow
 from vistack.network.domain import rbac
 from vistack.network.policies import NETWORK_RULES
 
-
-@pytest.fixture(scope="module")
-def alice(network_api: NetworkApi) -> Persona:
-    return persona(network_api.identity)
-
-
-@pytest.fixture(scope="module")
-def bob(network_api: NetworkApi) -> Persona:
-    return persona(network_api.identity)
-
-
-@pytest.fixture(scope="module")
-def carol(network_api: NetworkApi) -> Persona:
-    return persona(network_api.identity)
-
-
-@pytest.fixture
-def cleanup(network_api: NetworkApi) -> Iterator[list[str]]:
-    ids: list[str] = []
-    yield ids
-    for network_id in ids:
-        for port in network_api.get(f"/v2.0/ports?network_id={network_id}").json()["ports"]:
-            network_api.delete(f"/v2.0/ports/{port['id']}")
-        network_api.delete(f"/v2.0/networks/{network_id}")
+alice = persona_fixture()
+bob = persona_fixture()
+carol = persona_fixture()
+cleanup = test_networks.cleanup  # networks, and the ports a test left on them
 
 
 def share(

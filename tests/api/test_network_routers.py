@@ -12,30 +12,24 @@ from typing import Any
 import pytest
 
 from tests.api.conftest import NetworkApi
-from tests.api.helpers import Persona, persona, unique
+from tests.api.helpers import Persona, persona, persona_fixture, unique
 from tests.api.test_network_subnets import create_subnet
 from tests.api.test_networks import create_network, fault
 
 EXT_CIDR = "172.24.4.0/24"
 
 
-@pytest.fixture(scope="module")
-def member(l3_api: NetworkApi) -> Persona:
-    return persona(l3_api.identity)
+member = persona_fixture("edge_api")
+other = persona_fixture("edge_api")
 
 
 @pytest.fixture(scope="module")
-def other(l3_api: NetworkApi) -> Persona:
-    return persona(l3_api.identity)
-
-
-@pytest.fixture(scope="module")
-def external(l3_api: NetworkApi) -> Iterator[dict[str, Any]]:
+def external(edge_api: NetworkApi) -> Iterator[dict[str, Any]]:
     """The admin's external network with one IPv4 subnet (the module's 'public')."""
-    made = create_network(l3_api, None, **{"router:external": True})
-    made["subnet"] = create_subnet(l3_api, l3_api.admin_token, made["id"], EXT_CIDR)
+    made = create_network(edge_api, None, **{"router:external": True})
+    made["subnet"] = create_subnet(edge_api, edge_api.admin_token, made["id"], EXT_CIDR)
     yield made
-    l3_api.delete(f"/v2.0/networks/{made['id']}")
+    edge_api.delete(f"/v2.0/networks/{made['id']}")
 
 
 class Cleanup:
@@ -74,8 +68,8 @@ class Cleanup:
 
 
 @pytest.fixture
-def cleanup(l3_api: NetworkApi) -> Iterator[Cleanup]:
-    made = Cleanup(l3_api)
+def cleanup(edge_api: NetworkApi) -> Iterator[Cleanup]:
+    made = Cleanup(edge_api)
     yield made
     made.run()
 
@@ -114,18 +108,18 @@ def router_ports(api: NetworkApi, router_id: str) -> list[dict[str, Any]]:
     return ports
 
 
-def test_extensions_list_l3_in_edge_mode(l3_api: NetworkApi) -> None:
-    aliases = {e["alias"] for e in l3_api.get("/v2.0/extensions").json()["extensions"]}
+def test_extensions_list_l3_in_edge_mode(edge_api: NetworkApi) -> None:
+    aliases = {e["alias"] for e in edge_api.get("/v2.0/extensions").json()["extensions"]}
     assert {"router", "ext-gw-mode", "extraroute", "extraroute-atomic"} <= aliases
     assert "fip-port-details" in aliases and "provider" in aliases
-    assert l3_api.get("/v2.0/extensions/router").json()["extension"]["alias"] == "router"
+    assert edge_api.get("/v2.0/extensions/router").json()["extension"]["alias"] == "router"
 
 
 def test_router_lifecycle_with_gateway(
-    l3_api: NetworkApi, member: Persona, external: dict[str, Any], cleanup: Cleanup
+    edge_api: NetworkApi, member: Persona, external: dict[str, Any], cleanup: Cleanup
 ) -> None:
     router = make_router(
-        l3_api,
+        edge_api,
         cleanup,
         member.token,
         admin_state_up=False,
@@ -141,18 +135,18 @@ def test_router_lifecycle_with_gateway(
     assert fixed["subnet_id"] == external["subnet"]["id"]
     assert fixed["ip_address"].startswith("172.24.4.")
     # The gateway port is nobody's (no port quota) and only the administrator sees it.
-    [gateway] = router_ports(l3_api, router["id"])
+    [gateway] = router_ports(edge_api, router["id"])
     assert gateway["device_owner"] == "network:router_gateway" and gateway["project_id"] == ""
     assert gateway["fixed_ips"] == [fixed] and gateway["network_id"] == external["id"]
-    assert not l3_api.get(f"/v2.0/ports?device_id={router['id']}", token=member.token).json()[
+    assert not edge_api.get(f"/v2.0/ports?device_id={router['id']}", token=member.token).json()[
         "ports"
     ]
-    shown = l3_api.get(f"/v2.0/routers/{router['id']}", token=member.token).json()["router"]
+    shown = edge_api.get(f"/v2.0/routers/{router['id']}", token=member.token).json()["router"]
     # Only its zones may have changed meanwhile: the scheduler hosts it on an L3 agent.
     assert {**shown, "availability_zones": []} == {**router, "availability_zones": []}
-    listed = l3_api.get("/v2.0/routers", token=member.token).json()["routers"]
+    listed = edge_api.get("/v2.0/routers", token=member.token).json()["routers"]
     assert [r["id"] for r in listed] == [router["id"]]
-    updated = l3_api.put(
+    updated = edge_api.put(
         f"/v2.0/routers/{router['id']}",
         token=member.token,
         json={"router": {"name": "renamed", "admin_state_up": True}},
@@ -162,27 +156,27 @@ def test_router_lifecycle_with_gateway(
     assert body["name"] == "renamed" and body["admin_state_up"] is True
     assert body["revision_number"] > router["revision_number"]
     assert body["external_gateway_info"] == info
-    assert l3_api.delete(f"/v2.0/routers/{router['id']}", token=member.token).status_code == 204
-    fault(l3_api.get(f"/v2.0/routers/{router['id']}"), 404, "RouterNotFound")
-    assert router_ports(l3_api, router["id"]) == []
-    fault(l3_api.delete(f"/v2.0/routers/{router['id']}"), 404, "RouterNotFound")
-    fault(l3_api.put("/v2.0/routers/nope", json={"router": {"name": "x"}}), 404, "RouterNotFound")
+    assert edge_api.delete(f"/v2.0/routers/{router['id']}", token=member.token).status_code == 204
+    fault(edge_api.get(f"/v2.0/routers/{router['id']}"), 404, "RouterNotFound")
+    assert router_ports(edge_api, router["id"]) == []
+    fault(edge_api.delete(f"/v2.0/routers/{router['id']}"), 404, "RouterNotFound")
+    fault(edge_api.put("/v2.0/routers/nope", json={"router": {"name": "x"}}), 404, "RouterNotFound")
 
 
 def test_gateway_network_must_exist_and_be_external(
-    l3_api: NetworkApi, member: Persona, cleanup: Cleanup
+    edge_api: NetworkApi, member: Persona, cleanup: Cleanup
 ) -> None:
-    private = private_network(l3_api, cleanup, member.token, "10.50.0.0/24")
+    private = private_network(edge_api, cleanup, member.token, "10.50.0.0/24")
     fault(
-        create_router(l3_api, member.token, external_gateway_info={"network_id": private["id"]}),
+        create_router(edge_api, member.token, external_gateway_info={"network_id": private["id"]}),
         400,
         "BadRequest",
     )
-    router = make_router(l3_api, cleanup, member.token)
+    router = make_router(edge_api, cleanup, member.token)
     assert router["external_gateway_info"] is None
     path = f"/v2.0/routers/{router['id']}"
     message = fault(
-        l3_api.put(
+        edge_api.put(
             path,
             token=member.token,
             json={"router": {"external_gateway_info": {"network_id": private["id"]}}},
@@ -191,7 +185,7 @@ def test_gateway_network_must_exist_and_be_external(
     )
     assert "not an external network" in message
     fault(
-        l3_api.put(
+        edge_api.put(
             path,
             token=member.token,
             json={"router": {"external_gateway_info": {"network_id": router["id"]}}},
@@ -199,26 +193,26 @@ def test_gateway_network_must_exist_and_be_external(
         404,
         "NetworkNotFound",
     )
-    fault(l3_api.post("/v2.0/routers", json={"router": {"routes": []}}), 400)
-    fault(l3_api.post("/v2.0/routers", json={"router": {"colour": "red"}}), 400)
-    assert router_ports(l3_api, router["id"]) == []
-    names = [r["name"] for r in l3_api.get("/v2.0/routers").json()["routers"]]
+    fault(edge_api.post("/v2.0/routers", json={"router": {"routes": []}}), 400)
+    fault(edge_api.post("/v2.0/routers", json={"router": {"colour": "red"}}), 400)
+    assert router_ports(edge_api, router["id"]) == []
+    names = [r["name"] for r in edge_api.get("/v2.0/routers").json()["routers"]]
     assert names == [router["name"]]  # the refused creates left nothing
 
 
 def test_gateway_set_change_and_clear(
-    l3_api: NetworkApi, member: Persona, external: dict[str, Any], cleanup: Cleanup
+    edge_api: NetworkApi, member: Persona, external: dict[str, Any], cleanup: Cleanup
 ) -> None:
-    router = make_router(l3_api, cleanup, member.token)
+    router = make_router(edge_api, cleanup, member.token)
     path = f"/v2.0/routers/{router['id']}"
     gateway = {"network_id": external["id"]}
-    body = l3_api.put(
+    body = edge_api.put(
         path, token=member.token, json={"router": {"external_gateway_info": gateway}}
     ).json()["router"]
     first = body["external_gateway_info"]["external_fixed_ips"][0]["ip_address"]
     # SNAT off and chosen addresses are the administrator's.
     fault(
-        l3_api.put(
+        edge_api.put(
             path,
             token=member.token,
             json={"router": {"external_gateway_info": {**gateway, "enable_snat": False}}},
@@ -227,14 +221,14 @@ def test_gateway_set_change_and_clear(
     )
     chosen = {"subnet_id": external["subnet"]["id"], "ip_address": "172.24.4.200"}
     fault(
-        l3_api.put(
+        edge_api.put(
             path,
             token=member.token,
             json={"router": {"external_gateway_info": {**gateway, "external_fixed_ips": [chosen]}}},
         ),
         403,
     )
-    response = l3_api.put(
+    response = edge_api.put(
         path,
         json={
             "router": {
@@ -249,37 +243,37 @@ def test_gateway_set_change_and_clear(
     assert response.status_code == 200, response.text
     info = response.json()["router"]["external_gateway_info"]
     assert info["enable_snat"] is False and info["external_fixed_ips"] == [chosen]
-    [port] = router_ports(l3_api, router["id"])
+    [port] = router_ports(edge_api, router["id"])
     assert port["fixed_ips"] == [chosen]
     # The old address went back to the pool; the chosen one is now taken.
-    other = make_router(l3_api, cleanup, l3_api.admin_token)
+    other = make_router(edge_api, cleanup, edge_api.admin_token)
     fault(
-        l3_api.put(
+        edge_api.put(
             f"/v2.0/routers/{other['id']}",
             json={"router": {"external_gateway_info": {**gateway, "external_fixed_ips": [chosen]}}},
         ),
         409,
         "IpAddressAlreadyAllocated",
     )
-    assert router_ports(l3_api, other["id"]) == []
+    assert router_ports(edge_api, other["id"]) == []
     reuse = {"subnet_id": external["subnet"]["id"], "ip_address": first}
-    response = l3_api.put(
+    response = edge_api.put(
         f"/v2.0/routers/{other['id']}",
         json={"router": {"external_gateway_info": {**gateway, "external_fixed_ips": [reuse]}}},
     )
     assert response.status_code == 200, response.text
-    cleared = l3_api.put(
+    cleared = edge_api.put(
         path, token=member.token, json={"router": {"external_gateway_info": {}}}
     ).json()["router"]
     assert cleared["external_gateway_info"] is None
-    assert router_ports(l3_api, router["id"]) == []
+    assert router_ports(edge_api, router["id"]) == []
 
 
-def test_interfaces_by_subnet(l3_api: NetworkApi, member: Persona, cleanup: Cleanup) -> None:
-    router = make_router(l3_api, cleanup, member.token)
-    net = private_network(l3_api, cleanup, member.token, "10.60.0.0/24")
+def test_interfaces_by_subnet(edge_api: NetworkApi, member: Persona, cleanup: Cleanup) -> None:
+    router = make_router(edge_api, cleanup, member.token)
+    net = private_network(edge_api, cleanup, member.token, "10.60.0.0/24")
     subnet = net["subnet"]
-    response = add_interface(l3_api, router["id"], member.token, subnet_id=subnet["id"])
+    response = add_interface(edge_api, router["id"], member.token, subnet_id=subnet["id"])
     assert response.status_code == 200, response.text
     info = response.json()
     assert set(info) == {
@@ -294,70 +288,72 @@ def test_interfaces_by_subnet(l3_api: NetworkApi, member: Persona, cleanup: Clea
     }
     assert info["id"] == router["id"] and info["subnet_id"] == subnet["id"]
     assert info["subnet_ids"] == [subnet["id"]] and info["network_id"] == net["id"]
-    port = l3_api.get(f"/v2.0/ports/{info['port_id']}", token=member.token).json()["port"]
+    port = edge_api.get(f"/v2.0/ports/{info['port_id']}", token=member.token).json()["port"]
     assert port["device_id"] == router["id"]
     assert port["device_owner"] == "network:router_interface"
     assert port["fixed_ips"] == [{"subnet_id": subnet["id"], "ip_address": "10.60.0.1"}]
     assert port["project_id"] == member.project_id and port["security_groups"] == []
     # Once per subnet, no overlapping cidrs, and only subnets with a gateway.
-    message = fault(add_interface(l3_api, router["id"], subnet_id=subnet["id"]), 400)
+    message = fault(add_interface(edge_api, router["id"], subnet_id=subnet["id"]), 400)
     assert "already has a port on subnet" in message
-    overlap = private_network(l3_api, cleanup, member.token, "10.60.0.0/25")
-    message = fault(add_interface(l3_api, router["id"], subnet_id=overlap["subnet"]["id"]), 400)
+    overlap = private_network(edge_api, cleanup, member.token, "10.60.0.0/25")
+    message = fault(add_interface(edge_api, router["id"], subnet_id=overlap["subnet"]["id"]), 400)
     assert "overlaps with cidr" in message
-    gatewayless = private_network(l3_api, cleanup, member.token, "10.61.0.0/24", gateway_ip=None)
-    message = fault(add_interface(l3_api, router["id"], subnet_id=gatewayless["subnet"]["id"]), 400)
+    gatewayless = private_network(edge_api, cleanup, member.token, "10.61.0.0/24", gateway_ip=None)
+    message = fault(
+        add_interface(edge_api, router["id"], subnet_id=gatewayless["subnet"]["id"]), 400
+    )
     assert "must have a gateway IP" in message
-    fault(add_interface(l3_api, router["id"], subnet_id="nope"), 404, "SubnetNotFound")
-    assert len(router_ports(l3_api, router["id"])) == 1  # the refusals made no port
+    fault(add_interface(edge_api, router["id"], subnet_id="nope"), 404, "SubnetNotFound")
+    assert len(router_ports(edge_api, router["id"])) == 1  # the refusals made no port
     # The interface keeps its router, network and subnet in place.
-    fault(l3_api.delete(f"/v2.0/routers/{router['id']}"), 409, "RouterInUse")
-    message = fault(l3_api.delete(f"/v2.0/ports/{info['port_id']}"), 409, "ServicePortInUse")
+    fault(edge_api.delete(f"/v2.0/routers/{router['id']}"), 409, "RouterInUse")
+    message = fault(edge_api.delete(f"/v2.0/ports/{info['port_id']}"), 409, "ServicePortInUse")
     assert message == (
         f"Port {info['port_id']} cannot be deleted directly via the port API: has device "
         "owner network:router_interface."
     )
-    fault(l3_api.delete(f"/v2.0/subnets/{subnet['id']}"), 409, "SubnetInUse")
-    fault(l3_api.delete(f"/v2.0/networks/{net['id']}"), 409, "NetworkInUse")
-    removed = remove_interface(l3_api, router["id"], member.token, subnet_id=subnet["id"])
+    fault(edge_api.delete(f"/v2.0/subnets/{subnet['id']}"), 409, "SubnetInUse")
+    fault(edge_api.delete(f"/v2.0/networks/{net['id']}"), 409, "NetworkInUse")
+    removed = remove_interface(edge_api, router["id"], member.token, subnet_id=subnet["id"])
     assert removed.status_code == 200, removed.text
     assert removed.json() == info
-    fault(l3_api.get(f"/v2.0/ports/{info['port_id']}"), 404)
+    fault(edge_api.get(f"/v2.0/ports/{info['port_id']}"), 404)
     fault(
-        remove_interface(l3_api, router["id"], subnet_id=subnet["id"]),
+        remove_interface(edge_api, router["id"], subnet_id=subnet["id"]),
         404,
         "RouterInterfaceNotFoundForSubnet",
     )
-    fault(add_interface(l3_api, router["id"]), 400)
-    fault(add_interface(l3_api, router["id"], subnet_id=subnet["id"], port_id="x"), 400)
+    fault(add_interface(edge_api, router["id"]), 400)
+    fault(add_interface(edge_api, router["id"], subnet_id=subnet["id"], port_id="x"), 400)
 
 
 def test_interfaces_by_port(
-    l3_api: NetworkApi, member: Persona, other: Persona, cleanup: Cleanup
+    edge_api: NetworkApi, member: Persona, other: Persona, cleanup: Cleanup
 ) -> None:
-    router = make_router(l3_api, cleanup, member.token)
-    net = private_network(l3_api, cleanup, member.token, "10.62.0.0/24")
-    made = l3_api.post(
+    router = make_router(edge_api, cleanup, member.token)
+    net = private_network(edge_api, cleanup, member.token, "10.62.0.0/24")
+    made = edge_api.post(
         "/v2.0/ports", token=member.token, json={"port": {"network_id": net["id"]}}
     ).json()["port"]
-    response = add_interface(l3_api, router["id"], member.token, port_id=made["id"])
+    response = add_interface(edge_api, router["id"], member.token, port_id=made["id"])
     assert response.status_code == 200, response.text
     info = response.json()
     assert info["port_id"] == made["id"] and info["subnet_id"] == net["subnet"]["id"]
-    port = l3_api.get(f"/v2.0/ports/{made['id']}", token=member.token).json()["port"]
+    port = edge_api.get(f"/v2.0/ports/{made['id']}", token=member.token).json()["port"]
     assert port["device_id"] == router["id"]
     assert port["device_owner"] == "network:router_interface"
     assert port["fixed_ips"] == made["fixed_ips"]
     # A port already in use cannot become another router's interface.
-    second = make_router(l3_api, cleanup, member.token)
-    fault(add_interface(l3_api, second["id"], port_id=made["id"]), 409, "PortInUse")
+    second = make_router(edge_api, cleanup, member.token)
+    fault(add_interface(edge_api, second["id"], port_id=made["id"]), 409, "PortInUse")
     fault(
-        remove_interface(l3_api, second["id"], port_id=made["id"]),
+        remove_interface(edge_api, second["id"], port_id=made["id"]),
         404,
         "RouterInterfaceNotFound",
     )
     # The subnet's router interface may be updated (Tempest: keeps its address).
-    kept = l3_api.put(
+    kept = edge_api.put(
         f"/v2.0/ports/{made['id']}",
         token=member.token,
         json={"port": {"fixed_ips": [{"subnet_id": net["subnet"]["id"]}]}},
@@ -365,23 +361,23 @@ def test_interfaces_by_port(
     assert kept.status_code == 200, kept.text
     assert kept.json()["port"]["fixed_ips"] == made["fixed_ips"]
     # Another project's router cannot be seen, let alone changed.
-    fault(add_interface(l3_api, router["id"], other.token, port_id=made["id"]), 404)
-    removed = remove_interface(l3_api, router["id"], member.token, port_id=made["id"])
+    fault(add_interface(edge_api, router["id"], other.token, port_id=made["id"]), 404)
+    removed = remove_interface(edge_api, router["id"], member.token, port_id=made["id"])
     assert removed.status_code == 200, removed.text
     assert removed.json()["port_id"] == made["id"]
-    fault(l3_api.get(f"/v2.0/ports/{made['id']}"), 404)  # Neutron deletes it
-    fault(remove_interface(l3_api, router["id"]), 400)
+    fault(edge_api.get(f"/v2.0/ports/{made['id']}"), 404)  # Neutron deletes it
+    fault(remove_interface(edge_api, router["id"]), 400)
 
 
-def test_extra_routes(l3_api: NetworkApi, member: Persona, cleanup: Cleanup) -> None:
-    router = make_router(l3_api, cleanup, member.token)
+def test_extra_routes(edge_api: NetworkApi, member: Persona, cleanup: Cleanup) -> None:
+    router = make_router(edge_api, cleanup, member.token)
     path = f"/v2.0/routers/{router['id']}"
-    net = private_network(l3_api, cleanup, member.token, "10.63.0.0/24")
-    assert add_interface(l3_api, router["id"], subnet_id=net["subnet"]["id"]).status_code == 200
+    net = private_network(edge_api, cleanup, member.token, "10.63.0.0/24")
+    assert add_interface(edge_api, router["id"], subnet_id=net["subnet"]["id"]).status_code == 200
     route = {"destination": "192.168.10.0/24", "nexthop": "10.63.0.5"}
 
     def update(routes: Any) -> Any:
-        return l3_api.put(path, token=member.token, json={"router": {"routes": routes}})
+        return edge_api.put(path, token=member.token, json={"router": {"routes": routes}})
 
     message = fault(
         update([{"destination": "192.168.10.0/24", "nexthop": "10.99.0.5"}]),
@@ -401,150 +397,156 @@ def test_extra_routes(l3_api: NetworkApi, member: Persona, cleanup: Cleanup) -> 
     assert response.json()["router"]["routes"] == [route]
     # The interface a nexthop is behind stays while the route does.
     fault(
-        remove_interface(l3_api, router["id"], subnet_id=net["subnet"]["id"]),
+        remove_interface(edge_api, router["id"], subnet_id=net["subnet"]["id"]),
         409,
         "RouterInterfaceInUseByRoute",
     )
     # extraroute-atomic: add and remove relative to the current set.
     more = {"destination": "192.168.20.0/24", "nexthop": "10.63.0.6"}
-    added = l3_api.put(
+    added = edge_api.put(
         f"{path}/add_extraroutes", token=member.token, json={"router": {"routes": [more, route]}}
     )
     assert added.status_code == 200, added.text
     assert added.json()["router"]["routes"] == [route, more]
     bad = {"destination": "192.168.30.0/24", "nexthop": "10.1.1.1"}
     fault(
-        l3_api.put(f"{path}/add_extraroutes", json={"router": {"routes": [bad]}}),
+        edge_api.put(f"{path}/add_extraroutes", json={"router": {"routes": [bad]}}),
         400,
         "InvalidRoutes",
     )
-    fault(l3_api.put(f"{path}/add_extraroutes", json={"routes": [more]}), 400)
-    removed = l3_api.put(f"{path}/remove_extraroutes", json={"router": {"routes": [route]}})
+    fault(edge_api.put(f"{path}/add_extraroutes", json={"routes": [more]}), 400)
+    removed = edge_api.put(f"{path}/remove_extraroutes", json={"router": {"routes": [route]}})
     assert removed.status_code == 200, removed.text
     assert removed.json()["router"]["routes"] == [more]
     assert update(None).json()["router"]["routes"] == []
-    assert remove_interface(l3_api, router["id"], subnet_id=net["subnet"]["id"]).status_code == 200
+    assert (
+        remove_interface(edge_api, router["id"], subnet_id=net["subnet"]["id"]).status_code == 200
+    )
 
 
-def test_router_quota_and_visibility(l3_api: NetworkApi, other: Persona, cleanup: Cleanup) -> None:
-    limited = persona(l3_api.identity)
+def test_router_quota_and_visibility(
+    edge_api: NetworkApi, other: Persona, cleanup: Cleanup
+) -> None:
+    limited = persona(edge_api.identity)
     quota = {"quota": {"router": 1}}
-    assert l3_api.put(f"/v2.0/quotas/{limited.project_id}", json=quota).status_code == 200
-    router = make_router(l3_api, cleanup, limited.token)
-    fault(create_router(l3_api, limited.token), 409, "OverQuota")
-    details = l3_api.get(f"/v2.0/quotas/{limited.project_id}/details").json()["quota"]
+    assert edge_api.put(f"/v2.0/quotas/{limited.project_id}", json=quota).status_code == 200
+    router = make_router(edge_api, cleanup, limited.token)
+    fault(create_router(edge_api, limited.token), 409, "OverQuota")
+    details = edge_api.get(f"/v2.0/quotas/{limited.project_id}/details").json()["quota"]
     assert details["router"] == {"limit": 1, "used": 1, "reserved": 0}
-    fault(l3_api.get(f"/v2.0/routers/{router['id']}", token=other.token), 404)
+    fault(edge_api.get(f"/v2.0/routers/{router['id']}", token=other.token), 404)
     fault(
-        l3_api.put(
+        edge_api.put(
             f"/v2.0/routers/{router['id']}", token=other.token, json={"router": {"name": "x"}}
         ),
         404,
     )
-    fault(l3_api.delete(f"/v2.0/routers/{router['id']}", token=other.token), 404)
-    assert l3_api.get("/v2.0/routers", token=other.token).json()["routers"] == []
-    assert router["id"] in {r["id"] for r in l3_api.get("/v2.0/routers").json()["routers"]}
+    fault(edge_api.delete(f"/v2.0/routers/{router['id']}", token=other.token), 404)
+    assert edge_api.get("/v2.0/routers", token=other.token).json()["routers"] == []
+    assert router["id"] in {r["id"] for r in edge_api.get("/v2.0/routers").json()["routers"]}
 
 
 def test_router_lists_tags_and_revisions(
-    l3_api: NetworkApi, member: Persona, cleanup: Cleanup
+    edge_api: NetworkApi, member: Persona, cleanup: Cleanup
 ) -> None:
-    made = [make_router(l3_api, cleanup, member.token, name=f"r{i}") for i in range(3)]
+    made = [make_router(edge_api, cleanup, member.token, name=f"r{i}") for i in range(3)]
     path = f"/v2.0/routers/{made[0]['id']}"
-    assert l3_api.put(f"{path}/tags/blue", token=member.token).status_code == 201
-    assert l3_api.get(f"{path}/tags", token=member.token).json() == {"tags": ["blue"]}
-    assert l3_api.get(f"{path}/tags/blue", token=member.token).status_code == 204
-    fault(l3_api.get(f"{path}/tags/red", token=member.token), 404, "TagNotFound")
-    tagged = l3_api.get("/v2.0/routers?tags=blue", token=member.token).json()["routers"]
+    assert edge_api.put(f"{path}/tags/blue", token=member.token).status_code == 201
+    assert edge_api.get(f"{path}/tags", token=member.token).json() == {"tags": ["blue"]}
+    assert edge_api.get(f"{path}/tags/blue", token=member.token).status_code == 204
+    fault(edge_api.get(f"{path}/tags/red", token=member.token), 404, "TagNotFound")
+    tagged = edge_api.get("/v2.0/routers?tags=blue", token=member.token).json()["routers"]
     assert [r["id"] for r in tagged] == [made[0]["id"]]
-    page = l3_api.get(
+    page = edge_api.get(
         "/v2.0/routers?sort_key=name&sort_dir=desc&limit=2&fields=name&fields=id",
         token=member.token,
     ).json()
     assert [r["name"] for r in page["routers"]] == ["r2", "r1"]
     assert set(page["routers"][0]) == {"name", "id"}
     assert page["routers_links"][0]["rel"] == "next"
-    shown = l3_api.get(f"{path}?fields=name", token=member.token).json()["router"]
+    shown = edge_api.get(f"{path}?fields=name", token=member.token).json()["router"]
     assert shown == {"name": "r0"}
-    revision = l3_api.get(path).json()["router"]["revision_number"]
-    stale = l3_api.put(
+    revision = edge_api.get(path).json()["router"]["revision_number"]
+    stale = edge_api.put(
         path,
         json={"router": {"name": "x"}},
         headers={"If-Match": f"revision_number={revision - 1}"},
     )
     fault(stale, 412, "RevisionNumberConstraintFailed")
-    assert l3_api.delete(f"{path}/tags", token=member.token).status_code == 204
-    assert l3_api.get(path).json()["router"]["tags"] == []
+    assert edge_api.delete(f"{path}/tags", token=member.token).status_code == 204
+    assert edge_api.get(path).json()["router"]["tags"] == []
 
 
 def test_concurrent_overlapping_interfaces_attach_once(
-    l3_api: NetworkApi, member: Persona, cleanup: Cleanup
+    edge_api: NetworkApi, member: Persona, cleanup: Cleanup
 ) -> None:
     """The router's lock serialises interface changes: of five subnets with one cidr racing
     onto a router, exactly one becomes an interface, and the others leave no port behind."""
-    router = make_router(l3_api, cleanup, member.token)
+    router = make_router(edge_api, cleanup, member.token)
     subnets = [
-        private_network(l3_api, cleanup, member.token, "10.64.0.0/24")["subnet"] for _ in range(5)
+        private_network(edge_api, cleanup, member.token, "10.64.0.0/24")["subnet"] for _ in range(5)
     ]
 
     def attach(subnet: dict[str, Any]) -> Any:
-        return add_interface(l3_api, router["id"], member.token, subnet_id=subnet["id"])
+        return add_interface(edge_api, router["id"], member.token, subnet_id=subnet["id"])
 
     with ThreadPoolExecutor(max_workers=5) as pool:
         responses = list(pool.map(attach, subnets))
     assert sorted(r.status_code for r in responses) == [200, 400, 400, 400, 400], [
         r.text for r in responses
     ]
-    [port] = router_ports(l3_api, router["id"])
+    [port] = router_ports(edge_api, router["id"])
     [winner] = [r.json() for r in responses if r.status_code == 200]
     assert port["id"] == winner["port_id"]
 
 
 def test_legs_never_overlap_the_gateway(
-    l3_api: NetworkApi, member: Persona, external: dict[str, Any], cleanup: Cleanup
+    edge_api: NetworkApi, member: Persona, external: dict[str, Any], cleanup: Cleanup
 ) -> None:
-    router = make_router(l3_api, cleanup, member.token)
-    inside = private_network(l3_api, cleanup, member.token, "172.24.4.0/25")
-    assert add_interface(l3_api, router["id"], subnet_id=inside["subnet"]["id"]).status_code == 200
+    router = make_router(edge_api, cleanup, member.token)
+    inside = private_network(edge_api, cleanup, member.token, "172.24.4.0/25")
+    assert (
+        add_interface(edge_api, router["id"], subnet_id=inside["subnet"]["id"]).status_code == 200
+    )
     # A gateway whose subnet overlaps an interface's is refused, and leaves no port.
     message = fault(
-        l3_api.put(
+        edge_api.put(
             f"/v2.0/routers/{router['id']}",
             json={"router": {"external_gateway_info": {"network_id": external["id"]}}},
         ),
         400,
     )
     assert "overlaps with cidr" in message
-    assert len(router_ports(l3_api, router["id"])) == 1
+    assert len(router_ports(edge_api, router["id"])) == 1
     assert (
-        l3_api.get(f"/v2.0/routers/{router['id']}").json()["router"]["external_gateway_info"]
+        edge_api.get(f"/v2.0/routers/{router['id']}").json()["router"]["external_gateway_info"]
         is None
     )
     # And the other way round; nor is an external subnet an interface.
     second = make_router(
-        l3_api, cleanup, member.token, external_gateway_info={"network_id": external["id"]}
+        edge_api, cleanup, member.token, external_gateway_info={"network_id": external["id"]}
     )
-    message = fault(add_interface(l3_api, second["id"], subnet_id=inside["subnet"]["id"]), 400)
+    message = fault(add_interface(edge_api, second["id"], subnet_id=inside["subnet"]["id"]), 400)
     assert "overlaps with cidr" in message
-    message = fault(add_interface(l3_api, second["id"], subnet_id=external["subnet"]["id"]), 400)
+    message = fault(add_interface(edge_api, second["id"], subnet_id=external["subnet"]["id"]), 400)
     assert "external network" in message
-    assert len(router_ports(l3_api, second["id"])) == 1
+    assert len(router_ports(edge_api, second["id"])) == 1
 
 
-def test_availability_zone_hints(l3_api: NetworkApi, member: Persona, cleanup: Cleanup) -> None:
+def test_availability_zone_hints(edge_api: NetworkApi, member: Persona, cleanup: Cleanup) -> None:
     """Hints name zones an L3 agent reports (zones.py); an unknown one creates nothing."""
-    zones = l3_api.get("/v2.0/availability_zones?resource=router").json()["availability_zones"]
+    zones = edge_api.get("/v2.0/availability_zones?resource=router").json()["availability_zones"]
     known = [z["name"] for z in zones]
     assert known, zones
-    router = make_router(l3_api, cleanup, member.token, availability_zone_hints=known[:1])
+    router = make_router(edge_api, cleanup, member.token, availability_zone_hints=known[:1])
     assert router["availability_zone_hints"] == known[:1]
     assert isinstance(router["availability_zones"], list)
-    before = l3_api.get("/v2.0/routers").json()["routers"]
+    before = edge_api.get("/v2.0/routers").json()["routers"]
     fault(
-        create_router(l3_api, member.token, availability_zone_hints=["atlantis"]),
+        create_router(edge_api, member.token, availability_zone_hints=["atlantis"]),
         404,
         "AvailabilityZoneNotFound",
     )
-    assert l3_api.get("/v2.0/routers").json()["routers"] == before
-    plain = make_router(l3_api, cleanup, member.token)
+    assert edge_api.get("/v2.0/routers").json()["routers"] == before
+    plain = make_router(edge_api, cleanup, member.token)
     assert plain["availability_zone_hints"] == []

@@ -11,15 +11,12 @@ from typing import Any
 import pytest
 
 from tests.api.conftest import NetworkApi
-from tests.api.helpers import Persona, persona, unique
+from tests.api.helpers import Persona, persona, persona_fixture, unique
 from tests.api.test_network_ports import create_port
 from tests.api.test_network_subnets import create_subnet
 from tests.api.test_networks import create_network, fault
 
-
-@pytest.fixture(scope="module")
-def member(network_api: NetworkApi) -> Persona:
-    return persona(network_api.identity)
+member = persona_fixture()
 
 
 def create_group(api: NetworkApi, token: str | None = None, **fields: Any) -> dict[str, Any]:

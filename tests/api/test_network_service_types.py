@@ -17,7 +17,7 @@ def test_dvs_mode_has_no_service_providers(network_api: NetworkApi) -> None:
     assert response.json() == {"service_providers": []}
 
 
-def test_edge_mode_names_its_l3_provider(l3_api: NetworkApi) -> None:
-    assert {"service-type", "router", "router_availability_zone"} <= aliases(l3_api)
-    providers = l3_api.get("/v2.0/service-providers").json()["service_providers"]
+def test_edge_mode_names_its_l3_provider(edge_api: NetworkApi) -> None:
+    assert {"service-type", "router", "router_availability_zone"} <= aliases(edge_api)
+    providers = edge_api.get("/v2.0/service-providers").json()["service_providers"]
     assert providers == [{"service_type": "L3_ROUTER_NAT", "name": "vistack-edge", "default": True}]

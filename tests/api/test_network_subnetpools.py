@@ -15,18 +15,11 @@ from typing import Any
 import pytest
 
 from tests.api.conftest import NetworkApi
-from tests.api.helpers import Persona, persona, unique
+from tests.api.helpers import Persona, persona_fixture, unique
 from tests.api.test_networks import create_network, fault
 
-
-@pytest.fixture(scope="module")
-def alice(network_api: NetworkApi) -> Persona:
-    return persona(network_api.identity)
-
-
-@pytest.fixture(scope="module")
-def bob(network_api: NetworkApi) -> Persona:
-    return persona(network_api.identity)
+alice = persona_fixture()
+bob = persona_fixture()
 
 
 @pytest.fixture

@@ -8,13 +8,10 @@ from typing import Any
 import pytest
 
 from tests.api.conftest import NetworkApi
-from tests.api.helpers import Persona, persona, unique
+from tests.api.helpers import Persona, persona, persona_fixture, unique
 from tests.api.test_networks import create_network, fault
 
-
-@pytest.fixture(scope="module")
-def member(network_api: NetworkApi) -> Persona:
-    return persona(network_api.identity)
+member = persona_fixture()
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests.api.conftest import NetworkApi
-from tests.api.helpers import Persona, persona, unique
+from tests.api.helpers import Persona, persona_fixture, unique
 from tests.api.test_network_agents import (
     age_heartbeat,
     agents_by_type,
@@ -23,10 +23,7 @@ from tests.api.test_networks import create_network, fault
 from vistack.config import ConfigError, NetworkSettings
 from vistack.network.domain.models import network_options
 
-
-@pytest.fixture(scope="module")
-def member(edge_api: NetworkApi) -> Persona:
-    return persona(edge_api.identity)
+member = persona_fixture("edge_api")
 
 
 @pytest.fixture(scope="module")

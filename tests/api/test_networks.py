@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from tests.api.conftest import NetworkApi
-from tests.api.helpers import Persona, persona, unique
+from tests.api.helpers import Persona, persona, persona_fixture, unique
 from vistack.drivers.errors import InvalidStateError, TransientError
 
 
@@ -48,22 +48,18 @@ def portgroups(api: NetworkApi) -> dict[str, int]:
     }
 
 
-@pytest.fixture(scope="module")
-def member(network_api: NetworkApi) -> Persona:
-    return persona(network_api.identity)
-
-
-@pytest.fixture(scope="module")
-def other(network_api: NetworkApi) -> Persona:
-    return persona(network_api.identity)
+member = persona_fixture()
+other = persona_fixture()
 
 
 @pytest.fixture
 def cleanup(network_api: NetworkApi) -> Iterator[list[str]]:
-    """Network ids to delete (as admin) after the test, whatever it left."""
+    """Network ids to delete (as admin) after the test, with whatever ports it left on them."""
     ids: list[str] = []
     yield ids
     for network_id in ids:
+        for port in network_api.get(f"/v2.0/ports?network_id={network_id}").json()["ports"]:
+            network_api.delete(f"/v2.0/ports/{port['id']}")
         network_api.delete(f"/v2.0/networks/{network_id}")
 
 

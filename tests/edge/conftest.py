@@ -39,6 +39,16 @@ def lab(tmp_path: Path) -> Iterator[Lab]:
         lab.close()
 
 
+@pytest.fixture(scope="module")
+def module_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    """A lab for a module's shared topology: built once, its namespaces gone after the module."""
+    lab = Lab(tag=new_tag(), workdir=tmp_path_factory.mktemp("lab"))
+    try:
+        yield lab
+    finally:
+        lab.close()
+
+
 @pytest.fixture
 def agent(tmp_path: Path) -> Iterator[EdgeAgent]:
     edge = EdgeAgent(EdgeConfig(state_dir=tmp_path / "edge", name=f"t{new_tag()}"))

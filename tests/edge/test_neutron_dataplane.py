@@ -17,7 +17,6 @@ from __future__ import annotations
 import random
 import subprocess
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,7 @@ from typing import Any
 import pytest
 
 from tests.edge.conftest import EdgeCloudApi, running_edge_cloud
-from tests.edge.lab import Lab, needs_root, new_tag, tcp_probe, wait_until
+from tests.edge.lab import Lab, needs_root, tcp_probe, wait_until
 from vistack.edge import names
 from vistack.network.dataplane.sync import teardown_state_dir
 
@@ -108,10 +107,9 @@ def ping(netns: str, address: str) -> bool:
     return subprocess.run(cmd, capture_output=True, timeout=10).returncode == 0
 
 
-def _build(api: EdgeCloudApi, lab: Lab) -> Topology:
-    rnd = random.Random()
-    prefix = f"10.{rnd.randrange(1, 250)}.{rnd.randrange(1, 250)}."
-    ext_prefix = f"198.18.{rnd.randrange(1, 250)}."
+def make_external(api: EdgeCloudApi, ext_prefix: str) -> dict[str, Any]:
+    """The flat external network `public` on `{ext_prefix}0/24`, without DHCP; the "external"
+    host takes .1 (the upstream gateway), outside the allocation pool."""
     external = created(
         api.post(
             "/v2.0/networks",
@@ -130,11 +128,29 @@ def _build(api: EdgeCloudApi, lab: Lab) -> Topology:
         "ip_version": 4,
         "cidr": f"{ext_prefix}0/24",
         "gateway_ip": f"{ext_prefix}1",
-        # The "external" host takes .1 (the upstream gateway), outside the pool.
         "allocation_pools": [{"start": f"{ext_prefix}10", "end": f"{ext_prefix}100"}],
         "enable_dhcp": False,
     }
     created(api.post("/v2.0/subnets", json={"subnet": subnet_body}), "subnet")
+    return external
+
+
+def make_router(api: EdgeCloudApi, external_id: str, subnet_id: str) -> dict[str, Any]:
+    """Router `r`: its gateway on the external network, an interface on the tenant subnet."""
+    body = {"router": {"name": "r", "external_gateway_info": {"network_id": external_id}}}
+    router = created(api.post("/v2.0/routers", json=body), "router")
+    response = api.put(
+        f"/v2.0/routers/{router['id']}/add_router_interface", json={"subnet_id": subnet_id}
+    )
+    assert response.status_code == 200, response.text
+    return router
+
+
+def _build(api: EdgeCloudApi, lab: Lab) -> Topology:
+    rnd = random.Random()
+    prefix = f"10.{rnd.randrange(1, 250)}.{rnd.randrange(1, 250)}."
+    ext_prefix = f"198.18.{rnd.randrange(1, 250)}."
+    external = make_external(api, ext_prefix)
     tenant = created(api.post("/v2.0/networks", json={"network": {"name": "t"}}), "network")
     subnet_body = {
         "network_id": tenant["id"],
@@ -177,22 +193,7 @@ def _build(api: EdgeCloudApi, lab: Lab) -> Topology:
     router: dict[str, Any] | None = None
     fip: str | None = None
     if l3_available(api):
-        router = created(
-            api.post(
-                "/v2.0/routers",
-                json={
-                    "router": {
-                        "name": "r",
-                        "external_gateway_info": {"network_id": external["id"]},
-                    }
-                },
-            ),
-            "router",
-        )
-        response = api.put(
-            f"/v2.0/routers/{router['id']}/add_router_interface", json={"subnet_id": subnet["id"]}
-        )
-        assert response.status_code == 200, response.text
+        router = make_router(api, external["id"], subnet["id"])
         floating = created(
             api.post(
                 "/v2.0/floatingips",
@@ -231,12 +232,8 @@ def _build(api: EdgeCloudApi, lab: Lab) -> Topology:
 
 
 @pytest.fixture(scope="module")
-def topo(edge_cloud: EdgeCloudApi, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
-    lab = Lab(tag=new_tag(), workdir=tmp_path_factory.mktemp("lab"))
-    try:
-        yield _build(edge_cloud, lab)
-    finally:
-        lab.close()
+def topo(edge_cloud: EdgeCloudApi, module_lab: Lab) -> Topology:
+    return _build(edge_cloud, module_lab)
 
 
 def test_instances_get_their_ports_addresses_by_dhcp(topo: Topology) -> None:

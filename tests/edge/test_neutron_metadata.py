@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests.edge.conftest import EdgeCloudApi, running_edge_cloud
-from tests.edge.lab import UNAVAILABLE, Lab, needs_root, new_tag
+from tests.edge.lab import UNAVAILABLE, Lab, needs_root
 from tests.edge.test_metadata import Upstream, dhcp_instance, fetch, wget
 from vistack.edge import names
 from vistack.edge.metadata import sign
@@ -69,15 +69,6 @@ def cloud(
     data_dir = tmp_path_factory.mktemp("edge-metadata")
     with running_edge_cloud(data_dir, metadata_url=upstream.url) as api:
         yield api, data_dir
-
-
-@pytest.fixture
-def lab(tmp_path: Path) -> Iterator[Lab]:
-    lab = Lab(tag=new_tag(), workdir=tmp_path)
-    try:
-        yield lab
-    finally:
-        lab.close()
 
 
 def test_metadata_reaches_upstream_signed_for_the_ports_device(

@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import random
 import subprocess
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,8 +21,14 @@ import pytest
 from click.testing import CliRunner
 
 from tests.edge.conftest import EdgeCloudApi
-from tests.edge.lab import Lab, needs_root, new_tag
-from tests.edge.test_neutron_dataplane import created, ping, plugged
+from tests.edge.lab import Lab, needs_root
+from tests.edge.test_neutron_dataplane import (
+    created,
+    make_external,
+    make_router,
+    ping,
+    plugged,
+)
 from vistack.cli import main
 from vistack.edge import meter, names
 
@@ -76,28 +81,7 @@ def _build(api: EdgeCloudApi, lab: Lab) -> Metered:
     rnd = random.Random()
     prefix = f"10.{rnd.randrange(1, 250)}.{rnd.randrange(1, 250)}."
     ext_prefix = f"198.18.{rnd.randrange(1, 250)}."
-    external = created(
-        api.post(
-            "/v2.0/networks",
-            json={
-                "network": {
-                    "name": "public",
-                    "router:external": True,
-                    "provider:network_type": "flat",
-                }
-            },
-        ),
-        "network",
-    )
-    ext_subnet = {
-        "network_id": external["id"],
-        "ip_version": 4,
-        "cidr": f"{ext_prefix}0/24",
-        "gateway_ip": f"{ext_prefix}1",
-        "allocation_pools": [{"start": f"{ext_prefix}10", "end": f"{ext_prefix}100"}],
-        "enable_dhcp": False,
-    }
-    created(api.post("/v2.0/subnets", json={"subnet": ext_subnet}), "subnet")
+    external = make_external(api, ext_prefix)
     tenant = created(api.post("/v2.0/networks", json={"network": {"name": "t"}}), "network")
     subnet = created(
         api.post(
@@ -113,17 +97,7 @@ def _build(api: EdgeCloudApi, lab: Lab) -> Metered:
         ),
         "port",
     )
-    router = created(
-        api.post(
-            "/v2.0/routers",
-            json={"router": {"name": "r", "external_gateway_info": {"network_id": external["id"]}}},
-        ),
-        "router",
-    )
-    response = api.put(
-        f"/v2.0/routers/{router['id']}/add_router_interface", json={"subnet_id": subnet["id"]}
-    )
-    assert response.status_code == 200, response.text
+    router = make_router(api, external["id"], subnet["id"])
     api.synced()
     vm_ip = port["fixed_ips"][0]["ip_address"]
     # A static address (the port's) instead of a DHCP lease: what is metered is the router.
@@ -133,14 +107,8 @@ def _build(api: EdgeCloudApi, lab: Lab) -> Metered:
 
 
 @pytest.fixture(scope="module")
-def metered(
-    edge_cloud: EdgeCloudApi, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Metered]:
-    lab = Lab(tag=new_tag(), workdir=tmp_path_factory.mktemp("lab"))
-    try:
-        yield _build(edge_cloud, lab)
-    finally:
-        lab.close()
+def metered(edge_cloud: EdgeCloudApi, module_lab: Lab) -> Metered:
+    return _build(edge_cloud, module_lab)
 
 
 def _pings(topo: Metered, count: int) -> None:

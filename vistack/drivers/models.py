@@ -118,12 +118,35 @@ class AttachedDisk:
     capacity_gb: int
 
 
+#: The virtual NIC adapter types a port may be plugged in as (vSphere device classes).
+NIC_ADAPTERS = ("vmxnet3", "e1000", "e1000e")
+
+
 @dataclass(frozen=True)
 class NicInfo:
-    """A NIC as the VM has it."""
+    """A NIC as the VM has it.
+
+    `portgroup` is the port group key the NIC's backing names, on the switch `switch_uuid`.
+    `device_key` is the backend's device key (4000+ on vCenter, 200+ on vcsim), which identifies
+    the NIC inside the VM while it exists. `external_id` is the Neutron port id the NIC was
+    plugged for ("" for NICs made otherwise), so an operator reading the VM's devices in vCenter
+    can tell which port it is.
+    `connected` is what the backend reports now: vCenter says False while the VM is off
+    (vcsim keeps whatever the spec said, True).
+    """
 
     mac: str
     portgroup: str
+    switch_uuid: str = ""
+    device_key: int = 0
+    connected: bool = False
+    external_id: str = ""
+    adapter: str = "vmxnet3"
+
+    @property
+    def portgroup_key(self) -> str:
+        """The same as `portgroup`: the name the network driver's callers use for it."""
+        return self.portgroup
 
 
 @dataclass(frozen=True)

@@ -372,7 +372,11 @@ class VSphereCompute:
             switch = self._lookup.portgroup_switch_uuid(client, nic.portgroup)
             config = vim.vm.ConfigSpec(deviceChange=[devices.new_nic(-1, switch, *n_pm(nic))])
             wait_for_task(client, vm.ReconfigVM_Task(spec=config), self._timeout)
-            return NicInfo(mac, nic.portgroup)
+            # Read back, so the answer equals what get_vm reports (device key, switch UUID).
+            for added in self._devices_info(client, vm)[1]:
+                if added.mac == mac:
+                    return added
+            raise NotFoundError(f"the NIC with MAC {mac} vanished from VM {instance_uuid}")
 
         return self._session.call(lambda c: self._on_vm(c, instance_uuid, run), idempotent=False)
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from vistack.drivers.errors import NoCapacityError
-from vistack.drivers.models import AttachedDisk, NicInfo, Provisioning
+from vistack.drivers.errors import InvalidStateError, NoCapacityError
+from vistack.drivers.models import NIC_ADAPTERS, AttachedDisk, NicInfo, Provisioning
 from vistack.vsphere.vmomi import vim
 
 KB_PER_GB = 1024 * 1024
@@ -83,10 +83,43 @@ def remove(device: Any) -> Any:
     return DeviceSpec(operation=Operation.remove, device=device)
 
 
-def new_nic(key: int, switch_uuid: str, portgroup: str, mac: str) -> Any:
-    """A vmxnet3 NIC on a distributed port group with a fixed (Neutron) MAC."""
+#: Adapter name → the vSphere device class a NIC of that type is.
+NIC_CLASSES: dict[str, Any] = {
+    "vmxnet3": vim.vm.device.VirtualVmxnet3,
+    "e1000": vim.vm.device.VirtualE1000,
+    "e1000e": vim.vm.device.VirtualE1000e,
+}
+
+
+def nic_class(adapter: str) -> Any:
+    """The device class for `adapter`.
+
+    :raises InvalidStateError: not one of `NIC_ADAPTERS`; said before any call reaches vCenter,
+        whose own answer (a `InvalidDeviceSpec` on some other field) would not name the cause.
+    """
+    try:
+        return NIC_CLASSES[adapter]
+    except KeyError:
+        allowed = ", ".join(NIC_ADAPTERS)
+        raise InvalidStateError(f"NIC adapter type {adapter!r} is not one of {allowed}") from None
+
+
+def new_nic(
+    key: int,
+    switch_uuid: str,
+    portgroup: str,
+    mac: str,
+    *,
+    adapter: str = "vmxnet3",
+    external_id: str | None = None,
+) -> Any:
+    """A NIC on a distributed port group with a fixed (Neutron) MAC.
+
+    `addressType="manual"` makes vSphere keep `mac` instead of generating one; `external_id`
+    (the Neutron port id) is stored on the device so the VM's config says which port it is.
+    """
     port = vim.dvs.PortConnection(switchUuid=switch_uuid, portgroupKey=portgroup)
-    nic = vim.vm.device.VirtualVmxnet3(
+    nic = nic_class(adapter)(
         key=key,
         addressType="manual",
         macAddress=mac,
@@ -95,6 +128,8 @@ def new_nic(key: int, switch_uuid: str, portgroup: str, mac: str) -> Any:
             startConnected=True, allowGuestControl=True, connected=True
         ),
     )
+    if external_id is not None:
+        nic.externalId = external_id
     return DeviceSpec(operation=Operation.add, device=nic)
 
 
@@ -122,15 +157,38 @@ def attached(disk: Any) -> AttachedDisk:
     return AttachedDisk(disk_path(disk), disk_gb(disk))
 
 
+def nic_adapter(nic: Any) -> str:
+    """The adapter name of a NIC device; its vSphere type name for types vistack never makes."""
+    for name, cls in NIC_CLASSES.items():
+        if type(nic) is cls:
+            return name
+    return str(getattr(nic, "_wsdlName", type(nic).__name__))
+
+
+def nic_mac(nic: Any) -> str:
+    return str(nic.macAddress or "").lower()
+
+
 def nic_info(nic: Any) -> NicInfo:
     backing = nic.backing
     port = getattr(backing, "port", None)
+    switch_uuid = ""
     if port is not None:
-        portgroup = str(port.portgroupKey)
+        portgroup = str(port.portgroupKey or "")
+        switch_uuid = str(port.switchUuid or "")
     else:
         network = getattr(backing, "network", None)
         portgroup = str(network._moId) if network is not None else ""
-    return NicInfo(str(nic.macAddress or "").lower(), portgroup)
+    connectable = getattr(nic, "connectable", None)
+    return NicInfo(
+        mac=nic_mac(nic),
+        portgroup=portgroup,
+        switch_uuid=switch_uuid,
+        device_key=int(nic.key or 0),
+        connected=bool(getattr(connectable, "connected", False)),
+        external_id=str(getattr(nic, "externalId", None) or ""),
+        adapter=nic_adapter(nic),
+    )
 
 
 def free_scsi_slot(devices: Sequence[Any], taken: set[tuple[int, int]]) -> tuple[int, int]:

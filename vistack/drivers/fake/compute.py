@@ -74,9 +74,10 @@ class FakeCompute:
                 cpus=spec.cpus,
                 cores_per_socket=spec.cores_per_socket,
                 memory_mb=spec.memory_mb,
-                nics=[FakeNic(n.mac.lower(), n.portgroup) for n in spec.nics],
                 annotation=spec.annotation,
             )
+            for n in spec.nics:
+                state.add_nic(vm, FakeNic(n.mac.lower(), n.portgroup))
             for new in disks:
                 new.vm = vm.instance_uuid
                 state.disks[new.path] = new
@@ -142,9 +143,8 @@ class FakeCompute:
             state.portgroup(nic.portgroup)
             if any(n.mac == nic.mac.lower() for n in vm.nics):
                 raise AlreadyExistsError(f"VM {instance_uuid} has a NIC with MAC {nic.mac}")
-            added = FakeNic(nic.mac.lower(), nic.portgroup)
-            vm.nics.append(added)
-            return NicInfo(added.mac, added.portgroup)
+            added = state.add_nic(vm, FakeNic(nic.mac.lower(), nic.portgroup))
+            return state.nic_info(vm, added)
 
     def detach_nic(self, instance_uuid: str, mac: str) -> None:
         with self._state.operation("detach_nic"):
@@ -246,7 +246,7 @@ class FakeCompute:
             cores_per_socket=vm.cores_per_socket,
             memory_mb=vm.memory_mb,
             disks=tuple(AttachedDisk(p, state.disks[p].capacity_gb) for p in vm.disks),
-            nics=tuple(NicInfo(n.mac, n.portgroup) for n in vm.nics),
+            nics=tuple(state.nic_info(vm, n) for n in vm.nics),
             annotation=vm.annotation,
             datastore=vm.datastore,
         )

@@ -1,10 +1,15 @@
-"""The in-memory network driver: port groups on named distributed switches."""
+"""The in-memory network driver: port groups on named distributed switches, ports on VMs.
+
+VMs are the ones the fake compute driver made (one shared `FakeState`), so a port plugged here
+shows in `compute.get_vm(...).nics` and keeps its port group from being deleted, as on vCenter.
+"""
 
 from __future__ import annotations
 
 from vistack.drivers.errors import AlreadyExistsError, InvalidStateError, NotFoundError
-from vistack.drivers.fake.state import FakePortgroup, FakeState
-from vistack.drivers.models import PortgroupInfo
+from vistack.drivers.fake.state import FakeNic, FakePortgroup, FakeState
+from vistack.drivers.models import NIC_ADAPTERS, NicInfo, PortgroupInfo
+from vistack.drivers.networks import normal_mac
 
 
 class FakeNetworks:
@@ -44,6 +49,38 @@ class FakeNetworks:
             if dvs is not None and dvs not in state.dvs:
                 raise NotFoundError(f"no distributed switch named {dvs!r}")
             return [_info(pg) for pg in state.portgroups.values() if dvs is None or pg.dvs == dvs]
+
+    def plug_port(
+        self, vm: str, portgroup_key: str, mac: str, port_id: str, *, adapter: str = "vmxnet3"
+    ) -> NicInfo:
+        state = self._state
+        with state.operation("plug_port"):
+            address = normal_mac(mac)
+            if adapter not in NIC_ADAPTERS:
+                allowed = ", ".join(NIC_ADAPTERS)
+                raise InvalidStateError(f"NIC adapter type {adapter!r} is not one of {allowed}")
+            target = state.vm(vm)
+            state.portgroup(portgroup_key)
+            if any(n.mac == address for n in target.nics):
+                raise AlreadyExistsError(f"VM {vm} already has a NIC with MAC {address}")
+            nic = FakeNic(address, portgroup_key, adapter=adapter, external_id=port_id)
+            return state.nic_info(target, state.add_nic(target, nic))
+
+    def unplug_port(self, vm: str, mac: str) -> None:
+        state = self._state
+        with state.operation("unplug_port"):
+            target = state.vm(vm)
+            address = mac.strip().lower()
+            kept = [n for n in target.nics if n.mac != address]
+            if len(kept) == len(target.nics):
+                raise NotFoundError(f"VM {vm} has no NIC with MAC {address}")
+            target.nics = kept
+
+    def list_nics(self, vm: str) -> list[NicInfo]:
+        state = self._state
+        with state.operation("list_nics"):
+            target = state.vm(vm)
+            return [state.nic_info(target, n) for n in target.nics]
 
 
 def _info(pg: FakePortgroup) -> PortgroupInfo:

@@ -10,12 +10,13 @@ from __future__ import annotations
 import itertools
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from vistack.drivers.errors import DriverError, NotFoundError
-from vistack.drivers.models import PowerState, Provisioning, Topology
+from vistack.drivers.models import NicInfo, PowerState, Provisioning, Topology
 
 
 @dataclass
@@ -52,10 +53,19 @@ class FakeDisk:
     vm: str | None = None
 
 
+#: vSphere numbers a VM's NICs from this device key up; the fake does the same.
+FIRST_NIC_KEY = 4000
+
+
 @dataclass
 class FakeNic:
+    """A NIC; `key` 0 means "give it the next free device key" (see `FakeState.add_nic`)."""
+
     mac: str
     portgroup: str
+    key: int = 0
+    adapter: str = "vmxnet3"
+    external_id: str = ""
 
 
 @dataclass
@@ -216,3 +226,26 @@ class FakeState:
             return self.portgroups[key]
         except KeyError:
             raise NotFoundError(f"no port group with key {key!r}") from None
+
+    def switch_uuid(self, dvs: str) -> str:
+        """A stable UUID per switch name, standing in for a DVS's `uuid` in NIC backings."""
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, f"vistack-fake:{self.spec.datacenter}/{dvs}"))
+
+    def add_nic(self, vm: FakeVM, nic: FakeNic) -> FakeNic:
+        """Append `nic` to `vm` with the next device key, as vSphere assigns them."""
+        nic.key = max((n.key for n in vm.nics), default=FIRST_NIC_KEY - 1) + 1
+        vm.nics.append(nic)
+        return nic
+
+    def nic_info(self, vm: FakeVM, nic: FakeNic) -> NicInfo:
+        """The NIC as vCenter would report it: connected only while the VM is on."""
+        pg = self.portgroups.get(nic.portgroup)
+        return NicInfo(
+            mac=nic.mac,
+            portgroup=nic.portgroup,
+            switch_uuid=self.switch_uuid(pg.dvs) if pg is not None else "",
+            device_key=nic.key,
+            connected=vm.power_state is PowerState.ON,
+            external_id=nic.external_id,
+            adapter=nic.adapter,
+        )

@@ -8,34 +8,32 @@ the same attributes); the hosted routers show their basic attributes (see
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Any
 
-from fastapi import APIRouter, Body, Request, Response
+from fastapi import APIRouter, Request, Response
 
-from vistack.common.web import JSONBody, service_url
+from vistack.common.context import RequestContext
+from vistack.common.web import JSONBody
+from vistack.network.api.collection import JsonBody, add_collection, list_response
 from vistack.network.api.deps import Context, Services
-from vistack.network.domain import query
 from vistack.network.domain.errors import NeutronBadRequest
+from vistack.network.domain.service import NetworkService
 
 router = APIRouter()
-JsonBody = Annotated[Any, Body()]
 
 
-def _list(request: Request, collection: str, items: list[dict[str, Any]], path: str) -> Response:
-    url = service_url(request, "v2.0", path)
-    return JSONBody(query.apply(items, request.query_params.multi_items(), collection, url))
-
-
-def _fields(request: Request, item: dict[str, Any]) -> dict[str, Any]:
-    fields = [
-        f for k, v in request.query_params.multi_items() if k == "fields" for f in v.split(",")
-    ]
-    return {k: v for k, v in item.items() if k in fields} if fields else item
-
-
-@router.get("/v2.0/agents")
-def list_agents(request: Request, services: Services, context: Context) -> Response:
-    return _list(request, "agents", services.networks.agents.list_agents(context), "agents")
+add_collection(
+    router,
+    "agents",
+    lambda service, context: service.agents.list_agents(context),
+    lambda service, context, item_id: service.agents.get_agent(context, item_id),
+    None,  # see create_agent
+    lambda service, context, item_id, body: service.agents.update_agent(context, item_id, body),
+    lambda service, context, item_id: service.agents.delete_agent(context, item_id),
+    bulk=False,
+    if_match=False,
+)
 
 
 @router.post("/v2.0/agents")
@@ -47,90 +45,83 @@ def create_agent(services: Services, context: Context) -> Response:
     )
 
 
-@router.get("/v2.0/agents/{agent_id}")
-def show_agent(agent_id: str, request: Request, services: Services, context: Context) -> Response:
-    agent = services.networks.agents.get_agent(context, agent_id)
-    return JSONBody({"agent": _fields(request, agent)})
+def _add_scheduler(
+    hosted: str,
+    agent_path: str,
+    reverse_path: str,
+    hosted_by: Callable[[NetworkService, RequestContext, str], list[dict[str, Any]]],
+    add: Callable[[NetworkService, RequestContext, str, Any], None],
+    remove: Callable[[NetworkService, RequestContext, str, str], None],
+    hosts_of: Callable[[NetworkService, RequestContext, str], list[dict[str, Any]]],
+) -> None:
+    """One scheduler extension's routes: what an agent hosts (`/v2.0/agents/{id}/{agent_path}`:
+    list, add, remove) and which agents host an item (`/v2.0/{hosted}/{id}/{reverse_path}`)."""
+    path = f"/v2.0/agents/{{agent_id}}/{agent_path}"
+    member = hosted[:-1]
+
+    def list_hosted(
+        agent_id: str, request: Request, services: Services, context: Context
+    ) -> Response:
+        items = hosted_by(services.networks, context, agent_id)
+        return list_response(request, hosted, items, f"agents/{agent_id}/{agent_path}")
+
+    def add_hosted(agent_id: str, body: JsonBody, services: Services, context: Context) -> Response:
+        add(services.networks, context, agent_id, body)
+        return JSONBody(None, status_code=201)
+
+    def remove_hosted(
+        agent_id: str, item_id: str, services: Services, context: Context
+    ) -> Response:
+        remove(services.networks, context, agent_id, item_id)
+        return Response(status_code=204)
+
+    def list_hosts(
+        item_id: str, request: Request, services: Services, context: Context
+    ) -> Response:
+        agents = hosts_of(services.networks, context, item_id)
+        return list_response(request, "agents", agents, f"{hosted}/{item_id}/{reverse_path}")
+
+    router.add_api_route(path, list_hosted, methods=["GET"], name=f"list_agent_{hosted}")
+    router.add_api_route(path, add_hosted, methods=["POST"], name=f"add_agent_{member}")
+    router.add_api_route(
+        path + "/{item_id}", remove_hosted, methods=["DELETE"], name=f"remove_agent_{member}"
+    )
+    router.add_api_route(
+        f"/v2.0/{hosted}/{{item_id}}/{reverse_path}",
+        list_hosts,
+        methods=["GET"],
+        name=f"list_{member}_agents",
+    )
 
 
-@router.put("/v2.0/agents/{agent_id}")
-def update_agent(agent_id: str, body: JsonBody, services: Services, context: Context) -> Response:
-    return JSONBody({"agent": services.networks.agents.update_agent(context, agent_id, body)})
-
-
-@router.delete("/v2.0/agents/{agent_id}")
-def delete_agent(agent_id: str, services: Services, context: Context) -> Response:
-    services.networks.agents.delete_agent(context, agent_id)
-    return Response(status_code=204)
-
-
-# ---------------------------------------------------------------- dhcp_agent_scheduler
-
-
-@router.get("/v2.0/agents/{agent_id}/dhcp-networks")
-def list_agent_networks(
-    agent_id: str, request: Request, services: Services, context: Context
-) -> Response:
-    service = services.networks
+def _networks_of_agent(
+    service: NetworkService, context: RequestContext, agent_id: str
+) -> list[dict[str, Any]]:
     ids = set(service.agents.networks_of_agent(context, agent_id))
-    networks = [n for n in service.list_networks(context) if n["id"] in ids]
-    return _list(request, "networks", networks, f"agents/{agent_id}/dhcp-networks")
+    return [n for n in service.list_networks(context) if n["id"] in ids]
 
 
-@router.post("/v2.0/agents/{agent_id}/dhcp-networks")
-def add_agent_network(
-    agent_id: str, body: JsonBody, services: Services, context: Context
-) -> Response:
-    services.networks.agents.add_network(context, agent_id, body)
-    return JSONBody(None, status_code=201)
-
-
-@router.delete("/v2.0/agents/{agent_id}/dhcp-networks/{network_id}")
-def remove_agent_network(
-    agent_id: str, network_id: str, services: Services, context: Context
-) -> Response:
-    services.networks.agents.remove_network(context, agent_id, network_id)
-    return Response(status_code=204)
-
-
-@router.get("/v2.0/networks/{network_id}/dhcp-agents")
-def list_network_agents(
-    network_id: str, request: Request, services: Services, context: Context
-) -> Response:
-    agents = services.networks.agents.dhcp_agents_of_network(context, network_id)
-    return _list(request, "agents", agents, f"networks/{network_id}/dhcp-agents")
-
-
-# ---------------------------------------------------------------- l3_agent_scheduler
-
-
-@router.get("/v2.0/agents/{agent_id}/l3-routers")
-def list_agent_routers(
-    agent_id: str, request: Request, services: Services, context: Context
-) -> Response:
-    routers = services.networks.agents.routers_of_agent(context, agent_id)
-    return _list(request, "routers", routers, f"agents/{agent_id}/l3-routers")
-
-
-@router.post("/v2.0/agents/{agent_id}/l3-routers")
-def add_agent_router(
-    agent_id: str, body: JsonBody, services: Services, context: Context
-) -> Response:
-    services.networks.agents.add_router(context, agent_id, body)
-    return JSONBody(None, status_code=201)
-
-
-@router.delete("/v2.0/agents/{agent_id}/l3-routers/{router_id}")
-def remove_agent_router(
-    agent_id: str, router_id: str, services: Services, context: Context
-) -> Response:
-    services.networks.agents.remove_router(context, agent_id, router_id)
-    return Response(status_code=204)
-
-
-@router.get("/v2.0/routers/{router_id}/l3-agents")
-def list_router_agents(
-    router_id: str, request: Request, services: Services, context: Context
-) -> Response:
-    agents = services.networks.agents.l3_agents_of_router(context, router_id)
-    return _list(request, "agents", agents, f"routers/{router_id}/l3-agents")
+# dhcp_agent_scheduler
+_add_scheduler(
+    "networks",
+    "dhcp-networks",
+    "dhcp-agents",
+    _networks_of_agent,
+    lambda service, context, agent_id, body: service.agents.add_network(context, agent_id, body),
+    lambda service, context, agent_id, item_id: service.agents.remove_network(
+        context, agent_id, item_id
+    ),
+    lambda service, context, item_id: service.agents.dhcp_agents_of_network(context, item_id),
+)
+# l3_agent_scheduler
+_add_scheduler(
+    "routers",
+    "l3-routers",
+    "l3-agents",
+    lambda service, context, agent_id: service.agents.routers_of_agent(context, agent_id),
+    lambda service, context, agent_id, body: service.agents.add_router(context, agent_id, body),
+    lambda service, context, agent_id, item_id: service.agents.remove_router(
+        context, agent_id, item_id
+    ),
+    lambda service, context, item_id: service.agents.l3_agents_of_router(context, item_id),
+)

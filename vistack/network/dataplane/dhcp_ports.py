@@ -15,15 +15,13 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-import uuid
 
-from vistack.common.clock import utcnow
 from vistack.network.dataplane.compile import dhcp_device_id
 from vistack.network.db.repository import Collision
-from vistack.network.db.tables import IpAllocationRow, PortRow
-from vistack.network.domain import ipam
+from vistack.network.db.tables import IpAllocationRow
 from vistack.network.domain.base import DHCP_OWNER, MAX_ATTEMPTS
 from vistack.network.domain.errors import NeutronConflict
+from vistack.network.domain.l3_checks import leg_port
 from vistack.network.domain.ports import PortOps
 
 LOG = logging.getLogger(__name__)
@@ -97,7 +95,13 @@ class DhcpPorts:
                 return
             new_port = port is None
             if port is None:
-                port = self._new_port(network.project_id, network_id)
+                port = leg_port(
+                    network_id,
+                    network.project_id,
+                    DHCP_OWNER,
+                    dhcp_device_id(network_id),
+                    "DHCP port of the network (made by vistack)",
+                )
             gained: list[IpAllocationRow] = []
             for subnet in missing:
                 # One subnet at a time: a full pool leaves that subnet unserved, not the others.
@@ -121,28 +125,3 @@ class DhcpPorts:
             unit.add(*gained)
             service._touch(port)
             unit.flush()
-
-    @staticmethod
-    def _new_port(project_id: str, network_id: str) -> PortRow:
-        now = utcnow()
-        return PortRow(
-            id=str(uuid.uuid4()),
-            project_id=project_id,
-            network_id=network_id,
-            name="",
-            description="DHCP port of the network (made by vistack)",
-            mac_address=ipam.random_mac(),
-            admin_state_up=True,
-            status="ACTIVE",
-            device_owner=DHCP_OWNER,
-            device_id=dhcp_device_id(network_id),
-            port_security_enabled=False,
-            allowed_address_pairs=[],
-            binding_host_id="",
-            binding_vnic_type="normal",
-            binding_profile={},
-            tags=[],
-            created_at=now,
-            updated_at=now,
-            revision_number=0,
-        )

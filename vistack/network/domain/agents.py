@@ -26,6 +26,7 @@ from vistack.network.db.agent_tables import AgentRow
 from vistack.network.db.l3_tables import RouterRow
 from vistack.network.db.repository import Collision, NetworkStore, Unit
 from vistack.network.domain import scheduling, zones
+from vistack.network.domain.attributes import named_view
 from vistack.network.domain.errors import (
     NeutronBadRequest,
     NeutronConflict,
@@ -292,9 +293,7 @@ class AgentService:
 
     def add_network(self, context: RequestContext, agent_id: str, body: Any) -> None:
         self._require_edge()
-        network_id = body.get("network_id") if isinstance(body, dict) else None
-        if not isinstance(network_id, str) or not network_id:
-            raise NeutronBadRequest("Resource body required: {'network_id': <network id>}.")
+        network_id = _hosted_id(body, "network")
         try:
             with self._store.transaction() as unit:
                 agent = self._typed_agent(unit, context, agent_id, DHCP, "create_dhcp-network")
@@ -350,11 +349,7 @@ class AgentService:
             rows = unit.session.scalars(select(RouterRow).where(RouterRow.id.in_(ids)))
             return [
                 {
-                    "id": row.id,
-                    "name": row.name,
-                    "description": row.description,
-                    "project_id": row.project_id,
-                    "tenant_id": row.project_id,
+                    **named_view(row),
                     "admin_state_up": row.admin_state_up,
                     "status": row.status,
                     "revision_number": row.revision_number,
@@ -367,9 +362,7 @@ class AgentService:
         """Neutron's legacy routers: one agent each. Adding a router to the agent already
         hosting it changes nothing; to another agent is a 409."""
         self._require_edge()
-        router_id = body.get("router_id") if isinstance(body, dict) else None
-        if not isinstance(router_id, str) or not router_id:
-            raise NeutronBadRequest("Resource body required: {'router_id': <router id>}.")
+        router_id = _hosted_id(body, "router")
         try:
             with self._store.transaction() as unit:
                 agent = self._typed_agent(unit, context, agent_id, L3, "create_l3-router")
@@ -417,6 +410,14 @@ class AgentService:
             agent_id = scheduling.l3_agent_id(unit, router_id)
             row = unit.session.get(AgentRow, agent_id) if agent_id else None
             return [agent_view(row)] if row is not None else []
+
+
+def _hosted_id(body: Any, kind: str) -> str:
+    """The id in the `{'<kind>_id': <id>}` body that asks an agent to host a network or router."""
+    value = body.get(f"{kind}_id") if isinstance(body, dict) else None
+    if not isinstance(value, str) or not value:
+        raise NeutronBadRequest(f"Resource body required: {{'{kind}_id': <{kind} id>}}.")
+    return value
 
 
 class AgentReporter:

@@ -7,14 +7,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any, TypeVar
 
 from vistack.common.context import RequestContext
 from vistack.common.policy import PolicyEngine
 from vistack.drivers.networks import NetworkDriver
 from vistack.network.db.repository import NetworkStore
+from vistack.network.domain import query
 from vistack.network.domain.agents import AgentService
+from vistack.network.domain.attributes import boolean, check_attributes, text
 from vistack.network.domain.errors import (
     NeutronBadRequest,
     invalid,
@@ -129,40 +130,8 @@ CREATE_DEFAULTS: dict[str, Any] = {
 PORT_UPDATE = PORT_CREATE - {"network_id", "project_id", "tenant_id"}
 
 
-def _stamp(value: datetime) -> str:
-    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _bool(value: Any, name: str) -> bool:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.lower() in {"true", "false"}:
-        return value.lower() == "true"
-    raise invalid(f"'{value}' is not a valid boolean value for {name}.")
-
-
-def _text(value: Any, name: str, limit: int = 255) -> str:
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise invalid(f"'{value}' is not a valid string for {name}.")
-    if len(value) > limit:
-        raise invalid(f"'{value[:32]}...' exceeds maximum length of {limit} for {name}.")
-    return value
-
-
-def _check_attributes(body: Any, allowed: set[str], resource: str) -> dict[str, Any]:
-    if not isinstance(body, dict) or not isinstance(body.get(resource), dict) or len(body) != 1:
-        raise NeutronBadRequest(
-            f"Resource body required: the request body must be {{'{resource}': {{...}}}}."
-        )
-    attrs: dict[str, Any] = body[resource]
-    unknown = sorted(set(attrs) - allowed)
-    if unknown:
-        raise NeutronBadRequest(
-            "Unrecognized attribute(s) '" + ", ".join(unknown) + "'", "HTTPBadRequest"
-        )
-    return attrs
+#: The attribute checks under the names the L2 and L3 services import from here.
+_bool, _check_attributes, _stamp, _text = boolean, check_attributes, query.stamp, text
 
 
 def _tag(value: Any) -> str:

@@ -117,14 +117,7 @@ def check_routes(
         raise invalid("routes must be a list of {'destination', 'nexthop'}.")
     routes: list[dict[str, str]] = []
     for route in value:
-        if not isinstance(route, dict) or set(route) != {"destination", "nexthop"}:
-            raise invalid(f"'{route}' is not a valid route ({{'destination', 'nexthop'}}).")
-        try:
-            destination = ipaddress.ip_network(str(route["destination"]), strict=False)
-        except ValueError:
-            raise invalid(f"'{route['destination']}' is not a valid IP subnet.") from None
-        nexthop = ipam.parse_ip(route["nexthop"], "nexthop")
-        entry = {"destination": str(destination), "nexthop": str(nexthop)}
+        entry = _route(route)
         if entry in routes:
             raise invalid(f"Duplicate route '{route}'.")
         routes.append(entry)
@@ -147,6 +140,18 @@ def check_routes(
     return routes
 
 
+def _route(route: Any) -> dict[str, str]:
+    """One `{'destination', 'nexthop'}` route in its stored form (format only)."""
+    if not isinstance(route, dict) or set(route) != {"destination", "nexthop"}:
+        raise invalid(f"'{route}' is not a valid route ({{'destination', 'nexthop'}}).")
+    try:
+        destination = ipaddress.ip_network(str(route["destination"]), strict=False)
+    except ValueError:
+        raise invalid(f"'{route['destination']}' is not a valid IP subnet.") from None
+    nexthop = ipam.parse_ip(route["nexthop"], "nexthop")
+    return {"destination": str(destination), "nexthop": str(nexthop)}
+
+
 def invalid_routes(route: dict[str, str], reason: str) -> NeutronBadRequest:
     return NeutronBadRequest(f"Invalid format for routes: [{route}], {reason}", "InvalidRoutes")
 
@@ -163,16 +168,7 @@ def route_changes(body: Any) -> list[dict[str, str]]:
         raise invalid("routes must be a list of {'destination', 'nexthop'}.")
     out: list[dict[str, str]] = []
     for route in attrs["routes"]:
-        if not isinstance(route, dict) or set(route) != {"destination", "nexthop"}:
-            raise invalid(f"'{route}' is not a valid route ({{'destination', 'nexthop'}}).")
-        try:
-            destination = ipaddress.ip_network(str(route["destination"]), strict=False)
-        except ValueError:
-            raise invalid(f"'{route['destination']}' is not a valid IP subnet.") from None
-        entry = {
-            "destination": str(destination),
-            "nexthop": str(ipam.parse_ip(route["nexthop"], "nexthop")),
-        }
+        entry = _route(route)
         if entry not in out:
             out.append(entry)
     return out
@@ -219,16 +215,19 @@ def touch(row: RouterRow | FloatingIpRow | PortRow) -> None:
     row.revision_number = (row.revision_number or 0) + 1
 
 
-def leg_port(network_id: str, project_id: str, owner: str, device_id: str) -> PortRow:
-    """A new port for a router leg or a floating IP: no security groups (Neutron gives none
-    to `network:*` ports), a fresh MAC (unique per network: a clash is a retried collision)."""
+def leg_port(
+    network_id: str, project_id: str, owner: str, device_id: str, description: str = ""
+) -> PortRow:
+    """A new port for a router leg, a floating IP or a network's DHCP service: no security
+    groups (Neutron gives none to `network:*` ports), a fresh MAC (unique per network: a clash
+    is a retried collision)."""
     now = utcnow()
     return PortRow(
         id=str(uuid.uuid4()),
         project_id=project_id,
         network_id=network_id,
         name="",
-        description="",
+        description=description,
         mac_address=ipam.random_mac(),
         admin_state_up=True,
         status="N/A" if owner == FLOATINGIP_OWNER else "ACTIVE",

@@ -33,7 +33,13 @@ from vistack.edge.state import MeterLabel, MeterRule, Router
 from vistack.network.db.l3_tables import RouterRow
 from vistack.network.db.metering_tables import MeteringLabelRow, MeteringLabelRuleRow
 from vistack.network.db.repository import Collision, NetworkStore, Unit
-from vistack.network.domain.errors import NeutronBadRequest, NeutronConflict, NeutronNotFound
+from vistack.network.domain.attributes import boolean, check_attributes, text
+from vistack.network.domain.errors import (
+    NeutronBadRequest,
+    NeutronConflict,
+    NeutronNotFound,
+    invalid,
+)
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -65,48 +71,13 @@ def rule_not_found(rule_id: str) -> NeutronNotFound:
     )
 
 
-def _body(body: Any, resource: str, allowed: set[str]) -> dict[str, Any]:
-    if not isinstance(body, dict) or not isinstance(body.get(resource), dict) or len(body) != 1:
-        raise NeutronBadRequest(
-            f"Resource body required: the request body must be {{'{resource}': {{...}}}}."
-        )
-    attrs: dict[str, Any] = body[resource]
-    unknown = sorted(set(attrs) - allowed)
-    if unknown:
-        raise NeutronBadRequest("Unrecognized attribute(s) '" + ", ".join(unknown) + "'")
-    return attrs
-
-
-def _invalid(message: str) -> NeutronBadRequest:
-    return NeutronBadRequest(f"Invalid input for operation: {message}", "InvalidInput")
-
-
-def _text(value: Any, name: str) -> str:
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise _invalid(f"'{value}' is not a valid string for {name}.")
-    if len(value) > 255:
-        raise _invalid(f"'{value[:32]}...' exceeds maximum length of 255 for {name}.")
-    return value
-
-
-def _bool(value: Any, name: str) -> bool:
-    """Neutron's convert_to_boolean: JSON booleans and their spellings as strings."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.lower() in ("true", "false"):
-        return value.lower() == "true"
-    raise _invalid(f"'{value}' is not a valid boolean value for {name}.")
-
-
 def _prefix(value: Any, name: str) -> Network | None:
     """A CIDR as Neutron's `type:subnet_or_none`: host bits set is refused, naming the CIDR
     that was probably meant, since a counter on the wrong prefix would silently count nothing."""
     if value is None:
         return None
     if not isinstance(value, str):
-        raise _invalid(f"'{value}' is not a valid IP subnet for {name}.")
+        raise invalid(f"'{value}' is not a valid IP subnet for {name}.")
     try:
         strict = ipaddress.ip_network(value, strict=True)
         if "/" in value:
@@ -116,8 +87,8 @@ def _prefix(value: Any, name: str) -> Network | None:
     try:
         loose = ipaddress.ip_network(value, strict=False)
     except ValueError:
-        raise _invalid(f"'{value}' is not a valid IP subnet for {name}.") from None
-    raise _invalid(f"'{value}' isn't a recognized IP subnet cidr, '{loose}' is recommended")
+        raise invalid(f"'{value}' is not a valid IP subnet for {name}.") from None
+    raise invalid(f"'{value}' isn't a recognized IP subnet cidr, '{loose}' is recommended")
 
 
 def _project(attrs: dict[str, Any], context: RequestContext) -> str:
@@ -125,7 +96,7 @@ def _project(attrs: dict[str, Any], context: RequestContext) -> str:
     if not owner or not isinstance(owner, str):
         raise NeutronBadRequest("A project_id is required (the token is not project-scoped).")
     if len(owner) > 64:
-        raise _invalid(f"'{owner[:32]}...' exceeds maximum length of 64 for project_id.")
+        raise invalid(f"'{owner[:32]}...' exceeds maximum length of 64 for project_id.")
     return owner
 
 
@@ -244,15 +215,15 @@ class MeteringService:
             return label_view(self._label(unit, context, label_id))
 
     def create_label(self, context: RequestContext, body: Any) -> dict[str, Any]:
-        attrs = _body(body, "metering_label", LABEL_CREATE)
+        attrs = check_attributes(body, LABEL_CREATE, "metering_label")
         owner = _project(attrs, context)
         self._policy.authorize("create_metering_label", context, self._target(owner))
         row = MeteringLabelRow(
             id=str(uuid.uuid4()),
             project_id=owner,
-            name=_text(attrs.get("name"), "name"),
-            description=_text(attrs.get("description"), "description"),
-            shared=_bool(attrs.get("shared", False), "shared"),
+            name=text(attrs.get("name"), "name"),
+            description=text(attrs.get("description"), "description"),
+            shared=boolean(attrs.get("shared", False), "shared"),
             generation=0,
         )
         with self._store.transaction() as unit:
@@ -294,18 +265,18 @@ class MeteringService:
             return rule_view(*self._rule(unit, context, rule_id))
 
     def create_rule(self, context: RequestContext, body: Any) -> dict[str, Any]:
-        attrs = _body(body, "metering_label_rule", RULE_CREATE)
+        attrs = check_attributes(body, RULE_CREATE, "metering_label_rule")
         if "metering_label_id" not in attrs:
             raise NeutronBadRequest(
                 "Failed to parse request. Required attribute 'metering_label_id' not specified"
             )
         label_id = attrs["metering_label_id"]
         if not isinstance(label_id, str) or not label_id:
-            raise _invalid(f"'{label_id}' is not a valid metering_label_id.")
+            raise invalid(f"'{label_id}' is not a valid metering_label_id.")
         direction = attrs.get("direction", "ingress")
         if direction not in DIRECTIONS:
-            raise _invalid(f"{direction} is not in valid_values {list(DIRECTIONS)}")
-        excluded = _bool(attrs.get("excluded", False), "excluded")
+            raise invalid(f"{direction} is not in valid_values {list(DIRECTIONS)}")
+        excluded = boolean(attrs.get("excluded", False), "excluded")
         remote, source, destination = (_prefix(attrs.get(f), f) for f in PREFIX_FIELDS)
         if remote is not None and (source is not None or destination is not None):
             raise NeutronBadRequest(
@@ -318,7 +289,7 @@ class MeteringService:
                 "or 'source_ip_prefix' or 'destination_ip_prefix'."
             )
         if source is not None and destination is not None and source.version != destination.version:
-            raise _invalid(
+            raise invalid(
                 "source_ip_prefix and destination_ip_prefix must be of the same IP version."
             )
         ends = _ends(direction, remote, source, destination)

@@ -30,6 +30,7 @@ from vistack.network.db.tables import (
     SubnetRow,
 )
 from vistack.network.domain import query, rbac
+from vistack.network.domain.attributes import named_view
 from vistack.network.domain.base import (
     DHCP_OWNER,
     LOG,
@@ -130,11 +131,7 @@ class NetworkOps(ServiceBase):
     ) -> dict[str, Any]:
         """`zones`: the network's entry of `self.zones.network_view` (None: no zone data)."""
         view: dict[str, Any] = {
-            "id": row.id,
-            "name": row.name,
-            "description": row.description,
-            "project_id": row.project_id,
-            "tenant_id": row.project_id,
+            **named_view(row),
             "admin_state_up": row.admin_state_up,
             "status": row.status,
             "shared": row.shared,

@@ -119,6 +119,7 @@ def gc_paused() -> Iterator[None]:
             gc.collect()
 
 
+@gc_paused()
 def run(
     session: Session,
     collection: listing.Collection,
@@ -128,23 +129,12 @@ def run(
     render: Renderer,
 ) -> list[dict[str, Any]]:
     """A list in SQL: a `Page` when the database can answer all of `asked`, else the whole
-    visible list for `apply` to filter, sort and page in Python.
+    visible list for `apply` to filter, sort and page in Python (the collector paused
+    meanwhile, see `gc_paused`).
 
     The checks come in the Python path's order (sort, limit, then the marker), with its
     messages; a sort key that is not a sortable attribute takes the Python path, which gives
     its 400 (or nothing, on an empty list) exactly as before."""
-    with gc_paused():
-        return _run(session, collection, columns, asked, visible, render)
-
-
-def _run(
-    session: Session,
-    collection: listing.Collection,
-    columns: Select[Any],
-    asked: ListRequest | None,
-    visible: ColumnElement[bool],
-    render: Renderer,
-) -> list[dict[str, Any]]:
     everything = columns.where(visible)
     if asked is None:
         return render(list(session.execute(everything).all()), None)

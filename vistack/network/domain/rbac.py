@@ -29,6 +29,7 @@ from vistack.common.policy import PolicyEngine
 from vistack.network.db.repository import Collision, NetworkStore, Unit
 from vistack.network.db.sharing_tables import RbacPolicyRow
 from vistack.network.db.tables import NetworkRow
+from vistack.network.domain.attributes import check_attributes
 from vistack.network.domain.errors import (
     NeutronBadRequest,
     NeutronConflict,
@@ -163,7 +164,7 @@ def set_shared(unit: Unit, row: NetworkRow, shared: bool) -> None:
     if shared and current is None:
         unit.add(_policy_row(row.project_id, row.id, SHARED, WILDCARD))
     elif not shared and current is not None:
-        if _dependent_ports(unit, row, WILDCARD, exclude=current.id):
+        if _dependent_ports(unit, row, SHARED, WILDCARD, exclude=current.id):
             raise NeutronConflict(
                 f"Unable to reconfigure sharing settings for network {row.id}. "
                 "Multiple tenants are using it.",
@@ -210,13 +211,16 @@ def _policy_row(project: str, network_id: str, action: str, target: str) -> Rbac
     )
 
 
-def _dependent_ports(unit: Unit, row: NetworkRow, target: str, exclude: str) -> list[str]:
-    """Ports that would lose their access if the `access_as_shared` policy `exclude` (for
-    `target`) went: those of projects no other policy covers, the owner's never count."""
+def _dependent_ports(
+    unit: Unit, row: NetworkRow, action: str, target: str, exclude: str
+) -> list[str]:
+    """Ports that would lose their access if the `action` policy `exclude` (for `target`)
+    went: those of projects no other such policy covers, the owner's never count. Sharing
+    (`access_as_shared`) serves every port; `access_as_external` only router gateways."""
     others = [
         p.target_project
         for p in unit.rbac_policies(row.id)
-        if p.action == SHARED and p.id != exclude
+        if p.action == action and p.id != exclude
     ]
     if WILDCARD in others:
         return []
@@ -224,24 +228,7 @@ def _dependent_ports(unit: Unit, row: NetworkRow, target: str, exclude: str) -> 
     return [
         port.id
         for port in unit.ports(row.id)
-        if port.project_id not in covered and (target == WILDCARD or port.project_id == target)
-    ]
-
-
-def _dependent_gateways(unit: Unit, row: NetworkRow, target: str, exclude: str) -> list[str]:
-    """Router gateway ports that would lose the external network with policy `exclude`."""
-    others = [
-        p.target_project
-        for p in unit.rbac_policies(row.id)
-        if p.action == EXTERNAL and p.id != exclude
-    ]
-    if WILDCARD in others:
-        return []
-    covered = {row.project_id, *others}
-    return [
-        port.id
-        for port in unit.ports(row.id)
-        if port.device_owner == ROUTER_GATEWAY
+        if (action == SHARED or port.device_owner == ROUTER_GATEWAY)
         and port.project_id not in covered
         and (target == WILDCARD or port.project_id == target)
     ]
@@ -269,22 +256,6 @@ def _target(value: Any) -> str:
             f"'{value[:32]}...' exceeds maximum length of {TARGET_LENGTH} for target_tenant."
         )
     return value
-
-
-def _body(body: Any, allowed: set[str]) -> dict[str, Any]:
-    if (
-        not isinstance(body, dict)
-        or not isinstance(body.get("rbac_policy"), dict)
-        or len(body) != 1
-    ):
-        raise NeutronBadRequest(
-            "Resource body required: the request body must be {'rbac_policy': {...}}."
-        )
-    attrs: dict[str, Any] = body["rbac_policy"]
-    unknown = sorted(set(attrs) - allowed)
-    if unknown:
-        raise NeutronBadRequest("Unrecognized attribute(s) '" + ", ".join(unknown) + "'")
-    return attrs
 
 
 def policy_view(row: RbacPolicyRow) -> dict[str, Any]:
@@ -349,7 +320,7 @@ class RbacService:
             return policy_view(self._visible(unit, context, policy_id))
 
     def create_policy(self, context: RequestContext, body: Any) -> dict[str, Any]:
-        attrs = _body(body, CREATE)
+        attrs = check_attributes(body, CREATE, "rbac_policy")
         for name in ("object_type", "object_id", "action", "target_tenant"):
             if name not in attrs:
                 raise NeutronBadRequest(
@@ -395,7 +366,7 @@ class RbacService:
             return self._visible(unit, context, policy_id).object_id
 
     def update_policy(self, context: RequestContext, policy_id: str, body: Any) -> dict[str, Any]:
-        attrs = _body(body, {"target_tenant"})
+        attrs = check_attributes(body, {"target_tenant"}, "rbac_policy")
         network_id = self._network_of(context, policy_id)
         try:
             with self._store.transaction() as unit:
@@ -447,10 +418,7 @@ class RbacService:
         self-share never is in use."""
         if target == network.project_id:
             return
-        if row.action == SHARED:
-            users = _dependent_ports(unit, network, target, row.id)
-        else:
-            users = _dependent_gateways(unit, network, target, row.id)
+        users = _dependent_ports(unit, network, row.action, target, row.id)
         if users:
             raise NeutronConflict(
                 f"RBAC policy on object {network.id} cannot be removed because other objects "

@@ -21,6 +21,7 @@ from vistack.network.db import l3_queries as q
 from vistack.network.db.l3_tables import ROUTER_GATEWAY, ROUTER_INTERFACE, RouterRow
 from vistack.network.db.repository import Collision, Unit
 from vistack.network.db.tables import IpAllocationRow, NetworkRow, PortRow
+from vistack.network.domain.attributes import named_view
 from vistack.network.domain.base import MAX_ATTEMPTS, _bool, _check_attributes, _stamp, _text
 from vistack.network.domain.errors import (
     NeutronBadRequest,
@@ -113,11 +114,7 @@ class RouterService:
                 "external_fixed_ips": _fixed_ips(gateway),
             }
         return {
-            "id": row.id,
-            "name": row.name,
-            "description": row.description,
-            "project_id": row.project_id,
-            "tenant_id": row.project_id,
+            **named_view(row),
             "admin_state_up": row.admin_state_up,
             "status": row.status,
             "external_gateway_info": info,

@@ -14,7 +14,7 @@ another zone serves, rather than nothing).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, exists, func, or_, select
@@ -135,30 +135,46 @@ def schedule(unit: Unit, *, include_unhosted: bool = False) -> int:
     """Host what needs an agent; returns how many bindings it made (0: it wrote nothing)."""
     made = 0
     agents = candidates(unit)
-    dhcp_agents = agents.get(DHCP, [])
-    if dhcp_agents:
+    if agents.get(DHCP):
         networks = _networks_to_host(unit, include_unhosted)
-        if networks:
-            load = _load(unit, NetworkDhcpAgentRow)
-            hints = network_hints(unit, networks)
-            for network_id in networks:
-                if not _still_unhosted(unit, network_id):
-                    continue
-                agent = _pick(dhcp_agents, load, hints.get(network_id, []))
-                bind_network(unit, network_id, agent.id)
-                load[agent.id] = load.get(agent.id, 0) + 1
-                made += 1
-    l3_agents = agents.get(L3, [])
-    if l3_agents:
+        made += _host(
+            unit,
+            networks,
+            agents[DHCP],
+            NetworkDhcpAgentRow,
+            network_hints,
+            bind_network,
+            _still_unhosted,
+        )
+    if agents.get(L3):
         routers = _routers_to_host(unit, include_unhosted)
-        if routers:
-            load = _load(unit, RouterL3AgentRow)
-            hints = router_hints(unit, routers)
-            for router_id in routers:
-                agent = _pick(l3_agents, load, hints.get(router_id, []))
-                bind_router(unit, router_id, agent.id)
-                load[agent.id] = load.get(agent.id, 0) + 1
-                made += 1
+        made += _host(unit, routers, agents[L3], RouterL3AgentRow, router_hints, bind_router)
+    return made
+
+
+def _host(
+    unit: Unit,
+    item_ids: Sequence[str],
+    agents: Sequence[AgentRow],
+    table: type[NetworkDhcpAgentRow] | type[RouterL3AgentRow],
+    hints_of: Callable[[Unit, Sequence[str]], dict[str, list[str]]],
+    bind: Callable[[Unit, str, str], None],
+    still_unhosted: Callable[[Unit, str], bool] | None = None,
+) -> int:
+    """Bind each item to the least loaded of `agents` (those in its zone hints first), counting
+    the bindings made; `still_unhosted`, if given, re-checks an item just before."""
+    if not item_ids:
+        return 0
+    made = 0
+    load = _load(unit, table)
+    hints = hints_of(unit, item_ids)
+    for item_id in item_ids:
+        if still_unhosted is not None and not still_unhosted(unit, item_id):
+            continue
+        agent = _pick(agents, load, hints.get(item_id, []))
+        bind(unit, item_id, agent.id)
+        load[agent.id] = load.get(agent.id, 0) + 1
+        made += 1
     return made
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import ipaddress
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, select
@@ -27,6 +26,7 @@ from vistack.network.db import listing
 from vistack.network.db.repository import Collision, NetworkStore, Unit
 from vistack.network.db.tables import SecurityGroupRow, SecurityGroupRuleRow
 from vistack.network.domain import query
+from vistack.network.domain.attributes import check_attributes, named_view, text
 from vistack.network.domain.errors import (
     NeutronBadRequest,
     NeutronConflict,
@@ -126,32 +126,6 @@ DEFAULT_NAME = "default"
 DEFAULT_DESCRIPTION = "Default security group"
 
 
-def _stamp(value: datetime) -> str:
-    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _body(body: Any, allowed: set[str], resource: str) -> dict[str, Any]:
-    if not isinstance(body, dict) or not isinstance(body.get(resource), dict) or len(body) != 1:
-        raise NeutronBadRequest(
-            f"Resource body required: the request body must be {{'{resource}': {{...}}}}."
-        )
-    attrs: dict[str, Any] = body[resource]
-    unknown = sorted(set(attrs) - allowed)
-    if unknown:
-        raise NeutronBadRequest("Unrecognized attribute(s) '" + ", ".join(unknown) + "'")
-    return attrs
-
-
-def _text(value: Any, name: str) -> str:
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise invalid(f"'{value}' is not a valid string for {name}.")
-    if len(value) > 255:
-        raise invalid(f"'{value[:32]}...' exceeds maximum length of 255 for {name}.")
-    return value
-
-
 def _stateful(value: Any) -> bool:
     """Only stateful groups: vistack's firewall tracks connections, it cannot do otherwise."""
     if value is True or (isinstance(value, str) and value.lower() == "true"):
@@ -181,13 +155,13 @@ def _protocol(value: Any) -> tuple[str | None, int | None]:
         return None, None
     if isinstance(value, bool) or not isinstance(value, int | str):
         raise _bad_protocol(value)
-    text = str(value).strip().lower()
-    if text in {"", "any"}:
+    spelled = str(value).strip().lower()
+    if spelled in {"", "any"}:
         return None, None
-    if text in PROTOCOLS:
-        return text, PROTOCOLS[text]
-    if text.isdigit() and 0 <= int(text) <= 255:
-        return str(int(text)), int(text)
+    if spelled in PROTOCOLS:
+        return spelled, PROTOCOLS[spelled]
+    if spelled.isdigit() and 0 <= int(spelled) <= 255:
+        return str(int(spelled)), int(spelled)
     raise _bad_protocol(value)
 
 
@@ -393,8 +367,8 @@ class SecurityGroupService:
             "remote_group_id": row.remote_group_id,
             "remote_address_group_id": None,
             "description": row.description,
-            "created_at": _stamp(row.created_at),
-            "updated_at": _stamp(row.updated_at),
+            "created_at": query.stamp(row.created_at),
+            "updated_at": query.stamp(row.updated_at),
             "revision_number": row.revision_number,
         }
 
@@ -402,16 +376,12 @@ class SecurityGroupService:
         self, row: SecurityGroupRow, rules: Sequence[SecurityGroupRuleRow]
     ) -> dict[str, Any]:
         return {
-            "id": row.id,
-            "name": row.name,
-            "description": row.description,
-            "project_id": row.project_id,
-            "tenant_id": row.project_id,
+            **named_view(row),
             "stateful": row.stateful,
             "security_group_rules": [self.rule_view(r) for r in rules],
             "tags": list(row.tags or []),
-            "created_at": _stamp(row.created_at),
-            "updated_at": _stamp(row.updated_at),
+            "created_at": query.stamp(row.created_at),
+            "updated_at": query.stamp(row.updated_at),
             "revision_number": row.revision_number,
         }
 
@@ -514,11 +484,11 @@ class SecurityGroupService:
             return self._group_view(row, unit.security_group_rules([row.id]))
 
     def create_group(self, context: RequestContext, body: Any) -> dict[str, Any]:
-        attrs = _body(body, GROUP_CREATE, "security_group")
+        attrs = check_attributes(body, GROUP_CREATE, "security_group")
         project = self._owner(context, attrs)
         self._policy.authorize("create_security_group", context, {"target.project_id": project})
-        name = _text(attrs.get("name"), "name")
-        description = _text(attrs.get("description"), "description")
+        name = text(attrs.get("name"), "name")
+        description = text(attrs.get("description"), "description")
         stateful = _stateful(attrs.get("stateful", True))
         self.ensure_default(project)
         if name == DEFAULT_NAME:
@@ -548,13 +518,13 @@ class SecurityGroupService:
             return self._group_view(group, rules)
 
     def update_group(self, context: RequestContext, group_id: str, body: Any) -> dict[str, Any]:
-        attrs = _body(body, GROUP_UPDATE, "security_group")
+        attrs = check_attributes(body, GROUP_UPDATE, "security_group")
         with self._store.transaction() as unit:
             row = self._visible_group(unit, context, group_id)
             self._policy.authorize("update_security_group", context, self._target(row))
             check_revision(unit, row)
             if "name" in attrs:
-                name = _text(attrs["name"], "name")
+                name = text(attrs["name"], "name")
                 if row.default_of is not None and name != row.name:
                     raise NeutronConflict(
                         "Updating default security group not allowed.",
@@ -567,7 +537,7 @@ class SecurityGroupService:
                     )
                 row.name = name
             if "description" in attrs:
-                row.description = _text(attrs["description"], "description")
+                row.description = text(attrs["description"], "description")
             if "stateful" in attrs:
                 row.stateful = _stateful(attrs["stateful"])
             self._touch(row)
@@ -627,7 +597,7 @@ class SecurityGroupService:
             return self.rule_view(self._visible_rule(unit, context, rule_id))
 
     def create_rule(self, context: RequestContext, body: Any) -> dict[str, Any]:
-        attrs = _body(body, RULE_CREATE, "security_group_rule")
+        attrs = check_attributes(body, RULE_CREATE, "security_group_rule")
         if attrs.get("remote_address_group_id") is not None:
             raise invalid(
                 "remote_address_group_id: address groups are not supported by this cloud; "
@@ -662,7 +632,7 @@ class SecurityGroupService:
             )
         if remote is not None and not isinstance(remote, str):
             raise group_not_found(str(remote))
-        description = _text(attrs.get("description"), "description")
+        description = text(attrs.get("description"), "description")
         with self._store.transaction() as unit:
             group = self._visible_group(unit, context, group_id)
             if remote is not None:

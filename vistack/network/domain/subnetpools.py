@@ -24,6 +24,8 @@ from vistack.common.policy import PolicyEngine
 from vistack.network.db.repository import Collision, NetworkStore, Unit
 from vistack.network.db.sharing_tables import SubnetPoolRow, subnetpool_of
 from vistack.network.db.tables import SubnetRow
+from vistack.network.domain import query
+from vistack.network.domain.attributes import boolean, check_attributes, named_view
 from vistack.network.domain.errors import (
     NeutronBadRequest,
     NeutronConflict,
@@ -49,18 +51,6 @@ POOL_CREATE = POOL_UPDATE | {"shared", "project_id", "tenant_id"}
 BITS = {4: 32, 6: 128}
 DEFAULT_MIN = {4: 8, 6: 64}
 QUOTA_UNIT = {4: 32, 6: 64}
-
-
-def _stamp(value: Any) -> str:
-    return str(value.strftime("%Y-%m-%dT%H:%M:%SZ"))
-
-
-def _bool(value: Any, name: str) -> bool:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.lower() in {"true", "false"}:
-        return value.lower() == "true"
-    raise invalid(f"'{value}' is not a valid boolean value for {name}.")
 
 
 def _int(value: Any, name: str, low: int = 0, high: int | None = None) -> int:
@@ -151,11 +141,7 @@ def pool_view(row: SubnetPoolRow) -> dict[str, Any]:
     """The pool as Neutron renders it: the prefix lengths as strings (Neutron's own quirk,
     which its tempest tests compare against)."""
     return {
-        "id": row.id,
-        "name": row.name,
-        "description": row.description,
-        "project_id": row.project_id,
-        "tenant_id": row.project_id,
+        **named_view(row),
         "ip_version": row.ip_version,
         "prefixes": list(row.prefixes),
         "default_prefixlen": str(row.default_prefixlen),
@@ -166,8 +152,8 @@ def pool_view(row: SubnetPoolRow) -> dict[str, Any]:
         "default_quota": row.default_quota,
         "address_scope_id": None,
         "tags": list(row.tags or []),
-        "created_at": _stamp(row.created_at),
-        "updated_at": _stamp(row.updated_at),
+        "created_at": query.stamp(row.created_at),
+        "updated_at": query.stamp(row.updated_at),
         "revision_number": row.revision_number,
     }
 
@@ -219,7 +205,7 @@ class PoolAsk:
 def read_ask(attrs: dict[str, Any]) -> PoolAsk | None:
     """The pool part of a subnet create, or None for a plain `cidr` subnet."""
     pool_id = attrs.get("subnetpool_id")
-    use_default = _bool(attrs.get("use_default_subnetpool", False), "use_default_subnetpool")
+    use_default = boolean(attrs.get("use_default_subnetpool", False), "use_default_subnetpool")
     prefixlen = attrs.get("prefixlen")
     if pool_id is not None and use_default:
         raise invalid("subnetpool_id and use_default_subnetpool cannot both be specified.")
@@ -358,18 +344,6 @@ def _check_quota(
 # ---------------------------------------------------------------- /v2.0/subnetpools
 
 
-def _body(body: Any, key: str, allowed: set[str]) -> dict[str, Any]:
-    if not isinstance(body, dict) or not isinstance(body.get(key), dict) or len(body) != 1:
-        raise NeutronBadRequest(
-            f"Resource body required: the request body must be {{'{key}': {{...}}}}."
-        )
-    attrs: dict[str, Any] = body[key]
-    unknown = sorted(set(attrs) - allowed)
-    if unknown:
-        raise NeutronBadRequest("Unrecognized attribute(s) '" + ", ".join(unknown) + "'")
-    return attrs
-
-
 def _prefix_body(body: Any) -> list[Any]:
     if not isinstance(body, dict) or set(body) != {"prefixes"}:
         raise NeutronBadRequest("Resource body required: {'prefixes': ['<cidr>', ...]}.")
@@ -392,6 +366,15 @@ class SubnetPoolService:
             raise pool_not_found(pool_id)
         return row
 
+    def _locked(
+        self, unit: Unit, context: RequestContext, pool_id: str, action: str
+    ) -> SubnetPoolRow:
+        """The pool, locked for the change `action` (policy) that the caller may make."""
+        lock(unit, pool_id)
+        row = self._visible(unit, context, pool_id)
+        self._policy.authorize(action, context, _target(row))
+        return row
+
     def taggable(
         self, unit: Unit, context: RequestContext, pool_id: str
     ) -> tuple[SubnetPoolRow, dict[str, Any]]:
@@ -412,7 +395,7 @@ class SubnetPoolService:
             return pool_view(self._visible(unit, context, pool_id))
 
     def create_pool(self, context: RequestContext, body: Any) -> dict[str, Any]:
-        attrs = _body(body, "subnetpool", POOL_CREATE)
+        attrs = check_attributes(body, POOL_CREATE, "subnetpool")
         if "prefixes" not in attrs:
             raise NeutronBadRequest(
                 "Failed to parse request. Required attribute 'prefixes' not specified"
@@ -424,8 +407,8 @@ class SubnetPoolService:
         high = _int(attrs.get("max_prefixlen", bits), "max_prefixlen", 0, 128)
         default = _int(attrs.get("default_prefixlen", low), "default_prefixlen", 0, 128)
         _check_bounds(version, low, high, default)
-        shared = _bool(attrs.get("shared", False), "shared")
-        is_default = _bool(attrs.get("is_default", False), "is_default")
+        shared = boolean(attrs.get("shared", False), "shared")
+        is_default = boolean(attrs.get("is_default", False), "is_default")
         quota = attrs.get("default_quota")
         project = attrs.get("project_id") or attrs.get("tenant_id") or context.project_id
         if not project or not isinstance(project, str):
@@ -467,16 +450,14 @@ class SubnetPoolService:
         raw = body.get("subnetpool") if isinstance(body, dict) else None
         if isinstance(raw, dict) and {"shared", "ip_version"} & set(raw):
             raise invalid("Cannot update read-only attribute shared or ip_version.")
-        attrs = _body(body, "subnetpool", POOL_UPDATE)
+        attrs = check_attributes(body, POOL_UPDATE, "subnetpool")
         _address_scope(attrs)
         try:
             with self._store.transaction() as unit:
-                lock(unit, pool_id)
-                row = self._visible(unit, context, pool_id)
-                self._policy.authorize("update_subnetpool", context, _target(row))
+                row = self._locked(unit, context, pool_id, "update_subnetpool")
                 if "is_default" in attrs:
                     self._policy.authorize("update_subnetpool:is_default", context, _target(row))
-                    is_default = _bool(attrs["is_default"], "is_default")
+                    is_default = boolean(attrs["is_default"], "is_default")
                     row.default_of_version = row.ip_version if is_default else None
                 if "prefixes" in attrs:
                     row.prefixes = self._grown(row, attrs["prefixes"])
@@ -528,9 +509,7 @@ class SubnetPoolService:
     def add_prefixes(self, context: RequestContext, pool_id: str, body: Any) -> list[str]:
         added = _prefix_body(body)
         with self._store.transaction() as unit:
-            lock(unit, pool_id)
-            row = self._visible(unit, context, pool_id)
-            self._policy.authorize("update_subnetpool", context, _target(row))
+            row = self._locked(unit, context, pool_id, "update_subnetpool")
             _, merged = parse_prefixes([*row.prefixes, *added], row.ip_version)
             row.prefixes = [str(p) for p in merged]
             self.touch(row)
@@ -540,9 +519,7 @@ class SubnetPoolService:
     def remove_prefixes(self, context: RequestContext, pool_id: str, body: Any) -> list[str]:
         removed = _prefix_body(body)
         with self._store.transaction() as unit:
-            lock(unit, pool_id)
-            row = self._visible(unit, context, pool_id)
-            self._policy.authorize("update_subnetpool", context, _target(row))
+            row = self._locked(unit, context, pool_id, "update_subnetpool")
             _, gone = parse_prefixes(removed, row.ip_version) if removed else (0, [])
             left = _subtract([ipaddress.ip_network(p) for p in row.prefixes], gone)
             if not left:
@@ -569,9 +546,7 @@ class SubnetPoolService:
     def delete_pool(self, context: RequestContext, pool_id: str) -> None:
         try:
             with self._store.transaction() as unit:
-                lock(unit, pool_id)
-                row = self._visible(unit, context, pool_id)
-                self._policy.authorize("delete_subnetpool", context, _target(row))
+                row = self._locked(unit, context, pool_id, "delete_subnetpool")
                 if unit.subnetpool_subnets(row.id):
                     raise self._in_use(pool_id)
                 unit.delete(row)

@@ -19,6 +19,7 @@ from vistack.network.db.tables import (
     SubnetRow,
 )
 from vistack.network.domain import ipam, query, rbac, subnetpools
+from vistack.network.domain.attributes import named_view
 from vistack.network.domain.base import (
     DHCP_OWNER,
     SUBNET_CREATE,
@@ -125,11 +126,7 @@ class SubnetOps(NetworkOps):
     @staticmethod
     def _subnet_view(row: SubnetRow) -> dict[str, Any]:
         return {
-            "id": row.id,
-            "name": row.name,
-            "description": row.description,
-            "project_id": row.project_id,
-            "tenant_id": row.project_id,
+            **named_view(row),
             "network_id": row.network_id,
             "ip_version": row.ip_version,
             "cidr": row.cidr,
