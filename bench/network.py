@@ -100,9 +100,14 @@ class Cloud:
 
 
 @contextlib.contextmanager
-def local_cloud(workdir: Path, timeout: float, backend: str) -> Iterator[Cloud]:
+def local_cloud(
+    workdir: Path, timeout: float, backend: str, database_url: str = ""
+) -> Iterator[Cloud]:
     """`vistack up` on a free port with its data in `workdir`; SIGTERM on exit."""
-    with running_vistack(workdir, timeout, {"VISTACK_NETWORK_BACKEND": backend}) as server:
+    settings = {"VISTACK_NETWORK_BACKEND": backend}
+    if database_url:
+        settings["VISTACK_DATABASE_URL"] = database_url
+    with running_vistack(workdir, timeout, settings) as server:
         # An empty prefix: requests carry the whole path, /identity/v3 or /network/v2.0.
         yield Cloud(Target(server.host, server.port, ""), server.pid, server.admin)
 
@@ -739,6 +744,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default="auto",
         help="[network] backend of the cloud (edge: its data plane runs in the same process)",
     )
+    parser.add_argument(
+        "--database-url",
+        default="",
+        help="an empty MariaDB/PostgreSQL database for the cloud (default: SQLite in the workdir)",
+    )
     parser.add_argument("--start-timeout", type=float, default=120.0)
     parser.add_argument("--keep-data", action="store_true", help="keep the temporary directory")
     parser.add_argument("--json", metavar="PATH", help="also write the rows as JSON")
@@ -755,7 +765,7 @@ async def bench_main(cloud: Cloud, args: argparse.Namespace) -> int:
     bench = Bench(cloud, prepared, args)
     await bench.run()
     peak_kib = status_kib(cloud.pid, "VmHWM")
-    print(f"network backend: {args.backend}", flush=True)
+    print(f"network backend: {args.backend}, database: {args.database_url or 'sqlite'}", flush=True)
     print(report(bench, start_kib, peak_kib), flush=True)
     if args.json:
         document = {
@@ -779,7 +789,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="vistack-bench-network-"))
     try:
         with (
-            local_cloud(workdir, args.start_timeout, args.backend) as cloud,
+            local_cloud(workdir, args.start_timeout, args.backend, args.database_url) as cloud,
             asyncio.Runner(loop_factory=loop_factory()) as runner,
         ):
             return runner.run(bench_main(cloud, args))
