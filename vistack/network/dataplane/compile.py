@@ -139,7 +139,7 @@ def compile_state(unit: Unit) -> EdgeState:
     firewalls, address_groups = port_firewalls(ports, addresses, port_groups, rules)
     return EdgeState(
         segments=tuple(segment(n) for n in networks),
-        dhcp=dhcp_subnets(subnets, ports, allocations, dhcp_options.served_by_port(unit.session)),
+        dhcp=dhcp_subnets(subnets, ports, allocations, dhcp_options.served_by_port(unit)),
         routers=with_meters(
             unit,
             routers,

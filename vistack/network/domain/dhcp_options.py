@@ -14,14 +14,11 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
-from vistack.network.db import listing
-from vistack.network.db.dhcp_option_tables import PortDhcpOptionRow
+from vistack.network.db import dhcp_option_store as store
+from vistack.network.db.repository import Unit
 from vistack.network.domain.errors import NeutronBadRequest, invalid
 from vistack.network.domain.models import NetworkOptions
 
@@ -268,35 +265,23 @@ def view(rows: Sequence[tuple[str, int, str]]) -> list[dict[str, Any]]:
     ]
 
 
-def shown(session: Session, port_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
-    """Port id -> its rendered options, one query per chunk of ports (absent: none)."""
-    return {
-        port_id: view(rows)
-        for port_id, rows in listing.port_dhcp_options(session, port_ids).items()
-    }
+def shown(rows: Mapping[str, Sequence[tuple[str, int, str]]]) -> dict[str, list[dict[str, Any]]]:
+    """Port id -> its rendered options, from `listing.port_dhcp_options` (absent: none)."""
+    return {port_id: view(options) for port_id, options in rows.items()}
 
 
-def create(session: Session, port_id: str, asked: list[Request]) -> list[dict[str, Any]]:
+def create(unit: Unit, port_id: str, asked: list[Request]) -> list[dict[str, Any]]:
     """Store a new port's options (a null value on create is simply not set, as Neutron)."""
     rows = [(n, v, value) for n, v, value in asked if value is not None]
-    session.add_all(
-        PortDhcpOptionRow(port_id=port_id, opt_name=n, ip_version=v, opt_value=value)
-        for n, v, value in rows
-    )
+    store.add(unit.session, port_id, rows)
     return view(rows)
 
 
-def update(session: Session, port_id: str, asked: list[Request]) -> list[dict[str, Any]]:
+def update(unit: Unit, port_id: str, asked: list[Request]) -> list[dict[str, Any]]:
     """Replace by (opt_name, ip_version), remove those asked with a null value, keep the
     rest; refused when the result would send one option number twice (`67` next to a kept
     `bootfile-name`)."""
-    current = {
-        (row.opt_name, row.ip_version): row
-        for row in session.scalars(
-            select(PortDhcpOptionRow).where(PortDhcpOptionRow.port_id == port_id)
-        )
-    }
-    result = {key: row.opt_value for key, row in current.items()}
+    result = store.current(unit.session, port_id)
     for name, version, value in asked:
         if value is None:
             result.pop((name, version), None)
@@ -308,16 +293,7 @@ def update(session: Session, port_id: str, asked: list[Request]) -> list[dict[st
             "extra_dhcp_opts would set one DHCP option twice (by name and by number); remove "
             "one of them with opt_value null."
         )
-    for key, row in current.items():
-        if key not in result:
-            session.delete(row)
-        elif row.opt_value != result[key]:
-            row.opt_value = result[key]
-    session.add_all(
-        PortDhcpOptionRow(port_id=port_id, opt_name=n, ip_version=v, opt_value=value)
-        for (n, v), value in result.items()
-        if (n, v) not in current
-    )
+    store.replace(unit.session, port_id, result)
     return view([(n, v, value) for (n, v), value in result.items()])
 
 
@@ -342,12 +318,6 @@ def served(options: Sequence[tuple[str, int, str]]) -> tuple[tuple[str, str], ..
     return tuple(out)
 
 
-def served_by_port(session: Session) -> dict[str, tuple[tuple[str, str], ...]]:
+def served_by_port(unit: Unit) -> dict[str, tuple[tuple[str, str], ...]]:
     """Every port's served options (`served`), in one query: for the edge state's compile."""
-    table = PortDhcpOptionRow.__table__
-    rows: dict[str, list[tuple[str, int, str]]] = {}
-    for port_id, name, version, value in session.execute(
-        select(table.c.port_id, table.c.opt_name, table.c.ip_version, table.c.opt_value)
-    ).all():
-        rows.setdefault(port_id, []).append((name, version, value))
-    return {port_id: served(options) for port_id, options in rows.items()}
+    return {port_id: served(rows) for port_id, rows in store.every_port(unit.session).items()}

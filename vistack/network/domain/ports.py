@@ -228,7 +228,7 @@ class PortOps(SubnetOps):
             else {}
         )
         opts = (
-            dhcp_options.shown(session, ids)
+            dhcp_options.shown(listing.port_dhcp_options(session, ids))
             if self._options.l3 and (fields is None or dhcp_options.ATTRIBUTE in fields)
             else None
         )
@@ -303,7 +303,9 @@ class PortOps(SubnetOps):
             row, network = self._visible_port(unit, context, port_id)
             allocations = unit.allocations([row.id]).get(row.id, [])
             groups = unit.port_security_groups([row.id]).get(row.id, [])
-            opts = dhcp_options.shown(unit.session, [row.id]).get(row.id, [])
+            opts = dhcp_options.shown(listing.port_dhcp_options(unit.session, [row.id])).get(
+                row.id, []
+            )
             return self._port_view(row, allocations, network, context, groups, opts)
 
     def _address_pairs(self, value: Any, mac: str) -> list[dict[str, str]]:
@@ -450,7 +452,7 @@ class PortOps(SubnetOps):
                         raise not_found("network", network_id)
                     unit.set_port_security_groups(row.id, groups)
                     unit.add(*allocations)
-                    opts = dhcp_options.create(unit.session, row.id, dhcp_request)
+                    opts = dhcp_options.create(unit, row.id, dhcp_request)
                     return self._port_view(row, allocations, network, context, groups, opts)
             except Collision:
                 continue
@@ -696,9 +698,11 @@ class PortOps(SubnetOps):
                         allocations = self._allocate(unit, network, row, requests, attempt)
                         unit.add(*allocations)
                     opts = (
-                        dhcp_options.update(unit.session, row.id, dhcp_request)
+                        dhcp_options.update(unit, row.id, dhcp_request)
                         if dhcp_options.ATTRIBUTE in attrs
-                        else dhcp_options.shown(unit.session, [row.id]).get(row.id, [])
+                        else dhcp_options.shown(
+                            listing.port_dhcp_options(unit.session, [row.id])
+                        ).get(row.id, [])
                     )
                     self._touch(row)
                     unit.flush()
