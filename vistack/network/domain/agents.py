@@ -17,11 +17,10 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
-
 from vistack.common.clock import utcnow
 from vistack.common.context import RequestContext
 from vistack.common.policy import PolicyEngine
+from vistack.network.db import agent_queries
 from vistack.network.db.agent_tables import AgentRow
 from vistack.network.db.l3_tables import RouterRow
 from vistack.network.db.repository import Collision, NetworkStore, Unit
@@ -154,15 +153,13 @@ class AgentService:
                     else:
                         starting = not is_alive(row, now) or row.started_at != started_at
                         # A statement, not an ORM change: see the docstring.
-                        unit.session.execute(
-                            update(AgentRow)
-                            .where(AgentRow.id == row.id)
-                            .values(
-                                configurations=configurations,
-                                availability_zone=zone,
-                                started_at=started_at,
-                                heartbeat_timestamp=now,
-                            )
+                        agent_queries.record_heartbeat(
+                            unit.session,
+                            row.id,
+                            configurations=configurations,
+                            availability_zone=zone,
+                            started_at=started_at,
+                            heartbeat_timestamp=now,
                         )
                     if starting:
                         scheduling.schedule(unit, include_unhosted=True)
@@ -190,8 +187,7 @@ class AgentService:
 
     @staticmethod
     def _by_type_host(unit: Unit, agent_type: str, host: str) -> AgentRow | None:
-        query = select(AgentRow).where(AgentRow.agent_type == agent_type, AgentRow.host == host)
-        return unit.session.scalars(query).first()
+        return agent_queries.agent_of(unit.session, agent_type, host)
 
     # ---------------------------------------------------------------- the agents API
 
@@ -211,8 +207,7 @@ class AgentService:
             return []
         with self._store.transaction() as unit:
             now = utcnow()
-            rows = unit.session.scalars(select(AgentRow).order_by(AgentRow.id))
-            return [agent_view(row, now) for row in rows]
+            return [agent_view(row, now) for row in agent_queries.agents(unit.session)]
 
     def get_agent(self, context: RequestContext, agent_id: str) -> dict[str, Any]:
         self._require_edge()
@@ -334,8 +329,7 @@ class AgentService:
             if unit.network(network_id) is None:
                 raise not_found("network", network_id)
             ids = scheduling.dhcp_agent_ids(unit, network_id)
-            rows = unit.session.scalars(select(AgentRow).where(AgentRow.id.in_(ids)))
-            return [agent_view(row) for row in sorted(rows, key=lambda r: r.id)]
+            return [agent_view(row) for row in agent_queries.agents(unit.session, ids)]
 
     # ---------------------------------------------------------------- L3 bindings
 
@@ -346,7 +340,7 @@ class AgentService:
         with self._store.transaction() as unit:
             self._any_agent(unit, context, agent_id, "get_l3-routers")
             ids = scheduling.routers_of(unit, agent_id)
-            rows = unit.session.scalars(select(RouterRow).where(RouterRow.id.in_(ids)))
+            rows = agent_queries.routers(unit.session, ids)
             return [
                 {
                     **named_view(row),
