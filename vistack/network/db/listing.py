@@ -38,6 +38,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import False_, True_
 from sqlalchemy.sql.expression import FromClause
 
 from vistack.network.db.dhcp_option_tables import PortDhcpOptionRow
@@ -66,6 +67,34 @@ allocation = IpAllocationRow.__table__
 port_group = PortSecurityGroupRow.__table__
 group = SecurityGroupRow.__table__
 rule = SecurityGroupRuleRow.__table__
+
+
+#: The SQL a domain list passes along without building it: conditions, column expressions,
+#: column selections and the session they run on.
+Clause = ColumnElement[bool]
+Column = ColumnElement[Any]
+Columns = Select[Any]
+DbSession = Session
+#: The condition every row meets (an admin's visibility).
+EVERYTHING: Clause = true()
+
+
+def row_visible(session: Session, column: Column, row: Clause, visible: Clause) -> bool:
+    """Whether the row (`row` selects one the caller already found) meets `visible`: no
+    query when `visible` is a constant, the common case (an admin, or every key allowed)."""
+    if isinstance(visible, True_):
+        return True
+    if isinstance(visible, False_):
+        return False
+    return session.execute(select(column).where(row, visible)).first() is not None
+
+
+def fetch(session: Session, query: Columns) -> list[Any]:
+    return list(session.execute(query).all())
+
+
+def dialect_of(session: Session) -> str:
+    return session.get_bind().dialect.name
 
 
 @dataclass(frozen=True)
@@ -603,3 +632,25 @@ def network_subnets(session: Session, network_ids: Sequence[str]) -> dict[str, l
         ).all():
             out.setdefault(network_id, []).append((created, subnet_id))
     return {key: [s for _, s in sorted(pairs)] for key, pairs in out.items()}
+
+
+#: A network's columns as `_network_listing` reads them.
+NETWORK_COLUMNS = select(
+    network.c.id,
+    network.c.name,
+    network.c.description,
+    network.c.project_id,
+    network.c.admin_state_up,
+    network.c.status,
+    network.c.shared,
+    network.c.external,
+    network.c.mtu,
+    network.c.port_security_enabled,
+    network.c.network_type,
+    network.c.physical_network,
+    network.c.segmentation_id,
+    raw(network.c.tags),
+    network.c.created_at,
+    network.c.updated_at,
+    network.c.revision_number,
+)

@@ -9,10 +9,6 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import ColumnElement, select
-from sqlalchemy.orm import Session
-from sqlalchemy.sql.elements import False_, True_
-
 from vistack.common.clock import utcnow
 from vistack.common.context import RequestContext
 from vistack.drivers.errors import DriverError, InvalidStateError, NotFoundError
@@ -55,27 +51,6 @@ from vistack.network.domain.errors import (
 from vistack.network.domain.revisions import check_revision
 from vistack.network.domain.zones import set_network_hints
 
-#: A network's columns as `_network_listing` reads them.
-NETWORK_COLUMNS = select(
-    listing.network.c.id,
-    listing.network.c.name,
-    listing.network.c.description,
-    listing.network.c.project_id,
-    listing.network.c.admin_state_up,
-    listing.network.c.status,
-    listing.network.c.shared,
-    listing.network.c.external,
-    listing.network.c.mtu,
-    listing.network.c.port_security_enabled,
-    listing.network.c.network_type,
-    listing.network.c.physical_network,
-    listing.network.c.segmentation_id,
-    listing.raw(listing.network.c.tags),
-    listing.network.c.created_at,
-    listing.network.c.updated_at,
-    listing.network.c.revision_number,
-)
-
 
 class NetworkOps(ServiceBase):
     """Network operations of `NetworkService`."""
@@ -89,8 +64,8 @@ class NetworkOps(ServiceBase):
         }
 
     def _network_visibility_clause(
-        self, unit: Unit, context: RequestContext, *scope: ColumnElement[bool]
-    ) -> ColumnElement[bool]:
+        self, unit: Unit, context: RequestContext, *scope: listing.Clause
+    ) -> listing.Clause:
         """THE definition of which networks `context` may see, as a SQL condition on
         `network_network`: lists and single reads (`_visible_network`) both use it, so a
         change to visibility (e.g. RBAC sharing: OR a network with an entry for the caller's
@@ -113,12 +88,7 @@ class NetworkOps(ServiceBase):
             raise not_found("network", network_id)
         by_id = listing.network.c.id == network_id
         clause = self._network_visibility_clause(unit, context, by_id)
-        if isinstance(clause, True_):
-            return row  # the common case: no second query
-        if (
-            isinstance(clause, False_)
-            or not unit.session.execute(select(listing.network.c.id).where(by_id, clause)).first()
-        ):
+        if not listing.row_visible(unit.session, listing.network.c.id, by_id, clause):
             raise not_found("network", network_id)
         return row
 
@@ -167,16 +137,18 @@ class NetworkOps(ServiceBase):
             def render(rows: list[Any], fields: set[str] | None) -> list[dict[str, Any]]:
                 return self._network_listing(session, rows, context, fields)
 
-            return query.run(session, listing.NETWORKS, NETWORK_COLUMNS, asked, visible, render)
+            return query.run(
+                session, listing.NETWORKS, listing.NETWORK_COLUMNS, asked, visible, render
+            )
 
     def _network_listing(
         self,
-        session: Session,
+        session: listing.DbSession,
         rows: list[Any],
         context: RequestContext,
         fields: set[str] | None,
     ) -> list[dict[str, Any]]:
-        """`_network_view` for rows of `NETWORK_COLUMNS`: one query for the subnets of these
+        """`_network_view` for rows of `listing.NETWORK_COLUMNS`: one query for the subnets of these
         networks, the provider attributes' policy once per (project, shared, external)."""
         ids = [row[0] for row in rows]
         zones = self.zones.network_view(Unit(session), ids)

@@ -23,9 +23,6 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from sqlalchemy import ColumnElement, Select
-from sqlalchemy.orm import Session
-
 from vistack.network.db import listing
 from vistack.network.domain.errors import NeutronBadRequest, NeutronNotFound
 
@@ -121,11 +118,11 @@ def gc_paused() -> Iterator[None]:
 
 @gc_paused()
 def run(
-    session: Session,
+    session: listing.DbSession,
     collection: listing.Collection,
-    columns: Select[Any],
+    columns: listing.Columns,
     asked: ListRequest | None,
-    visible: ColumnElement[bool],
+    visible: listing.Clause,
     render: Renderer,
 ) -> list[dict[str, Any]]:
     """A list in SQL: a `Page` when the database can answer all of `asked`, else the whole
@@ -137,13 +134,13 @@ def run(
     its 400 (or nothing, on an empty list) exactly as before."""
     everything = columns.where(visible)
     if asked is None:
-        return render(list(session.execute(everything).all()), None)
-    dialect = session.get_bind().dialect.name
+        return render(listing.fetch(session, everything), None)
+    dialect = listing.dialect_of(session)
     filters = asked.filters()
     where = listing.translate(collection, filters, dialect)
     keys = filters.get("sort_key", [])
     if where is None or any(key not in collection.attrs for key in keys):
-        return render(list(session.execute(everything).all()), None)
+        return render(listing.fetch(session, everything), None)
     paged = paging(filters, set())
     order = listing.sort_columns(collection, paged.sort, dialect)
     assert order is not None  # every key is an attribute

@@ -21,11 +21,10 @@ import uuid
 from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, or_, select, true
-
 from vistack.common.clock import utcnow
 from vistack.common.context import RequestContext
 from vistack.common.policy import PolicyEngine
+from vistack.network.db import listing, rbac_queries
 from vistack.network.db.repository import Collision, NetworkStore, Unit
 from vistack.network.db.sharing_tables import RbacPolicyRow
 from vistack.network.db.tables import NetworkRow
@@ -40,7 +39,7 @@ from vistack.network.domain.errors import (
 SHARED = "access_as_shared"
 EXTERNAL = "access_as_external"
 ACTIONS = (SHARED, EXTERNAL)
-WILDCARD = "*"
+WILDCARD = rbac_queries.WILDCARD
 #: Neutron's PROJECT_ID_FIELD_SIZE.
 TARGET_LENGTH = 255
 CREATE = {"object_type", "object_id", "action", "target_tenant", "project_id", "tenant_id"}
@@ -78,22 +77,9 @@ def sees_all(policy: PolicyEngine, context: RequestContext) -> bool:
     return policy.check("get_network", context, nobody)
 
 
-def _granted(context: RequestContext, action: str) -> ColumnElement[bool]:
-    targets = [WILDCARD] if context.project_id is None else [WILDCARD, context.project_id]
-    policies = select(RbacPolicyRow.object_id).where(
-        RbacPolicyRow.target_project.in_(targets), RbacPolicyRow.action == action
-    )
-    return NetworkRow.id.in_(policies)
-
-
-def network_keys(context: RequestContext) -> tuple[ColumnElement[Any], ...]:
-    """`network_target`'s inputs as SQL over `network_network`, for `listing.visibility`:
-    (owner project, shared with the caller 0/1, external for the caller 0/1). Integers, not
-    booleans, so they read and compare alike on every database."""
-    shared = shared_key(context)
-    external = case((and_(NetworkRow.external.is_(True), _granted(context, EXTERNAL)), 1), else_=0)
-    owner: ColumnElement[Any] = NetworkRow.__table__.c.project_id
-    return (owner, shared, external)
+def network_keys(context: RequestContext) -> tuple[listing.Column, ...]:
+    """`network_target`'s inputs as SQL over `network_network`, for `listing.visibility`."""
+    return rbac_queries.network_keys(context.project_id, SHARED, EXTERNAL)
 
 
 def key_visible(policy: PolicyEngine, context: RequestContext, key: tuple[Any, ...]) -> bool:
@@ -106,23 +92,17 @@ def key_visible(policy: PolicyEngine, context: RequestContext, key: tuple[Any, .
     return policy.check("get_network", context, target)
 
 
-def visible_networks_clause(policy: PolicyEngine, context: RequestContext) -> ColumnElement[bool]:
+def visible_networks_clause(policy: PolicyEngine, context: RequestContext) -> listing.Clause:
     """`network_visible` as a WHERE clause on `NetworkRow`, for the default rules (under a
     custom policy file, prefer `listing.visibility` with `network_keys`/`key_visible`)."""
     if sees_all(policy, context):
-        return true()
-    clauses: list[ColumnElement[bool]] = [
-        _granted(context, SHARED),
-        and_(NetworkRow.external.is_(True), _granted(context, EXTERNAL)),
-    ]
-    if context.project_id is not None:
-        clauses.append(NetworkRow.project_id == context.project_id)
-    return or_(*clauses)
+        return listing.EVERYTHING
+    return rbac_queries.visible_networks(context.project_id, SHARED, EXTERNAL)
 
 
-def shared_key(context: RequestContext) -> ColumnElement[Any]:
+def shared_key(context: RequestContext) -> listing.Column:
     """Whether the network is shared with the caller (0/1), as `network_keys`' second."""
-    return case((_granted(context, SHARED), 1), else_=0)
+    return rbac_queries.granted_key(context.project_id, SHARED)
 
 
 def may_attach(
