@@ -13,9 +13,7 @@ from vistack.common.context import RequestContext
 from vistack.common.policy import PolicyEngine
 from vistack.drivers.networks import NetworkDriver
 from vistack.network.db.repository import NetworkStore
-from vistack.network.domain import query
 from vistack.network.domain.agents import AgentService
-from vistack.network.domain.attributes import boolean, check_attributes, text
 from vistack.network.domain.errors import (
     NeutronBadRequest,
     invalid,
@@ -131,7 +129,6 @@ PORT_UPDATE = PORT_CREATE - {"network_id", "project_id", "tenant_id"}
 
 
 #: The attribute checks under the names the L2 and L3 services import from here.
-_bool, _check_attributes, _stamp, _text = boolean, check_attributes, query.stamp, text
 
 
 def _tag(value: Any) -> str:

@@ -24,7 +24,8 @@ from vistack.network.db.l3_tables import FLOATINGIP_OWNER, FloatingIpRow
 from vistack.network.db.repository import Collision, Unit
 from vistack.network.db.tables import IpAllocationRow, NetworkRow, PortRow
 from vistack.network.domain import ipam
-from vistack.network.domain.base import MAX_ATTEMPTS, _check_attributes, _stamp, _text
+from vistack.network.domain.attributes import check_attributes, text
+from vistack.network.domain.base import MAX_ATTEMPTS
 from vistack.network.domain.errors import (
     NeutronBadRequest,
     NeutronConflict,
@@ -40,6 +41,7 @@ from vistack.network.domain.l3_checks import (
     not_external,
     touch,
 )
+from vistack.network.domain.query import stamp
 from vistack.network.domain.revisions import check_revision
 
 if TYPE_CHECKING:
@@ -119,8 +121,8 @@ class FloatingIpService:
             "description": row.description,
             "port_details": details,
             "tags": list(row.tags or []),
-            "created_at": _stamp(row.created_at),
-            "updated_at": _stamp(row.updated_at),
+            "created_at": stamp(row.created_at),
+            "updated_at": stamp(row.updated_at),
             "revision_number": row.revision_number,
         }
 
@@ -283,7 +285,7 @@ class FloatingIpService:
         return network
 
     def create_floatingip(self, context: RequestContext, body: Any) -> dict[str, Any]:
-        attrs = _check_attributes(body, FLOATINGIP_CREATE, "floatingip")
+        attrs = check_attributes(body, FLOATINGIP_CREATE, "floatingip")
         network_id = attrs.get("floating_network_id")
         if not isinstance(network_id, str) or not network_id:
             raise NeutronBadRequest(
@@ -303,7 +305,7 @@ class FloatingIpService:
             raise bad_request(
                 "floatingip", "fixed_ip_address cannot be specified without a port_id"
             )
-        description = _text(attrs.get("description"), "description")
+        description = text(attrs.get("description"), "description")
         self._floating_network(context, network_id)
         self._store.ensure_project(project)
         limited = self._core._quota_limited("floatingip", project)
@@ -393,7 +395,7 @@ class FloatingIpService:
     def update_floatingip(
         self, context: RequestContext, floatingip_id: str, body: Any
     ) -> dict[str, Any]:
-        attrs = _check_attributes(body, FLOATINGIP_UPDATE, "floatingip")
+        attrs = check_attributes(body, FLOATINGIP_UPDATE, "floatingip")
         with self._store.transaction() as unit:
             current = self._visible(unit, context, floatingip_id)
             project, network_id, current_port = (
@@ -422,7 +424,7 @@ class FloatingIpService:
                     self._policy.authorize("update_floatingip", context, self._target(row))
                     check_revision(unit, row)
                     if "description" in attrs:
-                        row.description = _text(attrs["description"], "description")
+                        row.description = text(attrs["description"], "description")
                     if changes_port:
                         self._associate(unit, context, row, port_id, fixed_ip, hint)
                     touch(row)

@@ -25,7 +25,7 @@ from vistack.network.db.l3_tables import (
 from vistack.network.db.repository import Unit
 from vistack.network.db.tables import PortRow
 from vistack.network.domain import ipam
-from vistack.network.domain.base import _bool
+from vistack.network.domain.attributes import boolean
 from vistack.network.domain.errors import (
     NeutronBadRequest,
     NeutronConflict,
@@ -101,7 +101,7 @@ def gateway_request(value: Any) -> GatewayRequest | None:
             fixed_ips.append({k: str(v) for k, v in item.items()})
     return GatewayRequest(
         network_id=network_id,
-        enable_snat=None if snat is None else _bool(snat, "enable_snat"),
+        enable_snat=None if snat is None else boolean(snat, "enable_snat"),
         fixed_ips=fixed_ips,
     )
 

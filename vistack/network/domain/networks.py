@@ -26,7 +26,7 @@ from vistack.network.db.tables import (
     SubnetRow,
 )
 from vistack.network.domain import query, rbac
-from vistack.network.domain.attributes import named_view
+from vistack.network.domain.attributes import boolean, check_attributes, named_view, text
 from vistack.network.domain.base import (
     DHCP_OWNER,
     LOG,
@@ -36,10 +36,6 @@ from vistack.network.domain.base import (
     PROVIDER_NAMES,
     ServiceBase,
     T,
-    _bool,
-    _check_attributes,
-    _stamp,
-    _text,
 )
 from vistack.network.domain.errors import (
     NeutronConflict,
@@ -117,8 +113,8 @@ class NetworkOps(ServiceBase):
             "ipv6_address_scope": None,
             "l2_adjacency": True,
             "tags": list(row.tags or []),
-            "created_at": _stamp(row.created_at),
-            "updated_at": _stamp(row.updated_at),
+            "created_at": query.stamp(row.created_at),
+            "updated_at": query.stamp(row.updated_at),
             "revision_number": row.revision_number,
         }
         for name in self._hidden("network", PROVIDER_NAMES, context, self._network_target(row)):
@@ -286,17 +282,17 @@ class NetworkOps(ServiceBase):
             raise over_quota(resource)
 
     def create_network(self, context: RequestContext, body: Any) -> dict[str, Any]:
-        attrs = _check_attributes(body, NETWORK_CREATE, "network")
+        attrs = check_attributes(body, NETWORK_CREATE, "network")
         project = self._owner(context, attrs)
         target = {"target.project_id": project, "target.shared": False, "target.external": False}
         self._policy.authorize("create_network", context, target)
         self._authorize_attributes("create", "network", attrs, context, target)
-        name = _text(attrs.get("name"), "name")
-        description = _text(attrs.get("description"), "description")
-        admin_state_up = _bool(attrs.get("admin_state_up", True), "admin_state_up")
-        shared = _bool(attrs.get("shared", False), "shared")
-        external = _bool(attrs.get("router:external", False), "router:external")
-        security = _bool(attrs.get("port_security_enabled", True), "port_security_enabled")
+        name = text(attrs.get("name"), "name")
+        description = text(attrs.get("description"), "description")
+        admin_state_up = boolean(attrs.get("admin_state_up", True), "admin_state_up")
+        shared = boolean(attrs.get("shared", False), "shared")
+        external = boolean(attrs.get("router:external", False), "router:external")
+        security = boolean(attrs.get("port_security_enabled", True), "port_security_enabled")
         mtu = self._mtu(attrs.get("mtu"))
         segment = self._segment(attrs)
         hints = self.zones.network_hints(attrs.get("availability_zone_hints"))
@@ -425,7 +421,7 @@ class NetworkOps(ServiceBase):
         raw = body.get("network") if isinstance(body, dict) else None
         if isinstance(raw, dict) and any(k.startswith("provider:") for k in raw):
             raise invalid("Plugin does not support updating provider attributes.")
-        attrs = _check_attributes(body, NETWORK_UPDATE, "network")
+        attrs = check_attributes(body, NETWORK_UPDATE, "network")
         with self._store.transaction() as unit:
             row = self._visible_network(unit, context, network_id)
             target = self._network_target(row)
@@ -433,22 +429,22 @@ class NetworkOps(ServiceBase):
             check_revision(unit, row)
             self._authorize_attributes("update", "network", attrs, context, target)
             if "name" in attrs:
-                row.name = _text(attrs["name"], "name")
+                row.name = text(attrs["name"], "name")
             if "description" in attrs:
-                row.description = _text(attrs["description"], "description")
+                row.description = text(attrs["description"], "description")
             if "admin_state_up" in attrs:
-                row.admin_state_up = _bool(attrs["admin_state_up"], "admin_state_up")
+                row.admin_state_up = boolean(attrs["admin_state_up"], "admin_state_up")
             if "router:external" in attrs:
-                rbac.set_external(unit, row, _bool(attrs["router:external"], "router:external"))
+                rbac.set_external(unit, row, boolean(attrs["router:external"], "router:external"))
             if "port_security_enabled" in attrs:
-                row.port_security_enabled = _bool(
+                row.port_security_enabled = boolean(
                     attrs["port_security_enabled"], "port_security_enabled"
                 )
             if "mtu" in attrs:
                 row.mtu = self._mtu(attrs["mtu"])
             if "shared" in attrs:
                 # The wildcard RBAC policy; refused while other projects' ports need it.
-                rbac.set_shared(unit, row, _bool(attrs["shared"], "shared"))
+                rbac.set_shared(unit, row, boolean(attrs["shared"], "shared"))
             self._touch(row)
             unit.flush()
             subnet_ids = [s.id for s in unit.subnets(row.id)]

@@ -21,16 +21,13 @@ from vistack.network.db.tables import (
     SubnetRow,
 )
 from vistack.network.domain import dhcp_options, ipam, query, rbac
+from vistack.network.domain.attributes import boolean, check_attributes, text
 from vistack.network.domain.base import (
     BINDING_NAMES,
     MAX_ATTEMPTS,
     PORT_CREATE,
     PORT_UPDATE,
     VNIC_TYPES,
-    _bool,
-    _check_attributes,
-    _stamp,
-    _text,
 )
 from vistack.network.domain.errors import (
     NeutronBadRequest,
@@ -148,8 +145,8 @@ class PortOps(SubnetOps):
                 else {}
             ),
             "tags": list(row.tags or []),
-            "created_at": _stamp(row.created_at),
-            "updated_at": _stamp(row.updated_at),
+            "created_at": query.stamp(row.created_at),
+            "updated_at": query.stamp(row.updated_at),
             "revision_number": row.revision_number,
         }
         if self._options.l3:  # extra_dhcp_opt: the edge backend's dnsmasq serves them
@@ -340,7 +337,7 @@ class PortOps(SubnetOps):
 
     def _check_binding(self, attrs: dict[str, Any], row: PortRow) -> None:
         if "binding:host_id" in attrs:
-            row.binding_host_id = _text(attrs["binding:host_id"], "binding:host_id")
+            row.binding_host_id = text(attrs["binding:host_id"], "binding:host_id")
         if "binding:vnic_type" in attrs:
             vnic = attrs["binding:vnic_type"]
             if vnic not in VNIC_TYPES:
@@ -353,7 +350,7 @@ class PortOps(SubnetOps):
             row.binding_profile = profile
 
     def create_port(self, context: RequestContext, body: Any) -> dict[str, Any]:
-        attrs = _check_attributes(body, PORT_CREATE | {dhcp_options.ATTRIBUTE}, "port")
+        attrs = check_attributes(body, PORT_CREATE | {dhcp_options.ATTRIBUTE}, "port")
         if dhcp_options.ATTRIBUTE in attrs:
             dhcp_options.check_backend(self._options)
         dhcp_request = dhcp_options.requested(attrs.get(dhcp_options.ATTRIBUTE))
@@ -377,19 +374,19 @@ class PortOps(SubnetOps):
             self._policy.authorize("create_port:fixed_ips:ip_address", context, target)
         mac = ipam.check_mac(attrs["mac_address"]) if attrs.get("mac_address") else None
         now = utcnow()
-        security = _bool(
+        security = boolean(
             attrs.get("port_security_enabled", network.port_security_enabled),
             "port_security_enabled",
         )
         row_values: dict[str, Any] = {
             "project_id": project,
             "network_id": network_id,
-            "name": _text(attrs.get("name"), "name"),
-            "description": _text(attrs.get("description"), "description"),
-            "admin_state_up": _bool(attrs.get("admin_state_up", True), "admin_state_up"),
+            "name": text(attrs.get("name"), "name"),
+            "description": text(attrs.get("description"), "description"),
+            "admin_state_up": boolean(attrs.get("admin_state_up", True), "admin_state_up"),
             "status": "DOWN",
-            "device_owner": _text(attrs.get("device_owner"), "device_owner"),
-            "device_id": _text(attrs.get("device_id"), "device_id"),
+            "device_owner": text(attrs.get("device_owner"), "device_owner"),
+            "device_id": text(attrs.get("device_id"), "device_id"),
             "port_security_enabled": security,
             "binding_host_id": "",
             "binding_vnic_type": "normal",
@@ -633,7 +630,7 @@ class PortOps(SubnetOps):
         raw = body.get("port") if isinstance(body, dict) else None
         if isinstance(raw, dict) and "network_id" in raw:
             raise invalid("Cannot update read-only attribute network_id.")
-        attrs = _check_attributes(body, PORT_UPDATE | {dhcp_options.ATTRIBUTE}, "port")
+        attrs = check_attributes(body, PORT_UPDATE | {dhcp_options.ATTRIBUTE}, "port")
         if dhcp_options.ATTRIBUTE in attrs:
             dhcp_options.check_backend(self._options)
         dhcp_request = dhcp_options.requested(attrs.get(dhcp_options.ATTRIBUTE))
@@ -654,11 +651,11 @@ class PortOps(SubnetOps):
                     current = unit.allocations([row.id]).get(row.id, [])
                     for name in ("name", "description", "device_owner", "device_id"):
                         if name in attrs:
-                            setattr(row, name, _text(attrs[name], name))
+                            setattr(row, name, text(attrs[name], name))
                     if "admin_state_up" in attrs:
-                        row.admin_state_up = _bool(attrs["admin_state_up"], "admin_state_up")
+                        row.admin_state_up = boolean(attrs["admin_state_up"], "admin_state_up")
                     if "port_security_enabled" in attrs:
-                        row.port_security_enabled = _bool(
+                        row.port_security_enabled = boolean(
                             attrs["port_security_enabled"], "port_security_enabled"
                         )
                     if attrs.get("mac_address") and attrs["mac_address"] != row.mac_address:

@@ -21,8 +21,8 @@ from vistack.network.db import l3_queries as q
 from vistack.network.db.l3_tables import ROUTER_GATEWAY, ROUTER_INTERFACE, RouterRow
 from vistack.network.db.repository import Collision, Unit
 from vistack.network.db.tables import IpAllocationRow, NetworkRow, PortRow
-from vistack.network.domain.attributes import named_view
-from vistack.network.domain.base import MAX_ATTEMPTS, _bool, _check_attributes, _stamp, _text
+from vistack.network.domain.attributes import boolean, check_attributes, named_view, text
+from vistack.network.domain.base import MAX_ATTEMPTS
 from vistack.network.domain.errors import (
     NeutronBadRequest,
     NeutronConflict,
@@ -44,6 +44,7 @@ from vistack.network.domain.l3_checks import (
     router_not_found,
     touch,
 )
+from vistack.network.domain.query import stamp
 from vistack.network.domain.revisions import check_revision
 from vistack.network.domain.zones import check_router_hints, router_attributes, set_router_hints
 
@@ -121,8 +122,8 @@ class RouterService:
             "routes": list(row.routes or []),
             **zones,
             "tags": list(row.tags or []),
-            "created_at": _stamp(row.created_at),
-            "updated_at": _stamp(row.updated_at),
+            "created_at": stamp(row.created_at),
+            "updated_at": stamp(row.updated_at),
             "revision_number": row.revision_number,
         }
 
@@ -178,7 +179,7 @@ class RouterService:
             )
 
     def create_router(self, context: RequestContext, body: Any) -> dict[str, Any]:
-        attrs = _check_attributes(body, ROUTER_CREATE, "router")
+        attrs = check_attributes(body, ROUTER_CREATE, "router")
         project = self._core._owner(context, attrs)
         target = {"target.project_id": project}
         self._policy.authorize("create_router", context, target)
@@ -187,9 +188,9 @@ class RouterService:
         now = utcnow()
         values: dict[str, Any] = {
             "project_id": project,
-            "name": _text(attrs.get("name"), "name"),
-            "description": _text(attrs.get("description"), "description"),
-            "admin_state_up": _bool(attrs.get("admin_state_up", True), "admin_state_up"),
+            "name": text(attrs.get("name"), "name"),
+            "description": text(attrs.get("description"), "description"),
+            "admin_state_up": boolean(attrs.get("admin_state_up", True), "admin_state_up"),
             "status": "ACTIVE",
             "gw_network_id": None,
             "enable_snat": True,
@@ -320,7 +321,7 @@ class RouterService:
         return check_routes(value, list(cidrs.values()), own, row.id)
 
     def update_router(self, context: RequestContext, router_id: str, body: Any) -> dict[str, Any]:
-        attrs = _check_attributes(body, ROUTER_UPDATE, "router")
+        attrs = check_attributes(body, ROUTER_UPDATE, "router")
         gateway = gateway_request(attrs.get("external_gateway_info"))
         for attempt in range(MAX_ATTEMPTS):
             try:
@@ -331,11 +332,11 @@ class RouterService:
                     self._policy.authorize("update_router", context, target)
                     check_revision(unit, row)
                     if "name" in attrs:
-                        row.name = _text(attrs["name"], "name")
+                        row.name = text(attrs["name"], "name")
                     if "description" in attrs:
-                        row.description = _text(attrs["description"], "description")
+                        row.description = text(attrs["description"], "description")
                     if "admin_state_up" in attrs:
-                        row.admin_state_up = _bool(attrs["admin_state_up"], "admin_state_up")
+                        row.admin_state_up = boolean(attrs["admin_state_up"], "admin_state_up")
                     if "external_gateway_info" in attrs:
                         self._authorize_gateway("update", gateway, context, target)
                         self._set_gateway(unit, context, row, gateway, attempt)

@@ -19,15 +19,11 @@ from vistack.network.db.tables import (
     SubnetRow,
 )
 from vistack.network.domain import ipam, query, rbac, subnetpools
-from vistack.network.domain.attributes import named_view
+from vistack.network.domain.attributes import boolean, check_attributes, named_view, text
 from vistack.network.domain.base import (
     DHCP_OWNER,
     SUBNET_CREATE,
     SUBNET_UPDATE,
-    _bool,
-    _check_attributes,
-    _stamp,
-    _text,
 )
 from vistack.network.domain.errors import (
     NeutronBadRequest,
@@ -141,8 +137,8 @@ class SubnetOps(NetworkOps):
             "segment_id": None,
             "service_types": [],
             "tags": list(row.tags or []),
-            "created_at": _stamp(row.created_at),
-            "updated_at": _stamp(row.updated_at),
+            "created_at": query.stamp(row.created_at),
+            "updated_at": query.stamp(row.updated_at),
             "revision_number": row.revision_number,
         }
 
@@ -203,7 +199,7 @@ class SubnetOps(NetworkOps):
         return gateway, pools
 
     def create_subnet(self, context: RequestContext, body: Any) -> dict[str, Any]:
-        attrs = _check_attributes(body, SUBNET_CREATE | subnetpools.SUBNET_ATTRIBUTES, "subnet")
+        attrs = check_attributes(body, SUBNET_CREATE | subnetpools.SUBNET_ATTRIBUTES, "subnet")
         # A subnet pool (`subnetpool_id`, `use_default_subnetpool`) may choose the cidr.
         ask = subnetpools.read_ask(attrs)
         for name in ("network_id", "ip_version") if ask else ("network_id", "ip_version", "cidr"):
@@ -225,9 +221,9 @@ class SubnetOps(NetworkOps):
         gateway, pools = self._layout(cidr, attrs) if cidr is not None else (None, [])
         nameservers = ipam.check_nameservers(attrs.get("dns_nameservers") or [])
         routes = ipam.check_routes(attrs.get("host_routes") or [])
-        enable_dhcp = _bool(attrs.get("enable_dhcp", True), "enable_dhcp")
-        name = _text(attrs.get("name"), "name")
-        description = _text(attrs.get("description"), "description")
+        enable_dhcp = boolean(attrs.get("enable_dhcp", True), "enable_dhcp")
+        name = text(attrs.get("name"), "name")
+        description = text(attrs.get("description"), "description")
         network_id = str(attrs["network_id"])
         project = self._owner(context, attrs)
         with self._store.transaction() as unit:
@@ -301,7 +297,7 @@ class SubnetOps(NetworkOps):
         raw = body.get("subnet") if isinstance(body, dict) else None
         if isinstance(raw, dict) and ({"cidr", "ip_version", "network_id"} & set(raw)):
             raise invalid("Cannot update read-only attribute cidr, ip_version or network_id.")
-        attrs = _check_attributes(body, SUBNET_UPDATE, "subnet")
+        attrs = check_attributes(body, SUBNET_UPDATE, "subnet")
         with self._store.transaction() as unit:
             row, network = self._visible_subnet(unit, context, subnet_id)
             self._policy.authorize("update_subnet", context, self._subnet_target(row, network))
@@ -322,11 +318,11 @@ class SubnetOps(NetworkOps):
             if "host_routes" in attrs:
                 row.host_routes = ipam.check_routes(attrs["host_routes"] or [])
             if "enable_dhcp" in attrs:
-                row.enable_dhcp = _bool(attrs["enable_dhcp"], "enable_dhcp")
+                row.enable_dhcp = boolean(attrs["enable_dhcp"], "enable_dhcp")
             if "name" in attrs:
-                row.name = _text(attrs["name"], "name")
+                row.name = text(attrs["name"], "name")
             if "description" in attrs:
-                row.description = _text(attrs["description"], "description")
+                row.description = text(attrs["description"], "description")
             if attrs.get("service_types"):
                 raise invalid("service_types are not supported by the dvs backend.")
             self._touch(row)
