@@ -14,6 +14,7 @@ from tests.api.conftest import NetworkApi
 from tests.api.helpers import Persona, persona, persona_fixture
 from tests.api.test_network_subnets import create_subnet
 from tests.api.test_networks import create_network, fault
+from vistack.network.db.repository import Unit
 
 member = persona_fixture()
 
@@ -64,6 +65,36 @@ def test_fifty_concurrent_creates_never_share_an_address(
     assert len(set(addresses)) == 50 and len(set(macs)) == 50
     assert all(ipaddress.ip_address(a) in ipaddress.ip_network("10.20.0.0/24") for a in addresses)
     assert "10.20.0.1" not in addresses  # the gateway
+
+
+def test_a_create_that_loses_its_address_at_insert_retries_and_frees_its_claim(
+    network_api: NetworkApi,
+    member: Persona,
+    network: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The database, not the in-process claims, is what refuses a taken address: here the
+    read misses a port another process committed (as a second controller's would), the
+    insert hits the unique key, and the create retries on another address."""
+    first = create_port(network_api, member.token, network["id"]).json()["port"]
+    taken = first["fixed_ips"][0]["ip_address"]
+    service = network_api.cloud.network.networks
+    subnet_id = network["subnet"]["id"]
+    service._next_address[subnet_id] = int(ipaddress.ip_address(taken))  # hint: before it
+    blind = [True]
+    real_taken_among = Unit.taken_among
+
+    def taken_among_once_blind(unit: Unit, subnet: str, addresses: Any) -> set[str]:
+        if blind.pop() if blind else False:
+            return set()
+        return real_taken_among(unit, subnet, addresses)
+
+    monkeypatch.setattr(Unit, "taken_among", taken_among_once_blind)
+    response = create_port(network_api, member.token, network["id"])
+    assert response.status_code == 201, response.text
+    second = response.json()["port"]["fixed_ips"][0]["ip_address"]
+    assert second != taken and not blind
+    assert service._claims.held(subnet_id) == set()
 
 
 def test_fifty_concurrent_creates_of_fifty_projects_never_share_an_address(

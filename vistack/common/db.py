@@ -126,6 +126,12 @@ class Database:
         self.engine = engine
         self._sessions = sessionmaker(bind=engine, expire_on_commit=False)
 
+    def listen_sessions(self, identifier: str, listener: Any) -> None:
+        """Register a session event listener on every session this database opens (once:
+        a second registration of the same listener is a no-op)."""
+        if not event.contains(self._sessions, identifier, listener):
+            event.listen(self._sessions, identifier, listener)
+
     @classmethod
     def from_url(cls, url: str, *, pool_size: int = 10, echo: bool = False) -> Database:
         return cls(create_db_engine(url, pool_size=pool_size, echo=echo))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from vistack.common.db import Database
+from vistack.common.lanes import WorkLane, database_lane_width
 from vistack.common.policy import PolicyEngine
 from vistack.config import Settings
 from vistack.drivers.bundle import Drivers
@@ -31,7 +32,8 @@ def build_network_services(
     if options.backend == "edge":
         # Edge mode serves DHCP: each network's DHCP port follows its subnets.
         service.dhcp_port_sync = DhcpPorts(service).reconcile
-    return NetworkServices(networks=service)
+    lane = WorkLane(database_lane_width(settings.database_url))
+    return NetworkServices(networks=service, database_lane=lane)
 
 
 def metadata_upstream(settings: Settings) -> str:

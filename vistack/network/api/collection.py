@@ -3,7 +3,8 @@
 Each API module registers its collections here with the domain calls behind them, on its own
 router: app.py mounts the routers in an order that keeps specific paths (`/v2.0/metering/...`,
 `/v2.0/routers/{id}/add_router_interface`) ahead of the generic `/{resource}/{id}/tags` ones.
-Handlers are plain `def`s so FastAPI runs them on worker threads (they do blocking I/O).
+The domain calls block (database, vCenter), so each handler runs them on a worker thread of its
+lane (`vistack.common.lanes`).
 """
 
 from __future__ import annotations
@@ -16,14 +17,17 @@ from fastapi import APIRouter, Body, Request, Response
 
 from vistack.common.context import RequestContext
 from vistack.common.errors import VistackError
+from vistack.common.lanes import WorkLane
 from vistack.common.web import JSONBody, service_url
-from vistack.network.api.deps import Context, Services
+from vistack.network.api.deps import Context, NetworkServices, Services
 from vistack.network.domain import query
 from vistack.network.domain.errors import NeutronBadRequest, NeutronNotFound
 from vistack.network.domain.revisions import revision_constraint
 from vistack.network.domain.service import NetworkService
 
 LOG = logging.getLogger(__name__)
+#: Calls that wait on vCenter: FastAPI's shared pool of worker threads.
+SHARED_POOL = WorkLane(None)
 JsonBody = Annotated[Any, Body()]
 
 
@@ -59,6 +63,7 @@ def add_collection(
     | None = None,
     bulk: bool = True,
     if_match: bool = True,
+    database_only: bool = True,
 ) -> None:
     """Routes of one collection on `router`. `collection` is the list's body key
     (`security_groups`) and `member` an item's (by default `collection` less its final s);
@@ -68,11 +73,13 @@ def add_collection(
     given the request's filters, sort and page (see `query.run`). `bulk` accepts Neutron's
     `{collection: [...]}` create; `if_match` honours `If-Match: revision_number=N` on update
     and delete. Collections whose domain keeps no revisions turn it off: there the header is
-    ignored, not parsed (a malformed one is no 400)."""
+    ignored, not parsed (a malformed one is no 400). `database_only`: the calls touch nothing
+    but the database, so they run in the database lane; a collection whose calls wait on
+    vCenter says False and runs on the shared pool (see `vistack.common.lanes`)."""
     item_key = member or collection[:-1]
     url_path = path or collection.replace("_", "-")
 
-    def list_items(request: Request, services: Services, context: Context) -> Response:
+    def list_now(request: Request, services: Services, context: Context) -> Response:
         if paged is None:
             return list_response(request, collection, lister(services.networks, context), url_path)
         url = service_url(request, "v2.0", url_path)
@@ -80,11 +87,11 @@ def add_collection(
         items = paged(services.networks, context, asked)
         return JSONBody(query.apply(items, asked.params, collection, url))
 
-    def show_item(item_id: str, request: Request, services: Services, context: Context) -> Response:
+    def show_now(item_id: str, request: Request, services: Services, context: Context) -> Response:
         item = getter(services.networks, context, item_id)
         return JSONBody({item_key: select_fields(request, item)})
 
-    def create_item(body: JsonBody, services: Services, context: Context) -> Response:
+    def create_now(body: JsonBody, services: Services, context: Context) -> Response:
         assert creator is not None
         if bulk and isinstance(body, dict) and collection in body and len(body) == 1:
             return JSONBody(
@@ -116,19 +123,44 @@ def add_collection(
     def header(request: Request) -> str | None:
         return request.headers.get("if-match") if if_match else None
 
-    def update_item(
+    def update_now(
         item_id: str, body: JsonBody, request: Request, services: Services, context: Context
     ) -> Response:
         assert updater is not None
         with revision_constraint(header(request)):
             return JSONBody({item_key: updater(services.networks, context, item_id, body)})
 
-    def delete_item(
+    def delete_now(
         item_id: str, request: Request, services: Services, context: Context
     ) -> Response:
         with revision_constraint(header(request)):
             deleter(services.networks, context, item_id)
         return Response(status_code=204)
+
+    def lane(services: NetworkServices) -> WorkLane:
+        return services.database_lane if database_only else SHARED_POOL
+
+    # The handlers: each runs its `*_now` on a worker thread of the collection's lane.
+    async def list_items(request: Request, services: Services, context: Context) -> Response:
+        return await lane(services).run(list_now, request, services, context)
+
+    async def show_item(
+        item_id: str, request: Request, services: Services, context: Context
+    ) -> Response:
+        return await lane(services).run(show_now, item_id, request, services, context)
+
+    async def create_item(body: JsonBody, services: Services, context: Context) -> Response:
+        return await lane(services).run(create_now, body, services, context)
+
+    async def update_item(
+        item_id: str, body: JsonBody, request: Request, services: Services, context: Context
+    ) -> Response:
+        return await lane(services).run(update_now, item_id, body, request, services, context)
+
+    async def delete_item(
+        item_id: str, request: Request, services: Services, context: Context
+    ) -> Response:
+        return await lane(services).run(delete_now, item_id, request, services, context)
 
     base = f"/v2.0/{url_path}"
     item = base + "/{item_id}"

@@ -25,6 +25,7 @@ add_collection(
     NetworkService.update_network,
     NetworkService.delete_network,
     paged=NetworkService.list_networks,
+    database_only=False,  # creates, updates and deletes port groups in vCenter
 )
 add_collection(
     router,

@@ -8,13 +8,21 @@ so the agent can diff it against the node and a missed notification is healed by
 from __future__ import annotations
 
 import ipaddress
+import socket
 from collections.abc import Mapping, Sequence
 
 from vistack.edge.state import DhcpHost, DhcpSubnet, EdgeState, Segment
 from vistack.network.dataplane.firewall import ipv4_addresses, port_firewalls
 from vistack.network.dataplane.routers import ROUTER_INTERFACE, compile_routers, read_l3
+from vistack.network.db.records import (
+    AllocationRecord,
+    PortRecord,
+    allocation_records,
+    port_group_ids,
+    port_records,
+)
 from vistack.network.db.repository import NetworkStore, Unit
-from vistack.network.db.tables import IpAllocationRow, NetworkRow, PortRow, SubnetRow
+from vistack.network.db.tables import NetworkRow, SubnetRow
 from vistack.network.domain import dhcp_options
 from vistack.network.domain.base import DHCP_OWNER
 from vistack.network.domain.metering import with_meters
@@ -39,7 +47,7 @@ def segment(network: NetworkRow) -> Segment:
     return Segment(network_id=network.id, vlan=vlan)
 
 
-def dhcp_port_of(network_id: str, ports: Sequence[PortRow]) -> PortRow | None:
+def dhcp_port_of(network_id: str, ports: Sequence[PortRecord]) -> PortRecord | None:
     """The network's DHCP port: vistack's own when there is one, else the first by id (a port
     an operator made with device_owner `network:dhcp`)."""
     candidates = [p for p in ports if p.network_id == network_id and p.device_owner == DHCP_OWNER]
@@ -54,8 +62,8 @@ def _is_v4(address: str) -> bool:
 
 def dhcp_subnets(
     subnets: Sequence[SubnetRow],
-    ports: Sequence[PortRow],
-    allocations: Mapping[str, list[IpAllocationRow]],
+    ports: Sequence[PortRecord],
+    allocations: Mapping[str, list[AllocationRecord]],
     options: Mapping[str, tuple[tuple[str, str], ...]] | None = None,
 ) -> tuple[DhcpSubnet, ...]:
     """DHCP service for each IPv4 subnet with `enable_dhcp` whose network's DHCP port has an
@@ -64,16 +72,16 @@ def dhcp_subnets(
     router interface holds the subnet's gateway IP, else through the DHCP port. `options`:
     port id -> the port's own IPv4 DHCP options (`extra_dhcp_opts`), sent to it alone."""
     options = options or {}
-    by_subnet: dict[str, list[tuple[PortRow, str]]] = {}
+    by_subnet: dict[str, list[tuple[PortRecord, str]]] = {}
     # DHCP ports grouped once, not searched per network (that scan is quadratic).
-    dhcp_owned: dict[str, list[PortRow]] = {}
+    dhcp_owned: dict[str, list[PortRecord]] = {}
     for port in ports:
         if port.device_owner == DHCP_OWNER:
             dhcp_owned.setdefault(port.network_id, []).append(port)
     for port in ports:
         for allocation in allocations.get(port.id, []):
             by_subnet.setdefault(allocation.subnet_id, []).append((port, allocation.ip_address))
-    dhcp_ports: dict[str, PortRow | None] = {}
+    dhcp_ports: dict[str, PortRecord | None] = {}
     out: list[DhcpSubnet] = []
     for subnet in subnets:
         if subnet.ip_version != 4 or not subnet.enable_dhcp:
@@ -103,7 +111,7 @@ def dhcp_subnets(
                 for p, ip in holders
                 if p.id != dhcp_port.id
             ),
-            key=lambda h: ipaddress.IPv4Address(h.ip),
+            key=lambda h: socket.inet_aton(h.ip),  # canonical IPv4 (from IPAM): byte order
         )
         out.append(
             DhcpSubnet(
@@ -130,9 +138,9 @@ def compile_state(unit: Unit) -> EdgeState:
     """This node's whole desired state, from the unit's (read-only) transaction."""
     networks = unit.networks()
     subnets = unit.subnets()
-    ports = unit.ports()
-    allocations = unit.allocations()
-    port_groups = unit.port_security_groups()
+    ports = port_records(unit.session)
+    allocations = allocation_records(unit.session)
+    port_groups = port_group_ids(unit.session)
     rules = unit.security_group_rules()
     routers, floating_ips = read_l3(unit)
     addresses = {p.id: ipv4_addresses(p, allocations.get(p.id, [])) for p in ports}

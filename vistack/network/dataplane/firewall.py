@@ -10,11 +10,13 @@ compiled: the segments carry IPv4 only, and the agent would ignore IPv6 rules an
 from __future__ import annotations
 
 import ipaddress
+import socket
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 
 from vistack.edge.state import AddressGroup, Direction, FirewallRule, PortFirewall
-from vistack.network.db.tables import IpAllocationRow, PortRow, SecurityGroupRuleRow
+from vistack.network.db.records import AllocationRecord, PortRecord
+from vistack.network.db.tables import SecurityGroupRuleRow
 from vistack.network.domain.security import PROTOCOLS
 
 #: Protocol names the agent renders with their own matches (ports, ICMP type/code); every other
@@ -22,7 +24,7 @@ from vistack.network.domain.security import PROTOCOLS
 _NAMED = {"tcp", "udp", "icmp"}
 
 
-def is_plugged(port: PortRow) -> bool:
+def is_plugged(port: PortRecord) -> bool:
     """An instance's port: it has a device and is not one of the network's own (`network:*`)
     ports (DHCP, router legs, floating IPs). Only such a port is a NIC on the wire; a port
     nothing uses has no traffic to filter, and leaving it out keeps the firewall (one chain
@@ -30,24 +32,22 @@ def is_plugged(port: PortRow) -> bool:
     return bool(port.device_id) and not port.device_owner.startswith("network:")
 
 
-def is_filtered(port: PortRow) -> bool:
+def is_filtered(port: PortRecord) -> bool:
     """Neutron's agents filter a plugged port whose port security is on."""
     return port.port_security_enabled and is_plugged(port)
 
 
-def ipv4_addresses(port: PortRow, allocations: Sequence[IpAllocationRow]) -> tuple[str, ...]:
+def ipv4_addresses(port: PortRecord, allocations: Sequence[AllocationRecord]) -> tuple[str, ...]:
     """The IPv4 addresses a port may send from: its fixed IPs and its single-address allowed
     address pairs (a pair naming a whole prefix cannot be an nft address of the agent's match,
     so it is left out: such a port can only send from its own addresses)."""
-    found: list[str] = []
-    for allocation in allocations:
-        if ipaddress.ip_address(allocation.ip_address).version == 4:
-            found.append(allocation.ip_address)
+    # IPAM stores addresses in canonical form: an IPv4 one is the one without a colon.
+    found = [a.ip_address for a in allocations if ":" not in a.ip_address]
     for pair in port.allowed_address_pairs or []:
         network = ipaddress.ip_network(pair["ip_address"], strict=False)
         if network.version == 4 and network.prefixlen == 32:
             found.append(str(network.network_address))
-    return tuple(sorted(set(found), key=ipaddress.IPv4Address))
+    return tuple(sorted(set(found), key=socket.inet_aton))
 
 
 def _protocol(value: str | None) -> str | None:
@@ -79,7 +79,7 @@ def _rule(row: SecurityGroupRuleRow) -> FirewallRule | None:
 
 
 def port_firewalls(
-    ports: Sequence[PortRow],
+    ports: Sequence[PortRecord],
     addresses: Mapping[str, tuple[str, ...]],
     port_groups: Mapping[str, list[str]],
     rules: Sequence[SecurityGroupRuleRow],

@@ -21,8 +21,9 @@ from vistack.network.db.l3_tables import (
     FloatingIpRow,
     RouterRow,
 )
+from vistack.network.db.records import AllocationRecord, PortRecord
 from vistack.network.db.repository import Unit
-from vistack.network.db.tables import IpAllocationRow, PortRow, SubnetRow
+from vistack.network.db.tables import SubnetRow
 
 LOG = logging.getLogger(__name__)
 
@@ -36,7 +37,7 @@ def read_l3(unit: Unit) -> tuple[Sequence[RouterRow], Sequence[FloatingIpRow]]:
     return routers, floating
 
 
-def _v4(allocations: Sequence[IpAllocationRow]) -> list[IpAllocationRow]:
+def _v4(allocations: Sequence[AllocationRecord]) -> list[AllocationRecord]:
     return [a for a in allocations if ipaddress.ip_address(a.ip_address).version == 4]
 
 
@@ -52,14 +53,14 @@ def _routes(raw: list[dict[str, str]] | None) -> tuple[tuple[str, str], ...]:
 def compile_routers(
     routers: Sequence[RouterRow],
     floating_ips: Sequence[FloatingIpRow],
-    ports: Sequence[PortRow],
-    allocations: Mapping[str, list[IpAllocationRow]],
+    ports: Sequence[PortRecord],
+    allocations: Mapping[str, list[AllocationRecord]],
     subnets: Mapping[str, SubnetRow],
 ) -> tuple[Router, ...]:
     """One `Router` per admin-up router. A subnet is a leg of one router only on this node (the
     agent names its veth pair after the subnet): a second router's interface on the same subnet
     is left out and logged."""
-    legs: dict[str, list[PortRow]] = {}
+    legs: dict[str, list[PortRecord]] = {}
     for port in ports:
         if port.device_owner in (ROUTER_INTERFACE, ROUTER_GATEWAY):
             legs.setdefault(port.device_id, []).append(port)

@@ -1,4 +1,4 @@
-"""`EdgeSync`: keeps the local edge node in step with the database, in one background thread.
+"""`EdgeSync`: keeps the local edge node in step with the database, from one background thread.
 
 Every committed write of the network store notifies it (`NetworkStore.change_listeners`, called
 in the writing request's thread); the thread waits a short debounce so a burst of writes (a
@@ -6,6 +6,9 @@ port create is several) becomes one pass, then reads the whole state in one tran
 compiles it and applies it. Applying is idempotent and diffs against the node, so a pass that
 finds nothing new changes nothing, and a failed pass is simply retried (with backoff) until one
 succeeds: the state it applies is always the newest.
+
+The passes themselves run in a worker process (`worker.WorkerPasses`), so their CPU is not taken
+from the API's requests; the thread only schedules them and keeps the status and heartbeat.
 
 It applies once at start, so a restarted vistack reconciles the node with what was committed
 while it was down. `stop()` leaves the data plane as it is (a vistack restart must not cut
@@ -27,6 +30,7 @@ from vistack.common.clock import utcnow
 from vistack.edge import EdgeAgent, EdgeConfig, EdgeState, MetadataRelay
 from vistack.network.dataplane.compile import read_state
 from vistack.network.dataplane.report import Reporter, configurations
+from vistack.network.dataplane.worker import PassResult, WorkerConfig, WorkerPasses
 from vistack.network.db.repository import NetworkStore
 
 LOG = logging.getLogger(__name__)
@@ -38,7 +42,10 @@ BACKOFF_FIRST = 0.5
 BACKOFF_MAX = 30.0
 #: How often an idle thread wakes to let the agents' heartbeat report (when it is due).
 HEARTBEAT_SECONDS = 5.0
-#: The longest a pass waits for its predecessor's duration (so rules still apply within 2 s).
+#: Under a stream of writes a pass waits this many times its predecessor's duration, so the
+#: sync takes at most a quarter of the process's time (it shares the GIL with the API)...
+PACE_FACTOR = 3.0
+#: ...but never longer than this (so rules still apply within 2 s).
 PACE_CAP = 0.75
 
 
@@ -86,8 +93,12 @@ class EdgeSync:
         reporter: Reporter | None = None,
         heartbeat: float = HEARTBEAT_SECONDS,
         relay: MetadataRelay | None = None,
+        worker: WorkerPasses | None = None,
     ) -> None:
         self._store = store
+        #: Where passes run: a worker process (production), else this thread (`compile_state`
+        #: then `agent.apply`; tests give their own agent).
+        self._worker = worker
         #: Serves the metadata proxies' socket; runs exactly while this sync runs.
         self._relay = relay
         self.agent = agent
@@ -134,6 +145,7 @@ class EdgeSync:
             before_first_apply=before_first_apply,
             reporter=reporter,
             relay=relay,
+            worker=WorkerPasses(WorkerConfig.of(store.database_url, config)),
         )
 
     # -- lifecycle ----------------------------------------------------------------------------
@@ -163,6 +175,8 @@ class EdgeSync:
             self._store.change_listeners.remove(self.notify)
         if thread is not None:
             thread.join(timeout)
+        if self._worker is not None:
+            self._worker.close()
         if self._relay is not None:
             self._relay.stop()
 
@@ -214,7 +228,7 @@ class EdgeSync:
         delay = self._backoff[0]
         retry_at: float | None = None  # after a failed pass: when to try again
         attempted = 0  # the generation the failed pass read
-        reported: EdgeState | None = None  # the state the last heartbeat described
+        reported: PassResult | None = None  # the pass the last heartbeat described
         while True:
             with self._cond:
                 work = self._wait_for_work(retry_at, attempted)
@@ -224,13 +238,13 @@ class EdgeSync:
             if not work:  # idle: only the heartbeat may be due
                 self._report(reported, force=False)
                 continue
-            state = self._pass(target)
-            if state is not None:
+            result = self._pass(target)
+            if result is not None:
                 retry_at, delay = None, self._backoff[0]
                 # Report what changed (the report is itself a write, so reporting after every
                 # pass would make every pass cause another), else only when due.
-                self._report(state, force=bool(self.agent.changes) or reported is None)
-                reported = state
+                self._report(result, force=bool(result.changes) or reported is None)
+                reported = result
             else:
                 attempted = target
                 retry_at = time.monotonic() + delay
@@ -260,28 +274,28 @@ class EdgeSync:
                 break
             self._cond.wait(retry_at - now)
         # Let the burst finish: writes committed meanwhile are covered by this pass. A pass
-        # that took long (a large cloud) waits as long again, so under a stream of writes the
-        # sync takes at most about half of the process's time and the API the rest.
-        end = time.monotonic() + max(self._debounce, min(self._last_pass_seconds, PACE_CAP))
+        # that took long (a large cloud) waits PACE_FACTOR times as long, so under a stream of
+        # writes the sync takes about a quarter of the process's time and the API the rest.
+        paced = min(PACE_FACTOR * self._last_pass_seconds, PACE_CAP)
+        end = time.monotonic() + max(self._debounce, paced)
         while not self._stopping and (remaining := end - time.monotonic()) > 0:
             self._cond.wait(remaining)
         return None if self._stopping else True
 
-    def _report(self, state: EdgeState | None, *, force: bool) -> None:
+    def _report(self, result: PassResult | None, *, force: bool) -> None:
         if self._reporter is None or not (force or self._reporter.due()):
             return
         try:
-            self._reporter.report(configurations(state) if state is not None else None)
+            self._reporter.report(result.configurations if result is not None else None)
         except Exception:  # a heartbeat must never stop the data plane
             LOG.exception("edge sync: the agents' heartbeat failed")
 
-    def _pass(self, target: int) -> EdgeState | None:
-        """Read, compile and apply; the state applied (the node now matches generation
+    def _pass(self, target: int) -> PassResult | None:
+        """Read, compile and apply; what the pass did (the node now matches generation
         `target`), or None when it failed."""
         started = time.monotonic()
         try:
-            state = self._compile(self._store)
-            self.agent.apply(state)
+            result = self._worker.run() if self._worker is not None else self._local_pass()
         except Exception as exc:
             LOG.exception("edge sync: applying the network state failed (retrying)")
             with self._cond:
@@ -294,10 +308,15 @@ class EdgeSync:
             self._last_apply = utcnow()
             self._last_error = None
             self._cond.notify_all()
-        if self.agent.changes:
+        if result.changes:
             LOG.info(
                 "edge sync: applied %d change(s) in %.3f s",
-                len(self.agent.changes),
+                len(result.changes),
                 time.monotonic() - started,
             )
-        return state
+        return result
+
+    def _local_pass(self) -> PassResult:
+        state = self._compile(self._store)
+        self.agent.apply(state)
+        return PassResult(configurations(state), tuple(self.agent.changes))

@@ -38,7 +38,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.elements import False_, True_
 from sqlalchemy.sql.expression import FromClause
 
 from vistack.network.db.dhcp_option_tables import PortDhcpOptionRow
@@ -77,16 +76,6 @@ Columns = Select[Any]
 DbSession = Session
 #: The condition every row meets (an admin's visibility).
 EVERYTHING: Clause = true()
-
-
-def row_visible(session: Session, column: Column, row: Clause, visible: Clause) -> bool:
-    """Whether the row (`row` selects one the caller already found) meets `visible`: no
-    query when `visible` is a constant, the common case (an admin, or every key allowed)."""
-    if isinstance(visible, True_):
-        return True
-    if isinstance(visible, False_):
-        return False
-    return session.execute(select(column).where(row, visible)).first() is not None
 
 
 def fetch(session: Session, query: Columns) -> list[Any]:
@@ -654,3 +643,29 @@ NETWORK_COLUMNS = select(
     network.c.updated_at,
     network.c.revision_number,
 )
+
+
+#: A port's columns as `_port_listing` reads them, with its network's project and port group.
+PORT_COLUMNS = select(
+    port.c.id,
+    port.c.name,
+    port.c.description,
+    port.c.project_id,
+    port.c.network_id,
+    port.c.mac_address,
+    port.c.admin_state_up,
+    port.c.status,
+    port.c.device_owner,
+    port.c.device_id,
+    raw(port.c.allowed_address_pairs),
+    port.c.port_security_enabled,
+    port.c.binding_host_id,
+    port.c.binding_vnic_type,
+    raw(port.c.binding_profile),
+    raw(port.c.tags),
+    port.c.created_at,
+    port.c.updated_at,
+    port.c.revision_number,
+    network.c.project_id,
+    network.c.portgroup_key,
+).select_from(PORTS.source)

@@ -13,6 +13,7 @@ from vistack.common.context import RequestContext
 from vistack.common.policy import PolicyEngine
 from vistack.drivers.networks import NetworkDriver
 from vistack.network.db.repository import NetworkStore
+from vistack.network.domain import ipam
 from vistack.network.domain.agents import AgentService
 from vistack.network.domain.errors import (
     NeutronBadRequest,
@@ -156,6 +157,7 @@ class ServiceBase:
         #: Subnet id -> where its next address search starts (just after the last pick in this
         #: process): only a hint, the database decides what is free.
         self._next_address: dict[str, int] = {}
+        self._claims = ipam.AddressClaims()
         self._rules = set(policy.rule_names)
         self.security = SecurityGroupService(store, policy, options)
         self.agents = AgentService(store, policy, options)

@@ -63,9 +63,9 @@ class NetworkOps(ServiceBase):
         self, unit: Unit, context: RequestContext, *scope: listing.Clause
     ) -> listing.Clause:
         """THE definition of which networks `context` may see, as a SQL condition on
-        `network_network`: lists and single reads (`_visible_network`) both use it, so a
-        change to visibility (e.g. RBAC sharing: OR a network with an entry for the caller's
-        project) belongs here and nowhere else.
+        `network_network` that lists use; single reads (`_visible_network`) check the same
+        rule in Python (`rbac.network_visible`), so a change to visibility (e.g. RBAC
+        sharing) belongs in domain/rbac.py, which both call.
 
         It is the `get_network` rule (owner, reader, admin, shared, external) with `shared`
         and `external` as RBAC grants them to the caller's project (domain/rbac.py), decided
@@ -79,12 +79,13 @@ class NetworkOps(ServiceBase):
         )
 
     def _visible_network(self, unit: Unit, context: RequestContext, network_id: str) -> NetworkRow:
+        """One network the caller may see, else 404: the same rule as the list clause, as
+        the Python predicate over this row and its RBAC grants (two keyed reads; building
+        the list's SQL condition for one row cost more than the rest of a port create)."""
         row = unit.network(network_id)
-        if row is None:
-            raise not_found("network", network_id)
-        by_id = listing.network.c.id == network_id
-        clause = self._network_visibility_clause(unit, context, by_id)
-        if not listing.row_visible(unit.session, listing.network.c.id, by_id, clause):
+        if row is None or not rbac.network_visible(
+            self._policy, context, row, rbac.grants_of(unit, context, row)
+        ):
             raise not_found("network", network_id)
         return row
 
@@ -273,11 +274,15 @@ class NetworkOps(ServiceBase):
     def _quota_limited(self, resource: str, project: str) -> bool:
         """Whether the project has a quota on `resource` (read in its own transaction)."""
         with self._store.transaction() as unit:
-            limit = unit.quota_overrides(project).get(resource, self._options.quotas[resource])
-        return limit >= 0
+            return self._quota_limit(unit, resource, project) >= 0
+
+    def _quota_limit(self, unit: Unit, resource: str, project: str) -> int:
+        """The project's limit on `resource` (-1: none): its override, else the default."""
+        override = unit.quota_override(project, resource)
+        return self._options.quotas[resource] if override is None else override
 
     def _check_quota(self, unit: Unit, resource: str, project: str) -> None:
-        limit = unit.quota_overrides(project).get(resource, self._options.quotas[resource])
+        limit = self._quota_limit(unit, resource, project)
         if limit >= 0 and unit.count(resource, project) >= limit:
             raise over_quota(resource)
 

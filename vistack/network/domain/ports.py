@@ -7,9 +7,6 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
 from vistack.common.clock import utcnow
 from vistack.common.context import RequestContext
 from vistack.network.db import listing
@@ -39,31 +36,6 @@ from vistack.network.domain.errors import (
 from vistack.network.domain.l3_checks import before_port_delete
 from vistack.network.domain.revisions import check_revision
 from vistack.network.domain.subnets import SubnetOps
-
-#: A port's columns as `_port_listing` reads them, with its network's project and port group.
-PORT_COLUMNS = select(
-    listing.port.c.id,
-    listing.port.c.name,
-    listing.port.c.description,
-    listing.port.c.project_id,
-    listing.port.c.network_id,
-    listing.port.c.mac_address,
-    listing.port.c.admin_state_up,
-    listing.port.c.status,
-    listing.port.c.device_owner,
-    listing.port.c.device_id,
-    listing.raw(listing.port.c.allowed_address_pairs),
-    listing.port.c.port_security_enabled,
-    listing.port.c.binding_host_id,
-    listing.port.c.binding_vnic_type,
-    listing.raw(listing.port.c.binding_profile),
-    listing.raw(listing.port.c.tags),
-    listing.port.c.created_at,
-    listing.port.c.updated_at,
-    listing.port.c.revision_number,
-    listing.network.c.project_id,
-    listing.network.c.portgroup_key,
-).select_from(listing.PORTS.source)
 
 
 def _fixed_ips(addresses: Sequence[tuple[str, str]]) -> list[dict[str, str]]:
@@ -180,7 +152,7 @@ class PortOps(SubnetOps):
                 return self._port_listing(session, rows, context, fields)
 
             collection = self._port_collection(context, passing)
-            return query.run(session, collection, PORT_COLUMNS, asked, visible, render)
+            return query.run(session, collection, listing.PORT_COLUMNS, asked, visible, render)
 
     def _port_collection(
         self, context: RequestContext, passing: list[tuple[Any, ...]]
@@ -207,12 +179,12 @@ class PortOps(SubnetOps):
 
     def _port_listing(
         self,
-        session: Session,
+        session: listing.DbSession,
         rows: list[Any],
         context: RequestContext,
         fields: set[str] | None,
     ) -> list[dict[str, Any]]:
-        """`_port_view` for rows of `PORT_COLUMNS`: one query for the addresses and one for
+        """`_port_view` for rows of `listing.PORT_COLUMNS`: one query for the addresses and one for
         the groups of these ports (skipped when `fields` leaves them out), and the binding
         attributes' policy decided once per (project, network's project)."""
         ids = [row[0] for row in rows]
@@ -360,12 +332,15 @@ class PortOps(SubnetOps):
             )
         network_id = str(attrs["network_id"])
         project = self._owner(context, attrs)
+        # Everything the create only reads, in one transaction before the one that writes.
         with self._store.transaction() as unit:
             network = self._visible_network(unit, context, network_id)
             # Another project's network takes ports only when shared with this one (RBAC);
             # Neutron hides it otherwise (an external network is for router gateways).
             if not rbac.may_attach(self._policy, context, unit, network, project):
                 raise not_found("network", network_id)
+            limited = self._quota_limit(unit, "port", project) >= 0
+            default_group = unit.default_security_group_id(project)
         target = {"target.project_id": project, "target.network.project_id": network.project_id}
         self._policy.authorize("create_port", context, target)
         self._authorize_attributes("create", "port", attrs, context, target)
@@ -397,17 +372,18 @@ class PortOps(SubnetOps):
             "revision_number": 0,
         }
         device_owner: str = row_values["device_owner"]
-        groups = self._port_groups_request(attrs, security, project, device_owner)
+        asked_groups = attrs.get("security_groups") is not None
+        groups = self._port_groups_request(attrs, security, project, device_owner, default_group)
         pairs_request = attrs.get("allowed_address_pairs") or []
         if pairs_request and not security:
             raise NeutronConflict(
                 "Port Security must be enabled in order to have allowed address pairs on a port.",
                 "AddressPairAndPortSecurityRequired",
             )
-        self._store.ensure_project(project)
         # Without a port quota (-1) no project lock at all: on SQLite it is a write, which
         # would hold the database's write lock through the whole allocation.
-        limited = self._quota_limited("port", project)
+        if limited:
+            self._store.ensure_project(project)
         for attempt in range(MAX_ATTEMPTS):
             if attempt:
                 # A collision may be the default group deleted meanwhile: ask for it anew.
@@ -437,9 +413,14 @@ class PortOps(SubnetOps):
                         **row_values,
                     )
                     self._check_binding(attrs, row)
-                    self.security.check_port_groups(unit, context, project, groups)
+                    if asked_groups:
+                        # The default group needs no check: it is the project's, and the
+                        # membership's foreign key refuses it if deleted meanwhile.
+                        self.security.check_port_groups(unit, context, project, groups)
                     allocations = self._allocate(unit, network, row, requests, attempt)
-                    unit.add(row)
+                    # The write (on SQLite, the database's one writer) starts here and lasts
+                    # only the inserts and the commit.
+                    unit.insert_new(row, *unit.new_port_groups(row.id, groups), *allocations)
                     # Sharing re-checked now the port is written: on SQLite the write lock is
                     # held from here, elsewhere a locking read; an unshare that won meanwhile
                     # (its in-use check did not see this port) refuses it (rbac.may_attach).
@@ -447,19 +428,23 @@ class PortOps(SubnetOps):
                         self._policy, context, unit, network, project, lock=True
                     ):
                         raise not_found("network", network_id)
-                    unit.set_port_security_groups(row.id, groups)
-                    unit.add(*allocations)
                     opts = dhcp_options.create(unit, row.id, dhcp_request)
-                    return self._port_view(row, allocations, network, context, groups, opts)
             except Collision:
                 continue
+            return self._port_view(row, allocations, network, context, groups, opts)
         raise NeutronUnavailable("Too many concurrent port creates on this network; retry.")
 
     def _port_groups_request(
-        self, attrs: dict[str, Any], security: bool, project: str, device_owner: str
+        self,
+        attrs: dict[str, Any],
+        security: bool,
+        project: str,
+        device_owner: str,
+        default_group: str | None = None,
     ) -> list[str]:
         """The groups a new port gets: those asked for, else the project's default group when
-        port security is on (not for the network's own ports, `network:*`, as Neutron)."""
+        port security is on (not for the network's own ports, `network:*`, as Neutron).
+        `default_group`: its id if already read (else it is read, or made, now)."""
         if attrs.get("security_groups") is not None:
             groups = self.security.requested_ids(attrs["security_groups"])
             if groups and not security:
@@ -470,7 +455,7 @@ class PortOps(SubnetOps):
                 )
             return groups
         if security and not device_owner.startswith("network:"):
-            return [self.security.ensure_default(project)]
+            return [default_group or self.security.ensure_default(project)]
         return []
 
     def _update_port_groups(
@@ -528,18 +513,24 @@ class PortOps(SubnetOps):
         def pick(subnet: SubnetRow) -> str | None:
             if not subnet.allocation_pools:
                 return None
-            start = self._next_address.get(subnet.id, 0)
-            picked = ipam.find_free(
-                subnet.allocation_pools,
-                subnet.ip_version,
-                start,
-                {ip for s, ip in chosen if s.id == subnet.id},
-                lambda addresses: unit.taken_among(subnet.id, addresses),
-                attempt,
-            )
-            if picked is not None:
-                self._next_address[subnet.id] = ipam.address_int(picked) + 1
-            return picked
+            subnet_id = subnet.id  # the row expires if the transaction rolls back
+            while True:
+                picked = ipam.find_free(
+                    subnet.allocation_pools,
+                    subnet.ip_version,
+                    self._next_address.get(subnet_id, 0),
+                    {ip for s, ip in chosen if s.id == subnet_id} | self._claims.held(subnet_id),
+                    lambda addresses: unit.taken_among(subnet_id, addresses),
+                    attempt,
+                )
+                if picked is None:
+                    return None
+                if self._claims.claim(subnet_id, picked):
+                    break  # else another thread took it since: look again
+            address: str = picked
+            unit.when_done(lambda: self._claims.release(subnet_id, address))
+            self._next_address[subnet_id] = ipam.address_int(address) + 1
+            return address
 
         if requests is None:
             for version in (4, 6):
@@ -643,6 +634,10 @@ class PortOps(SubnetOps):
         for attempt in range(MAX_ATTEMPTS):
             try:
                 with self._store.transaction() as unit:
+                    # Updates of one port one after the other (MariaDB, PostgreSQL): two that
+                    # each insert an option row (its foreign key share-locks the port) and then
+                    # bump the port's revision would deadlock.
+                    unit.lock_port(port_id)
                     row, network = self._visible_port(unit, context, port_id)
                     target = self._port_target(row, network)
                     self._policy.authorize("update_port", context, target)
