@@ -30,6 +30,10 @@ from vistack.common.middleware import (
 )
 from vistack.common.policy import PolicyEngine
 from vistack.common.web import JSONBody
+from vistack.compute.api.app import build_compute_app
+from vistack.compute.api.deps import ComputeServices
+from vistack.compute.policies import COMPUTE_RULES
+from vistack.compute.wiring import build_compute_services
 from vistack.config import ConfigError, Settings
 from vistack.drivers.bundle import Drivers
 from vistack.identity.api.app import build_identity_app
@@ -65,6 +69,7 @@ class Cloud:
     identity: IdentityServices
     image: ImageServices
     network: NetworkServices
+    compute: ComputeServices
     asgi: ASGIApp
     vsphere: VSphereRuntime | None = None
     #: Edge mode: the thread programming this node's data plane (None in dvs mode).
@@ -86,11 +91,15 @@ class Cloud:
             image_registered_limits(self.settings.image),
             "registered by vistack from [image] at bootstrap",
         )
+        # Nova's default flavors (m1.tiny ... m1.xlarge), made once; an admin's later changes
+        # to them stay.
+        self.compute.flavors.ensure_defaults()
 
     def close(self) -> None:
         # The data plane stays up (tenant traffic must survive a restart): only its thread stops.
         if self.dataplane is not None:
             self.dataplane.stop()
+        self.compute.servers.stop()
         self.bus.stop()
         if self.vsphere is not None:
             self.vsphere.close()
@@ -104,6 +113,7 @@ def catalog_services(settings: Settings) -> list[ServiceEndpoint]:
         ServiceEndpoint("identity", "keystone", f"{base}/identity"),
         ServiceEndpoint("image", "glance", f"{base}/image"),
         ServiceEndpoint("network", "neutron", f"{base}/network"),
+        ServiceEndpoint("compute", "nova", f"{base}/compute/v2.1"),
     ]
 
 
@@ -140,7 +150,9 @@ def build_cloud(
     _make_private(settings.database_url)
     cache = build_cache(settings)
     bus = build_bus(settings)
-    policy = PolicyEngine((*IDENTITY_RULES, *IMAGE_RULES, *NETWORK_RULES), settings.policy_path)
+    policy = PolicyEngine(
+        (*IDENTITY_RULES, *IMAGE_RULES, *NETWORK_RULES, *COMPUTE_RULES), settings.policy_path
+    )
     identity = build_identity_services(settings, database, cache, policy)
     authenticator = TokenAuthenticator(identity.auth)
     runtime = start_vsphere(settings) if vsphere else None
@@ -160,6 +172,7 @@ def build_cloud(
         )
         network = build_network_services(settings, database, policy, drivers)
         dataplane = build_edge_sync(settings, network)
+        compute = build_compute_services(settings, database, policy, bus, drivers, image, network)
     except BaseException:
         if runtime is not None:
             runtime.close()
@@ -170,15 +183,22 @@ def build_cloud(
             Mount("/identity", app=build_identity_app(identity, authenticator)),
             Mount("/image", app=build_image_app(image, authenticator)),
             Mount("/network", app=build_network_app(network, authenticator)),
+            Mount("/compute", app=build_compute_app(compute, authenticator)),
         ]
     )
-    app: ASGIApp = MountRootMiddleware(root, ["/identity", "/image", "/network"])
+    mounts = ["/identity", "/image", "/network", "/compute"]
+    app: ASGIApp = MountRootMiddleware(root, mounts)
     app = AccessLogMiddleware(app, enabled=settings.server.access_log)
     app = RequestIdMiddleware(app)
     bus.start()
+    # One nova-compute service per cluster (and this controller's scheduler and conductor).
+    compute.clusters.register_services()
+    compute.servers.start()
     if dataplane is not None:
         dataplane.start()
-    return Cloud(settings, database, cache, bus, identity, image, network, app, runtime, dataplane)
+    return Cloud(
+        settings, database, cache, bus, identity, image, network, compute, app, runtime, dataplane
+    )
 
 
 def _make_private(database_url: str) -> None:
@@ -199,5 +219,6 @@ async def _root_versions(request: Request) -> Response:
         "identity": f"{base}/identity/v3",
         "image": f"{base}/image/v2",
         "network": f"{base}/network/v2.0",
+        "compute": f"{base}/compute/v2.1",
     }
     return JSONBody({"services": services})

@@ -233,6 +233,29 @@ class NetworkSettings:
 
 
 @dataclass
+class ComputeSettings:
+    """Nova: how clusters are offered as compute nodes, and what a project may run."""
+
+    #: The availability zone every cluster is in unless `cluster_zones` names another.
+    default_availability_zone: str = "nova"
+    #: `cluster:zone` pairs placing clusters in their own availability zones.
+    cluster_zones: list[str] = field(default_factory=list)
+    #: Allocation ratios the scheduler applies to a cluster's physical capacity (Nova's
+    #: `cpu_allocation_ratio`, `ram_allocation_ratio`, `disk_allocation_ratio`).
+    cpu_allocation_ratio: float = 4.0
+    ram_allocation_ratio: float = 1.0
+    disk_allocation_ratio: float = 1.0
+    #: Default per-project quotas (-1 unlimited); `os-quota-sets` overrides them.
+    quota_instances: int = 10
+    quota_cores: int = 20
+    quota_ram: int = 51200
+    quota_key_pairs: int = 100
+    quota_metadata_items: int = 128
+    quota_server_groups: int = 10
+    quota_server_group_members: int = 10
+
+
+@dataclass
 class Settings:
     """All of vistack's settings."""
 
@@ -250,6 +273,7 @@ class Settings:
     embedded_vcenter: EmbeddedVCenterSettings = field(default_factory=EmbeddedVCenterSettings)
     image: ImageSettings = field(default_factory=ImageSettings)
     network: NetworkSettings = field(default_factory=NetworkSettings)
+    compute: ComputeSettings = field(default_factory=ComputeSettings)
     #: More vCenters (`[[vcenters]]` tables, same options as [vcenter]); file only, no env.
     vcenters: list[VCenterSettings] = field(default_factory=list)
 
@@ -406,6 +430,14 @@ def _coerce(kind: Any, value: Any, where: str, from_text: bool) -> Any:
         if from_text:
             try:
                 return int(value)
+            except ValueError:
+                pass
+    elif kind is float:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+        if from_text:
+            try:
+                return float(value)
             except ValueError:
                 pass
     elif kind is str:

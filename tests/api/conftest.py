@@ -204,6 +204,17 @@ class NetworkApi(FakeCloudApi):
 Api = TypeVar("Api", bound=FakeCloudApi)
 
 
+class ComputeApi(FakeCloudApi):
+    """The compute API (paths under `/compute/v2.1`); clusters are the fake vCenter's, images
+    and networks the same cloud's Glance and Neutron (reach them with `other(ImageApi)`)."""
+
+    PREFIX = "/compute/v2.1"
+
+    def other(self, api: type[Api]) -> Api:
+        """The same cloud seen through another service's client."""
+        return api(self.cloud, self.client, self.fake)
+
+
 def _fake_cloud_api(
     request: pytest.FixtureRequest,
     tmp_path_factory: pytest.TempPathFactory,
@@ -213,7 +224,7 @@ def _fake_cloud_api(
     """A bootstrapped cloud on the fake vCenter, on the backend `request.param`, in-process."""
     backend: str = request.param
     database_url, name = ("", "") if backend == "sqlite" else _create_database(backend)
-    data_dir = tmp_path_factory.mktemp(f"{api.PREFIX.strip('/')}-{backend}")
+    data_dir = tmp_path_factory.mktemp(f"{api.PREFIX.strip('/').replace('/', '-')}-{backend}")
     fake = FakeCloud()
     cloud = build_test_cloud(
         data_dir, database_url, lambda settings: configure(settings, data_dir, fake), fake.drivers()
@@ -274,6 +285,20 @@ def edge_api(
     if reason:
         pytest.skip(f"edge backend unavailable: {reason}")
     yield from _fake_cloud_api(request, tmp_path_factory, NetworkApi, _edge_settings)
+
+
+def _compute_settings(settings: Settings, data_dir: Path, fake: FakeCloud) -> None:
+    _image_settings(settings, data_dir, fake)
+    settings.network.backend = "dvs"
+    settings.network.vlan_ranges = ["100:119"]
+
+
+@pytest.fixture(scope="module", params=["sqlite", "mariadb", "postgresql"])
+def compute_api(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ComputeApi]:
+    """A bootstrapped cloud on the fake vCenter, its compute API in front (dvs networks)."""
+    yield from _fake_cloud_api(request, tmp_path_factory, ComputeApi, _compute_settings)
 
 
 @pytest.fixture(scope="module")

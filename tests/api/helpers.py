@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.api.conftest import IdentityApi, NetworkApi
+from tests.api.conftest import ComputeApi, IdentityApi, NetworkApi
 
 TITLES = {
     400: "Bad Request",
@@ -171,6 +171,13 @@ def persona_fixture(cloud: str = "network_api") -> Any:
             return persona(edge_api.identity)
 
         return on_edge
+    if cloud == "compute_api":
+
+        @pytest.fixture(scope="module")
+        def on_compute(compute_api: ComputeApi) -> Persona:
+            return persona(compute_api.identity)
+
+        return on_compute
     assert cloud == "network_api", cloud
 
     @pytest.fixture(scope="module")

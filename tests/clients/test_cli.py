@@ -135,6 +135,7 @@ def test_acceptance_flow(running_cloud: RunningCloud, tmp_path: Path) -> None:
 
     catalog = run_json(cloud, "catalog", "list", os_cloud="mine", config=user_config)
     assert [(entry["Name"], entry["Type"]) for entry in catalog] == [
+        ("nova", "compute"),
         ("keystone", "identity"),
         ("glance", "image"),
         ("neutron", "network"),
@@ -310,16 +311,18 @@ def test_catalog_endpoints_regions_services(running_cloud: RunningCloud) -> None
 
     catalog = run_json(cloud, "catalog", "list")
     assert [(entry["Name"], entry["Type"]) for entry in catalog] == [
+        ("nova", "compute"),
         ("keystone", "identity"),
         ("glance", "image"),
         ("neutron", "network"),
     ]
 
     services = run_json(cloud, "service", "list")
-    assert [(row["Name"], row["Type"]) for row in services] == [
-        ("keystone", "identity"),
+    assert sorted((row["Name"], row["Type"]) for row in services) == [
         ("glance", "image"),
+        ("keystone", "identity"),
         ("neutron", "network"),
+        ("nova", "compute"),
     ]
     regions = run_json(cloud, "region", "list")
     assert "RegionOne" in [row["Region"] for row in regions]

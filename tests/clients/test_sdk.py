@@ -79,6 +79,7 @@ def test_authorize_and_catalog(admin: openstack.connection.Connection) -> None:
     assert access.project_name == "admin"
     assert "admin" in access.role_names
     assert [service["type"] for service in access.service_catalog.catalog] == [
+        "compute",
         "identity",
         "image",
         "network",
@@ -499,7 +500,12 @@ def test_cloud_layer(admin: openstack.connection.Connection) -> None:
         assert admin.revoke_role("member", user=user.id, project=project.id)
         assert admin.list_role_assignments(filters={"user": user.id}) == []
 
-        assert [s.type for s in admin.list_services()] == ["identity", "image", "network"]
+        assert [s.type for s in admin.list_services()] == [
+            "compute",
+            "identity",
+            "image",
+            "network",
+        ]
         assert {e.interface for e in admin.list_endpoints()} >= {"public", "internal", "admin"}
         assert "RegionOne" in [r.id for r in v3(admin).regions()]
         assert present(admin.get_domain(name_or_id="Default")).id == "default"

@@ -20,6 +20,7 @@ import re
 import sys
 import uuid
 from collections.abc import Iterable, Iterator
+from typing import Any
 from urllib.parse import quote, urlencode
 
 from vistack.drivers.errors import (
@@ -31,6 +32,7 @@ from vistack.drivers.errors import (
     NotFoundError,
     RangeNotSatisfiableError,
     TransientError,
+    UnsupportedError,
 )
 from vistack.drivers.models import DatastoreSpace, ImageFile, TemplateRef
 from vistack.drivers.paths import datastore_path, split_datastore_path
@@ -298,13 +300,7 @@ class VSphereImages:
             datacenter = lookup.datacenter(client)
             self._volumes.ensure_folder(client, datastore, name)
             root = datastore_path(datastore, f"{name}/{name}.vmdk")
-            copy = client.content.virtualDiskManager.CopyVirtualDisk_Task(
-                sourceName=disk_path,
-                sourceDatacenter=datacenter,
-                destName=root,
-                destDatacenter=datacenter,
-            )
-            wait_for_task(client, copy, self._timeout)
+            self._copy_disk(client, datacenter, disk_path, root)
             config = vim.vm.ConfigSpec(
                 name=name,
                 guestId=DEFAULT_GUEST_ID,
@@ -322,6 +318,52 @@ class VSphereImages:
             return TemplateRef(moref, name, datastore)
 
         return self._session.call(run, idempotent=False)
+
+    def _copy_disk(self, client: Client, datacenter: Any, source: str, dest: str) -> None:
+        """Copy an image's disk into a template's folder, converted to a thin disk.
+
+        An uploaded image is one file (a monolithicSparse or streamOptimized VMDK), which a VM
+        cannot use as it is: vCenter converts it while copying (`destSpec`). The simulator
+        cannot convert (NotImplemented, or FileNotFound for the flat extent a one-file disk
+        lacks) and keeps every disk as a descriptor plus a flat file whose contents it never
+        reads: there a disk with both files is copied as it is, and a one-file image becomes
+        both files of the template's disk, so the template still holds the image's bytes.
+        """
+        manager = client.content.virtualDiskManager
+
+        def copy_disk(**spec: Any) -> None:
+            task = manager.CopyVirtualDisk_Task(
+                sourceName=source,
+                sourceDatacenter=datacenter,
+                destName=dest,
+                destDatacenter=datacenter,
+                **spec,
+            )
+            wait_for_task(client, task, self._timeout)
+
+        def copy_file(target: str) -> None:
+            task = client.content.fileManager.CopyDatastoreFile_Task(
+                sourceName=source,
+                sourceDatacenter=datacenter,
+                destinationName=target,
+                destinationDatacenter=datacenter,
+                force=True,
+            )
+            wait_for_task(client, task, self._timeout)
+
+        thin = vim.VirtualDiskManager.FileBackedVirtualDiskSpec(
+            diskType="thin", adapterType="lsiLogic"
+        )
+        try:
+            copy_disk(destSpec=thin)
+            return
+        except (UnsupportedError, NotFoundError) as exc:
+            LOG.debug("converting copy of %s refused (%s); copying it as it is", source, exc)
+        try:
+            copy_disk()
+        except NotFoundError:
+            copy_file(dest)  # a one-file disk: it is also its own flat extent (a missing
+            copy_file(dest.removesuffix(".vmdk") + "-flat.vmdk")  # source fails here)
 
     def find_template(self, name: str) -> TemplateRef:
         found = self._session.call(lambda c: self._find_template(c, name, any_vm=False))

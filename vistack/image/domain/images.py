@@ -92,11 +92,12 @@ class ImageService:
         #: The cloud-wide defaults ([image] options); Keystone limits override them.
         self.limits = limits
         self._limit_source = limit_source
-        self._on_delete: Callable[[Image], None] | None = None
+        self._on_delete: list[Callable[[Image], None]] = []
 
     def on_delete(self, callback: Callable[[Image], None]) -> None:
-        """Call `callback` with every deleted image, so its data leaves the stores."""
-        self._on_delete = callback
+        """Also call `callback` with every deleted image (its data leaves the stores, its
+        templates leave vCenter)."""
+        self._on_delete.append(callback)
 
     # -- policy helpers --------------------------------------------------------------------
 
@@ -271,8 +272,8 @@ class ImageService:
         # An upload in flight notices the row is gone and removes what it wrote itself.
         if not self._repo.delete(image_id):
             raise NotFound(f"No image found with ID {image_id}")
-        if self._on_delete is not None:
-            self._on_delete(image)
+        for callback in self._on_delete:
+            callback(image)
 
     def set_active(self, context: RequestContext, image_id: str, *, active: bool) -> None:
         """Deactivate (`active=False`) or reactivate an image."""

@@ -218,6 +218,15 @@ class NetworkOps(ServiceBase):
             zones = self.zones.network_view(unit, [row.id]).get(row.id)
             return self._network_view(row, subnets, context, zones)
 
+    def portgroup_of(self, context: RequestContext, network_id: str) -> tuple[str, str]:
+        """(name, port group key) of a network the caller may see: what a compute build plugs
+        a NIC into. :raises NeutronNotFound: not visible, or it has no port group."""
+        with self._store.transaction() as unit:
+            row = self._visible_network(unit, context, network_id)
+            if not row.portgroup_key:
+                raise not_found("network", network_id)
+            return row.name, row.portgroup_key
+
     def _segment(self, attrs: dict[str, Any]) -> tuple[str, str, int | None] | None:
         """(type, physical network, VLAN) the request names, or None for a tenant network."""
         kind = attrs.get("provider:network_type")

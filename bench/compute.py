@@ -1,0 +1,427 @@
+"""Nova on the embedded vCenter: boot-and-delete through the API against the same vSphere calls
+made raw, and `GET /servers/detail` with 10,000 servers.
+
+Why these: booting and deleting a server is what Rally's `NovaServers.boot_and_delete_server`
+measures and what a cloud's users wait on; the raw pyVmomi sequence (clone the image's
+template, reconfigure CPUs and memory, power on, power off, destroy) is the floor vSphere sets,
+so the ratio between the two is the control plane's own cost. The list is what Horizon, the
+CLI and every monitoring script ask for.
+
+What is measured, in one run against one fresh `vistack up` (dvs networks, bcrypt cost 4,
+access log off) and its embedded vCenter:
+
+* **API boot to ACTIVE** and the whole **boot-and-delete** cycle, `--servers` (200) times at
+  concurrency 1 and 16: `POST /servers` (flavor m1.tiny, a 4 MiB VMDK image, one network),
+  wait for ACTIVE, `DELETE`, wait for DELETED; one watcher thread reads every server's status
+  with `GET /servers/detail?changes-since=...` every 10 ms for all workers;
+* **raw**: the same clone + reconfigure + power-on + power-off + destroy with pyVmomi on its own
+  connections, from the image's template (bench/vsphere.py's `Raw`, plus the reconfigure), the
+  same number of times at the same concurrencies, interleaved with the API rows;
+* **`GET /servers/detail`** (admin, `all_tenants`, default page: 1,000 servers) with
+  `--list-servers` (10,000) servers recorded: the rows are written straight into the cloud's
+  SQLite database (booting 10,000 VMs would measure the simulator, not the list), then the
+  p50 of `--list-requests` (20) requests at concurrency 1.
+
+The targets (issue 6): API boot to ACTIVE at most 1.5 times the raw sequence at concurrency 1, at
+concurrency 16 at least half the raw throughput, and the list p50 under 500 ms. Nothing is
+asserted: the figures and a verdict per target are printed.
+
+Run: `.venv/bin/python bench/compute.py [--servers 200] [--list-servers 10000]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from vistack_process import RunningVistack, log, running_vistack
+from vsphere import Raw
+
+from tests.image_files import make_vmdk
+from vistack.vsphere.embedded import read_endpoint_file
+
+
+class Api:
+    """One keep-alive connection per thread to the cloud, with the admin's token."""
+
+    def __init__(self, cloud: RunningVistack, token: str, project_id: str) -> None:
+        self.cloud = cloud
+        self.token = token
+        self.project_id = project_id
+        self._local = threading.local()
+
+    def call(self, method: str, path: str, body: Any = None, raw: bytes | None = None) -> Any:
+        try:
+            return self._call(method, path, body, raw)
+        except (http.client.RemoteDisconnected, ConnectionResetError):
+            # The server closed an idle keep-alive connection (uvicorn: after 5 s): reopen.
+            self._local.connection = None
+            return self._call(method, path, body, raw)
+
+    def _call(self, method: str, path: str, body: Any, raw: bytes | None) -> Any:
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = http.client.HTTPConnection(self.cloud.host, self.cloud.port, timeout=120)
+            self._local.connection = connection
+        headers = {"X-Auth-Token": self.token}
+        payload = raw
+        if body is not None:
+            payload = json.dumps(body).encode()
+            headers["Content-Type"] = "application/json"
+        elif raw is not None:
+            headers["Content-Type"] = "application/octet-stream"
+        connection.request(method, path, body=payload, headers=headers)
+        response = connection.getresponse()
+        data = response.read()
+        return response.status, (json.loads(data) if data.startswith(b"{") else None)
+
+
+def login(cloud: RunningVistack) -> tuple[str, str]:
+    auth = cloud.admin
+    body = {
+        "auth": {
+            "identity": {
+                "methods": ["password"],
+                "password": {
+                    "user": {
+                        "name": auth["username"],
+                        "domain": {"name": auth.get("user_domain_name", "Default")},
+                        "password": auth["password"],
+                    }
+                },
+            },
+            "scope": {
+                "project": {
+                    "name": auth["project_name"],
+                    "domain": {"name": auth.get("project_domain_name", "Default")},
+                }
+            },
+        }
+    }
+    connection = http.client.HTTPConnection(cloud.host, cloud.port, timeout=60)
+    connection.request(
+        "POST", "/identity/v3/auth/tokens", json.dumps(body), {"Content-Type": "application/json"}
+    )
+    response = connection.getresponse()
+    document = json.loads(response.read())
+    return response.getheader("X-Subject-Token") or "", document["token"]["project"]["id"]
+
+
+def prepare(api: Api, workdir: Path) -> tuple[str, str]:
+    """A public VMDK image and a network with a /16 subnet; the admin project's quotas lifted."""
+    quota = {"quota_set": {"instances": -1, "cores": -1, "ram": -1}}
+    api.call("PUT", f"/compute/v2.1/os-quota-sets/{api.project_id}", quota)
+    api.call("PUT", f"/network/v2.0/quotas/{api.project_id}", {"quota": {"port": -1}})
+    image_body = {
+        "name": "bench-vmdk",
+        "disk_format": "vmdk",
+        "container_format": "bare",
+        "visibility": "public",
+    }
+    _, image = api.call("POST", "/image/v2/images", image_body)
+    data = make_vmdk(workdir, size="4M").read_bytes()
+    status, _ = api.call("PUT", f"/image/v2/images/{image['id']}/file", raw=data)
+    if status != 204:
+        raise RuntimeError(f"image upload answered {status}")
+    _, network = api.call("POST", "/network/v2.0/networks", {"network": {"name": "bench"}})
+    subnet = {
+        "subnet": {"network_id": network["network"]["id"], "cidr": "10.0.0.0/16", "ip_version": 4}
+    }
+    api.call("POST", "/network/v2.0/subnets", subnet)
+    return image["id"], network["network"]["id"]
+
+
+class Watcher:
+    """Every in-flight server's status from one list request every 10 ms (`changes-since` the
+    level began: deleted servers included), as an efficient client waits: per-server polling
+    by 16 workers would spend the 2-core machine on GETs and measure the poller instead."""
+
+    def __init__(self, api: Api) -> None:
+        self._api = api
+        self._since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 2))
+        self._statuses: dict[str, str] = {}
+        self._faults: dict[str, Any] = {}
+        self._changed = threading.Condition()
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        path = f"/compute/v2.1/servers/detail?changes-since={self._since}"
+        while not self._stopped.is_set():
+            status, body = self._api.call("GET", path)
+            if status == 200:
+                with self._changed:
+                    for server in body["servers"]:
+                        self._statuses[server["id"]] = server["status"]
+                        self._faults[server["id"]] = server.get("fault")
+                    self._changed.notify_all()
+            time.sleep(0.01)
+
+    def wait(self, server_id: str, status: str) -> None:
+        with self._changed:
+            while self._statuses.get(server_id) != status:
+                if self._statuses.get(server_id) == "ERROR":
+                    fault = self._faults.get(server_id)
+                    raise RuntimeError(f"server {server_id} went to ERROR: {fault}")
+                self._changed.wait(timeout=60)
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self._thread.join()
+
+
+def boot_and_delete(
+    api: Api, watcher: Watcher, image_id: str, network_id: str
+) -> tuple[float, float]:
+    """(seconds to ACTIVE, seconds for the whole cycle) of one server."""
+    started = time.perf_counter()
+    body = {
+        "server": {
+            "name": f"bench-{uuid.uuid4().hex[:8]}",
+            "imageRef": image_id,
+            "flavorRef": "1",
+            "networks": [{"uuid": network_id}],
+        }
+    }
+    status, created = api.call("POST", "/compute/v2.1/servers", body)
+    if status != 202:
+        raise RuntimeError(f"create answered {status}: {created}")
+    server_id = created["server"]["id"]
+    watcher.wait(server_id, "ACTIVE")
+    active = time.perf_counter() - started
+    api.call("DELETE", f"/compute/v2.1/servers/{server_id}")
+    watcher.wait(server_id, "DELETED")
+    return active, time.perf_counter() - started
+
+
+def raw_sequence(raw: Raw) -> tuple[float, float]:
+    """Clone + reconfigure + power on (the boot), then power off + destroy."""
+    from vistack.vsphere.vmomi import vim
+
+    started = time.perf_counter()
+    name = f"raw-{uuid.uuid4().hex[:12]}"
+    spec = vim.vm.CloneSpec(
+        location=vim.vm.RelocateSpec(pool=raw.pool, datastore=raw.datastore),
+        powerOn=False,
+        template=False,
+        config=vim.vm.ConfigSpec(instanceUuid=str(uuid.uuid4())),
+    )
+    vm = raw.wait(raw.template.CloneVM_Task(folder=raw.folder, name=name, spec=spec))
+    raw.wait(vm.ReconfigVM_Task(spec=vim.vm.ConfigSpec(numCPUs=1, memoryMB=512)))
+    raw.wait(vm.PowerOnVM_Task())
+    booted = time.perf_counter() - started
+    raw.wait(vm.PowerOffVM_Task())
+    raw.wait(vm.Destroy_Task())
+    return booted, time.perf_counter() - started
+
+
+def run_level(
+    count: int, concurrency: int, one: Callable[[int], tuple[float, float]]
+) -> dict[str, float]:
+    lock = threading.Lock()
+    remaining = [count]
+    boots: list[float] = []
+    cycles: list[float] = []
+
+    def worker(index: int) -> None:
+        while True:
+            with lock:
+                if remaining[0] == 0:
+                    return
+                remaining[0] -= 1
+            boot, cycle = one(index)
+            with lock:
+                boots.append(boot)
+                cycles.append(cycle)
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(concurrency) as pool:
+        for future in [pool.submit(worker, i) for i in range(concurrency)]:
+            future.result()
+    wall = time.perf_counter() - started
+    return {
+        "count": float(len(cycles)),
+        "boot_p50_ms": statistics.median(boots) * 1e3,
+        "cycle_p50_ms": statistics.median(cycles) * 1e3,
+        "per_second": len(cycles) / wall,
+    }
+
+
+def seed_servers(cloud: RunningVistack, count: int, project_id: str, image_id: str) -> None:
+    """`count` ACTIVE server rows, each with one address, written into the cloud's database."""
+    from vistack.common.clock import utcnow
+    from vistack.common.db import Database
+    from vistack.compute.db.tables import ServerRow
+
+    database = Database.from_url(f"sqlite:///{cloud.data_dir / 'vistack.db'}")
+    now = utcnow()
+    flavor = {"id": "1", "name": "m1.tiny", "vcpus": 1, "ram": 512, "disk": 1, "extra_specs": {}}
+    with database.transaction() as session:
+        for index in range(count):
+            server_id = str(uuid.uuid4())
+            address = f"10.{100 + index // 65536}.{index // 256 % 256}.{index % 256}"
+            session.add(
+                ServerRow(
+                    id=server_id,
+                    project_id=project_id,
+                    user_id="bench",
+                    name=f"listed-{index}",
+                    hostname=f"listed-{index}",
+                    flavor=flavor,
+                    vcpus=1,
+                    memory_mb=512,
+                    root_gb=1,
+                    image_id=image_id,
+                    metadata_items={"index": str(index)},
+                    requested_networks=[],
+                    port_ids=[],
+                    owned_port_ids=[],
+                    security_groups=["default"],
+                    addresses={
+                        "bench": [
+                            {
+                                "version": 4,
+                                "addr": address,
+                                "OS-EXT-IPS:type": "fixed",
+                                "OS-EXT-IPS-MAC:mac_addr": "fa:16:3e:00:00:01",
+                            }
+                        ]
+                    },
+                    availability_zone=None,
+                    vm_state="active",
+                    task_state=None,
+                    power_state=1,
+                    cluster="DC0_C0",
+                    vm_host="DC0_C0_H0",
+                    locked=False,
+                    config_drive=False,
+                    launched_at=now,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+    database.dispose()
+
+
+def list_p50(api: Api, requests: int) -> float:
+    durations = []
+    for _ in range(requests):
+        started = time.perf_counter()
+        status, body = api.call("GET", "/compute/v2.1/servers/detail?all_tenants=1")
+        durations.append(time.perf_counter() - started)
+        if status != 200:
+            raise RuntimeError(f"list answered {status}")
+    log(f"a page holds {len(body['servers'])} servers")
+    return statistics.median(durations) * 1e3
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--servers", type=int, default=200)
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 16])
+    parser.add_argument("--list-servers", type=int, default=10000)
+    parser.add_argument("--list-requests", type=int, default=20)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args(argv)
+    results: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="vistack-bench-compute-") as scratch:
+        workdir = Path(scratch)
+        settings = {"VISTACK_NETWORK_BACKEND": "dvs"}
+        with running_vistack(workdir, timeout=120, settings=settings) as cloud:
+            token, project_id = login(cloud)
+            api = Api(cloud, token, project_id)
+            image_id, network_id = prepare(api, workdir)
+            # The first boot makes the image's template; the raw side clones that template.
+            warm = Watcher(api)
+            boot_and_delete(api, warm, image_id, network_id)
+            warm.stop()
+            endpoint = read_endpoint_file(cloud.data_dir)
+            assert endpoint is not None
+            from vistack.vsphere.drivers import vsphere_drivers
+            from vistack.vsphere.session import VCenterSession
+
+            with VCenterSession(endpoint, keepalive_seconds=0) as session:
+                drivers = vsphere_drivers(session, endpoint)
+                template = next(
+                    drivers.images.find_template(f"image-{image_id}-{ds}")
+                    for ds in drivers.topology.datastores
+                    if _has_template(drivers, f"image-{image_id}-{ds}")
+                )
+                cluster = drivers.topology.clusters[0]
+            for concurrency in args.concurrency:
+                raws = [Raw(endpoint, template, cluster) for _ in range(concurrency)]
+
+                watcher = Watcher(api)
+
+                def api_side(_worker: int, watcher: Watcher = watcher) -> tuple[float, float]:
+                    return boot_and_delete(api, watcher, image_id, network_id)
+
+                def raw_side(worker: int, raws: list[Raw] = raws) -> tuple[float, float]:
+                    return raw_sequence(raws[worker])
+
+                rows: dict[str, Callable[[int], tuple[float, float]]] = {
+                    "raw": raw_side,
+                    "api": api_side,
+                }
+                for side, one in rows.items():
+                    figures = run_level(args.servers, concurrency, one)
+                    results[f"{side} c{concurrency}"] = figures
+                    log(f"{side} c{concurrency}: {figures}")
+                watcher.stop()
+                for raw in raws:
+                    raw.close()
+            seed_servers(cloud, args.list_servers, project_id, image_id)
+            results["list p50 ms"] = list_p50(api, args.list_requests)
+    report(results, args.concurrency)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+    return 0
+
+
+def _has_template(drivers: Any, name: str) -> bool:
+    try:
+        drivers.images.find_template(name)
+    except Exception:
+        return False
+    return True
+
+
+def report(results: dict[str, Any], levels: list[int]) -> None:
+    print(f"{'row':<10} {'boot p50 ms':>12} {'cycle p50 ms':>13} {'cycles/s':>9}")
+    for key, figures in results.items():
+        if isinstance(figures, dict):
+            print(
+                f"{key:<10} {figures['boot_p50_ms']:>12.1f} {figures['cycle_p50_ms']:>13.1f} "
+                f"{figures['per_second']:>9.1f}"
+            )
+    if "api c1" in results and "raw c1" in results:
+        ratio = results["api c1"]["boot_p50_ms"] / results["raw c1"]["boot_p50_ms"]
+        verdict = "met" if ratio <= 1.5 else "NOT MET"
+        print(f"API boot / raw boot at c1: {ratio:.2f}x (target <= 1.5x): {verdict}")
+    top = max(levels)
+    if f"api c{top}" in results and f"raw c{top}" in results:
+        share = results[f"api c{top}"]["per_second"] / results[f"raw c{top}"]["per_second"]
+        verdict = "met" if share >= 0.5 else "NOT MET"
+        print(f"API / raw throughput at c{top}: {share:.2f} (target >= 0.5): {verdict}")
+    listed = results.get("list p50 ms")
+    if listed is not None:
+        verdict = "met" if listed < 500 else "NOT MET"
+        print(f"GET /servers/detail p50: {listed:.0f} ms (target < 500 ms): {verdict}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,86 @@
+"""The real `openstack` CLI against `vistack up` on the embedded vCenter: a server is a VM
+cloned from the image's template, with the flavor's size and a NIC on the network's port group
+carrying the port's MAC; stop, start, reboot and delete are seen in the simulator."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.clients.test_cli import run, run_json, unique
+from tests.conftest import RunningCloud
+from tests.image_files import make_vmdk
+from vistack.drivers.errors import NotFoundError
+from vistack.drivers.models import PowerState
+from vistack.vsphere.compute import VSphereCompute
+from vistack.vsphere.embedded import read_endpoint_file
+from vistack.vsphere.lookup import Lookup
+from vistack.vsphere.session import VCenterSession
+
+pytestmark = pytest.mark.clients
+
+
+@pytest.fixture
+def vcenter_compute(running_cloud: RunningCloud) -> Iterator[VSphereCompute]:
+    """The compute driver on its own session to the cloud's embedded vCenter."""
+    endpoint = read_endpoint_file(running_cloud.data_dir)
+    assert endpoint is not None
+    with VCenterSession(endpoint, keepalive_seconds=0) as session:
+        yield VSphereCompute(session, Lookup(endpoint.datacenter))
+
+
+def test_server_story(
+    running_cloud: RunningCloud, vcenter_compute: VSphereCompute, tmp_path: Path
+) -> None:
+    cloud = running_cloud
+    disk = make_vmdk(tmp_path, size="4M")
+    image = run_json(
+        cloud, "image", "create", "--disk-format", "vmdk", "--container-format", "bare",
+        "--file", str(disk), "--public", unique("vmdk"),
+    )  # fmt: skip
+    network = unique("net")
+    run(cloud, "network", "create", network)
+    run(cloud, "subnet", "create", "--network", network, "--subnet-range", "10.91.0.0/24", network)
+    name = unique("web")
+    server = run_json(
+        cloud, "server", "create", "--image", image["id"], "--flavor", "m1.small",
+        "--network", network, "--wait", name,
+    )  # fmt: skip
+    assert server["status"] == "ACTIVE", server
+    vm = vcenter_compute.get_vm(server["id"])
+    assert (vm.cpus, vm.memory_mb, vm.power_state) == (1, 2048, PowerState.ON)
+    (port,) = run_json(cloud, "port", "list", "--server", server["id"])
+    (nic,) = vm.nics
+    assert nic.mac == port["MAC Address"]
+    shown = run_json(cloud, "server", "show", name)
+    assert network in shown["addresses"]
+
+    run(cloud, "server", "stop", name)
+    _wait(cloud, name, "SHUTOFF")
+    assert vcenter_compute.get_vm(server["id"]).power_state == PowerState.OFF
+    run(cloud, "server", "start", name)
+    _wait(cloud, name, "ACTIVE")
+    run(cloud, "server", "reboot", "--hard", "--wait", name)
+    assert vcenter_compute.get_vm(server["id"]).power_state == PowerState.ON
+
+    run(cloud, "server", "delete", "--wait", name)
+    with pytest.raises(NotFoundError):
+        vcenter_compute.get_vm(server["id"])
+    assert (
+        run_json(cloud, "port", "list", "--network", network, "--device-owner", "compute:nova")
+        == []
+    )
+    run(cloud, "subnet", "delete", network)
+    run(cloud, "network", "delete", network)
+
+
+def _wait(cloud: RunningCloud, name: str, status: str) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if run_json(cloud, "server", "show", name)["status"] == status:
+            return
+        time.sleep(0.3)
+    raise AssertionError(f"{name} never reached {status}")

@@ -1,0 +1,1 @@
+"""Nova v2.1 on vSphere clusters: servers as VMs, clusters as compute nodes."""

@@ -1,0 +1,1 @@
+"""Nova over HTTP: parse, check the microversion, call the domain, render Nova's views."""

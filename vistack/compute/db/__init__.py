@@ -1,0 +1,1 @@
+"""Nova tables and queries."""

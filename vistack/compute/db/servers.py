@@ -1,0 +1,176 @@
+"""Queries on servers and their actions (the compute domain calls these with its unit)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select, update
+
+from vistack.common.clock import utcnow
+from vistack.compute.db.store import ComputeUnit
+from vistack.compute.db.tables import ServerActionRow, ServerRow
+from vistack.compute.domain.models import Server, ServerQuery
+
+#: Sort keys a list may name → the column.
+SORT_COLUMNS = {
+    "created_at": ServerRow.created_at,
+    "updated_at": ServerRow.updated_at,
+    "display_name": ServerRow.name,
+    "name": ServerRow.name,
+    "uuid": ServerRow.id,
+    "vm_state": ServerRow.vm_state,
+    "task_state": ServerRow.task_state,
+    "power_state": ServerRow.power_state,
+    "launched_at": ServerRow.launched_at,
+    "availability_zone": ServerRow.availability_zone,
+    "image_ref": ServerRow.image_id,
+    "host": ServerRow.cluster,
+    "hostname": ServerRow.hostname,
+    "project_id": ServerRow.project_id,
+    "user_id": ServerRow.user_id,
+}
+
+
+def to_server(row: ServerRow) -> Server:
+    return Server(
+        id=row.id,
+        project_id=row.project_id,
+        user_id=row.user_id,
+        name=row.name,
+        hostname=row.hostname,
+        description=row.description,
+        flavor=dict(row.flavor),
+        image_id=row.image_id,
+        key_name=row.key_name,
+        config_drive=row.config_drive,
+        metadata=dict(row.metadata_items or {}),
+        addresses=dict(row.addresses or {}),
+        security_groups=list(row.security_groups or []),
+        availability_zone=row.availability_zone,
+        vm_state=row.vm_state,
+        task_state=row.task_state,
+        power_state=row.power_state,
+        cluster=row.cluster,
+        vm_host=row.vm_host,
+        locked=row.locked,
+        launched_at=row.launched_at,
+        terminated_at=row.terminated_at,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        deleted_at=row.deleted_at,
+        fault=row.fault,
+        user_data=row.user_data,
+        key_data=row.key_data,
+    )
+
+
+def get(unit: ComputeUnit, server_id: str, *, deleted: bool = False) -> ServerRow | None:
+    """The server (a deleted one only when `deleted`)."""
+    row = unit.session.get(ServerRow, server_id)
+    if row is None or (row.deleted_at is not None and not deleted):
+        return None
+    return row
+
+
+def locked(unit: ComputeUnit, server_id: str) -> ServerRow | None:
+    """The live server, row-locked to commit (state transitions read and write under it)."""
+    query = (
+        select(ServerRow)
+        .where(ServerRow.id == server_id, ServerRow.deleted_at.is_(None))
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return unit.session.scalars(query).first()
+
+
+def set_fields(unit: ComputeUnit, server_id: str, **values: Any) -> None:
+    """Write some columns of a server (and its `updated_at`)."""
+    values.setdefault("updated_at", utcnow())
+    unit.session.execute(update(ServerRow).where(ServerRow.id == server_id).values(**values))
+
+
+def listing(unit: ComputeUnit, asked: ServerQuery) -> list[ServerRow]:
+    """One page of servers, in SQL where the filter is a column; the caller filters the rest."""
+    query = select(ServerRow)
+    if asked.project_id is not None:
+        query = query.where(ServerRow.project_id == asked.project_id)
+    if not asked.include_deleted:
+        query = query.where(ServerRow.deleted_at.is_(None))
+    if asked.vm_states is not None:
+        query = query.where(ServerRow.vm_state.in_(asked.vm_states))
+    if asked.image_id is not None:
+        query = query.where(ServerRow.image_id == asked.image_id)
+    if asked.cluster is not None:
+        query = query.where(ServerRow.cluster == asked.cluster)
+    if asked.changes_since is not None:
+        query = query.where(ServerRow.updated_at >= asked.changes_since)
+    column = SORT_COLUMNS[asked.sort_key]
+    descending = asked.sort_dir == "desc"
+    if asked.marker is not None:
+        marker = unit.session.get(ServerRow, asked.marker)
+        if marker is not None:
+            value = getattr(marker, column.key)
+            after = column < value if descending else column > value
+            tie = ServerRow.id < marker.id if descending else ServerRow.id > marker.id
+            query = query.where(or_(after, and_(column == value, tie)))
+    order = (column.desc(), ServerRow.id.desc()) if descending else (column, ServerRow.id)
+    return list(unit.session.scalars(query.order_by(*order)))
+
+
+def marker_exists(unit: ComputeUnit, server_id: str, project_id: str | None) -> bool:
+    row = unit.session.get(ServerRow, server_id)
+    return row is not None and (project_id is None or row.project_id == project_id)
+
+
+def live_in_build(unit: ComputeUnit, tasks: Sequence[str]) -> list[str]:
+    """Servers a restart interrupted: building, or being deleted."""
+    query = select(ServerRow.id).where(
+        ServerRow.deleted_at.is_(None), ServerRow.task_state.in_(tasks)
+    )
+    return list(unit.session.scalars(query))
+
+
+def count_live(unit: ComputeUnit, project_id: str) -> int:
+    query = select(func.count()).where(
+        ServerRow.project_id == project_id, ServerRow.deleted_at.is_(None)
+    )
+    return int(unit.session.scalar(query) or 0)
+
+
+def start_action(
+    unit: ComputeUnit,
+    server_id: str,
+    action: str,
+    *,
+    request_id: str,
+    user_id: str | None,
+    project_id: str | None,
+) -> None:
+    unit.add(
+        ServerActionRow(
+            server_id=server_id,
+            action=action,
+            request_id=request_id,
+            user_id=user_id,
+            project_id=project_id,
+            start_time=utcnow(),
+        )
+    )
+
+
+def finish_action(unit: ComputeUnit, server_id: str, request_id: str, result: str) -> None:
+    unit.session.execute(
+        update(ServerActionRow)
+        .where(ServerActionRow.server_id == server_id, ServerActionRow.request_id == request_id)
+        .values(finish_time=utcnow(), result=result)
+    )
+
+
+def actions(unit: ComputeUnit, server_id: str) -> list[ServerActionRow]:
+    query = (
+        select(ServerActionRow)
+        .where(ServerActionRow.server_id == server_id)
+        .order_by(ServerActionRow.start_time.desc(), ServerActionRow.id.desc())
+    )
+    return list(unit.session.scalars(query))

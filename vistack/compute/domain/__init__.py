@@ -1,0 +1,1 @@
+"""Nova's rules and state machines, over the compute driver."""

@@ -1,0 +1,84 @@
+"""Nova's policy rules with its defaults, under Nova's own names so an operator's existing nova
+policy file applies. Targets carry `project_id` (the server's or the caller's project) and
+`user_id` (a key pair's owner)."""
+
+from __future__ import annotations
+
+from vistack.common.policy import RuleDefault
+
+ADMIN = "rule:admin_required"
+PROJECT_MEMBER = "rule:admin_required or (role:member and project_id:%(project_id)s)"
+PROJECT_READER = "rule:admin_required or (role:reader and project_id:%(project_id)s)"
+ANY_READER = "rule:admin_required or role:reader"
+KEYPAIR_OWNER = "rule:admin_required or user_id:%(user_id)s"
+
+_SERVER_MEMBER = (
+    "create",
+    "delete",
+    "update",
+    "start",
+    "stop",
+    "reboot",
+    "create:attach_network",
+)
+
+
+def _rule(name: str, check: str, description: str) -> RuleDefault:
+    return RuleDefault(name, check, description)
+
+
+COMPUTE_RULES: tuple[RuleDefault, ...] = (
+    *(
+        _rule(f"os_compute_api:servers:{action}", PROJECT_MEMBER, f"Server {action}.")
+        for action in _SERVER_MEMBER
+    ),
+    _rule("os_compute_api:servers:index", PROJECT_READER, "List the project's servers."),
+    _rule("os_compute_api:servers:detail", PROJECT_READER, "List servers in detail."),
+    _rule("os_compute_api:servers:show", PROJECT_READER, "Show a server."),
+    _rule("os_compute_api:servers:index:get_all_tenants", ADMIN, "List every project's."),
+    _rule("os_compute_api:servers:detail:get_all_tenants", ADMIN, "Detail every project's."),
+    _rule("os_compute_api:servers:allow_all_filters", ADMIN, "Filter on admin-only fields."),
+    _rule("os_compute_api:servers:create:forced_host", ADMIN, "Name the cluster to build on."),
+    _rule("os_compute_api:os-extended-server-attributes", ADMIN, "See OS-EXT-SRV-ATTR."),
+    _rule("os_compute_api:os-flavor-manage:create", ADMIN, "Create a flavor."),
+    _rule("os_compute_api:os-flavor-manage:update", ADMIN, "Update a flavor's description."),
+    _rule("os_compute_api:os-flavor-manage:delete", ADMIN, "Delete a flavor."),
+    _rule("os_compute_api:os-flavor-extra-specs:index", ANY_READER, "List extra specs."),
+    _rule("os_compute_api:os-flavor-extra-specs:show", ANY_READER, "Show an extra spec."),
+    _rule("os_compute_api:os-flavor-extra-specs:create", ADMIN, "Set extra specs."),
+    _rule("os_compute_api:os-flavor-extra-specs:update", ADMIN, "Update an extra spec."),
+    _rule("os_compute_api:os-flavor-extra-specs:delete", ADMIN, "Delete an extra spec."),
+    _rule("os_compute_api:os-flavor-access", ADMIN, "List a private flavor's projects."),
+    _rule("os_compute_api:os-flavor-access:add_tenant_access", ADMIN, "Grant a project."),
+    _rule("os_compute_api:os-flavor-access:remove_tenant_access", ADMIN, "Revoke a project."),
+    _rule("os_compute_api:os-keypairs:index", KEYPAIR_OWNER, "List key pairs."),
+    _rule("os_compute_api:os-keypairs:show", KEYPAIR_OWNER, "Show a key pair."),
+    _rule("os_compute_api:os-keypairs:create", KEYPAIR_OWNER, "Create a key pair."),
+    _rule("os_compute_api:os-keypairs:delete", KEYPAIR_OWNER, "Delete a key pair."),
+    _rule("os_compute_api:os-hypervisors:list", ADMIN, "List hypervisors (clusters)."),
+    _rule("os_compute_api:os-hypervisors:list-detail", ADMIN, "Detail hypervisors."),
+    _rule("os_compute_api:os-hypervisors:show", ADMIN, "Show a hypervisor."),
+    _rule("os_compute_api:os-hypervisors:statistics", ADMIN, "Hypervisor statistics."),
+    _rule("os_compute_api:os-hypervisors:search", ADMIN, "Search hypervisors."),
+    _rule("os_compute_api:os-hypervisors:servers", ADMIN, "A hypervisor's servers."),
+    _rule("os_compute_api:os-services:list", ADMIN, "List compute services."),
+    _rule("os_compute_api:os-services:update", ADMIN, "Enable or disable a service."),
+    _rule("os_compute_api:os-services:delete", ADMIN, "Delete a compute service."),
+    _rule("os_compute_api:os-availability-zone:list", "@", "List availability zones."),
+    _rule("os_compute_api:os-availability-zone:detail", ADMIN, "Zones with their hosts."),
+    _rule("os_compute_api:os-quota-sets:show", PROJECT_READER, "Show a project's quotas."),
+    _rule("os_compute_api:os-quota-sets:update", ADMIN, "Set a project's quotas."),
+    _rule("os_compute_api:os-quota-sets:delete", ADMIN, "Revert a project's quotas."),
+    _rule("os_compute_api:os-quota-sets:defaults", "@", "Show the default quotas."),
+    _rule("os_compute_api:os-quota-sets:detail", PROJECT_READER, "Quotas with usage."),
+    _rule("os_compute_api:limits", "@", "Show the caller's limits."),
+    _rule("os_compute_api:limits:other_project", ADMIN, "Show another project's limits."),
+    _rule("os_compute_api:os-lock-server:lock", PROJECT_MEMBER, "Lock a server."),
+    _rule("os_compute_api:os-lock-server:unlock", PROJECT_MEMBER, "Unlock a server."),
+    _rule("os_compute_api:os-lock-server:unlock:unlock_override", ADMIN, "Unlock another's lock."),
+    _rule("os_compute_api:os-instance-actions:list", PROJECT_READER, "List server actions."),
+    _rule("os_compute_api:os-instance-actions:show", PROJECT_READER, "Show a server action."),
+    _rule("os_compute_api:os-quota-class-sets:show", ADMIN, "Show a quota class (defaults)."),
+    _rule("os_compute_api:os-quota-class-sets:update", ADMIN, "Set a quota class (defaults)."),
+    _rule("os_compute_api:os-hypervisors:uptime", ADMIN, "A hypervisor's uptime."),
+)
