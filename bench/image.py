@@ -73,6 +73,7 @@ from urllib.parse import quote, urlencode, urlsplit
 
 from vistack_process import (
     BenchError,
+    admin_auth_body,
     log,
     running_vistack,
     status_kib,
@@ -284,26 +285,7 @@ def local_cloud(workdir: Path, timeout: float) -> Iterator[Cloud]:
 
 def issue_token(cloud: Cloud) -> str:
     auth = cloud.admin
-    body = {
-        "auth": {
-            "identity": {
-                "methods": ["password"],
-                "password": {
-                    "user": {
-                        "name": auth["username"],
-                        "domain": {"name": auth.get("user_domain_name", "Default")},
-                        "password": auth["password"],
-                    }
-                },
-            },
-            "scope": {
-                "project": {
-                    "name": auth["project_name"],
-                    "domain": {"name": auth.get("project_domain_name", "Default")},
-                }
-            },
-        }
-    }
+    body = admin_auth_body(auth)
     reply = call(cloud.api, "POST", "/identity/v3/auth/tokens", body=body)
     token = reply.headers.get("x-subject-token")
     if reply.status != 201 or not token:

@@ -73,7 +73,7 @@ from identity import (
     percentile,
     server_cpu_seconds,
 )
-from vistack_process import BenchError, log, running_vistack, status_kib
+from vistack_process import BenchError, admin_auth_body, log, running_vistack, status_kib
 
 NETWORK = "/network/v2.0"
 TARGET_LIST_P50_MS = 500.0
@@ -136,26 +136,7 @@ async def expect(conn: Connection, request: bytes, status: int, what: str) -> Re
 
 async def prepare(cloud: Cloud, cidr: str) -> Prepared:
     target, auth = cloud.target, cloud.admin
-    body = {
-        "auth": {
-            "identity": {
-                "methods": ["password"],
-                "password": {
-                    "user": {
-                        "name": auth["username"],
-                        "domain": {"name": auth.get("user_domain_name", "Default")},
-                        "password": auth["password"],
-                    }
-                },
-            },
-            "scope": {
-                "project": {
-                    "name": auth["project_name"],
-                    "domain": {"name": auth.get("project_domain_name", "Default")},
-                }
-            },
-        }
-    }
+    body = admin_auth_body(auth)
     conn = Connection(target)
     try:
         issued = await expect(

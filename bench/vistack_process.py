@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import yaml
@@ -89,6 +90,31 @@ def status_kib(pid: int, name: str) -> int | None:
     except (OSError, ValueError, IndexError):
         return None
     return None
+
+
+def admin_auth_body(auth: dict[str, str]) -> dict[str, Any]:
+    """The `POST /v3/auth/tokens` body for a clouds.yaml `auth` section (password, project
+    scope): how each benchmark logs in as the admin."""
+    return {
+        "auth": {
+            "identity": {
+                "methods": ["password"],
+                "password": {
+                    "user": {
+                        "name": auth["username"],
+                        "domain": {"name": auth.get("user_domain_name", "Default")},
+                        "password": auth["password"],
+                    }
+                },
+            },
+            "scope": {
+                "project": {
+                    "name": auth["project_name"],
+                    "domain": {"name": auth.get("project_domain_name", "Default")},
+                }
+            },
+        }
+    }
 
 
 @dataclass(frozen=True)

@@ -113,7 +113,8 @@ class BusSettings:
 
     backend: str = "memory"
     url: str = ""
-    workers: int = 4
+    #: Jobs run at once: builds, deletes and power actions wait on vCenter tasks, not the CPU.
+    workers: int = 16
 
 
 @dataclass
@@ -143,7 +144,8 @@ class VCenterSettings:
     availability_zone: str = ""
     #: Label in logs and reports; empty means `default` ([vcenter]) or the host.
     name: str = ""
-    pool_size: int = 4
+    #: Calls to vCenter at once (16 builds in flight each have a task to wait on).
+    pool_size: int = 16
     connect_timeout: int = 10
     keepalive_seconds: int = 300
     resync_seconds: int = 60
@@ -245,6 +247,9 @@ class ComputeSettings:
     cpu_allocation_ratio: float = 4.0
     ram_allocation_ratio: float = 1.0
     disk_allocation_ratio: float = 1.0
+    #: How often vCenter's VMs are compared with the servers (power state, host, existence),
+    #: so a change made in vCenter shows in Nova; 0 turns it off.
+    power_sync_seconds: float = 10.0
     #: Default per-project quotas (-1 unlimited); `os-quota-sets` overrides them.
     quota_instances: int = 10
     quota_cores: int = 20

@@ -153,6 +153,19 @@ def test_unknown_flavor_is_404(compute_api: ComputeApi) -> None:
     fault(compute_api.get("/flavors/1%20"), 404)
 
 
+def test_answers_carry_nova_s_request_id_header(compute_api: ComputeApi) -> None:
+    """Nova repeats the request id as `x-compute-request-id` (Tempest's instance action tests
+    read it), on successes, faults and microversion refusals alike."""
+    for response in (
+        compute_api.get("/flavors/1"),
+        compute_api.get("/flavors/nope"),
+        compute_api.get("/flavors", headers={"OpenStack-API-Version": "compute 2.999"}),
+    ):
+        request_id = response.headers["x-openstack-request-id"]
+        assert request_id.startswith("req-"), response.headers
+        assert response.headers["x-compute-request-id"] == request_id
+
+
 def test_put_is_not_served_at_2_1(compute_api: ComputeApi) -> None:
     response = compute_api.put("/flavors/1", json={"flavor": {"description": "x"}})
     assert response.status_code in (404, 405), response.text

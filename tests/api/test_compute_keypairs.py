@@ -1,6 +1,6 @@
 """Nova key pairs through HTTP at 2.1: generated and imported keys, Nova's views, per-user
 ownership and policy, Nova's error messages, the `key_pairs` quota, and the public key a server
-build injects."""
+build injects; and at 2.2, key pair types (x509 certificates) and 2.2's status codes."""
 
 from __future__ import annotations
 
@@ -11,13 +11,15 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives import serialization
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from tests.api.conftest import ComputeApi
 from tests.api.helpers import Persona, persona, persona_fixture, unique
 from vistack.common.context import RequestContext
 from vistack.common.errors import BadRequest
+from vistack.compute.api import microversion
 
 member = persona_fixture("compute_api")
 other = persona_fixture("compute_api")
@@ -336,3 +338,90 @@ def test_public_key_for_build(compute_api: ComputeApi, member: Persona, other: P
         with pytest.raises(BadRequest) as caught:
             keypairs.public_key_for_build(context, name)
         assert caught.value.message == "Invalid key_name provided."
+
+
+# ------------------------------------------------------------------ microversion 2.2: types
+
+AT_2_2 = {"OpenStack-API-Version": "compute 2.2"}
+
+
+@pytest.fixture
+def serves_2_2(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Key pairs are ready for 2.2 (the only change 2.2 makes); the service advertises it once
+    `MAX_VERSION` is raised, which these tests do for themselves."""
+    monkeypatch.setattr(microversion, "MAX_VERSION", max(microversion.MAX_VERSION, (2, 2)))
+
+
+@pytest.mark.usefixtures("serves_2_2")
+def test_2_2_shows_types_and_fixes_status_codes(compute_api: ComputeApi, member: Persona) -> None:
+    name = unique("typed")
+    response = compute_api.post(
+        "/os-keypairs", token=member.token, headers=AT_2_2, json={"keypair": {"name": name}}
+    )
+    assert response.status_code == 201, response.text
+    created = response.json()["keypair"]
+    assert created["type"] == "ssh" and created["private_key"].startswith("-----BEGIN RSA")
+    shown = compute_api.get(f"/os-keypairs/{name}", token=member.token, headers=AT_2_2)
+    assert shown.json()["keypair"]["type"] == "ssh"
+    listed = compute_api.get("/os-keypairs", token=member.token, headers=AT_2_2).json()
+    entry = next(k["keypair"] for k in listed["keypairs"] if k["keypair"]["name"] == name)
+    assert entry == {
+        "name": name,
+        "public_key": created["public_key"],
+        "fingerprint": created["fingerprint"],
+        "type": "ssh",
+    }
+    # At 2.1 the same key pair shows no type.
+    assert (
+        "type" not in compute_api.get(f"/os-keypairs/{name}", token=member.token).json()["keypair"]
+    )
+    deleted = compute_api.delete(f"/os-keypairs/{name}", token=member.token, headers=AT_2_2)
+    assert deleted.status_code == 204, deleted.text
+
+
+@pytest.mark.usefixtures("serves_2_2")
+def test_2_2_generates_and_imports_x509_key_pairs(compute_api: ComputeApi, member: Persona) -> None:
+    body = {"keypair": {"name": unique("cert"), "type": "x509"}}
+    response = compute_api.post("/os-keypairs", token=member.token, headers=AT_2_2, json=body)
+    assert response.status_code == 201, response.text
+    made = response.json()["keypair"]
+    assert made["type"] == "x509" and made["private_key"].startswith("-----BEGIN PRIVATE KEY")
+    cert = x509.load_pem_x509_certificate(made["public_key"].encode())
+    assert cert.subject.rfc4514_string() == f"CN={member.user_id}"
+    digest = cert.fingerprint(hashes.SHA1()).hex()
+    assert made["fingerprint"] == ":".join(digest[i : i + 2] for i in range(0, 40, 2))
+
+    imported = {"name": unique("cert"), "type": "x509", "public_key": made["public_key"]}
+    response = compute_api.post(
+        "/os-keypairs", token=member.token, headers=AT_2_2, json={"keypair": imported}
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["keypair"]["fingerprint"] == made["fingerprint"]
+    assert "private_key" not in response.json()["keypair"]
+
+    not_a_cert = {"name": unique("cert"), "type": "x509", "public_key": openssh(ed25519_key())}
+    response = compute_api.post(
+        "/os-keypairs", token=member.token, headers=AT_2_2, json={"keypair": not_a_cert}
+    )
+    assert "failed to generate X509 fingerprint" in fault(response, 400)
+
+
+@pytest.mark.usefixtures("serves_2_2")
+def test_type_is_refused_at_2_1_and_checked_at_2_2(
+    compute_api: ComputeApi, member: Persona
+) -> None:
+    body = {"keypair": {"name": unique("typed"), "type": "ssh"}}
+    assert "Additional properties" in fault(
+        compute_api.post("/os-keypairs", token=member.token, json=body), 400
+    )
+    body["keypair"]["type"] = "pgp"
+    message = fault(
+        compute_api.post("/os-keypairs", token=member.token, headers=AT_2_2, json=body), 400
+    )
+    assert message == (
+        "Invalid input for field/attribute type. Value: pgp. 'pgp' is not one of ['ssh', 'x509']"
+    )
+
+
+def ed25519_key() -> ed25519.Ed25519PrivateKey:
+    return ed25519.Ed25519PrivateKey.generate()

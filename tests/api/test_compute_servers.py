@@ -14,11 +14,14 @@ import pytest
 from tests.api.conftest import ComputeApi, ImageApi, NetworkApi
 from tests.api.helpers import Persona, persona_fixture, unique
 from tests.image_files import make_vmdk
+from vistack.common.context import RequestContext
 from vistack.drivers.errors import NoCapacityError
 from vistack.drivers.models import PowerState
 
 member = persona_fixture("compute_api")
 OCTET = {"Content-Type": "application/octet-stream"}
+#: The cloud's administrator as the domain sees it (for reads the API does not show).
+ADMIN = RequestContext(request_id="req-test", user_id="admin", project_id="admin", roles=("admin",))
 
 
 def fault(response: Any, status: int, name: str) -> str:
@@ -84,7 +87,7 @@ def wait_status(api: ComputeApi, server_id: str, token: str, status: str) -> dic
     )
     assert response.status_code == 200, response.text
     server: dict[str, Any] = response.json()["server"]
-    assert server["status"] == status, server
+    assert server["status"] == status, (server["status"], server.get("fault"))
     return server
 
 
@@ -420,3 +423,31 @@ def test_min_and_max_count_boot_several(
         assert compute_api.delete(f"/servers/{server['id']}", token=member.token).status_code == 204
     for server in listed:
         wait_gone(compute_api, server["id"], member.token)
+
+
+def test_changes_made_in_vcenter_show_in_nova(
+    compute_api: ComputeApi, member: Persona, image_id: str, network: dict[str, Any]
+) -> None:
+    """Power sync: the server follows its VM (powered off or on, moved, deleted by hand)."""
+    compute = compute_api.fake.drivers().compute
+    server_id = boot(compute_api, member, image_id, network["id"])
+    wait_status(compute_api, server_id, member.token, "ACTIVE")
+    compute.power_off(server_id)
+    wait_status(compute_api, server_id, member.token, "SHUTOFF")
+    compute.power_on(server_id)
+    wait_status(compute_api, server_id, member.token, "ACTIVE")
+    vm = compute_api.fake.state.vms[server_id]
+    cluster = compute_api.fake.state.clusters[vm.cluster]
+    other = next(h.name for h in cluster.hosts if h.name != vm.host)
+    vm.host = other  # a vMotion DRS made (the ESXi host is not in Nova's views: read it)
+    servers = compute_api.cloud.compute.servers
+    deadline = time.monotonic() + 20
+    while servers.get(ADMIN, server_id).vm_host != other and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert servers.get(ADMIN, server_id).vm_host == other
+    compute.power_off(server_id)
+    compute.destroy_vm(server_id)
+    gone = wait_status(compute_api, server_id, member.token, "ERROR")
+    assert "gone from vCenter" in gone["fault"]["message"]
+    assert compute_api.delete(f"/servers/{server_id}", token=member.token).status_code == 204
+    wait_gone(compute_api, server_id, member.token)

@@ -1,5 +1,5 @@
 """Key pair parsing without a database: fingerprints (against `ssh-keygen -E md5 -l`), the key
-types accepted, generated keys, names and create bodies."""
+types accepted, generated keys and x509 certificates, names and create bodies."""
 
 from __future__ import annotations
 
@@ -8,17 +8,22 @@ import hashlib
 from typing import Any
 
 import pytest
+from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from vistack.common.clock import utcnow
 from vistack.common.errors import BadRequest
 from vistack.compute.domain.keypairs import (
     Keypair,
+    der_utf8_string,
     fingerprint,
     generate_key_pair,
+    generate_x509_certificate,
     parse_create,
     validate_name,
+    x509_fingerprint,
 )
 
 #: Keys made with OpenSSH 9.2's ssh-keygen, and what `ssh-keygen -E md5 -lf` printed for them.
@@ -169,11 +174,63 @@ def test_malformed_create_bodies(body: Any) -> None:
 
 
 def test_create_body() -> None:
-    assert parse_create({"keypair": {"name": "k"}}) == ("k", None)
+    assert parse_create({"keypair": {"name": "k"}}) == ("k", None, "ssh")
     assert parse_create({"keypair": {"name": "k", "public_key": "ssh-rsa A"}}) == (
         "k",
         "ssh-rsa A",
+        "ssh",
     )
+
+
+def test_typed_create_body_at_2_2() -> None:
+    assert parse_create({"keypair": {"name": "k"}}, typed=True) == ("k", None, "ssh")
+    assert parse_create({"keypair": {"name": "k", "type": "x509"}}, typed=True) == (
+        "k",
+        None,
+        "x509",
+    )
+    for kind in ("rsa", "", None, 1):
+        with pytest.raises(BadRequest, match="is not one of"):
+            parse_create({"keypair": {"name": "k", "type": kind}}, typed=True)
+    with pytest.raises(BadRequest, match="Additional properties"):
+        parse_create({"keypair": {"name": "k", "user_id": "u"}}, typed=True)  # 2.10
+
+
+def test_generated_x509_certificate_is_nova_s_winrm_one() -> None:
+    private, certificate = generate_x509_certificate("a-user-id")
+    assert private.startswith("-----BEGIN PRIVATE KEY-----")
+    cert = x509.load_pem_x509_certificate(certificate.encode())
+    assert cert.subject == cert.issuer
+    assert cert.subject.rfc4514_string() == "CN=a-user-id"
+    usage = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    assert list(usage) == [ExtendedKeyUsageOID.CLIENT_AUTH]
+    (upn,) = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert isinstance(upn, x509.OtherName)
+    assert upn.type_id.dotted_string == "1.3.6.1.4.1.311.20.2.3"
+    assert upn.value == b"\x0c\x13a-user-id@localhost"
+    assert (cert.not_valid_after_utc - cert.not_valid_before_utc).days >= 3650
+    key = serialization.load_pem_private_key(private.encode(), password=None)
+    assert key.public_key().public_numbers() == cert.public_key().public_numbers()  # type: ignore[union-attr]
+
+
+def test_x509_fingerprint_is_the_sha1_of_the_certificate() -> None:
+    _, certificate = generate_x509_certificate("u")
+    der = x509.load_pem_x509_certificate(certificate.encode()).public_bytes(
+        serialization.Encoding.DER
+    )
+    digest = hashlib.sha1(der).hexdigest()
+    expected = ":".join(digest[i : i + 2] for i in range(0, 40, 2))
+    assert x509_fingerprint(certificate) == expected
+    for bad in ("", "ssh-rsa AAAA", certificate[:200]):
+        with pytest.raises(BadRequest, match="failed to generate X509 fingerprint"):
+            x509_fingerprint(bad)
+
+
+def test_der_utf8_strings_use_long_lengths_past_127_bytes() -> None:
+    assert der_utf8_string("é") == b"\x0c\x02\xc3\xa9"
+    assert der_utf8_string("u" * 127)[:2] == bytes([0x0C, 127])
+    assert der_utf8_string("u" * 200)[:3] == bytes([0x0C, 0x81, 200])
+    assert der_utf8_string("u" * 300)[:4] == bytes([0x0C, 0x82, 0x01, 0x2C])
 
 
 def test_integer_id_is_stable_and_fits_nova_s_column() -> None:

@@ -16,18 +16,29 @@ Why stdlib-only, and why a separate venv
     3.11 (normally `.venv/bin/python`) and imports nothing outside the standard library, so it
     works before either venv is complete. Everything Tempest-side runs as a subprocess from
     `.tempest-venv` (tempest, stestr, and PyYAML to read clouds.yaml); results come from
-    `stestr last --subunit` and are decoded by the small subunit v2 reader below.
+    `stestr last --subunit` and are decoded by a small subunit v2 reader.
+
+The modules next to this script (stdlib-only too, imported as top-level modules)
+    harness_tables.py   what vistack implements: services, feature flags, tempest.conf tables;
+    harness_cloud.py    clouds.yaml, the private `vistack up`, the admin token and catalog;
+    harness_compute.py  what compute tests need made first: VMDK images, microversions, network;
+    harness_results.py  the subunit reader, per-test outcomes and the printed summary;
+    harness_interop.py  the run against an interop guideline's test list (`--interop`);
+    harness_common.py   paths, constants, errors, the admin's API calls.
 
 What it does
     1. ensures `.tempest-venv` with tempest==TEMPEST_VERSION (reused when already right);
     2. uses the cloud described by `--cloud-dir DIR/clouds.yaml`, or starts its own
        `vistack up` on a free loopback port with a temporary data dir, and stops it at the end;
     3. writes a Tempest workspace (default `.tempest-work/`) with a tempest.conf derived from
-       the cloud: admin credentials, dynamic credentials, identity URI and region, the identity
-       feature flags below, and `[service_available]` switched on for exactly the services the
-       Keystone catalog lists (so new vistack services are picked up without editing this file);
-    4. runs `tempest run` with a regex selecting the chosen services' API tests (identity and
-       image by default), `--exclude-list` built from tools/tempest/exclude-<service>.txt;
+       the cloud: admin credentials, dynamic credentials, identity URI and region, the feature
+       flags of harness_tables.py, and `[service_available]` switched on for exactly the
+       services the Keystone catalog lists (so new vistack services are picked up without
+       editing this file); with compute in the catalog, the images, microversion range and
+       network settings servers need (made as the admin when missing);
+    4. runs `tempest run` with a regex selecting the chosen services' API tests (identity,
+       compute, image and network by default), `--exclude-list` built from
+       tools/tempest/exclude-<service>.txt;
     5. parses the stestr results and prints passed/failed/skipped/excluded per service, skip
        reasons and the failed tests with a one-line cause; optionally writes a JSON summary.
 
@@ -42,201 +53,68 @@ import argparse
 import configparser
 import contextlib
 import dataclasses
-import fcntl
 import hashlib
 import json
 import os
 import re
 import shutil
 import signal
-import socket
-import struct
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-import urllib.error
-import urllib.request
-import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-TOOLS_DIR = Path(__file__).resolve().parent
-
-# Tempest 47.0.0 is the newest release on PyPI and supports Python 3.10-3.12.
-TEMPEST_VERSION = "47.0.0"
-CONSTRAINTS_FILE = TOOLS_DIR / "constraints.txt"
-DEFAULT_VENV = REPO_ROOT / ".tempest-venv"
-DEFAULT_WORK_DIR = REPO_ROOT / ".tempest-work"
-DEFAULT_CLOUD = "vistack-admin"
-READY_MARKER = "vistack ready:"
-
-
-class HarnessError(Exception):
-    """The harness could not do its job (as opposed to a test failing)."""
-
-
-# ---------------------------------------------------------------------------------------------
-# What vistack implements. Edit these tables, not the code, when a feature or service lands.
-# ---------------------------------------------------------------------------------------------
-
-
-@dataclasses.dataclass(frozen=True)
-class Service:
-    """One OpenStack service as Tempest and the Keystone catalog know it."""
-
-    name: str  # name used in our tables and in --services
-    api_package: str  # tempest.api.<api_package>
-    catalog_types: tuple[str, ...]  # any of these in the catalog means "available"
-    available_option: str | None  # [service_available] option, None when Tempest has none
-    # tempest.scenario modules that test this service (and identity) only, run with its API tests
-    scenarios: tuple[str, ...] = ()
-
-
-SERVICES: tuple[Service, ...] = (
-    Service("identity", "identity", ("identity",), None),
-    Service("compute", "compute", ("compute",), "nova"),
-    # test_unified_limits: Glance quotas as Keystone unified limits (ImageQuotaTest).
-    Service("image", "image", ("image",), "glance", ("test_unified_limits",)),
-    Service("network", "network", ("network",), "neutron"),
-    Service("volume", "volume", ("volumev3", "block-storage", "volume"), "cinder"),
-    Service("object-store", "object_storage", ("object-store",), "swift"),
+from harness_cloud import (
+    CloudCreds,
+    KeystoneInfo,
+    VistackServer,
+    keystone_probe,
+    load_clouds_yaml,
+    vistack_command,
 )
-SERVICE_BY_NAME = {s.name: s for s in SERVICES}
-SERVICE_BY_PACKAGE = {s.api_package: s for s in SERVICES}
-SERVICE_BY_SCENARIO = {module: s for s in SERVICES for module in s.scenarios}
-
-# [service_available] options that no catalog type can switch on (vistack serves no Horizon
-# through the catalog); flip with --set service_available.horizon=true.
-ALWAYS_UNAVAILABLE = ("horizon",)
-
-# [identity-feature-enabled]: matches what vistack's Keystone implements (see DESIGN.md and
-# docs/tempest.md). Tempest 47 has no flags for project tags or application credentials:
-# those tests always run. Option names checked against tempest/config.py of TEMPEST_VERSION.
-IDENTITY_FEATURES: dict[str, str] = {
-    "api_v2": "false",  # identity v2 is not served
-    "api_v2_admin": "false",
-    "api_v3": "true",
-    "trust": "true",  # OS-TRUST, with impersonation and redelegation
-    "access_rules": "true",  # application credential access rules, enforced on every API
-    # Off for an external cloud (its rules are unknown); a private cloud turns it on with
-    # PRIVATE_CLOUD_COMPLIANCE below.
-    "security_compliance": "false",
-    "domain_specific_drivers": "false",  # one SQL identity backend for every domain
-    "immutable_user_source": "false",  # users are created through the API
-}
-
-# [image] and [image-feature-enabled]: what vistack's Glance accepts and does. Tempest fills
-# images with random bytes in the *first* formats listed here; vistack refuses content that
-# does not match its declared format, and random bytes are only honest as `raw`, so raw/bare
-# is the one pair listed. With that, the listing tests that upload such bytes tell no lie and
-# run (image_format_enforcement=false only means "Tempest may upload random data in the
-# listed formats"). VMDK/OVA/ISO/qcow2 checks are covered by vistack's own tests.
-# Import is glance-direct + copy-image; an image's stores are listed by weight, highest first.
-IMAGE_OPTIONS: dict[str, str] = {
-    "container_formats": "bare",
-    "disk_formats": "raw",
-    "build_timeout": "120",
-    "build_interval": "1",
-    # No image is fetched from a URL (web-download and the legacy tasks API are refused).
-    "http_image": "",
-    "http_qcow2_image": "",
-}
-IMAGE_FEATURES: dict[str, str] = {
-    "api_v2": "true",
-    "import_image": "true",
-    "os_glance_reserved": "true",
-    "manage_locations": "false",  # locations are vistack's own; no http store
-    "image_conversion": "false",  # conversion happens, but to VMDK, not Tempest's qcow2/raw
-    "image_format_enforcement": "false",
-    "do_secure_hash": "true",
-    "http_store_enabled": "false",
-    "store_weight_enabled": "true",
-}
-
-# [network] and [network-feature-enabled] (api_extensions comes from the cloud itself).
-# Tenant subnets are carved from these; the external network for routers and floating IPs is
-# the admin-made `public` network the harness finds or creates (as devstack does).
-NETWORK_OPTIONS: dict[str, str] = {
-    "project_network_cidr": "10.100.0.0/16",
-    "project_network_mask_bits": "28",
-    "project_network_v6_cidr": "2001:db8::/48",
-    "project_network_v6_mask_bits": "64",
-    "build_timeout": "60",
-    "build_interval": "1",
-}
-NETWORK_FEATURES: dict[str, str] = {
-    "ipv6": "true",
-    "ipv6_subnet_attributes": "false",  # no SLAAC / DHCPv6 address modes
-    "port_admin_state_change": "true",
-    "port_security": "true",
-    "floating_ips": "true",
-}
-PUBLIC_NETWORK = "public"
-PUBLIC_SUBNET = {"cidr": "172.24.4.0/24", "gateway_ip": "172.24.4.1", "ip_version": 4,
-                 "allocation_pools": [{"start": "172.24.4.10", "end": "172.24.4.250"}]}  # fmt: skip
-
-# Further settings of the private cloud: the embedded vCenter's two datastores are image stores
-# with different weights (so StoreWeightTest has something to check).
-PRIVATE_CLOUD_ENV: dict[str, str] = {"VISTACK_IMAGE_DATASTORES": "LocalDS_0:100,LocalDS_1:50"}
-
-# [security_compliance] of the private cloud this script starts, and the [identity] options
-# that tell Tempest about them: short lockout so the lockout test waits seconds, not minutes.
-PRIVATE_CLOUD_COMPLIANCE: dict[str, tuple[str, str]] = {
-    # vistack option: (value, tempest [identity] option)
-    "lockout_failure_attempts": ("2", "user_lockout_failure_attempts"),
-    "lockout_duration": ("5", "user_lockout_duration"),
-    "unique_last_password_count": ("2", "user_unique_last_password_count"),
-}
-
-# Keystone API extensions vistack implements ([identity-feature-enabled] api_extensions).
-# Tempest skips tests of OS-INHERIT and OS-EC2 unless they are listed here.
-IDENTITY_EXTENSIONS: tuple[str, ...] = ("OS-INHERIT", "OS-EC2")
-
-
-# ---------------------------------------------------------------------------------------------
-# Small helpers
-# ---------------------------------------------------------------------------------------------
-
-
-def log(message: str) -> None:
-    print(f"[run_tempest] {message}", flush=True)
-
-
-def rel(path: Path) -> str:
-    """Path relative to the repo when it is inside it, for friendlier messages."""
-    try:
-        return str(path.relative_to(REPO_ROOT))
-    except ValueError:
-        return str(path)
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@contextlib.contextmanager
-def file_lock(path: Path) -> Iterator[None]:
-    """Exclusive advisory lock, so two runs never build the same venv at once."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def strip_attrs(test_id: str) -> str:
-    """`tempest.api.x.Class.test_y[id-...,smoke]` -> `tempest.api.x.Class.test_y`."""
-    return test_id.split("[", 1)[0]
-
+from harness_common import (
+    CONSTRAINTS_FILE,
+    DEFAULT_CLOUD,
+    DEFAULT_VENV,
+    DEFAULT_WORK_DIR,
+    TEMPEST_VERSION,
+    TOOLS_DIR,
+    ExcludeRule,
+    HarnessError,
+    file_lock,
+    free_port,
+    log,
+    rel,
+    strip_attrs,
+)
+from harness_compute import ComputeInfo
+from harness_interop import interop_table, load_guideline, print_interop
+from harness_results import (
+    TestEvents,
+    counts_by_service,
+    parse_subunit_v2,
+    print_report,
+    summarise,
+)
+from harness_tables import (
+    ALWAYS_UNAVAILABLE,
+    COMPUTE_FEATURES,
+    COMPUTE_OPTIONS,
+    IDENTITY_EXTENSIONS,
+    IDENTITY_FEATURES,
+    IMAGE_FEATURES,
+    IMAGE_OPTIONS,
+    NETWORK_FEATURES,
+    NETWORK_OPTIONS,
+    PRIVATE_CLOUD_COMPLIANCE,
+    PUBLIC_NETWORK,
+    SERVICE_BY_NAME,
+    SERVICES,
+    VALIDATION_OPTIONS,
+    Service,
+)
 
 # ---------------------------------------------------------------------------------------------
 # 1. The Tempest venv
@@ -270,288 +148,6 @@ def ensure_tempest_venv(venv: Path) -> Path:
             raise HarnessError(f"pip could not install tempest into {venv}: {exc}") from exc
         marker.write_text(wanted + "\n")
     return python
-
-
-# ---------------------------------------------------------------------------------------------
-# 2. The cloud
-# ---------------------------------------------------------------------------------------------
-
-
-@dataclasses.dataclass(frozen=True)
-class CloudCreds:
-    auth_url: str  # as in clouds.yaml, e.g. http://127.0.0.1:5000/identity
-    username: str
-    password: str
-    project_name: str
-    user_domain_name: str
-    project_domain_name: str
-    region: str | None
-
-    @property
-    def uri_v3(self) -> str:
-        url = self.auth_url.rstrip("/")
-        return url if url.endswith("/v3") else url + "/v3"
-
-
-def load_clouds_yaml(path: Path, cloud: str, yaml_python: Path) -> CloudCreds:
-    """Read one cloud from clouds.yaml (parsed by PyYAML in the Tempest venv)."""
-    if not path.is_file():
-        raise HarnessError(f"{path} does not exist")
-    code = "import json,sys,yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))"
-    out = subprocess.run(
-        [str(yaml_python), "-c", code, str(path)], check=True, capture_output=True, text=True
-    ).stdout
-    data: Any = json.loads(out)
-    try:
-        entry = data["clouds"][cloud]
-    except (KeyError, TypeError) as exc:
-        raise HarnessError(f"cloud {cloud!r} not found in {path}") from exc
-    auth: dict[str, Any] = entry.get("auth", {})
-    domain = str(auth.get("domain_name") or "Default")
-    try:
-        return CloudCreds(
-            auth_url=str(auth["auth_url"]),
-            username=str(auth["username"]),
-            password=str(auth["password"]),
-            project_name=str(auth["project_name"]),
-            user_domain_name=str(auth.get("user_domain_name") or domain),
-            project_domain_name=str(auth.get("project_domain_name") or domain),
-            region=entry.get("region_name"),
-        )
-    except KeyError as exc:
-        raise HarnessError(f"cloud {cloud!r} in {path} lacks auth field {exc}") from exc
-
-
-class VistackServer:
-    """`vistack up` in its own process group, with its output copied to a log file."""
-
-    def __init__(self, command: Sequence[str], log_path: Path) -> None:
-        self.command = list(command)
-        self.log_path = log_path
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.ready_line: str | None = None
-        self._ready = threading.Event()
-        self._pump: threading.Thread | None = None
-
-    def start(self) -> None:
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        env = dict(os.environ, PYTHONUNBUFFERED="1")
-        for option, (value, _tempest_option) in PRIVATE_CLOUD_COMPLIANCE.items():
-            env[f"VISTACK_SECURITY_COMPLIANCE_{option.upper()}"] = value
-        env.update(PRIVATE_CLOUD_ENV)
-        log(f"starting: {' '.join(self.command)}  (log: {rel(self.log_path)})")
-        self.proc = subprocess.Popen(
-            self.command,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            env=env,
-            cwd=REPO_ROOT,
-            start_new_session=True,  # its own process group: we stop it and its children
-        )
-        self._pump = threading.Thread(target=self._copy_output, daemon=True)
-        self._pump.start()
-
-    def _copy_output(self) -> None:
-        assert self.proc is not None and self.proc.stdout is not None
-        with self.log_path.open("wb") as sink:
-            for raw in self.proc.stdout:
-                sink.write(raw)
-                sink.flush()
-                line = raw.decode(errors="replace").strip()
-                if READY_MARKER in line and self.ready_line is None:
-                    self.ready_line = line
-                    self._ready.set()
-
-    def wait_ready(self, timeout: float, clouds_yaml: Path) -> None:
-        """Ready = the ready line was printed and clouds.yaml exists."""
-        assert self.proc is not None
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._ready.wait(0.25) and clouds_yaml.is_file():
-                log(self.ready_line or "vistack ready")
-                return
-            if self.proc.poll() is not None:
-                raise HarnessError(
-                    f"vistack up exited with {self.proc.returncode} before it was ready; "
-                    f"last output:\n{self.tail()}"
-                )
-        raise HarnessError(
-            f"vistack up not ready after {timeout:.0f}s (no '{READY_MARKER}' line or no "
-            f"{clouds_yaml}); last output:\n{self.tail()}"
-        )
-
-    def tail(self, lines: int = 30) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return "(no output)"
-
-    def stop(self, grace: float = 20.0) -> None:
-        proc = self.proc
-        if proc is None or proc.poll() is not None:
-            return
-        log("stopping vistack (SIGTERM)")
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(grace)
-        except subprocess.TimeoutExpired:
-            log(f"vistack did not stop within {grace:.0f}s; SIGKILL")
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(10)
-        if self._pump is not None:
-            self._pump.join(5)
-
-
-def vistack_command() -> list[str]:
-    local = REPO_ROOT / ".venv" / "bin" / "vistack"
-    if local.exists():
-        return [str(local)]
-    found = shutil.which("vistack")
-    if found:
-        return [found]
-    return [sys.executable, "-m", "vistack"]
-
-
-@dataclasses.dataclass(frozen=True)
-class KeystoneInfo:
-    catalog_types: frozenset[str]
-    user_domain_id: str | None
-    regions: frozenset[str]
-    # Aliases the cloud's Neutron lists at /v2.0/extensions (None: no network service).
-    network_extensions: tuple[str, ...] | None = None
-    # The external network floating IPs come from (None: the cloud has no L3).
-    public_network_id: str | None = None
-
-
-def keystone_probe(creds: CloudCreds, timeout: float = 30.0) -> KeystoneInfo:
-    """Authenticate as the admin user; return what the token tells about the cloud."""
-    body = {
-        "auth": {
-            "identity": {
-                "methods": ["password"],
-                "password": {
-                    "user": {
-                        "name": creds.username,
-                        "password": creds.password,
-                        "domain": {"name": creds.user_domain_name},
-                    }
-                },
-            },
-            "scope": {
-                "project": {
-                    "name": creds.project_name,
-                    "domain": {"name": creds.project_domain_name},
-                }
-            },
-        }
-    }
-    request = urllib.request.Request(
-        creds.uri_v3 + "/auth/tokens",
-        data=json.dumps(body).encode(),
-        headers={"Content-Type": "application/json", "Accept": "application/json"},
-        method="POST",
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            token: dict[str, Any] = json.load(response)["token"]
-            token_id = response.headers.get("X-Subject-Token", "")
-    except urllib.error.HTTPError as exc:
-        detail = exc.read().decode(errors="replace")[:500]
-        raise HarnessError(f"admin login to {creds.uri_v3} failed: {exc.code} {detail}") from exc
-    except (urllib.error.URLError, OSError, ValueError, KeyError) as exc:
-        raise HarnessError(f"admin login to {creds.uri_v3} failed: {exc}") from exc
-    catalog: list[dict[str, Any]] = token.get("catalog") or []
-    types = frozenset(str(entry.get("type")) for entry in catalog)
-    regions = frozenset(
-        str(ep.get("region_id") or ep.get("region"))
-        for entry in catalog
-        for ep in entry.get("endpoints") or []
-        if ep.get("region_id") or ep.get("region")
-    )
-    domain_id = (token.get("user") or {}).get("domain", {}).get("id")
-    extensions = network_extensions(catalog, token_id, timeout)
-    public = None
-    if extensions is not None and {"router", "external-net"} <= set(extensions):
-        public = ensure_public_network(network_url(catalog) or "", token_id, timeout)
-    return KeystoneInfo(types, domain_id, regions, extensions, public)
-
-
-def network_url(catalog: list[dict[str, Any]]) -> str | None:
-    """The public Neutron endpoint of the catalog, without a trailing slash."""
-    urls = [
-        str(ep.get("url")).rstrip("/")
-        for entry in catalog
-        if entry.get("type") == "network"
-        for ep in entry.get("endpoints") or []
-        if ep.get("interface") == "public" and ep.get("url")
-    ]
-    return urls[0] if urls else None
-
-
-def _neutron(url: str, token_id: str, timeout: float, body: Any = None) -> Any:
-    request = urllib.request.Request(
-        url,
-        data=None if body is None else json.dumps(body).encode(),
-        headers={
-            "X-Auth-Token": token_id,
-            "Accept": "application/json",
-            "Content-Type": "application/json",
-        },
-        method="GET" if body is None else "POST",
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return json.load(response)
-    except urllib.error.HTTPError as exc:
-        detail = exc.read().decode(errors="replace")[:500]
-        raise HarnessError(f"{request.method} {url} failed: {exc.code} {detail}") from exc
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        raise HarnessError(f"{request.method} {url} failed: {exc}") from exc
-
-
-def ensure_public_network(base: str, token_id: str, timeout: float) -> str:
-    """The id of the admin's external network `public`, made (with its subnet) if missing.
-
-    Tempest's router and floating IP tests need `[network] public_network_id`; a devstack cloud
-    has such a network from its installer, a fresh vistack does not."""
-    query = f"{base}/v2.0/networks?name={PUBLIC_NETWORK}&router:external=true"
-    found = _neutron(query, token_id, timeout).get("networks") or []
-    if found:
-        return str(found[0]["id"])
-    network = _neutron(
-        f"{base}/v2.0/networks",
-        token_id,
-        timeout,
-        {"network": {"name": PUBLIC_NETWORK, "router:external": True}},
-    )["network"]
-    subnet = {**PUBLIC_SUBNET, "network_id": network["id"], "name": f"{PUBLIC_NETWORK}-subnet"}
-    _neutron(f"{base}/v2.0/subnets", token_id, timeout, {"subnet": subnet})
-    log(f"created external network {PUBLIC_NETWORK} ({network['id']}, {PUBLIC_SUBNET['cidr']})")
-    return str(network["id"])
-
-
-def network_extensions(
-    catalog: list[dict[str, Any]], token_id: str, timeout: float
-) -> tuple[str, ...] | None:
-    """The extension aliases the cloud's Neutron really lists. Tempest decides which network
-    tests to run from `[network-feature-enabled] api_extensions` (default: all), so the list
-    must come from the cloud, not from a table here."""
-    base = network_url(catalog)
-    if base is None:
-        return None
-    request = urllib.request.Request(
-        base + "/v2.0/extensions",
-        headers={"X-Auth-Token": token_id, "Accept": "application/json"},
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            listed = json.load(response).get("extensions") or []
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        raise HarnessError(f"listing network extensions at {base} failed: {exc}") from exc
-    return tuple(sorted(str(e.get("alias")) for e in listed if e.get("alias")))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -655,6 +251,8 @@ def build_tempest_conf(
         if info.public_network_id:
             conf["network"]["public_network_id"] = info.public_network_id
             conf["network"]["floating_network_name"] = PUBLIC_NETWORK
+    if info.compute is not None:
+        add_compute_sections(conf, info.compute)
     conf["enforce_scope"] = {"keystone": "false", "glance": "false"}
     conf["service-clients"] = {"http_timeout": "60"}
     for section, option, value in overrides:
@@ -662,6 +260,25 @@ def build_tempest_conf(
             conf.add_section(section)
         conf[section][option] = value
     return conf
+
+
+def add_compute_sections(conf: configparser.ConfigParser, compute: ComputeInfo) -> None:
+    """[compute], [compute-feature-enabled], [validation], and how servers get a network."""
+    options = {**COMPUTE_OPTIONS, "image_ref": compute.image_ref,
+               "image_ref_alt": compute.image_ref_alt,
+               "min_compute_nodes": str(compute.compute_nodes)}  # fmt: skip
+    if compute.min_microversion and compute.max_microversion:
+        options["min_microversion"] = compute.min_microversion
+        options["max_microversion"] = compute.max_microversion
+    if compute.fixed_network_name:
+        options["fixed_network_name"] = compute.fixed_network_name
+    else:
+        # The test classes that boot servers on a network of their own get one (network,
+        # subnet, router to `public`) in their dynamic project, as on a devstack.
+        conf["auth"]["create_isolated_networks"] = "true"
+    conf["compute"] = options
+    conf["compute-feature-enabled"] = dict(COMPUTE_FEATURES)
+    conf["validation"] = dict(VALIDATION_OPTIONS)
 
 
 def write_conf(conf: configparser.ConfigParser, path: Path) -> None:
@@ -683,13 +300,6 @@ def parse_override(spec: str) -> tuple[str, str, str]:
 # ---------------------------------------------------------------------------------------------
 # 4. Selection, exclusion, running
 # ---------------------------------------------------------------------------------------------
-
-
-@dataclasses.dataclass(frozen=True)
-class ExcludeRule:
-    pattern: re.Pattern[str]
-    reason: str
-    source: str
 
 
 def load_exclude_rules(services: Sequence[Service]) -> list[ExcludeRule]:
@@ -793,266 +403,6 @@ def run_tempest(
 
 
 # ---------------------------------------------------------------------------------------------
-# 5. Results: a subunit v2 reader and the summary
-# ---------------------------------------------------------------------------------------------
-
-_SUBUNIT_SIGNATURE = 0xB3
-_FLAG_TEST_ID = 0x0800
-_FLAG_ROUTE_CODE = 0x0400
-_FLAG_TIMESTAMP = 0x0200
-_FLAG_TAGS = 0x0080
-_FLAG_FILE_CONTENT = 0x0040
-_FLAG_MIME_TYPE = 0x0020
-_STATUSES = ("", "exists", "inprogress", "success", "uxsuccess", "skip", "fail", "xfail")
-
-
-@dataclasses.dataclass
-class TestEvents:
-    """Everything the subunit stream said about one test id."""
-
-    status: str = ""
-    tags: set[str] = dataclasses.field(default_factory=set)
-    files: dict[str, bytearray] = dataclasses.field(default_factory=dict)
-
-    def text(self, prefix: str) -> str:
-        parts = [
-            bytes(v).decode(errors="replace") for k, v in self.files.items() if k.startswith(prefix)
-        ]
-        return "\n".join(parts)
-
-
-def _varint(buf: bytes, pos: int) -> tuple[int, int]:
-    first = buf[pos]
-    kind, value = first & 0xC0, first & 0x3F
-    if kind == 0x00:
-        return value, 1
-    if kind == 0x40:
-        return (value << 8) | buf[pos + 1], 2
-    if kind == 0x80:
-        return (value << 16) | int.from_bytes(buf[pos + 1 : pos + 3], "big"), 3
-    return (value << 24) | int.from_bytes(buf[pos + 1 : pos + 4], "big"), 4
-
-
-def _utf8(buf: bytes, pos: int) -> tuple[str, int]:
-    length, used = _varint(buf, pos)
-    start = pos + used
-    return buf[start : start + length].decode("utf-8", errors="replace"), start + length
-
-
-def parse_subunit_v2(data: bytes) -> dict[str, TestEvents]:
-    """Fold a subunit v2 byte stream (as stestr stores it) into per-test events.
-
-    Packet layout (python-subunit's v2.py): 0xB3, 16-bit flags, varint total length, then
-    optional timestamp, test id, tags, mime type, file content, route code, CRC32. Bytes
-    outside packets (stray stdout) are skipped; a packet with a bad CRC is dropped.
-    """
-    tests: dict[str, TestEvents] = {}
-    pos, end = 0, len(data)
-    while pos < end:
-        if data[pos] != _SUBUNIT_SIGNATURE or pos + 4 > end:
-            pos += 1
-            continue
-        flags = struct.unpack_from(">H", data, pos + 1)[0]
-        length, used = _varint(data, pos + 3)
-        if flags >> 12 != 2 or length < 8 or pos + length > end:
-            pos += 1
-            continue
-        packet = data[pos : pos + length]
-        if zlib.crc32(packet[:-4]) & 0xFFFFFFFF != struct.unpack(">I", packet[-4:])[0]:
-            pos += 1
-            continue
-        body = packet[: len(packet) - 4]
-        cur = 3 + used
-        pos += length
-        if flags & _FLAG_TIMESTAMP:
-            cur += 4 + _varint(body, cur + 4)[1]
-        test_id = None
-        if flags & _FLAG_TEST_ID:
-            test_id, cur = _utf8(body, cur)
-        tags: set[str] = set()
-        if flags & _FLAG_TAGS:
-            count, used_tags = _varint(body, cur)
-            cur += used_tags
-            for _ in range(count):
-                tag, cur = _utf8(body, cur)
-                tags.add(tag)
-        if flags & _FLAG_MIME_TYPE:
-            _, cur = _utf8(body, cur)
-        file_name, file_bytes = None, b""
-        if flags & _FLAG_FILE_CONTENT:
-            file_name, cur = _utf8(body, cur)
-            size, used_size = _varint(body, cur)
-            cur += used_size
-            file_bytes = body[cur : cur + size]
-        if test_id is None:
-            continue  # stream-level packet (e.g. global attachments)
-        events = tests.setdefault(test_id, TestEvents())
-        events.tags |= tags
-        status = _STATUSES[flags & 0x0007]
-        if status and not (status == "exists" and events.status):
-            events.status = status
-        if file_name is not None:
-            events.files.setdefault(file_name, bytearray()).extend(file_bytes)
-    return tests
-
-
-_CLASS_FIXTURE = re.compile(r"^(setUpClass|tearDownClass) \((?P<cls>[\w.]+)\)$")
-
-
-def one_line_cause(traceback_text: str, limit: int = 300) -> str:
-    """The exception line(s) at the bottom of a traceback, folded into one short line."""
-    lines = [line.rstrip() for line in traceback_text.splitlines()]
-    last_frame = max((i for i, line in enumerate(lines) if line.startswith("  File ")), default=-1)
-    tail = lines[last_frame + 1 :] if last_frame >= 0 else lines
-    # Skip the source line(s) shown under the last frame (indented), keep the exception text.
-    start = next((i for i, line in enumerate(tail) if line and not line.startswith(" ")), None)
-    if start is None:
-        text = " | ".join(line.strip() for line in lines if line.strip())[-limit:]
-    else:
-        text = " | ".join(line.strip() for line in tail[start:] if line.strip())
-    text = re.sub(r"\s+", " ", text)
-    text = re.sub(r"<bound method (\S+) of <[^>]*>>", r"\1()", text)  # assertRaises mismatches
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-@dataclasses.dataclass
-class TestOutcome:
-    test_id: str
-    service: str
-    status: str  # passed | failed | skipped | excluded
-    reason: str = ""
-
-
-def service_of(test_id: str) -> str:
-    match = re.match(
-        r"^(?:(?:setUpClass|tearDownClass) \()?tempest\.(api|scenario)\.(\w+)", test_id
-    )
-    if not match:
-        return "other"
-    if match.group(1) == "scenario":
-        owner = SERVICE_BY_SCENARIO.get(match.group(2))
-        return owner.name if owner else "scenario"
-    service = SERVICE_BY_PACKAGE.get(match.group(2))
-    return service.name if service else match.group(2)
-
-
-def summarise(
-    listed: Sequence[str], rules: Sequence[ExcludeRule], events: dict[str, TestEvents]
-) -> list[TestOutcome]:
-    """One outcome per listed test, plus class-fixture failures that hit no listed test."""
-    outcomes: dict[str, TestOutcome] = {}
-    selected: list[str] = []
-    for test_id in listed:
-        rule = next((r for r in rules if r.pattern.search(test_id)), None)
-        if rule is not None:
-            outcomes[test_id] = TestOutcome(test_id, service_of(test_id), "excluded", rule.reason)
-        else:
-            selected.append(test_id)
-
-    extra: list[TestOutcome] = []
-    class_level: list[tuple[str, str, TestEvents]] = []
-    for test_id, ev in events.items():
-        fixture = _CLASS_FIXTURE.match(test_id)
-        if fixture:
-            class_level.append((fixture.group(1), fixture.group("cls"), ev))
-            continue
-        if test_id in outcomes and outcomes[test_id].status == "excluded":
-            continue
-        outcomes[test_id] = _outcome_from_events(test_id, ev)
-
-    for kind, cls, ev in class_level:
-        members = [t for t in selected if strip_attrs(t).rsplit(".", 1)[0] == cls]
-        fixture_outcome = _outcome_from_events(f"{kind} ({cls})", ev)
-        if kind == "setUpClass" and fixture_outcome.status in ("skipped", "failed"):
-            for member in members:
-                if member not in outcomes:
-                    outcomes[member] = TestOutcome(
-                        member, service_of(member), fixture_outcome.status,
-                        fixture_outcome.reason
-                        if fixture_outcome.status == "skipped"
-                        else f"{kind}: {fixture_outcome.reason}",
-                    )  # fmt: skip
-            if not members and fixture_outcome.status == "failed":
-                extra.append(fixture_outcome)
-        elif fixture_outcome.status == "failed":
-            extra.append(fixture_outcome)  # tearDownClass errors are real failures too
-
-    for test_id in selected:
-        if test_id not in outcomes:
-            outcomes[test_id] = TestOutcome(
-                test_id, service_of(test_id), "failed",
-                "no result recorded (worker crashed, run interrupted or test not loaded)",
-            )  # fmt: skip
-    return sorted(outcomes.values(), key=lambda o: o.test_id) + extra
-
-
-def _outcome_from_events(test_id: str, ev: TestEvents) -> TestOutcome:
-    service = service_of(test_id)
-    if ev.status in ("success", "xfail"):
-        return TestOutcome(test_id, service, "passed")
-    if ev.status == "skip":
-        reason = ev.text("reason").strip() or one_line_cause(ev.text("traceback"))
-        return TestOutcome(test_id, service, "skipped", re.sub(r"\s+", " ", reason))
-    if ev.status in ("fail", "uxsuccess"):
-        cause = one_line_cause(ev.text("traceback")) or ev.status
-        return TestOutcome(test_id, service, "failed", cause)
-    return TestOutcome(test_id, service, "failed", f"incomplete (last status {ev.status!r})")
-
-
-def counts_by_service(
-    outcomes: Sequence[TestOutcome], services: Sequence[Service]
-) -> dict[str, dict[str, int]]:
-    table: dict[str, dict[str, int]] = {
-        s.name: {"passed": 0, "failed": 0, "skipped": 0, "excluded": 0} for s in services
-    }
-    for outcome in outcomes:
-        row = table.setdefault(
-            outcome.service, {"passed": 0, "failed": 0, "skipped": 0, "excluded": 0}
-        )
-        row[outcome.status] += 1
-    return table
-
-
-def print_report(table: dict[str, dict[str, int]], outcomes: Sequence[TestOutcome]) -> None:
-    columns = ("passed", "failed", "skipped", "excluded")
-    width = max([len("service"), len("total"), *(len(name) for name in table)])
-    header = f"{'service':<{width}} | " + " | ".join(f"{c:>8}" for c in columns)
-    rule = "-" * len(header)
-    print("\n" + rule)
-    print(header)
-    print(rule)
-    totals = dict.fromkeys(columns, 0)
-    for name, row in table.items():
-        print(f"{name:<{width}} | " + " | ".join(f"{row[c]:>8}" for c in columns))
-        for c in columns:
-            totals[c] += row[c]
-    print(rule)
-    print(f"{'total':<{width}} | " + " | ".join(f"{totals[c]:>8}" for c in columns))
-    print(rule)
-
-    for status, title in (("excluded", "Excluded"), ("skipped", "Skipped")):
-        reasons: dict[str, int] = {}
-        for outcome in outcomes:
-            if outcome.status == status:
-                reasons[outcome.reason] = reasons.get(outcome.reason, 0) + 1
-        if reasons:
-            print(f"\n{title} ({sum(reasons.values())}), by reason:")
-            for reason, count in sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0])):
-                print(f"  {count:>4}  {reason}")
-
-    failed = [o for o in outcomes if o.status == "failed"]
-    if failed:
-        print(f"\nFailed tests ({len(failed)}):")
-        for outcome in failed:
-            print(f"  {strip_attrs(outcome.test_id)}\n      -> {outcome.reason}")
-    print(
-        f"\nTempest: {totals['passed']} passed, {totals['failed']} failed, "
-        f"{totals['skipped']} skipped, {totals['excluded']} excluded",
-        flush=True,
-    )
-
-
-# ---------------------------------------------------------------------------------------------
 # main
 # ---------------------------------------------------------------------------------------------
 
@@ -1072,7 +422,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--cloud", default=DEFAULT_CLOUD, help="cloud name in clouds.yaml")
     parser.add_argument(
         "--services",
-        default="identity,image,network",
+        default="identity,compute,image,network",
         help="comma-separated services whose tempest.api tests run: " + ",".join(SERVICE_BY_NAME),
     )
     parser.add_argument("--smoke", action="store_true", help="only smoke-tagged tests")
@@ -1113,6 +463,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         type=Path,
         default=None,
         help="also write the summary as JSON to this path",
+    )
+    parser.add_argument(
+        "--interop",
+        type=Path,
+        default=None,
+        metavar="TSV",
+        help="also report the run against an interop guideline's test list (tab-separated: "
+        "capability, project, test id, idempotent id, flagged)",
     )
     parser.add_argument(
         "--keep-data", action="store_true", help="keep the private cloud's data dir after the run"
@@ -1182,6 +540,7 @@ def _main(args: argparse.Namespace) -> int:
     work: Path = args.work_dir.resolve()
     work.mkdir(parents=True, exist_ok=True)
     prepare_workspace(work, python)
+    guideline = load_guideline(args.interop) if args.interop is not None else None
     rules = load_exclude_rules(services)
     exclude_file = work / "exclude-list.txt"
     write_exclude_file(rules, exclude_file)
@@ -1207,7 +566,7 @@ def _main(args: argparse.Namespace) -> int:
             server.wait_ready(args.start_timeout, data_dir / "clouds.yaml")
 
         creds = load_clouds_yaml(cloud_dir / "clouds.yaml", args.cloud, python)
-        info = keystone_probe(creds)
+        info = keystone_probe(creds, work / "images")
         log(f"cloud {creds.uri_v3}: catalog types {sorted(info.catalog_types) or '(none)'}")
         missing = [s.name for s in services if not info.catalog_types & set(s.catalog_types)]
         if missing:
@@ -1254,6 +613,9 @@ def _main(args: argparse.Namespace) -> int:
     table = counts_by_service(outcomes, services)
     print_report(table, outcomes)
     log(f"tempest finished in {elapsed:.0f}s (exit {return_code}); logs in {rel(work / 'logs')}")
+    interop = interop_table(guideline, outcomes) if guideline is not None else None
+    if interop is not None and args.interop is not None:
+        print_interop(args.interop, interop)
     failed = [o for o in outcomes if o.status == "failed"]
     exit_code = 1 if failed else 0
     summary = {
@@ -1268,6 +630,8 @@ def _main(args: argparse.Namespace) -> int:
         "failed": {o.test_id: o.reason for o in failed},
         "tests": [dataclasses.asdict(o) for o in outcomes],
     }
+    if interop is not None:
+        summary["interop"] = interop
     (work / "last-summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     if args.summary_json is not None:
         args.summary_json.parent.mkdir(parents=True, exist_ok=True)

@@ -73,6 +73,13 @@ COMPUTE_RULES: tuple[RuleDefault, ...] = (
     _rule("os_compute_api:os-quota-sets:detail", PROJECT_READER, "Quotas with usage."),
     _rule("os_compute_api:limits", "@", "Show the caller's limits."),
     _rule("os_compute_api:limits:other_project", ADMIN, "Show another project's limits."),
+    _rule("os_compute_api:server-metadata:index", PROJECT_READER, "List server metadata."),
+    _rule("os_compute_api:server-metadata:show", PROJECT_READER, "Show a metadata item."),
+    _rule("os_compute_api:server-metadata:create", PROJECT_MEMBER, "Add metadata items."),
+    _rule("os_compute_api:server-metadata:update_all", PROJECT_MEMBER, "Replace metadata."),
+    _rule("os_compute_api:server-metadata:update", PROJECT_MEMBER, "Set a metadata item."),
+    _rule("os_compute_api:server-metadata:delete", PROJECT_MEMBER, "Delete a metadata item."),
+    _rule("os_compute_api:ips:index", PROJECT_READER, "List a server's addresses."),
     _rule("os_compute_api:os-lock-server:lock", PROJECT_MEMBER, "Lock a server."),
     _rule("os_compute_api:os-lock-server:unlock", PROJECT_MEMBER, "Unlock a server."),
     _rule("os_compute_api:os-lock-server:unlock:unlock_override", ADMIN, "Unlock another's lock."),
@@ -81,4 +88,20 @@ COMPUTE_RULES: tuple[RuleDefault, ...] = (
     _rule("os_compute_api:os-quota-class-sets:show", ADMIN, "Show a quota class (defaults)."),
     _rule("os_compute_api:os-quota-class-sets:update", ADMIN, "Set a quota class (defaults)."),
     _rule("os_compute_api:os-hypervisors:uptime", ADMIN, "A hypervisor's uptime."),
+    *(
+        _rule(f"os_compute_api:os-aggregates:{action}", ADMIN, f"Aggregates: {action}.")
+        for action in (
+            "index",
+            "create",
+            "show",
+            "update",
+            "delete",
+            "add_host",
+            "remove_host",
+            "set_metadata",
+        )
+    ),
+    _rule("os_compute_api:os-simple-tenant-usage:list", ADMIN, "Every project's usage."),
+    _rule("os_compute_api:os-simple-tenant-usage:show", PROJECT_READER, "A project's usage."),
+    _rule("os_compute_api:os-migrations:index", ADMIN, "List server migrations."),
 )

@@ -7,11 +7,15 @@ from vistack.common.db import Database
 from vistack.common.policy import PolicyEngine
 from vistack.compute.api.deps import ComputeServices
 from vistack.compute.db.store import ComputeStore
+from vistack.compute.domain.aggregates import AggregateService
 from vistack.compute.domain.clusters import ClusterService
 from vistack.compute.domain.flavors import FlavorService
 from vistack.compute.domain.keypairs import KeypairService
+from vistack.compute.domain.migrations import MigrationService
 from vistack.compute.domain.quotas import ComputeQuotas
+from vistack.compute.domain.server_metadata import ServerMetadataService
 from vistack.compute.domain.servers import ServerService
+from vistack.compute.domain.usage import UsageService
 from vistack.config import Settings
 from vistack.drivers.bundle import Drivers
 from vistack.image.api.deps import ImageServices
@@ -45,5 +49,17 @@ def build_compute_services(
         clusters=clusters,
         images=image.images,
         networks=network.networks,
+        power_sync_seconds=settings.compute.power_sync_seconds,
     )
-    return ComputeServices(flavors, keypairs, quotas, clusters, servers)
+    metadata = ServerMetadataService(store, policy, quotas)
+    return ComputeServices(
+        flavors,
+        keypairs,
+        quotas,
+        clusters,
+        servers,
+        metadata,
+        aggregates=AggregateService(store, policy, clusters),
+        usage=UsageService(store, policy),
+        migrations=MigrationService(policy),
+    )

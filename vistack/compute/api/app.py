@@ -7,14 +7,18 @@ from starlette.types import ASGIApp
 
 from vistack.common.web import Authenticator, install_error_handlers
 from vistack.compute.api import (
+    aggregates,
     flavors,
     hypervisors,
     keypairs,
     limits,
+    migrations,
     quotas,
     server_actions,
+    server_metadata,
     servers,
     services,
+    usage,
     versions,
     zones,
 )
@@ -28,11 +32,15 @@ ROUTERS = (
     keypairs,
     servers,
     server_actions,
+    server_metadata,
     hypervisors,
     services,
     zones,
     quotas,
     limits,
+    aggregates,
+    usage,
+    migrations,
 )
 
 

@@ -9,11 +9,15 @@ from fastapi import Depends, Request
 
 from vistack.common.context import RequestContext
 from vistack.common.web import authenticated_context
+from vistack.compute.domain.aggregates import AggregateService
 from vistack.compute.domain.clusters import ClusterService
 from vistack.compute.domain.flavors import FlavorService
 from vistack.compute.domain.keypairs import KeypairService
+from vistack.compute.domain.migrations import MigrationService
 from vistack.compute.domain.quotas import ComputeQuotas
+from vistack.compute.domain.server_metadata import ServerMetadataService
 from vistack.compute.domain.servers import ServerService
+from vistack.compute.domain.usage import UsageService
 
 
 @dataclass(frozen=True)
@@ -25,6 +29,10 @@ class ComputeServices:
     quotas: ComputeQuotas
     clusters: ClusterService
     servers: ServerService
+    metadata: ServerMetadataService
+    aggregates: AggregateService
+    usage: UsageService
+    migrations: MigrationService
 
 
 async def compute_services(request: Request) -> ComputeServices:

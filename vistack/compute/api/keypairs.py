@@ -1,4 +1,5 @@
-"""`/v2.1/os-keypairs`: a user's key pairs, as Nova 2.1 shows them (no `type`, which is 2.2)."""
+"""`/v2.1/os-keypairs`: a user's key pairs, as Nova shows them: at 2.1 without `type`; from 2.2
+with it, a create answering 201 and a delete 204 (2.2's status code fixes)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,13 @@ from fastapi import APIRouter, Body, Request, Response
 
 from vistack.common.web import JSONBody
 from vistack.compute.api.deps import Context, Services
+from vistack.compute.api.microversion import Microversion
 from vistack.compute.domain.keypairs import Keypair
 
 router = APIRouter()
 JsonBody = Annotated[Any, Body()]
+#: The microversion that gave key pairs a type and fixed the create and delete status codes.
+TYPED = "2.2"
 
 
 def _time(keypair: Keypair) -> str:
@@ -24,18 +28,26 @@ def _user_id(request: Request) -> str | None:
     return request.query_params.get("user_id") or None
 
 
+def _typed(view: dict[str, Any], keypair: Keypair, version: Microversion) -> dict[str, Any]:
+    if version.at_least(TYPED):
+        view["type"] = keypair.type
+    return view
+
+
 @router.get("/v2.1/os-keypairs")
-def list_keypairs(request: Request, services: Services, context: Context) -> Response:
+def list_keypairs(
+    request: Request, services: Services, context: Context, version: Microversion
+) -> Response:
     keypairs = services.keypairs.list(context, _user_id(request))
     return JSONBody(
         {
             "keypairs": [
                 {
-                    "keypair": {
-                        "name": k.name,
-                        "public_key": k.public_key,
-                        "fingerprint": k.fingerprint,
-                    }
+                    "keypair": _typed(
+                        {"name": k.name, "public_key": k.public_key, "fingerprint": k.fingerprint},
+                        k,
+                        version,
+                    )
                 }
                 for k in keypairs
             ]
@@ -44,9 +56,12 @@ def list_keypairs(request: Request, services: Services, context: Context) -> Res
 
 
 @router.post("/v2.1/os-keypairs")
-def create_keypair(services: Services, context: Context, body: JsonBody = None) -> Response:
-    """200 at 2.1 (201 is 2.2's), with the private key when it was generated here."""
-    keypair, private_key = services.keypairs.create(context, body)
+def create_keypair(
+    services: Services, context: Context, version: Microversion, body: JsonBody = None
+) -> Response:
+    """200 at 2.1, 201 from 2.2, with the private key when it was generated here."""
+    typed = version.at_least(TYPED)
+    keypair, private_key = services.keypairs.create(context, body, typed=typed)
     view: dict[str, Any] = {
         "name": keypair.name,
         "public_key": keypair.public_key,
@@ -55,30 +70,31 @@ def create_keypair(services: Services, context: Context, body: JsonBody = None) 
     }
     if private_key is not None:
         view["private_key"] = private_key
-    return JSONBody({"keypair": view})
+    return JSONBody({"keypair": _typed(view, keypair, version)}, status_code=201 if typed else 200)
 
 
 @router.get("/v2.1/os-keypairs/{name}")
-def show_keypair(name: str, request: Request, services: Services, context: Context) -> Response:
+def show_keypair(
+    name: str, request: Request, services: Services, context: Context, version: Microversion
+) -> Response:
     keypair = services.keypairs.get(context, name, _user_id(request))
-    return JSONBody(
-        {
-            "keypair": {
-                "name": keypair.name,
-                "public_key": keypair.public_key,
-                "fingerprint": keypair.fingerprint,
-                "user_id": keypair.user_id,
-                "id": keypair.number,
-                "created_at": _time(keypair),
-                "updated_at": None,
-                "deleted": False,
-                "deleted_at": None,
-            }
-        }
-    )
+    view = {
+        "name": keypair.name,
+        "public_key": keypair.public_key,
+        "fingerprint": keypair.fingerprint,
+        "user_id": keypair.user_id,
+        "id": keypair.number,
+        "created_at": _time(keypair),
+        "updated_at": None,
+        "deleted": False,
+        "deleted_at": None,
+    }
+    return JSONBody({"keypair": _typed(view, keypair, version)})
 
 
 @router.delete("/v2.1/os-keypairs/{name}")
-def delete_keypair(name: str, request: Request, services: Services, context: Context) -> Response:
+def delete_keypair(
+    name: str, request: Request, services: Services, context: Context, version: Microversion
+) -> Response:
     services.keypairs.delete(context, name, _user_id(request))
-    return Response(status_code=202)
+    return Response(status_code=204 if version.at_least(TYPED) else 202)

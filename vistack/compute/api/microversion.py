@@ -96,16 +96,19 @@ class MicroversionMiddleware:
             await self.app(scope, receive, send)
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        # Nova answers its request id under its own legacy name too (clients such as Tempest
+        # read `x-compute-request-id`); it is the id RequestIdMiddleware gave the request.
+        request_id = str((scope.get("state") or {}).get("request_id") or "")
         try:
             version = requested(headers)
         except VersionError as exc:
             version = MIN_VERSION
             response = render_nova_fault(exc.status, exc.message)
-            response.headers.update(_stamp(version))
+            response.headers.update(_stamp(version, request_id))
             await response(scope, receive, send)
             return
         scope[SCOPE_KEY] = version
-        extra = [(k.encode(), v.encode()) for k, v in _stamp(version).items()]
+        extra = [(k.encode(), v.encode()) for k, v in _stamp(version, request_id).items()]
 
         async def stamped(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -115,12 +118,15 @@ class MicroversionMiddleware:
         await self.app(scope, receive, stamped)
 
 
-def _stamp(version: tuple[int, int]) -> dict[str, str]:
-    return {
+def _stamp(version: tuple[int, int], request_id: str = "") -> dict[str, str]:
+    stamp = {
         "OpenStack-API-Version": f"compute {text(version)}",
         "X-OpenStack-Nova-API-Version": text(version),
         "Vary": "OpenStack-API-Version, X-OpenStack-Nova-API-Version",
     }
+    if request_id:
+        stamp["X-Compute-Request-Id"] = request_id
+    return stamp
 
 
 async def request_version(request: Request) -> Version:

@@ -18,12 +18,12 @@ from vistack.compute.domain.states import status_of
 
 def stamp(moment: datetime | None) -> str | None:
     """`2026-11-24T08:00:00Z`, Nova's `created`/`updated` form."""
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment is not None else None
+    return moment.isoformat(timespec="seconds") + "Z" if moment is not None else None
 
 
 def usage_stamp(moment: datetime | None) -> str | None:
     """`2026-11-24T08:00:00.000000`, Nova's `OS-SRV-USG:*` form (no zone, microseconds)."""
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%f") if moment is not None else None
+    return moment.isoformat(timespec="microseconds") if moment is not None else None
 
 
 def links(request: Request, server_id: str) -> list[dict[str, str]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
@@ -62,6 +63,7 @@ def to_server(row: ServerRow) -> Server:
         fault=row.fault,
         user_data=row.user_data,
         key_data=row.key_data,
+        requested_networks=tuple(row.requested_networks or ()),
     )
 
 
@@ -87,11 +89,15 @@ def locked(unit: ComputeUnit, server_id: str) -> ServerRow | None:
 def set_fields(unit: ComputeUnit, server_id: str, **values: Any) -> None:
     """Write some columns of a server (and its `updated_at`)."""
     values.setdefault("updated_at", utcnow())
-    unit.session.execute(update(ServerRow).where(ServerRow.id == server_id).values(**values))
+    # A plain UPDATE: the ORM's session synchronisation (matching the statement against the
+    # objects it holds) cost more than the statement itself.
+    statement = update(ServerRow).where(ServerRow.id == server_id).values(**values)
+    unit.session.execute(statement, execution_options={"synchronize_session": False})
 
 
-def listing(unit: ComputeUnit, asked: ServerQuery) -> list[ServerRow]:
-    """One page of servers, in SQL where the filter is a column; the caller filters the rest."""
+def listing(unit: ComputeUnit, asked: ServerQuery, limit: int | None = None) -> list[ServerRow]:
+    """Servers in the page's order, filtered in SQL where the filter is a column, at most
+    `limit` of them (None: all that match, for a caller that filters the rest itself)."""
     query = select(ServerRow)
     if asked.project_id is not None:
         query = query.where(ServerRow.project_id == asked.project_id)
@@ -115,7 +121,10 @@ def listing(unit: ComputeUnit, asked: ServerQuery) -> list[ServerRow]:
             tie = ServerRow.id < marker.id if descending else ServerRow.id > marker.id
             query = query.where(or_(after, and_(column == value, tie)))
     order = (column.desc(), ServerRow.id.desc()) if descending else (column, ServerRow.id)
-    return list(unit.session.scalars(query.order_by(*order)))
+    query = query.order_by(*order)
+    if limit is not None:
+        query = query.limit(limit)
+    return list(unit.session.scalars(query))
 
 
 def marker_exists(unit: ComputeUnit, server_id: str, project_id: str | None) -> bool:
@@ -129,6 +138,21 @@ def live_in_build(unit: ComputeUnit, tasks: Sequence[str]) -> list[str]:
         ServerRow.deleted_at.is_(None), ServerRow.task_state.in_(tasks)
     )
     return list(unit.session.scalars(query))
+
+
+def settled(
+    unit: ComputeUnit, *, before: datetime
+) -> list[tuple[str, str, str | None, str | None]]:
+    """(id, vm_state, cluster, vm_host) of the live, built servers with no task in progress,
+    unchanged since `before`: what the power sync compares with vCenter."""
+    query = select(ServerRow.id, ServerRow.vm_state, ServerRow.cluster, ServerRow.vm_host).where(
+        ServerRow.updated_at < before,
+        ServerRow.deleted_at.is_(None),
+        ServerRow.task_state.is_(None),
+        ServerRow.launched_at.is_not(None),
+        ServerRow.vm_state.in_(("active", "stopped")),
+    )
+    return [(r[0], r[1], r[2], r[3]) for r in unit.session.execute(query)]
 
 
 def count_live(unit: ComputeUnit, project_id: str) -> int:

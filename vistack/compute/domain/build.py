@@ -170,13 +170,14 @@ class ServerWork:
         except AlreadyExistsError:
             vm = self._drivers.compute.get_vm(server.id)  # a resumed build made it already
         if vm.power_state != PowerState.ON:
+            # Powered on, it is running: no read back (the host DRS chose at the clone is
+            # kept; a later move is vCenter's to report).
             self._drivers.compute.power_on(server.id)
-            vm = self._drivers.compute.get_vm(server.id)
         self._advance(
             server.id,
             vm_state=states.ACTIVE,
             task_state=None,
-            power_state=states.POWER_NUMBERS[vm.power_state],
+            power_state=states.RUNNING,
             vm_host=vm.host,
             launched_at=utcnow(),
             fault=None,
@@ -184,9 +185,7 @@ class ServerWork:
 
     def _plug(self, server: Server, context: RequestContext) -> Plugged:
         """Make or claim each requested port, recording each id as soon as it exists."""
-        with self._store.transaction() as unit:
-            row = queries.get(unit, server.id)
-            requested = list(row.requested_networks) if row is not None else []
+        requested = server.requested_networks
         port_ids: list[str] = []
         owned: list[str] = []
         nics: list[NicSpec] = []

@@ -12,6 +12,9 @@ drivers and kept `INVENTORY_SECONDS`: a list of services or hypervisors would ot
 inventory on each call. A cluster is `up` while it is in vCenter's last listing; an unreachable
 vCenter makes every cluster `down` (and leaves the scheduler no candidate) without failing reads.
 
+A cluster's availability zone is the zone of the aggregate it is in (`os-aggregates`), else
+its `[compute] cluster_zones` entry, else the default zone.
+
 Usage is what Nova reports: the sizes of the flavors of the cluster's live servers. Capacity:
 physical cores, memory and the datastores the cluster sees; the scheduler applies the allocation
 ratios of `[compute]` on top.
@@ -32,6 +35,7 @@ from typing import Any
 from vistack.common.context import RequestContext
 from vistack.common.errors import BadRequest, Conflict, NotFound
 from vistack.common.policy import PolicyEngine
+from vistack.compute.db import aggregates as aggregate_queries
 from vistack.compute.db import services as queries
 from vistack.compute.db.services import ClusterUsage
 from vistack.compute.db.store import Collision, ComputeStore
@@ -54,6 +58,9 @@ HYPERVISOR_TYPE = "VMware vCenter Server"
 HYPERVISOR_VERSION = 7000000
 #: How long one vCenter listing of clusters and datastores is reused.
 INVENTORY_SECONDS = 10.0
+#: How long the zones aggregates give hosts are reused (this controller's own aggregate
+#: changes drop them at once; another controller's are seen within this time).
+AGGREGATE_ZONES_SECONDS = 10.0
 #: Attempts at registering services when another controller registers at the same moment.
 REGISTER_ATTEMPTS = 5
 UPDATE_ACTIONS = ("enable", "disable", "disable-log-reason")
@@ -155,6 +162,11 @@ class ClusterService:
         self._inventory: Inventory | None = None
         self._inventory_at = 0.0
         self._host_ip: str | None = None
+        #: The zones aggregates put hosts in, when they were read, and a generation bumped by
+        #: each `forget_aggregate_zones` (a read that overlapped one is not kept).
+        self._aggregate_zones: dict[str, str] | None = None
+        self._aggregate_zones_at = 0.0
+        self._aggregate_generation = 0
 
     # ------------------------------------------------------------------ registration
 
@@ -195,8 +207,36 @@ class ClusterService:
     # ------------------------------------------------------------------ the scheduler's view
 
     def zone_of(self, cluster: str) -> str:
-        """The availability zone of a cluster (`cluster_zones`, else the default zone)."""
+        """The availability zone of a cluster: its aggregate's zone, else `cluster_zones`,
+        else the default zone. Called per server in list views, so it reads cached zones."""
+        zone = self._host_zones().get(cluster)
+        if zone is not None:
+            return zone
         return self._zones.get(cluster, self._settings.default_availability_zone)
+
+    def forget_aggregate_zones(self) -> None:
+        """Aggregates changed: the next `zone_of` reads their zones again. Called by this
+        controller's aggregate changes after they commit; another controller's changes show
+        here within `AGGREGATE_ZONES_SECONDS`."""
+        with self._lock:
+            self._aggregate_zones = None
+            self._aggregate_generation += 1
+
+    def _host_zones(self) -> dict[str, str]:
+        """The zones aggregates put hosts in, read at most every `AGGREGATE_ZONES_SECONDS`."""
+        with self._lock:
+            if (
+                self._aggregate_zones is not None
+                and time.monotonic() - self._aggregate_zones_at < AGGREGATE_ZONES_SECONDS
+            ):
+                return self._aggregate_zones
+            generation = self._aggregate_generation
+        with self._store.transaction() as unit:
+            zones = aggregate_queries.host_zones(unit)
+        with self._lock:
+            if generation == self._aggregate_generation:  # no change committed meanwhile
+                self._aggregate_zones, self._aggregate_zones_at = zones, time.monotonic()
+        return zones
 
     def zones(self) -> list[str]:
         """The zones a server may be asked for: those with an enabled compute service."""
@@ -352,7 +392,8 @@ class ClusterService:
 
     def delete_service(self, context: RequestContext, service_id: str) -> None:
         """Forget a service; a `nova-compute` only once its cluster runs no server (it comes
-        back at the next start if vCenter still lists the cluster).
+        back at the next start if vCenter still lists the cluster), and its host leaves every
+        aggregate it was in, as in Nova.
 
         :raises BadRequest: the id is not an integer.
         :raises NotFound: no service has this id.
@@ -362,16 +403,25 @@ class ClusterService:
         number = _integer(service_id)
         if number is None:
             raise BadRequest("Invalid input received: id must be an integer")
-        with self._store.transaction() as unit:
-            row = queries.by_number(unit, number)
-            if row is None:
-                raise NotFound(f"Service {service_id} not found.")
-            if row.binary == COMPUTE and queries.count_on(unit, row.host):
-                raise Conflict(
-                    "Unable to delete compute service that is hosting instances. Migrate or "
-                    "delete the instances first."
-                )
-            queries.remove(unit, row)
+        aggregate_queries.prepare(self._store)
+        try:
+            with self._store.transaction() as unit:
+                # Under the aggregates' lock: no add_host can see the service and add its host
+                # after the host has left every aggregate.
+                aggregate_queries.lock(unit)
+                row = queries.by_number(unit, number)
+                if row is None:
+                    raise NotFound(f"Service {service_id} not found.")
+                if row.binary == COMPUTE and queries.count_on(unit, row.host):
+                    raise Conflict(
+                        "Unable to delete compute service that is hosting instances. Migrate or "
+                        "delete the instances first."
+                    )
+                if row.binary == COMPUTE:  # as Nova, the host leaves its aggregates
+                    aggregate_queries.remove_host_everywhere(unit, row.host)
+                queries.remove(unit, row)
+        finally:
+            self.forget_aggregate_zones()
 
     # ------------------------------------------------------------------ os-availability-zone
 

@@ -1,5 +1,7 @@
 """Key pairs: a user's SSH public keys, imported or generated here (the private half is shown
-once, in the create's answer, and never kept), with Nova 2.1's rules and messages.
+once, in the create's answer, and never kept), with Nova 2.1's rules and messages; from
+microversion 2.2 a key pair has a `type`, `ssh` or `x509` (a certificate, which Windows guests
+use for WinRM), as in Nova.
 
 Key pairs belong to a user, not to a project: the same user sees the same ones whatever project
 the token is scoped to. The `key_pairs` quota is checked in the transaction that adds the row.
@@ -11,11 +13,13 @@ import base64
 import hashlib
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from cryptography.hazmat.primitives import serialization
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, ObjectIdentifier
 
 from vistack.common.clock import utcnow
 from vistack.common.context import RequestContext
@@ -26,14 +30,23 @@ from vistack.compute.db.store import Collision, ComputeStore
 from vistack.compute.db.tables import KeypairRow
 from vistack.compute.domain.quotas import ComputeQuotas
 
-#: The only type Nova 2.1 knows (x509 came with 2.2).
+#: The only type Nova 2.1 knows, and the default from 2.2 on.
 SSH = "ssh"
+#: An X.509 certificate (with its RSA key when generated), from microversion 2.2.
+X509 = "x509"
+TYPES = (SSH, X509)
 #: Nova's safe characters for a name (with '.', which Nova allows since 2.92 and which is
 #: harmless in every place a name goes: a file name, a config drive, metadata).
 _NAME = re.compile(r"^[a-zA-Z0-9 _.-]+$")
 CREATE_FIELDS = frozenset({"name", "public_key"})
+#: From microversion 2.2 a create may name the key pair's type.
+TYPED_CREATE_FIELDS = CREATE_FIELDS | {"type"}
 GENERATED_COMMENT = "Generated-by-Nova"
 RSA_BITS = 2048
+#: A generated certificate's life, as Nova's (`openssl req -days 3650`).
+X509_DAYS = 3650
+#: Microsoft's User Principal Name, the subjectAltName WinRM maps a certificate to a user with.
+UPN_OID = ObjectIdentifier("1.3.6.1.4.1.311.20.2.3")
 #: Attempts at a create that met a concurrent write on the same keys.
 WRITE_ATTEMPTS = 3
 
@@ -113,25 +126,32 @@ class KeypairService:
                 raise keypair_not_found(name, owner)
             return to_keypair(row)
 
-    def create(self, context: RequestContext, body: Any) -> tuple[Keypair, str | None]:
+    def create(
+        self, context: RequestContext, body: Any, *, typed: bool = False
+    ) -> tuple[Keypair, str | None]:
         """Import `public_key`, or generate a key pair when none is given; returns the key pair
-        and the generated private key (None when imported).
+        and the generated private key (None when imported). `typed` (microversion 2.2 and
+        later) accepts a `type`: `ssh` (the default) or `x509`, whose public key is a PEM
+        certificate.
 
-        :raises BadRequest: a malformed body, an unsafe name, a key that is not an SSH key.
+        :raises BadRequest: a malformed body, an unsafe name, a key that is not of its type.
         :raises QuotaExceeded: the user has as many key pairs as the quota allows.
         :raises Conflict: the user has a key pair of that name.
         """
         owner = self._owner(context, "create", None)
-        name, public_key = parse_create(body)
+        name, public_key, kind = parse_create(body, typed=typed)
         private_key: str | None = None
         if public_key is None:
-            private_key, public_key = generate_key_pair()
+            if kind == X509:
+                private_key, public_key = generate_x509_certificate(owner)
+            else:
+                private_key, public_key = generate_key_pair()
         keypair = Keypair(
             user_id=owner,
             name=name,
-            type=SSH,
+            type=kind,
             public_key=public_key,
-            fingerprint=fingerprint(public_key),
+            fingerprint=x509_fingerprint(public_key) if kind == X509 else fingerprint(public_key),
             created_at=utcnow(),
         )
         exists = Conflict(f"Key pair '{name}' already exists.")
@@ -186,8 +206,9 @@ class KeypairService:
         return owner
 
 
-def parse_create(body: Any) -> tuple[str, str | None]:
-    """(name, public key or None) of `{"keypair": {"name", "public_key"?}}`.
+def parse_create(body: Any, *, typed: bool = False) -> tuple[str, str | None, str]:
+    """(name, public key or None, type) of `{"keypair": {"name", "public_key"?}}`, with
+    `"type"?` too when `typed` (microversion 2.2 and later; before, the type is `ssh`).
 
     :raises BadRequest: with Nova's wording.
     """
@@ -202,7 +223,7 @@ def parse_create(body: Any) -> tuple[str, str | None]:
             f"Invalid input for field/attribute keypair. Value: {fields}. "
             f"{fields!r} is not of type 'object'"
         )
-    _refuse_extra(fields, CREATE_FIELDS)
+    _refuse_extra(fields, TYPED_CREATE_FIELDS if typed else CREATE_FIELDS)
     if "name" not in fields:
         raise BadRequest("Invalid input for field/attribute keypair. 'name' is a required property")
     name = validate_name(fields["name"])
@@ -212,7 +233,13 @@ def parse_create(body: Any) -> tuple[str, str | None]:
             f"Invalid input for field/attribute public_key. Value: {public_key}. "
             f"{public_key!r} is not of type 'string'"
         )
-    return name, public_key
+    kind = fields.get("type", SSH)
+    if kind not in TYPES:
+        raise BadRequest(
+            f"Invalid input for field/attribute type. Value: {kind}. {kind!r} is not one of "
+            f"{list(TYPES)!r}"
+        )
+    return name, public_key, kind
 
 
 def validate_name(name: Any) -> str:
@@ -285,6 +312,61 @@ def generate_key_pair() -> tuple[str, str]:
         serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
     )
     return private, f"{public.decode('ascii')} {GENERATED_COMMENT}"
+
+
+def x509_fingerprint(certificate: str) -> str:
+    """Nova's fingerprint of an x509 key pair: the SHA-1 of its PEM certificate's DER form, as
+    colon-separated lowercase hex pairs.
+
+    :raises BadRequest: "Keypair data is invalid: failed to generate X509 fingerprint...".
+    """
+    try:
+        cert = x509.load_pem_x509_certificate(certificate.encode("utf-8"))
+    except (ValueError, TypeError) as exc:
+        raise invalid_keypair(
+            f"failed to generate X509 fingerprint. Error message: {exc}"
+        ) from None
+    digest = cert.fingerprint(hashes.SHA1()).hex()  # Nova's fingerprint: SHA-1, not a MAC
+    return ":".join(digest[i : i + 2] for i in range(0, len(digest), 2))
+
+
+def generate_x509_certificate(user_id: str) -> tuple[str, str]:
+    """(private key, certificate) of a new x509 key pair, as Nova makes them for WinRM: a
+    self-signed certificate for `CN=<user id>` with the client-authentication usage and the
+    user principal name `<user id>@localhost`, valid for ten years, on an RSA 2048 key (both
+    in PEM, the key in PKCS#8)."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=RSA_BITS)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, user_id)])
+    now = utcnow()
+    upn = der_utf8_string(f"{user_id}@localhost")
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=X509_DAYS))
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+        .add_extension(x509.SubjectAlternativeName([x509.OtherName(UPN_OID, upn)]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    private = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode("ascii")
+    return private, cert.public_bytes(serialization.Encoding.PEM).decode("ascii")
+
+
+def der_utf8_string(text: str) -> bytes:
+    """`text` as a DER UTF8String (tag 12, definite length), the value of a UPN otherName."""
+    data = text.encode("utf-8")
+    size = len(data)
+    if size < 0x80:
+        return bytes([0x0C, size]) + data
+    length = size.to_bytes((size.bit_length() + 7) // 8, "big")
+    return bytes([0x0C, 0x80 | len(length)]) + length + data
 
 
 def _refuse_extra(fields: dict[str, Any], allowed: frozenset[str] | set[str]) -> None:

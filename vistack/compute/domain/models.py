@@ -40,6 +40,8 @@ class Server:
     fault: dict[str, Any] | None
     user_data: str | None = None
     key_data: str | None = None
+    #: What the create asked for, kept for the build (see `ServerRow.requested_networks`).
+    requested_networks: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)

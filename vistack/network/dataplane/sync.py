@@ -225,6 +225,10 @@ class EdgeSync:
                 self._before_first_apply()
             except Exception:  # the data plane still runs from what the database holds
                 LOG.exception("edge sync: preparing the first apply failed")
+        # Register the agents before the first pass, as Neutron's agents report at start: a
+        # first pass can take seconds (a large cloud, a loaded host), and meanwhile the
+        # node's zones must exist and new networks must find an agent to be scheduled to.
+        self._report(None, force=True)
         delay = self._backoff[0]
         retry_at: float | None = None  # after a failed pass: when to try again
         attempted = 0  # the generation the failed pass read

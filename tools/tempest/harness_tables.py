@@ -1,0 +1,172 @@
+"""What vistack implements, as Tempest sees it. Edit these tables, not the code, when a feature
+or service lands (see docs/tempest.md)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+
+@dataclasses.dataclass(frozen=True)
+class Service:
+    """One OpenStack service as Tempest and the Keystone catalog know it."""
+
+    name: str  # name used in our tables and in --services
+    api_package: str  # tempest.api.<api_package>
+    catalog_types: tuple[str, ...]  # any of these in the catalog means "available"
+    available_option: str | None  # [service_available] option, None when Tempest has none
+    # tempest.scenario modules that test this service (and identity) only, run with its API tests
+    scenarios: tuple[str, ...] = ()
+
+
+SERVICES: tuple[Service, ...] = (
+    Service("identity", "identity", ("identity",), None),
+    Service("compute", "compute", ("compute",), "nova"),
+    # test_unified_limits: Glance quotas as Keystone unified limits (ImageQuotaTest).
+    Service("image", "image", ("image",), "glance", ("test_unified_limits",)),
+    Service("network", "network", ("network",), "neutron"),
+    Service("volume", "volume", ("volumev3", "block-storage", "volume"), "cinder"),
+    Service("object-store", "object_storage", ("object-store",), "swift"),
+)
+SERVICE_BY_NAME = {s.name: s for s in SERVICES}
+SERVICE_BY_PACKAGE = {s.api_package: s for s in SERVICES}
+SERVICE_BY_SCENARIO = {module: s for s in SERVICES for module in s.scenarios}
+
+# [service_available] options that no catalog type can switch on (vistack serves no Horizon
+# through the catalog); flip with --set service_available.horizon=true.
+ALWAYS_UNAVAILABLE = ("horizon",)
+
+# [identity-feature-enabled]: matches what vistack's Keystone implements (see DESIGN.md and
+# docs/tempest.md). Tempest 47 has no flags for project tags or application credentials:
+# those tests always run. Option names checked against tempest/config.py of TEMPEST_VERSION.
+IDENTITY_FEATURES: dict[str, str] = {
+    "api_v2": "false",  # identity v2 is not served
+    "api_v2_admin": "false",
+    "api_v3": "true",
+    "trust": "true",  # OS-TRUST, with impersonation and redelegation
+    "access_rules": "true",  # application credential access rules, enforced on every API
+    # Off for an external cloud (its rules are unknown); a private cloud turns it on with
+    # PRIVATE_CLOUD_COMPLIANCE below.
+    "security_compliance": "false",
+    "domain_specific_drivers": "false",  # one SQL identity backend for every domain
+    "immutable_user_source": "false",  # users are created through the API
+}
+
+# [image] and [image-feature-enabled]: what vistack's Glance accepts and does. Tempest fills
+# images with random bytes in the *first* formats listed here; vistack refuses content that
+# does not match its declared format, and random bytes are only honest as `raw`, so raw/bare
+# is the one pair listed. With that, the listing tests that upload such bytes tell no lie and
+# run (image_format_enforcement=false only means "Tempest may upload random data in the
+# listed formats"). VMDK/OVA/ISO/qcow2 checks are covered by vistack's own tests.
+# Import is glance-direct + copy-image; an image's stores are listed by weight, highest first.
+IMAGE_OPTIONS: dict[str, str] = {
+    "container_formats": "bare",
+    "disk_formats": "raw",
+    "build_timeout": "120",
+    "build_interval": "1",
+    # No image is fetched from a URL (web-download and the legacy tasks API are refused).
+    "http_image": "",
+    "http_qcow2_image": "",
+}
+IMAGE_FEATURES: dict[str, str] = {
+    "api_v2": "true",
+    "import_image": "true",
+    "os_glance_reserved": "true",
+    "manage_locations": "false",  # locations are vistack's own; no http store
+    "image_conversion": "false",  # conversion happens, but to VMDK, not Tempest's qcow2/raw
+    "image_format_enforcement": "false",
+    "do_secure_hash": "true",
+    "http_store_enabled": "false",
+    "store_weight_enabled": "true",
+}
+
+# [network] and [network-feature-enabled] (api_extensions comes from the cloud itself).
+# Tenant subnets are carved from these; the external network for routers and floating IPs is
+# the admin-made `public` network the harness finds or creates (as devstack does).
+NETWORK_OPTIONS: dict[str, str] = {
+    "project_network_cidr": "10.100.0.0/16",
+    "project_network_mask_bits": "28",
+    "project_network_v6_cidr": "2001:db8::/48",
+    "project_network_v6_mask_bits": "64",
+    "build_timeout": "60",
+    "build_interval": "1",
+}
+NETWORK_FEATURES: dict[str, str] = {
+    "ipv6": "true",
+    "ipv6_subnet_attributes": "false",  # no SLAAC / DHCPv6 address modes
+    "port_admin_state_change": "true",
+    "port_security": "true",
+    "floating_ips": "true",
+}
+PUBLIC_NETWORK = "public"
+PUBLIC_SUBNET = {"cidr": "172.24.4.0/24", "gateway_ip": "172.24.4.1", "ip_version": 4,
+                 "allocation_pools": [{"start": "172.24.4.10", "end": "172.24.4.250"}]}  # fmt: skip
+
+# [compute] and [compute-feature-enabled]: what vistack's Nova does (docs/compute.md). image_ref,
+# image_ref_alt and the microversion range come from the cloud (see harness_compute.py).
+# flavor_ref/_alt are Nova's default m1.tiny and m1.small, which vistack makes at bootstrap.
+COMPUTE_OPTIONS: dict[str, str] = {
+    "flavor_ref": "1",
+    "flavor_ref_alt": "2",
+    "build_timeout": "120",  # a simulated clone and power-on takes seconds
+    "build_interval": "1",
+}
+# Every flag says what the cloud really does: False skips the tests of a feature vistack has
+# not built (the action answers 501), True runs them. Option names from tempest/config.py.
+COMPUTE_FEATURES: dict[str, str] = {
+    "disk_config": "false",  # OS-DCF:diskConfig tests need rebuild and resize
+    "change_password": "false",
+    "console_output": "false",  # os-getConsoleOutput answers 501: a vSphere VM has no log
+    "resize": "false",
+    "pause": "false",
+    "suspend": "false",
+    "shelve": "false",
+    "shelve_migrate": "false",
+    "cold_migration": "false",
+    "live_migration": "false",
+    "metadata_service": "false",
+    "rescue": "false",
+    "stable_rescue": "false",
+    "vnc_console": "false",
+    "spice_console": "false",
+    "serial_console": "false",
+    "interface_attach": "false",
+    "snapshot": "false",  # createImage answers 501
+    "personality": "false",  # injected files are not supported
+    "config_drive": "false",  # a create asking for one is refused (400)
+    "attach_encrypted_volume": "false",  # no volumes
+    "swap_volume": "false",
+    "volume_backed_live_migration": "false",
+    "volume_multiattach": "false",
+    "ide_bus": "false",  # only asked of volume and device-tagging tests
+    "unified_limits": "false",  # compute quotas are Nova's legacy os-quota-sets
+    "enable_instance_password": "true",  # create answers adminPass
+    # The scheduler filters by zone and by capacity of enabled, up clusters; no hints.
+    "scheduler_enabled_filters": "AvailabilityZoneFilter,ComputeFilter",
+}
+# Guests are simulated: nothing answers ssh or ping.
+VALIDATION_OPTIONS: dict[str, str] = {"run_validation": "false"}
+# The images servers boot from: VMDK (the only format vistack boots), made with qemu-img and
+# uploaded as public images by the harness when the cloud does not have them yet.
+COMPUTE_IMAGES: tuple[str, str] = ("tempest-vmdk", "tempest-vmdk-alt")
+COMPUTE_IMAGE_SIZE = 4 << 20  # virtual size, bytes; the file itself is ~1 MiB
+# Without routers (no L3), Tempest cannot give each test project its own network+subnet+router;
+# its servers then use this shared network ([compute] fixed_network_name) the harness makes.
+SHARED_NETWORK = "tempest-shared"
+SHARED_SUBNET = {"cidr": "10.99.0.0/20", "ip_version": 4}
+
+# Further settings of the private cloud: the embedded vCenter's two datastores are image stores
+# with different weights (so StoreWeightTest has something to check).
+PRIVATE_CLOUD_ENV: dict[str, str] = {"VISTACK_IMAGE_DATASTORES": "LocalDS_0:100,LocalDS_1:50"}
+
+# [security_compliance] of the private cloud this script starts, and the [identity] options
+# that tell Tempest about them: short lockout so the lockout test waits seconds, not minutes.
+PRIVATE_CLOUD_COMPLIANCE: dict[str, tuple[str, str]] = {
+    # vistack option: (value, tempest [identity] option)
+    "lockout_failure_attempts": ("2", "user_lockout_failure_attempts"),
+    "lockout_duration": ("5", "user_lockout_duration"),
+    "unique_last_password_count": ("2", "user_unique_last_password_count"),
+}
+
+# Keystone API extensions vistack implements ([identity-feature-enabled] api_extensions).
+# Tempest skips tests of OS-INHERIT and OS-EC2 unless they are listed here.
+IDENTITY_EXTENSIONS: tuple[str, ...] = ("OS-INHERIT", "OS-EC2")
