@@ -119,14 +119,14 @@ def test_version_discovery_and_microversions(compute_api: ComputeApi) -> None:
     root = compute_api.client.get("/compute/")
     assert root.status_code == 200
     (version,) = root.json()["versions"]
-    assert (version["id"], version["min_version"], version["version"]) == ("v2.1", "2.1", "2.1")
+    assert (version["id"], version["min_version"], version["version"]) == ("v2.1", "2.1", "2.2")
     shown = compute_api.client.get("/compute/v2.1/")
     assert shown.json()["version"]["status"] == "CURRENT"
     latest = compute_api.get("/flavors", headers={"OpenStack-API-Version": "compute latest"})
-    assert latest.headers["OpenStack-API-Version"] == "compute 2.1"
-    assert latest.headers["X-OpenStack-Nova-API-Version"] == "2.1"
+    assert latest.headers["OpenStack-API-Version"] == "compute 2.2"
+    assert latest.headers["X-OpenStack-Nova-API-Version"] == "2.2"
     too_new = compute_api.get("/flavors", headers={"OpenStack-API-Version": "compute 2.999"})
-    assert "maximum is 2.1" in fault(too_new, 406, "notAcceptable")
+    assert "maximum is 2.2" in fault(too_new, 406, "notAcceptable")
     fault(
         compute_api.get("/flavors", headers={"X-OpenStack-Nova-API-Version": "2.x"}),
         400,
@@ -451,3 +451,57 @@ def test_changes_made_in_vcenter_show_in_nova(
     assert "gone from vCenter" in gone["fault"]["message"]
     assert compute_api.delete(f"/servers/{server_id}", token=member.token).status_code == 204
     wait_gone(compute_api, server_id, member.token)
+
+
+def test_a_delete_during_the_build_wins_and_leaves_nothing(
+    compute_api: ComputeApi, member: Persona, image_id: str, network: dict[str, Any]
+) -> None:
+    """The delete arrives while the build waits on vCenter: the build stops at its next step,
+    the delete undoes what it made (VM, port), and the server never turns ACTIVE."""
+    compute_api.fake.set_latency(0.15)
+    try:
+        server_id = boot(compute_api, member, image_id, network["id"])
+        time.sleep(0.05)
+        assert compute_api.delete(f"/servers/{server_id}", token=member.token).status_code == 204
+        wait_gone(compute_api, server_id, member.token)
+    finally:
+        compute_api.fake.set_latency(0.0)
+    assert server_id not in compute_api.fake.state.vms
+    assert ports_of(compute_api, server_id) == []
+
+
+def test_access_ips_are_kept_checked_and_updated(
+    compute_api: ComputeApi, member: Persona, image_id: str, network: dict[str, Any]
+) -> None:
+    server_id = boot(
+        compute_api, member, image_id, network["id"], accessIPv4="1.1.1.1", accessIPv6="::babe"
+    )
+    server = wait_status(compute_api, server_id, member.token, "ACTIVE")
+    assert (server["accessIPv4"], server["accessIPv6"]) == ("1.1.1.1", "::babe")
+    fields = {"imageRef": image_id, "flavorRef": "1", "networks": [{"uuid": network["id"]}]}
+    for bad in ({"accessIPv4": "1.1.1.1.1.1"}, {"accessIPv6": "notvalid"}, {"accessIPv4": "::1"}):
+        fault(create(compute_api, member.token, **fields, **bad), 400, "badRequest")
+    body = {"server": {"accessIPv4": "4.3.2.1", "accessIPv6": "0:0:0:0:0:ffff:ffff:1"}}
+    updated = compute_api.put(f"/servers/{server_id}", token=member.token, json=body)
+    assert updated.status_code == 200, updated.text
+    view = updated.json()["server"]
+    assert (view["accessIPv4"], view["accessIPv6"]) == ("4.3.2.1", "::ffff:ffff:1")
+    # The update answers the basic view: no extension attributes (Nova's schema).
+    assert not [k for k in view if k.startswith(("OS-EXT-", "OS-SRV-USG"))]
+    assert "key_name" not in view and "security_groups" not in view
+    refused = {"server": {"accessIPv4": "nope"}}
+    response = compute_api.put(f"/servers/{server_id}", token=member.token, json=refused)
+    fault(response, 400, "badRequest")
+
+
+def test_an_admins_tenant_filter_needs_all_tenants(
+    compute_api: ComputeApi, member: Persona, image_id: str, network: dict[str, Any]
+) -> None:
+    server_id = boot(compute_api, member, image_id, network["id"])
+    wait_status(compute_api, server_id, member.token, "ACTIVE")
+    own = compute_api.get(f"/servers/detail?tenant_id={member.project_id}").json()["servers"]
+    assert server_id not in [s["id"] for s in own]
+    every = f"/servers/detail?all_tenants=1&tenant_id={member.project_id}"
+    theirs = compute_api.get(every).json()["servers"]
+    assert server_id in [s["id"] for s in theirs]
+    assert {s["tenant_id"] for s in theirs} == {member.project_id}

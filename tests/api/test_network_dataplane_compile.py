@@ -578,15 +578,17 @@ def test_edge_sync_heartbeat_reports_changes_and_when_due(
     net: dict[str, Any] | None = None
     try:
         assert sync.wait_synced(10)
-        assert wait_until(lambda: len(reporter.reports) == 1, 5) is not None, "first pass reports"
-        first = reporter.reports[0]
+        # The agents register at start (no counts yet), then the first pass reports.
+        assert wait_until(lambda: len(reporter.reports) == 2, 5) is not None, "first pass reports"
+        assert reporter.reports[0] is None
+        first = reporter.reports[1]
         assert first is not None and set(first) == {"DHCP agent", "L3 agent", "Metadata agent"}
         # A pass that changes nothing on the node does not report (reports are writes too:
         # reporting after each pass would make each pass cause the next) ...
         net = create_network(network_api, member.token)
         assert sync.wait_synced(10)
         time.sleep(0.2)
-        assert len(reporter.reports) == 1
+        assert len(reporter.reports) == 2
         agent.changing = True  # ... one that changes something does
         create_subnet(network_api, member.token, net["id"], "10.39.0.0/24")
 

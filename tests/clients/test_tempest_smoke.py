@@ -1,4 +1,5 @@
-"""Tempest's identity and image smoke tests against a private `vistack up`, via the harness.
+"""Tempest's identity, image, network and compute smoke tests against a private `vistack up`,
+via the harness.
 
 Runs tools/tempest/run_tempest.py exactly as `make tempest` does (with `--smoke`), in its own
 workspace, and reads the JSON summary it writes. The first run builds `.tempest-venv` (about a

@@ -50,7 +50,10 @@ def full(
     *,
     zone_of: Callable[[str], str],
     admin: bool,
+    extended: bool = True,
 ) -> dict[str, Any]:
+    """The show/detail view; `extended=False` is the update's answer, which Nova gives
+    without the extension attributes (zone, usage, status, key, groups, volumes, host)."""
     flavor_id = str(server.flavor.get("id", ""))
     image: dict[str, Any] | str = ""
     if server.image_id:
@@ -75,10 +78,30 @@ def full(
         "created": stamp(server.created_at),
         "updated": stamp(server.updated_at),
         "addresses": server.addresses,
-        "accessIPv4": "",
-        "accessIPv6": "",
+        "accessIPv4": server.access_ip_v4 or "",
+        "accessIPv6": server.access_ip_v6 or "",
         "links": links(request, server.id),
         "OS-DCF:diskConfig": "MANUAL",
+    }
+    if extended:
+        view.update(_extensions(server, zone))
+    if view["status"] in ("BUILD", "ACTIVE"):
+        view["progress"] = 100 if view["status"] == "ACTIVE" else 0
+    if server.fault is not None and server.vm_state in ("error", "deleted"):
+        fault = dict(server.fault)
+        if not admin:
+            fault.pop("details", None)
+        view["fault"] = fault
+    if admin and extended:
+        view["OS-EXT-SRV-ATTR:host"] = server.cluster
+        view["OS-EXT-SRV-ATTR:hypervisor_hostname"] = server.cluster
+        view["OS-EXT-SRV-ATTR:instance_name"] = server.id
+    return view
+
+
+def _extensions(server: Server, zone: str) -> dict[str, Any]:
+    """The attributes Nova's extensions add to show and detail."""
+    return {
         "OS-EXT-AZ:availability_zone": zone,
         "config_drive": "True" if server.config_drive else "",
         "key_name": server.key_name,
@@ -90,18 +113,6 @@ def full(
         "os-extended-volumes:volumes_attached": [],
         "security_groups": [{"name": name} for name in server.security_groups],
     }
-    if view["status"] in ("BUILD", "ACTIVE"):
-        view["progress"] = 100 if view["status"] == "ACTIVE" else 0
-    if server.fault is not None and server.vm_state in ("error", "deleted"):
-        fault = dict(server.fault)
-        if not admin:
-            fault.pop("details", None)
-        view["fault"] = fault
-    if admin:
-        view["OS-EXT-SRV-ATTR:host"] = server.cluster
-        view["OS-EXT-SRV-ATTR:hypervisor_hostname"] = server.cluster
-        view["OS-EXT-SRV-ATTR:instance_name"] = server.id
-    return view
 
 
 def created(request: Request, server: Server, admin_password: str) -> dict[str, Any]:

@@ -63,11 +63,11 @@ def _query(request: Request, context: RequestContext, admin: bool) -> ServerQuer
             "no",
         )
     )
+    # Another project's servers only with all_tenants, as Nova: without it an admin's
+    # `tenant_id`/`project_id` is ignored and the list is the admin's own project's.
     project_id: str | None = context.project_id
-    if admin and (params.get("project_id") or params.get("tenant_id")):
-        project_id = params.get("project_id") or params.get("tenant_id")
-    elif all_tenants:
-        project_id = None
+    if all_tenants:
+        project_id = params.get("project_id") or params.get("tenant_id") or None
     vm_states: tuple[str, ...] | None = None
     if "status" in params:
         wanted = params["status"].upper()
@@ -168,7 +168,9 @@ def update_server(
 ) -> Response:
     server = services.servers.update(context, server_id, body)
     admin = _is_admin(services, context)
-    view = server_views.full(request, server, zone_of=services.clusters.zone_of, admin=admin)
+    view = server_views.full(
+        request, server, zone_of=services.clusters.zone_of, admin=admin, extended=False
+    )
     return JSONBody({"server": view})
 
 

@@ -64,6 +64,8 @@ def to_server(row: ServerRow) -> Server:
         user_data=row.user_data,
         key_data=row.key_data,
         requested_networks=tuple(row.requested_networks or ()),
+        access_ip_v4=row.access_ip_v4,
+        access_ip_v6=row.access_ip_v6,
     )
 
 
@@ -93,6 +95,37 @@ def set_fields(unit: ComputeUnit, server_id: str, **values: Any) -> None:
     # objects it holds) cost more than the statement itself.
     statement = update(ServerRow).where(ServerRow.id == server_id).values(**values)
     unit.session.execute(statement, execution_options={"synchronize_session": False})
+
+
+def set_unless_deleting(unit: ComputeUnit, server_id: str, **values: Any) -> bool:
+    """Write some columns unless a delete was asked (or the server is gone): one conditional
+    UPDATE, so a delete committed between a read and this write is never overwritten (on
+    SQLite a `FOR UPDATE` read locks nothing). False when nothing was written."""
+    values.setdefault("updated_at", utcnow())
+    statement = (
+        update(ServerRow)
+        .where(
+            ServerRow.id == server_id,
+            ServerRow.deleted_at.is_(None),
+            or_(ServerRow.task_state.is_(None), ServerRow.task_state != "deleting"),
+        )
+        .values(**values)
+    )
+    result = unit.session.execute(statement, execution_options={"synchronize_session": False})
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def set_if_task(unit: ComputeUnit, server_id: str, current_task: str, **values: Any) -> bool:
+    """Write some columns only while the server's task is still `current_task` (a power job
+    ending, which a delete may have replaced meanwhile). False when nothing was written."""
+    values.setdefault("updated_at", utcnow())
+    statement = (
+        update(ServerRow)
+        .where(ServerRow.id == server_id, ServerRow.task_state == current_task)
+        .values(**values)
+    )
+    result = unit.session.execute(statement, execution_options={"synchronize_session": False})
+    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 def listing(unit: ComputeUnit, asked: ServerQuery, limit: int | None = None) -> list[ServerRow]:

@@ -129,6 +129,9 @@ class ServerRow(Base):
     deleted_at: Mapped[datetime | None] = mapped_column(PreciseDateTime)
     #: The last failure a person should read: {"code", "message", "details", "created"}.
     fault: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    #: The addresses the user says the server is reached at (Nova stores, never routes them).
+    access_ip_v4: Mapped[str | None] = mapped_column(String(64))
+    access_ip_v6: Mapped[str | None] = mapped_column(String(64))
 
 
 class ServerActionRow(Base):

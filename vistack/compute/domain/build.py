@@ -98,9 +98,13 @@ class ServerWork:
     def _advance(self, server_id: str, **values: Any) -> None:
         """Record a step, unless a delete was asked meanwhile (then stop the build)."""
         with self._store.transaction() as unit:
-            row = queries.locked(unit, server_id)
-            if row is None or row.task_state == states.DELETING:
+            if not queries.set_unless_deleting(unit, server_id, **values):
                 raise BuildAborted(server_id)
+
+    def _record(self, server_id: str, **values: Any) -> None:
+        """Record what the build made even when a delete was asked meanwhile: the delete
+        (which waits for this build to end) undoes what it finds recorded."""
+        with self._store.transaction() as unit:
             queries.set_fields(unit, server_id, **values)
 
     def _finish_action(self, server_id: str, request_id: str, result: str) -> None:
@@ -212,7 +216,8 @@ class ServerWork:
                 port = self._networks.create_port(context, {"port": body})
                 port_ids.append(port["id"])
                 owned.append(port["id"])
-            self._advance(server.id, port_ids=list(port_ids), owned_port_ids=list(owned))
+            self._record(server.id, port_ids=list(port_ids), owned_port_ids=list(owned))
+            self._advance(server.id)  # stop here when a delete arrived meanwhile
             network_name, portgroup = self._networks.portgroup_of(context, port["network_id"])
             nics.append(NicSpec(portgroup, port["mac_address"]))
             addresses.setdefault(network_name, []).extend(
@@ -234,10 +239,7 @@ class ServerWork:
         cleanup_errors = self._undo(server.id, context)
         fault = fault_of(exc, cleanup_errors)
         with self._store.transaction() as unit:
-            row = queries.locked(unit, server.id)
-            if row is None or row.task_state == states.DELETING:
-                return
-            queries.set_fields(
+            queries.set_unless_deleting(
                 unit,
                 server.id,
                 vm_state=states.ERROR,
@@ -339,9 +341,8 @@ class ServerWork:
                 values = {"fault": fault_of(exc, [])}
                 result = "Error"
             with self._store.transaction() as unit:
-                row = queries.locked(unit, server_id)
-                if row is not None and row.task_state == POWER_TASKS[action]:
-                    queries.set_fields(unit, server_id, task_state=None, **values)
+                # Only while the task is still this one: a delete may have taken over.
+                queries.set_if_task(unit, server_id, POWER_TASKS[action], task_state=None, **values)
                 queries.finish_action(unit, server_id, request_id, result)
 
 

@@ -42,6 +42,8 @@ class Server:
     key_data: str | None = None
     #: What the create asked for, kept for the build (see `ServerRow.requested_networks`).
     requested_networks: tuple[dict[str, Any], ...] = ()
+    access_ip_v4: str | None = None
+    access_ip_v6: str | None = None
 
 
 @dataclass(frozen=True)
@@ -91,3 +93,5 @@ class ServerRequest:
     min_count: int = 1
     max_count: int = 1
     admin_password: str | None = None
+    access_ip_v4: str | None = None
+    access_ip_v6: str | None = None

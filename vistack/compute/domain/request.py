@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -162,6 +163,19 @@ def _security_groups(raw: Any) -> tuple[str, ...]:
     return tuple(names)
 
 
+def access_ip(raw: Any, field: str, version: int) -> str | None:
+    """An `accessIPv4`/`accessIPv6`: a valid address of that version, or empty/None."""
+    if raw is None or raw == "":
+        return None
+    try:
+        address = ipaddress.ip_address(raw) if isinstance(raw, str) else None
+    except ValueError:
+        address = None
+    if address is None or address.version != version:
+        raise _invalid(field, f"{raw!r} is not a valid IPv{version} address.")
+    return str(address)
+
+
 def _flag(raw: Any, field: str) -> bool:
     if raw is None or raw == "":
         return False
@@ -256,4 +270,6 @@ def parse_create(body: Any) -> ServerRequest:
         min_count=min_count,
         max_count=max_count,
         admin_password=password,
+        access_ip_v4=access_ip(server.get("accessIPv4"), "accessIPv4", 4),
+        access_ip_v6=access_ip(server.get("accessIPv6"), "accessIPv6", 6),
     )

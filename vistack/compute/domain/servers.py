@@ -39,7 +39,7 @@ from vistack.compute.domain.keypairs import KeypairService
 from vistack.compute.domain.models import NetworkRequest, Server, ServerQuery, ServerRequest
 from vistack.compute.domain.power_sync import PowerSync
 from vistack.compute.domain.quotas import ComputeQuotas
-from vistack.compute.domain.request import parse_create
+from vistack.compute.domain.request import access_ip, parse_create
 from vistack.compute.domain.templates import TemplateCache, image_disk
 from vistack.compute.domain.work import context_payload
 from vistack.drivers.bundle import Drivers
@@ -202,6 +202,8 @@ class ServerService:
             min_count=parsed.min_count,
             max_count=parsed.max_count,
             admin_password=parsed.admin_password or secrets.token_urlsafe(9),
+            access_ip_v4=parsed.access_ip_v4,
+            access_ip_v6=parsed.access_ip_v6,
         )
 
     def _networks_of(
@@ -326,6 +328,8 @@ class ServerService:
                     locked=False,
                     created_at=now,
                     updated_at=now,
+                    access_ip_v4=request.access_ip_v4,
+                    access_ip_v6=request.access_ip_v6,
                 )
                 unit.add(row)
                 queries.start_action(
@@ -561,12 +565,12 @@ def hostname_of(name: str) -> str:
 
 
 def parse_update(body: Any) -> dict[str, Any]:
-    """`PUT /servers/{id}` at 2.1: `name` (and the accessIP fields, which vSphere does not
-    route: refused rather than stored and ignored)."""
+    """`PUT /servers/{id}` at 2.1: `name`, `accessIPv4` and `accessIPv6` (addresses Nova stores
+    for the user, never routes)."""
     if not isinstance(body, Mapping) or not isinstance(body.get("server"), Mapping):
         raise BadRequest("The request body must be an object with a 'server' object.")
     server = body["server"]
-    unknown = set(server) - {"name"}
+    unknown = set(server) - {"name", "accessIPv4", "accessIPv6"}
     if unknown:
         raise BadRequest(
             f"Additional properties are not allowed ({', '.join(sorted(map(repr, unknown)))} "
@@ -578,6 +582,10 @@ def parse_update(body: Any) -> dict[str, Any]:
         if not isinstance(name, str) or not name.strip() or len(name) > 255:
             raise BadRequest("Invalid input for field/attribute name: 1 to 255 characters.")
         changes["name"] = name
+    if "accessIPv4" in server:
+        changes["access_ip_v4"] = access_ip(server["accessIPv4"], "accessIPv4", 4)
+    if "accessIPv6" in server:
+        changes["access_ip_v6"] = access_ip(server["accessIPv6"], "accessIPv6", 6)
     return changes
 
 

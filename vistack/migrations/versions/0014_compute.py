@@ -145,6 +145,8 @@ def upgrade() -> None:
             nullable=True,
         ),
         sa.Column("fault", sa.JSON(), nullable=True),
+        sa.Column("access_ip_v4", sa.String(length=64), nullable=True),
+        sa.Column("access_ip_v6", sa.String(length=64), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_compute_server")),
     )
     with op.batch_alter_table("compute_server", schema=None) as batch_op:
