@@ -17,24 +17,13 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from tests.api.conftest import ComputeApi
 from tests.api.helpers import Persona, persona, persona_fixture, unique
+from tests.api.test_compute_flavors import fault
 from vistack.common.context import RequestContext
 from vistack.common.errors import BadRequest
 from vistack.compute.api import microversion
 
 member = persona_fixture("compute_api")
 other = persona_fixture("compute_api")
-
-
-def fault(response: Any, status: int) -> str:
-    """The response is a Nova fault with this status; returns its message."""
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert len(body) == 1, body
-    (error,) = body.values()
-    assert error["code"] == status, body
-    message: str = error["message"]
-    assert message
-    return message
 
 
 def md5_fingerprint(public_key: str) -> str:

@@ -14,10 +14,11 @@ from typing import Any
 
 import pytest
 
+from tests.api.compute_rows import insert_server
 from tests.api.conftest import ADMIN_PASSWORD, ComputeApi
 from tests.api.helpers import Persona, create_project, persona_fixture, unique
 from vistack.common.clock import utcnow
-from vistack.compute.db.tables import KeypairRow, ServerGroupRow, ServerRow
+from vistack.compute.db.tables import KeypairRow, ServerGroupRow
 from vistack.compute.domain.quotas import PLENTY, ComputeQuotas, QuotaExceeded
 
 member = persona_fixture("compute_api")
@@ -88,36 +89,16 @@ def add_server(
 ) -> str:
     """A server row as a finished build leaves it (deleted: as a delete leaves it)."""
     now = utcnow()
-    server_id = str(uuid.uuid4())
-    row = ServerRow(
-        id=server_id,
-        project_id=project_id,
-        user_id="tester",
-        name=unique("vm"),
-        hostname="vm",
-        description=None,
-        flavor={"vcpus": vcpus, "ram": memory_mb, "disk": root_gb},
+    return insert_server(
+        api,
+        project_id,
         vcpus=vcpus,
         memory_mb=memory_mb,
         root_gb=root_gb,
-        image_id="",
-        metadata_items={},
-        requested_networks=[],
-        port_ids=[],
-        owned_port_ids=[],
-        security_groups=[],
-        addresses={},
-        vm_state="deleted" if deleted else "active",
-        task_state=None,
-        power_state=1,
         cluster=cluster,
-        created_at=now,
-        updated_at=now,
+        vm_state="deleted" if deleted else "active",
         deleted_at=now if deleted else None,
     )
-    with api.cloud.compute.clusters._store.transaction() as unit:
-        unit.add(row)
-    return server_id
 
 
 def add_group(api: ComputeApi, project_id: str) -> None:

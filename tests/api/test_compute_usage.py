@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
+from tests.api.compute_rows import insert_server
 from tests.api.conftest import ComputeApi
-from tests.api.helpers import Persona, persona_fixture, unique
+from tests.api.helpers import Persona, persona_fixture
 from tests.api.test_compute_quotas import new_project, nova_fault
 from vistack.common.clock import utcnow
-from vistack.compute.db.tables import ServerRow
 
 member = persona_fixture("compute_api")
 
@@ -61,27 +61,15 @@ def add_usage_server(
         "disk": root_gb,
         "ephemeral": ephemeral_gb,
     }
-    row = ServerRow(
+    insert_server(
+        api,
+        project_id,
         id=server_id,
-        project_id=project_id,
-        user_id="tester",
-        name=unique("vm"),
-        hostname="vm",
-        description=None,
         flavor=flavor,
         vcpus=vcpus,
         memory_mb=memory_mb,
         root_gb=root_gb,
-        image_id="",
-        metadata_items={},
-        requested_networks=[],
-        port_ids=[],
-        owned_port_ids=[],
-        security_groups=[],
-        addresses={},
         vm_state=vm_state,
-        task_state=None,
-        power_state=1,
         cluster="DC0_C0",
         launched_at=launched,
         terminated_at=terminated,
@@ -89,8 +77,6 @@ def add_usage_server(
         updated_at=created,
         deleted_at=deleted,
     )
-    with api.cloud.compute.clusters._store.transaction() as unit:
-        unit.add(row)
     return server_id
 
 
