@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, or_, select, update
 
 from vistack.common.clock import utcnow
 from vistack.compute.db.store import ComputeUnit
@@ -186,13 +186,6 @@ def settled(
         ServerRow.vm_state.in_(("active", "stopped")),
     )
     return [(r[0], r[1], r[2], r[3]) for r in unit.session.execute(query)]
-
-
-def count_live(unit: ComputeUnit, project_id: str) -> int:
-    query = select(func.count()).where(
-        ServerRow.project_id == project_id, ServerRow.deleted_at.is_(None)
-    )
-    return int(unit.session.scalar(query) or 0)
 
 
 def start_action(

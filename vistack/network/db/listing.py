@@ -41,6 +41,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import FromClause
 
 from vistack.network.db.dhcp_option_tables import PortDhcpOptionRow
+from vistack.network.db.sharing_tables import SUBNETPOOL_ID
 from vistack.network.db.tables import (
     IpAllocationRow,
     NetworkRow,
@@ -669,3 +670,39 @@ PORT_COLUMNS = select(
     network.c.project_id,
     network.c.portgroup_key,
 ).select_from(PORTS.source)
+
+
+#: A subnet's columns as `_subnet_listed` reads them.
+SUBNET_COLUMNS = select(
+    subnet.c.id,
+    subnet.c.name,
+    subnet.c.description,
+    subnet.c.project_id,
+    subnet.c.network_id,
+    subnet.c.ip_version,
+    subnet.c.cidr,
+    subnet.c.gateway_ip,
+    raw(subnet.c.allocation_pools),
+    raw(subnet.c.dns_nameservers),
+    raw(subnet.c.host_routes),
+    subnet.c.enable_dhcp,
+    raw(subnet.c.tags),
+    subnet.c.created_at,
+    subnet.c.updated_at,
+    subnet.c.revision_number,
+    SUBNETPOOL_ID,
+).select_from(SUBNETS.source)
+
+
+#: A group's columns as `list_groups` renders them.
+GROUP_COLUMNS = select(
+    group.c.id,
+    group.c.name,
+    group.c.description,
+    group.c.project_id,
+    group.c.stateful,
+    raw(group.c.tags),
+    group.c.created_at,
+    group.c.updated_at,
+    group.c.revision_number,
+)

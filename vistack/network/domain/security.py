@@ -17,8 +17,6 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, select
-
 from vistack.common.clock import utcnow
 from vistack.common.context import RequestContext
 from vistack.common.policy import PolicyEngine
@@ -37,19 +35,6 @@ from vistack.network.domain.errors import (
 )
 from vistack.network.domain.models import NetworkOptions
 from vistack.network.domain.revisions import check_revision
-
-#: A group's columns as `list_groups` renders them.
-GROUP_COLUMNS = select(
-    listing.group.c.id,
-    listing.group.c.name,
-    listing.group.c.description,
-    listing.group.c.project_id,
-    listing.group.c.stateful,
-    listing.raw(listing.group.c.tags),
-    listing.group.c.created_at,
-    listing.group.c.updated_at,
-    listing.group.c.revision_number,
-)
 
 
 def _rule_listed(row: Any) -> dict[str, Any]:
@@ -460,12 +445,12 @@ class SecurityGroupService:
                 ]
 
             return query.run(
-                session, listing.SECURITY_GROUPS, GROUP_COLUMNS, asked, visible, render
+                session, listing.SECURITY_GROUPS, listing.GROUP_COLUMNS, asked, visible, render
             )
 
     def _visible_projects(
         self, unit: Unit, context: RequestContext, rule: str, table: Any
-    ) -> ColumnElement[bool]:
+    ) -> listing.Clause:
         """Rows of `table` whose project the `rule` (on `target.project_id`) lets `context`
         see, decided once per distinct project."""
         collection = (

@@ -7,13 +7,11 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import select
-
 from vistack.common.clock import utcnow
 from vistack.common.context import RequestContext
 from vistack.network.db import listing
 from vistack.network.db.repository import Collision, Unit
-from vistack.network.db.sharing_tables import SUBNETPOOL_ID, SubnetPoolSubnetRow, subnetpool_of
+from vistack.network.db.sharing_tables import SubnetPoolSubnetRow, subnetpool_of
 from vistack.network.db.tables import (
     NetworkRow,
     SubnetRow,
@@ -34,30 +32,9 @@ from vistack.network.domain.errors import (
 from vistack.network.domain.networks import NetworkOps
 from vistack.network.domain.revisions import check_revision
 
-#: A subnet's columns as `_subnet_listed` reads them.
-SUBNET_COLUMNS = select(
-    listing.subnet.c.id,
-    listing.subnet.c.name,
-    listing.subnet.c.description,
-    listing.subnet.c.project_id,
-    listing.subnet.c.network_id,
-    listing.subnet.c.ip_version,
-    listing.subnet.c.cidr,
-    listing.subnet.c.gateway_ip,
-    listing.raw(listing.subnet.c.allocation_pools),
-    listing.raw(listing.subnet.c.dns_nameservers),
-    listing.raw(listing.subnet.c.host_routes),
-    listing.subnet.c.enable_dhcp,
-    listing.raw(listing.subnet.c.tags),
-    listing.subnet.c.created_at,
-    listing.subnet.c.updated_at,
-    listing.subnet.c.revision_number,
-    SUBNETPOOL_ID,
-).select_from(listing.SUBNETS.source)
-
 
 def _subnet_listed(row: Any) -> dict[str, Any]:
-    """`SubnetOps._subnet_view` of a row of `SUBNET_COLUMNS`."""
+    """`SubnetOps._subnet_view` of a row of `listing.SUBNET_COLUMNS`."""
     decode = listing.decode
     return {
         "id": row[0],
@@ -171,7 +148,7 @@ class SubnetOps(NetworkOps):
             return query.run(
                 session,
                 listing.SUBNETS,
-                SUBNET_COLUMNS,
+                listing.SUBNET_COLUMNS,
                 asked,
                 visible,
                 lambda rows, _fields: [_subnet_listed(row) for row in rows],

@@ -18,17 +18,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
-
 from vistack.common.context import RequestContext
 from vistack.common.policy import PolicyEngine
-from vistack.network.db.agent_tables import (
-    AgentRow,
-    NetworkDhcpAgentRow,
-    NetworkSchedulingRow,
-    RouterL3AgentRow,
-    RouterSchedulingRow,
-)
+from vistack.network.db import agent_queries
+from vistack.network.db.agent_tables import NetworkSchedulingRow, RouterSchedulingRow
 from vistack.network.db.repository import NetworkStore, Unit
 from vistack.network.domain import scheduling
 from vistack.network.domain.errors import NeutronNotFound, invalid
@@ -45,8 +38,7 @@ DVS_MESSAGE = (
 def zones(unit: Unit) -> list[dict[str, str]]:
     """Every (zone, resource) the DHCP and L3 agents report, with its state."""
     states: dict[tuple[str, str], bool] = {}
-    query = select(AgentRow).where(AgentRow.agent_type.in_(tuple(RESOURCES)))
-    for row in unit.session.scalars(query):
+    for row in agent_queries.agents_of_types(unit.session, tuple(RESOURCES)):
         if not row.availability_zone:
             continue
         key = (row.availability_zone, RESOURCES[row.agent_type])
@@ -77,32 +69,13 @@ def check_hints(unit: Unit, value: Any, resource: str) -> list[str]:
     return list(dict.fromkeys(value))
 
 
-def _hosting_zones(
-    unit: Unit,
-    binding: type[NetworkDhcpAgentRow] | type[RouterL3AgentRow],
-    key: Any,
-    ids: Sequence[str] | None,
-) -> dict[str, list[str]]:
-    query = select(key, AgentRow.availability_zone).join(AgentRow, AgentRow.id == binding.agent_id)
-    if ids is not None:
-        query = query.where(key.in_(ids))
-    out: dict[str, set[str]] = {}
-    for resource_id, zone in unit.session.execute(query):
-        if zone:
-            out.setdefault(resource_id, set()).add(zone)
-    return {k: sorted(v) for k, v in out.items()}
-
-
 def network_attributes(
     unit: Unit, network_ids: Sequence[str] | None = None
 ) -> dict[str, dict[str, list[str]]]:
     """Network id → its `availability_zone_hints` and `availability_zones` (only networks
     that have either; the rest show two empty lists)."""
-    hosting = _hosting_zones(unit, NetworkDhcpAgentRow, NetworkDhcpAgentRow.network_id, network_ids)
-    query = select(NetworkSchedulingRow)
-    if network_ids is not None:
-        query = query.where(NetworkSchedulingRow.network_id.in_(network_ids))
-    hints = {row.network_id: list(row.hints or []) for row in unit.session.scalars(query)}
+    hosting = agent_queries.hosting_zones(unit.session, "network", network_ids)
+    hints = agent_queries.network_hints(unit.session, network_ids)
     return {
         network_id: {
             "availability_zone_hints": hints.get(network_id, []),
@@ -130,7 +103,7 @@ def set_router_hints(unit: Unit, router_id: str, hints: list[str]) -> None:
 
 def router_attributes(unit: Unit, router_id: str) -> dict[str, list[str]]:
     """What a router's view adds: `availability_zone_hints` and `availability_zones`."""
-    hosting = _hosting_zones(unit, RouterL3AgentRow, RouterL3AgentRow.router_id, [router_id])
+    hosting = agent_queries.hosting_zones(unit.session, "router", [router_id])
     row = unit.session.get(RouterSchedulingRow, router_id)
     return {
         "availability_zone_hints": list(row.hints or []) if row is not None else [],
