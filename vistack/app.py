@@ -32,6 +32,7 @@ from vistack.common.policy import PolicyEngine
 from vistack.common.web import JSONBody
 from vistack.compute.api.app import build_compute_app
 from vistack.compute.api.deps import ComputeServices
+from vistack.compute.metadata import build_metadata_app
 from vistack.compute.policies import COMPUTE_RULES
 from vistack.compute.wiring import build_compute_services
 from vistack.config import ConfigError, Settings
@@ -49,11 +50,13 @@ from vistack.image.wiring import build_image_services, image_registered_limits
 from vistack.migrations import runner
 from vistack.network.api.app import build_network_app
 from vistack.network.api.deps import NetworkServices
+from vistack.network.dataplane.metadata import shared_secret
 from vistack.network.dataplane.sync import EdgeSync
 from vistack.network.policies import NETWORK_RULES
 from vistack.network.wiring import build_edge_sync, build_network_services
 from vistack.vsphere.drivers import vsphere_drivers
 from vistack.vsphere.runtime import VSphereRuntime, start_vsphere
+from vistack.vsphere.vm_watch import InventoryVMObserver
 
 LOG = logging.getLogger(__name__)
 
@@ -99,7 +102,7 @@ class Cloud:
         # The data plane stays up (tenant traffic must survive a restart): only its thread stops.
         if self.dataplane is not None:
             self.dataplane.stop()
-        self.compute.servers.stop()
+        self.compute.stop()
         self.bus.stop()
         if self.vsphere is not None:
             self.vsphere.close()
@@ -173,10 +176,17 @@ def build_cloud(
         network = build_network_services(settings, database, policy, drivers)
         dataplane = build_edge_sync(settings, network)
         compute = build_compute_services(settings, database, policy, bus, drivers, image, network)
+        if runtime is not None:
+            # Servers follow vCenter's VM changes as the inventory's watch reports them.
+            compute.servers.follow_vcenter(InventoryVMObserver(runtime.vcenters[0].inventory))
     except BaseException:
         if runtime is not None:
             runtime.close()
         raise
+    # Nova's metadata API, where the edge relay sends 169.254.169.254 (signed with this secret).
+    metadata_secret = shared_secret(
+        settings.data_path, settings.compute.metadata_proxy_shared_secret
+    )
     root = Starlette(
         routes=[
             Route("/", _root_versions),
@@ -184,16 +194,17 @@ def build_cloud(
             Mount("/image", app=build_image_app(image, authenticator)),
             Mount("/network", app=build_network_app(network, authenticator)),
             Mount("/compute", app=build_compute_app(compute, authenticator)),
+            Mount("/metadata", app=build_metadata_app(compute.instance_facts, metadata_secret)),
         ]
     )
-    mounts = ["/identity", "/image", "/network", "/compute"]
+    mounts = ["/identity", "/image", "/network", "/compute", "/metadata"]
     app: ASGIApp = MountRootMiddleware(root, mounts)
     app = AccessLogMiddleware(app, enabled=settings.server.access_log)
     app = RequestIdMiddleware(app)
     bus.start()
     # One nova-compute service per cluster (and this controller's scheduler and conductor).
     compute.clusters.register_services()
-    compute.servers.start()
+    compute.start()
     if dataplane is not None:
         dataplane.start()
     return Cloud(

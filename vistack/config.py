@@ -250,6 +250,9 @@ class ComputeSettings:
     #: How often vCenter's VMs are compared with the servers (power state, host, existence),
     #: so a change made in vCenter shows in Nova; 0 turns it off.
     power_sync_seconds: float = 10.0
+    #: Seconds a shelved server keeps its VM before it is offloaded (Nova's
+    #: `shelved_offload_time`): 0 offloads at once, -1 never.
+    shelved_offload_time: float = 0
     #: Default per-project quotas (-1 unlimited); `os-quota-sets` overrides them.
     quota_instances: int = 10
     quota_cores: int = 20
@@ -258,6 +261,18 @@ class ComputeSettings:
     quota_metadata_items: int = 128
     quota_server_groups: int = 10
     quota_server_group_members: int = 10
+    #: Give every server a config drive (an ISO labelled `config-2` on a CD-ROM), whether or
+    #: not its create asked for one, as VIO deployments do (Nova's `force_config_drive`).
+    force_config_drive: bool = True
+    #: The secret the metadata relay signs instance ids with (Nova's
+    #: `metadata_proxy_shared_secret`); empty: one generated at first start and kept in
+    #: `<data_dir>/metadata_secret`.
+    metadata_proxy_shared_secret: str = ""
+    #: The domain the metadata's hostnames are in (Nova's `[api] dhcp_domain`); empty: none.
+    dhcp_domain: str = "novalocal"
+    #: A JSON file whose object every instance reads as `vendor_data.json` (and under `static`
+    #: in `vendor_data2.json`), Nova's `[api] vendordata_jsonfile_path`; empty: `{}`.
+    vendordata_jsonfile_path: str = ""
 
 
 @dataclass

@@ -15,6 +15,7 @@ from tests.api.conftest import ComputeApi, ImageApi, NetworkApi
 from tests.api.helpers import Persona, persona_fixture, unique
 from tests.image_files import make_vmdk
 from vistack.common.context import RequestContext
+from vistack.compute.api import microversion
 from vistack.drivers.errors import NoCapacityError
 from vistack.drivers.models import PowerState
 
@@ -118,15 +119,26 @@ def ports_of(api: ComputeApi, server_id: str) -> list[dict[str, Any]]:
 def test_version_discovery_and_microversions(compute_api: ComputeApi) -> None:
     root = compute_api.client.get("/compute/")
     assert root.status_code == 200
-    (version,) = root.json()["versions"]
-    assert (version["id"], version["min_version"], version["version"]) == ("v2.1", "2.1", "2.2")
+    (legacy, version) = root.json()["versions"]
+    top = microversion.text(microversion.MAX_VERSION)  # what docs/compute.md names
+    assert (version["id"], version["min_version"], version["version"]) == ("v2.1", "2.1", top)
+    assert (legacy["id"], legacy["status"], legacy["version"]) == ("v2.0", "SUPPORTED", "")
     shown = compute_api.client.get("/compute/v2.1/")
     assert shown.json()["version"]["status"] == "CURRENT"
+    assert compute_api.client.get("/compute/v2").json()["version"]["id"] == "v2.0"
+    # The legacy endpoint serves 2.1, whatever is asked, and names no microversion.
+    legacy_flavors = compute_api.client.get(
+        "/compute/v2/flavors",
+        headers={"X-Auth-Token": compute_api.admin_token, "OpenStack-API-Version": "compute 2.61"},
+    )
+    assert legacy_flavors.status_code == 200, legacy_flavors.text
+    assert "OpenStack-API-Version" not in legacy_flavors.headers
+    assert legacy_flavors.json()["flavors"] and "extra_specs" not in str(legacy_flavors.json())
     latest = compute_api.get("/flavors", headers={"OpenStack-API-Version": "compute latest"})
-    assert latest.headers["OpenStack-API-Version"] == "compute 2.2"
-    assert latest.headers["X-OpenStack-Nova-API-Version"] == "2.2"
+    assert latest.headers["OpenStack-API-Version"] == f"compute {top}"
+    assert latest.headers["X-OpenStack-Nova-API-Version"] == top
     too_new = compute_api.get("/flavors", headers={"OpenStack-API-Version": "compute 2.999"})
-    assert "maximum is 2.2" in fault(too_new, 406, "notAcceptable")
+    assert f"maximum is {top}" in fault(too_new, 406, "notAcceptable")
     fault(
         compute_api.get("/flavors", headers={"X-OpenStack-Nova-API-Version": "2.x"}),
         400,
@@ -158,6 +170,7 @@ def test_a_server_boots_to_active_as_a_vm_with_its_port(
     assert "OS-EXT-SRV-ATTR:host" not in server  # the admin's
     (port,) = ports_of(compute_api, created["id"])
     assert port["device_owner"].startswith("compute:")
+    assert port["status"] == "ACTIVE"  # bound to the cluster, as Nova binds it to its host
     (address,) = server["addresses"][network["name"]]
     assert address["addr"] == port["fixed_ips"][0]["ip_address"]
     assert address["OS-EXT-IPS-MAC:mac_addr"] == port["mac_address"]
@@ -260,6 +273,9 @@ def test_a_server_on_a_given_port_plugs_it_and_gives_it_back(
     wait_gone(compute_api, server_id, member.token)
     kept = networks.get(f"/v2.0/ports/{port['id']}", token=member.token)
     assert kept.status_code == 200 and kept.json()["port"]["device_id"] == ""
+    assert kept.json()["port"]["status"] == "DOWN"
+    unbound = compute_api.other(NetworkApi).get(f"/v2.0/ports/{port['id']}").json()["port"]
+    assert unbound["binding:host_id"] == ""
 
 
 @pytest.mark.parametrize(
@@ -414,10 +430,15 @@ def test_min_and_max_count_boot_several(
         networks=[{"uuid": network["id"]}],
         min_count=3,
         max_count=3,
+        return_reservation_id=True,
     )
     assert response.status_code == 202, response.text
+    reservation = response.json()["reservation_id"]
     listed = compute_api.get(f"/servers?name=^{name}-", token=member.token).json()["servers"]
     assert sorted(s["name"] for s in listed) == [f"{name}-1", f"{name}-2", f"{name}-3"]
+    # A member finds the servers of one create by its reservation id (Tempest's multinode tests).
+    mine = compute_api.get(f"/servers?reservation_id={reservation}", token=member.token)
+    assert {s["id"] for s in mine.json()["servers"]} == {s["id"] for s in listed}
     for server in listed:
         wait_status(compute_api, server["id"], member.token, "ACTIVE")
         assert compute_api.delete(f"/servers/{server['id']}", token=member.token).status_code == 204

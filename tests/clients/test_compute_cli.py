@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.clients.compute_story import boot, network_with_subnet, vmdk_image
 from tests.clients.test_cli import run, run_json, unique
 from tests.conftest import RunningCloud
-from tests.image_files import make_vmdk
 from vistack.drivers.errors import NotFoundError
 from vistack.drivers.models import PowerState
 from vistack.vsphere.compute import VSphereCompute
@@ -36,20 +36,10 @@ def test_server_story(
     running_cloud: RunningCloud, vcenter_compute: VSphereCompute, tmp_path: Path
 ) -> None:
     cloud = running_cloud
-    disk = make_vmdk(tmp_path, size="4M")
-    image = run_json(
-        cloud, "image", "create", "--disk-format", "vmdk", "--container-format", "bare",
-        "--file", str(disk), "--public", unique("vmdk"),
-    )  # fmt: skip
-    network = unique("net")
-    run(cloud, "network", "create", network)
-    run(cloud, "subnet", "create", "--network", network, "--subnet-range", "10.91.0.0/24", network)
+    image = vmdk_image(cloud, tmp_path, public=True)
+    network = network_with_subnet(cloud, "10.91.0.0/24")
     name = unique("web")
-    server = run_json(
-        cloud, "server", "create", "--image", image["id"], "--flavor", "m1.small",
-        "--network", network, "--wait", name,
-    )  # fmt: skip
-    assert server["status"] == "ACTIVE", server
+    server = boot(cloud, image["id"], network, name, "m1.small")
     vm = vcenter_compute.get_vm(server["id"])
     assert (vm.cpus, vm.memory_mb, vm.power_state) == (1, 2048, PowerState.ON)
     (port,) = run_json(cloud, "port", "list", "--server", server["id"])

@@ -127,9 +127,17 @@ def test_generated_key_pair_is_nova_s_format_and_matches() -> None:
     assert fingerprint(public) == md5_of(public)
 
 
-@pytest.mark.parametrize("name", ["a", "my key", "web_01-prod.v2", "x" * 255, "A.b c_d-e"])
+@pytest.mark.parametrize("name", ["a", "my key", "web_01-prod-v2", "x" * 255, "Ab c_d-e"])
 def test_safe_names(name: str) -> None:
     assert validate_name(name) == name
+
+
+@pytest.mark.parametrize("name", ["web_01-prod.v2", "A.b c_d-e", "me@host"])
+def test_dots_and_ats_are_safe_from_2_92(name: str) -> None:
+    """Nova's safe characters were letters, digits, ' ', '_' and '-'; 2.92 adds '@' and '.'."""
+    with pytest.raises(BadRequest, match="unsafe characters"):
+        validate_name(name)
+    assert validate_name(name, import_only=True) == name
 
 
 @pytest.mark.parametrize(

@@ -113,26 +113,29 @@ COMPUTE_OPTIONS: dict[str, str] = {
 # Every flag says what the cloud really does: False skips the tests of a feature vistack has
 # not built (the action answers 501), True runs them. Option names from tempest/config.py.
 COMPUTE_FEATURES: dict[str, str] = {
-    "disk_config": "false",  # OS-DCF:diskConfig tests need rebuild and resize
-    "change_password": "false",
+    "disk_config": "true",  # OS-DCF:diskConfig is accepted and shown (MANUAL: vSphere's disks)
+    "change_password": "false",  # 501: vSphere cannot set a guest password without tools
     "console_output": "false",  # os-getConsoleOutput answers 501: a vSphere VM has no log
-    "resize": "false",
-    "pause": "false",
-    "suspend": "false",
-    "shelve": "false",
-    "shelve_migrate": "false",
-    "cold_migration": "false",
-    "live_migration": "false",
-    "metadata_service": "false",
-    "rescue": "false",
-    "stable_rescue": "false",
-    "vnc_console": "false",
+    "resize": "true",  # grow only; ReconfigVM plus the root disk kept for a revert
+    "pause": "false",  # 501: vSphere has no pause (suspend is its equivalent)
+    "suspend": "true",
+    "shelve": "true",
+    "shelve_migrate": "true",  # an offloaded server is scheduled again when unshelved
+    "cold_migration": "true",  # RelocateVM_Task to another cluster
+    "live_migration": "true",  # vMotion (RelocateVM_Task) to another cluster
+    # vMotion moves the running VM to the other cluster's datastores it sees (shared here);
+    # a target that cannot see the VM's datastore is refused.
+    "block_migration_for_live_migration": "true",
+    "metadata_service": "true",
+    "rescue": "true",
+    "stable_rescue": "false",  # rescue with the server's block devices (2.87) is not built
+    "vnc_console": "false",  # vSphere's console is WebMKS (remote-consoles protocol mks)
     "spice_console": "false",
     "serial_console": "false",
-    "interface_attach": "false",
-    "snapshot": "false",  # createImage answers 501
+    "interface_attach": "true",
+    "snapshot": "true",
     "personality": "false",  # injected files are not supported
-    "config_drive": "false",  # a create asking for one is refused (400)
+    "config_drive": "true",
     "attach_encrypted_volume": "false",  # no volumes
     "swap_volume": "false",
     "volume_backed_live_migration": "false",
@@ -140,8 +143,11 @@ COMPUTE_FEATURES: dict[str, str] = {
     "ide_bus": "false",  # only asked of volume and device-tagging tests
     "unified_limits": "false",  # compute quotas are Nova's legacy os-quota-sets
     "enable_instance_password": "true",  # create answers adminPass
-    # The scheduler filters by zone and by capacity of enabled, up clusters; no hints.
-    "scheduler_enabled_filters": "AvailabilityZoneFilter,ComputeFilter",
+    # The scheduler filters by zone, capacity and server group policy; the group hint works.
+    "scheduler_enabled_filters": (
+        "AvailabilityZoneFilter,ComputeFilter,ServerGroupAntiAffinityFilter,"
+        "ServerGroupAffinityFilter"
+    ),
 }
 # Guests are simulated: nothing answers ssh or ping.
 VALIDATION_OPTIONS: dict[str, str] = {"run_validation": "false"}

@@ -7,14 +7,32 @@ from vistack.common.db import Database
 from vistack.common.policy import PolicyEngine
 from vistack.compute.api.deps import ComputeServices
 from vistack.compute.db.store import ComputeStore
+from vistack.compute.domain import destination
 from vistack.compute.domain.aggregates import AggregateService
 from vistack.compute.domain.clusters import ClusterService
+from vistack.compute.domain.config_drive import ConfigDrives
+from vistack.compute.domain.disk_actions import build_disk_actions
 from vistack.compute.domain.flavors import FlavorService
+from vistack.compute.domain.floating_ip_actions import FloatingIpActions
+from vistack.compute.domain.floating_ip_proxy import FloatingIpProxy
+from vistack.compute.domain.group_placement import GroupPlacement
+from vistack.compute.domain.hosts import HostService
+from vistack.compute.domain.image_precache import ImagePrecache
+from vistack.compute.domain.image_proxy import ImageProxy
+from vistack.compute.domain.instance_facts import InstanceFactsSource, load_vendor_data
 from vistack.compute.domain.keypairs import KeypairService
 from vistack.compute.domain.migrations import MigrationService
+from vistack.compute.domain.moves import MoveService
+from vistack.compute.domain.network_proxy import NetworkProxy
 from vistack.compute.domain.quotas import ComputeQuotas
+from vistack.compute.domain.security_group_proxy import SecurityGroupProxy
+from vistack.compute.domain.server_extras import ServerExtras
+from vistack.compute.domain.server_groups import ServerGroupService
 from vistack.compute.domain.server_metadata import ServerMetadataService
+from vistack.compute.domain.server_tags import ServerTagService
 from vistack.compute.domain.servers import ServerService
+from vistack.compute.domain.subresources import build_sub_resources
+from vistack.compute.domain.suspend import SuspendService
 from vistack.compute.domain.usage import UsageService
 from vistack.config import Settings
 from vistack.drivers.bundle import Drivers
@@ -52,6 +70,56 @@ def build_compute_services(
         power_sync_seconds=settings.compute.power_sync_seconds,
     )
     metadata = ServerMetadataService(store, policy, quotas)
+    # Config drives and the metadata service render the same facts (instance_metadata.py).
+    facts = InstanceFactsSource(
+        store,
+        network.networks,
+        clusters.zone_of,
+        settings.compute.default_availability_zone,
+        settings.compute.dhcp_domain,
+        load_vendor_data(settings.compute.vendordata_jsonfile_path),
+    )
+    aggregates = AggregateService(store, policy, clusters)
+    precache = None
+    if servers.work is not None:  # the build goes where an administrator said (2.74)
+        servers.work.placement_filters.append(destination.narrow)
+        templates = servers.work.templates
+        precache = ImagePrecache(policy, bus, aggregates, clusters, image.images, templates)
+    if servers.work is not None and drivers is not None:
+        drives = ConfigDrives(store, drivers, facts, force=settings.compute.force_config_drive)
+        servers.work.before_power_on.append(drives.before_power_on)
+        servers.work.after_undo.append(drives.after_undo)
+    server_groups, suspend, placement = _groups_and_suspend(
+        store, policy, bus, quotas, servers, drivers
+    )
+    # Resize and migrations (moves.py): after the group placement filter, which they apply.
+    moves = MoveService(
+        store,
+        policy,
+        bus,
+        drivers,
+        work=servers.work,
+        flavors=flavors,
+        quotas=quotas,
+        clusters=clusters,
+    )
+    if moves.work is not None and placement is not None:
+        moves.work.after_move.append(placement.moved)  # DRS rules follow a moved member
+    # createImage/createBackup, rebuild, shelve and rescue (domain/disk_actions.py).
+    disk = build_disk_actions(
+        store,
+        policy,
+        bus,
+        drivers,
+        servers=servers,
+        images=image.images,
+        image_data=image.data,
+        networks=network.networks,
+        clusters=clusters,
+        quotas=quotas,
+        keypairs=keypairs,
+        shelved_offload_time=settings.compute.shelved_offload_time,
+    )
     return ComputeServices(
         flavors,
         keypairs,
@@ -59,7 +127,46 @@ def build_compute_services(
         clusters,
         servers,
         metadata,
-        aggregates=AggregateService(store, policy, clusters),
+        aggregates=aggregates,
         usage=UsageService(store, policy),
-        migrations=MigrationService(policy),
+        migrations=MigrationService(policy, store),
+        moves=moves,
+        instance_facts=facts,
+        subresources=build_sub_resources(store, policy, network.networks, drivers, servers.work),
+        tags=ServerTagService(store, policy),
+        extras=ServerExtras(store, policy, clusters),
+        floating_ips=FloatingIpActions(store, policy, network.networks),
+        precache=precache,
+        hosts=HostService(store, policy, clusters),
+        image_proxy=ImageProxy(image.images, quotas),
+        security_groups=SecurityGroupProxy(network.networks),
+        network_proxy=NetworkProxy(network.networks),
+        floating_ip_proxy=FloatingIpProxy(network.networks),
+        server_groups=server_groups,
+        suspend=suspend,
+        disk=disk,
+        background=(suspend, moves, disk),
     )
+
+
+def _groups_and_suspend(
+    store: ComputeStore,
+    policy: PolicyEngine,
+    bus: WorkQueue,
+    quotas: ComputeQuotas,
+    servers: ServerService,
+    drivers: Drivers | None,
+) -> tuple[ServerGroupService, SuspendService, GroupPlacement | None]:
+    """Server groups (their placement filter and DRS rule hooks on the build) and suspend."""
+    groups = ServerGroupService(store, policy, quotas)
+    servers.server_groups = groups
+    work = servers.work
+    placement = None
+    if work is not None and drivers is not None:
+        placement = GroupPlacement(store, drivers.compute)
+        work.placement_filters.append(placement.narrow)
+        work.before_power_on.append(placement.before_power_on)
+        work.after_undo.append(placement.after_undo)
+        groups.remove_rules = placement.remove_rules
+    compute = drivers.compute if drivers is not None else None
+    return groups, SuspendService(store, policy, bus, work, compute), placement

@@ -6,9 +6,21 @@ VM found after a vCenter restart or a vMotion is still the same server.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
-from vistack.drivers.models import AttachedDisk, ClusterInfo, NicInfo, NicSpec, VMInfo, VMSpec
+from vistack.drivers.models import (
+    AttachedDisk,
+    ClusterInfo,
+    ConsoleTicket,
+    ImageFile,
+    NicInfo,
+    NicSpec,
+    VMInfo,
+    VMSpec,
+    VMStats,
+)
+from vistack.drivers.vm_rules import RuleKind, VmGroupRule
 
 
 class ComputeDriver(Protocol):
@@ -130,5 +142,165 @@ class ComputeDriver(Protocol):
 
         :raises NotFoundError: no such VM, or the disk is not attached to it.
         :raises InvalidStateError: `size_gb` is smaller than the disk (never shrink).
+        """
+        ...
+
+    def suspend(self, instance_uuid: str) -> None:
+        """Suspend the VM (memory saved to its directory, host resources freed); `power_on`
+        resumes it.
+
+        :raises NotFoundError: no such VM.
+        :raises InvalidStateError: it is not powered on (vcsim does not check).
+        """
+        ...
+
+    def set_vm_group_rule(
+        self,
+        cluster: str,
+        name: str,
+        kind: RuleKind,
+        vm_uuids: Sequence[str],
+        *,
+        mandatory: bool,
+    ) -> VmGroupRule | None:
+        """Make the cluster's VM-VM rule `name` hold exactly these VMs (create or edit it,
+        enabled). VMs not found are left out; a rule needs two VMs, so with fewer found the
+        rule is removed and None returned.
+
+        :raises NotFoundError: no such cluster.
+        """
+        ...
+
+    def delete_vm_group_rule(self, cluster: str, name: str) -> bool:
+        """Remove the cluster's VM-VM rule `name`; False when there was none.
+
+        :raises NotFoundError: no such cluster.
+        """
+        ...
+
+    def list_vm_group_rules(self, cluster: str) -> list[VmGroupRule]:
+        """The cluster's VM-VM affinity and anti-affinity rules, by name.
+
+        :raises NotFoundError: no such cluster.
+        """
+        ...
+
+    # -- moves and resizes (resize, cold and live migration) ------------------------------------
+
+    def relocate_vm(self, instance_uuid: str, cluster: str, host: str | None = None) -> VMInfo:
+        """Move the VM to `cluster` (its root resource pool) and `host` (one of its hosts; the
+        first when None), powered on (vMotion) or off; its disks stay on their datastores, which
+        the cluster must see. Relocating to where the VM already is changes nothing.
+
+        :raises NotFoundError: no such VM, cluster, or host in that cluster.
+        :raises NoCapacityError: the cluster cannot run the powered-on VM, or does not see
+            its datastore.
+        """
+        ...
+
+    def resize_vm(
+        self,
+        instance_uuid: str,
+        *,
+        cpus: int,
+        memory_mb: int,
+        cores_per_socket: int,
+        root_gb: int,
+    ) -> VMInfo:
+        """Set CPUs, cores per socket and memory, and grow the root (first) disk to `root_gb`
+        (0 or the current size: left alone), in one reconfiguration; the VM should be off.
+
+        :raises NotFoundError: no such VM.
+        :raises InvalidStateError: `root_gb` is smaller than the root disk (never shrink).
+        """
+        ...
+
+    def copy_disk(self, source: str, destination: str) -> None:
+        """Copy the disk file `source` to the new file `destination` (same format; the VM using
+        `source`, if any, should be off).
+
+        :raises NotFoundError: no disk at `source`, or the destination folder is missing.
+        :raises AlreadyExistsError: a file exists at `destination`.
+        """
+        ...
+
+    def replace_disk(self, instance_uuid: str, path: str, source: str, size_gb: int) -> VMInfo:
+        """Make the VM's disk at `path` a copy of the disk file `source` (`size_gb` big),
+        keeping `source`: the attached disk at `path` is detached and deleted, `source` copied
+        to `path`, and `path` attached in the first free slot (the root's, when the root is the
+        one replaced). Safe to repeat after an interruption at any point: each run starts by
+        removing whatever is at `path`. The VM should be off.
+
+        :raises NotFoundError: no such VM, or no disk at `source`.
+        """
+        ...
+
+    def acquire_console_ticket(self, instance_uuid: str) -> ConsoleTicket:
+        """A one-time WebMKS console ticket for the VM (Nova's `mks` console on VMware).
+
+        :raises NotFoundError: no such VM.
+        :raises InvalidStateError: the VM is not powered on (vCenter hands out no ticket then).
+        :raises UnsupportedError: this vCenter cannot hand out tickets (vcsim lacks
+            `AcquireTicket`).
+        """
+        ...
+
+    def vm_stats(self, instance_uuid: str) -> VMStats:
+        """The VM's figures for diagnostics: configuration, power, uptime and usage.
+
+        :raises NotFoundError: no such VM.
+        """
+        ...
+
+    def attach_iso(self, instance_uuid: str, path: str) -> None:
+        """Add a CD-ROM backed by the ISO file at datastore `path`, connected at power-on (the
+        config drive).
+
+        :raises NotFoundError: no such VM, or no such ISO file.
+        :raises AlreadyExistsError: a CD-ROM of this VM holds that ISO already.
+        :raises NoCapacityError: the VM has no free IDE slot for another CD-ROM.
+        """
+        ...
+
+    def detach_iso(self, instance_uuid: str, path: str) -> None:
+        """Remove the CD-ROM backed by `path` (the file is kept).
+
+        :raises NotFoundError: no such VM, or no CD-ROM of it holds that ISO.
+        """
+        ...
+
+    def list_isos(self, instance_uuid: str) -> list[str]:
+        """The datastore paths of the ISO files the VM's CD-ROMs hold, in device order.
+
+        :raises NotFoundError: no such VM.
+        """
+        ...
+
+    def export_root_disk(self, instance_uuid: str, target: str) -> ImageFile:
+        """Copy the VM's root disk to the datastore path `target` as one self-contained VMDK
+        file (an image's data), while the VM runs or not: the copy is of one moment (a VM
+        snapshot for the copy's time). A failed copy leaves nothing at `target`.
+
+        :raises NotFoundError: no such VM, it has no disk, or no such datastore.
+        :raises AlreadyExistsError: a file exists at `target`.
+        :raises NoCapacityError: the datastore has no room for the copy.
+        :raises UnsupportedError: the backend cannot make a one-file copy of a disk with data.
+        """
+        ...
+
+    def attach_rescue_disk(self, instance_uuid: str, source: str) -> AttachedDisk:
+        """Add a copy of the disk file `source` (a rescue image) to the VM and make it the
+        first boot device (Nova's rescue). Repeatable: a rescue disk already attached is kept.
+        The VM should be off.
+
+        :raises NotFoundError: no such VM, or no disk file at `source`.
+        """
+        ...
+
+    def detach_rescue_disk(self, instance_uuid: str) -> None:
+        """Remove the rescue disk (its file deleted) and boot from the root disk again
+        (unrescue). A VM without a rescue disk is left as it is. The VM should be off.
+
+        :raises NotFoundError: no such VM.
         """
         ...

@@ -223,3 +223,41 @@ class Topology:
     datastores: tuple[str, ...]
     dvs: str
     portgroups: tuple[str, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class ConsoleTicket:
+    """A one-time WebMKS ticket for a VM's console (`VirtualMachine.AcquireTicket("webmks")`):
+    a WebMKS client connects to `wss://{host}:{port}/ticket/{ticket}` within minutes, and the
+    ticket is spent. `ssl_thumbprint` pins the ESXi host's certificate."""
+
+    ticket: str
+    host: str
+    port: int
+    ssl_thumbprint: str = ""
+    #: The URL vCenter gave with the ticket (7.0 and later), else empty.
+    given_url: str = ""
+
+    @property
+    def url(self) -> str:
+        return self.given_url or f"wss://{self.host}:{self.port}/ticket/{self.ticket}"
+
+
+@dataclass(frozen=True)
+class VMStats:
+    """What the backend reports about a running VM for Nova's diagnostics.
+
+    `raw` holds the backend's own flat figures (vSphere's `summary.config`, `quickStats` and
+    `runtime` fields by name), shown as they are by the pre-2.48 diagnostics; the typed fields
+    are the ones the 2.48 standard format needs, None where the backend reports nothing (vcsim's
+    quickStats are empty)."""
+
+    power_state: PowerState
+    cpus: int
+    memory_mb: int
+    uptime_seconds: int | None = None
+    guest_memory_used_mb: int | None = None
+    cpu_usage_mhz: int | None = None
+    nic_macs: tuple[str, ...] = ()
+    disk_paths: tuple[str, ...] = ()
+    raw: dict[str, str | int | float | bool | None] = field(default_factory=dict)

@@ -6,6 +6,7 @@ from alembic import context
 
 # Imported for their side effect: each registers its tables on the shared metadata.
 import vistack.compute.db.aggregate_tables
+import vistack.compute.db.lifecycle_tables
 import vistack.compute.db.tables
 import vistack.identity.db.tables
 import vistack.image.db.metadef_tables

@@ -68,5 +68,6 @@ def build_edge_sync(settings: Settings, services: NetworkServices) -> EdgeSync |
             options.edge_state_dir,
             Path(settings.data_dir),
             metadata_upstream(settings),
+            settings.compute.metadata_proxy_shared_secret,
         ),
     )

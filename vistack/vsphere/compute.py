@@ -12,25 +12,34 @@ raises `UnsupportedError` there instead of being degraded to a reset.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import zlib
+from collections.abc import Callable, Sequence
+from functools import cached_property
 from typing import Any, TypeVar
 
 from vistack.drivers.errors import AlreadyExistsError, InvalidStateError, NotFoundError
 from vistack.drivers.models import (
     AttachedDisk,
     ClusterInfo,
+    ConsoleTicket,
+    ImageFile,
     NicInfo,
     NicSpec,
     PowerState,
     VMInfo,
     VMSpec,
+    VMStats,
 )
 from vistack.drivers.paths import datastore_path, split_datastore_path
-from vistack.vsphere import devices
+from vistack.drivers.vm_rules import RuleKind, VmGroupRule
+from vistack.vsphere import cdrom, consoles, devices, diagnostics
+from vistack.vsphere.drs_rules import DrsRules
 from vistack.vsphere.lookup import Lookup
 from vistack.vsphere.properties import ObjectProps, retrieve, retrieve_one
 from vistack.vsphere.session import Client, VCenterSession
 from vistack.vsphere.tasks import wait_for_task
+from vistack.vsphere.vm_disks import VMDisks
+from vistack.vsphere.vm_moves import VMMoves
 from vistack.vsphere.vmomi import vim, vmodl
 
 T = TypeVar("T")
@@ -148,6 +157,8 @@ class VSphereCompute:
             vm = self._clone(client, spec, pool, datastore, nic_specs)
         lookup.remember_vm(spec.instance_uuid, client.ref(vm))
         info = self._read(client, vm)
+        if info.cluster and info.cluster != spec.cluster:
+            info = self._into_cluster(client, vm, cluster.hosts, spec.instance_uuid)
         fix = self._post_clone_fixes(spec, info)
         if fix is not None:
             self._reconfig(client, vm, fix)
@@ -448,6 +459,123 @@ class VSphereCompute:
 
     def _disk(self, client: Client, vm: Any, instance_uuid: str, path: str) -> AttachedDisk:
         return devices.attached(self._find_disk(client, vm, instance_uuid, path))
+
+    # -- consoles and diagnostics (vsphere/consoles.py, vsphere/diagnostics.py) ----------------
+
+    def acquire_console_ticket(self, instance_uuid: str) -> ConsoleTicket:
+        return self._session.call(
+            lambda c: self._on_vm(c, instance_uuid, consoles.acquire_ticket), idempotent=False
+        )
+
+    def vm_stats(self, instance_uuid: str) -> VMStats:
+        return self._session.call(lambda c: self._on_vm(c, instance_uuid, diagnostics.vm_stats))
+
+    # -- suspend and DRS VM-VM rules (vistack.vsphere.drs_rules) -----------------------------
+
+    def suspend(self, instance_uuid: str) -> None:
+        self._task(instance_uuid, lambda vm: vm.SuspendVM_Task())
+
+    @cached_property
+    def _drs(self) -> DrsRules:
+        """One per driver: it serialises each cluster's rule changes."""
+        return DrsRules(self._session, self._lookup, task_timeout=self._timeout)
+
+    def set_vm_group_rule(
+        self,
+        cluster: str,
+        name: str,
+        kind: RuleKind,
+        vm_uuids: Sequence[str],
+        *,
+        mandatory: bool,
+    ) -> VmGroupRule | None:
+        return self._drs.set_rule(cluster, name, kind, vm_uuids, mandatory=mandatory)
+
+    def delete_vm_group_rule(self, cluster: str, name: str) -> bool:
+        return self._drs.delete_rule(cluster, name)
+
+    def list_vm_group_rules(self, cluster: str) -> list[VmGroupRule]:
+        return self._drs.list_rules(cluster)
+
+    # -- moves and resizes (vm_moves.py) -----------------------------------------------------
+
+    def _moves(self) -> VMMoves:
+        return VMMoves(
+            self._session,
+            self._lookup,
+            task_timeout=self._timeout,
+            on_vm=self._on_vm,
+            read=self._read,
+        )
+
+    def relocate_vm(self, instance_uuid: str, cluster: str, host: str | None = None) -> VMInfo:
+        return self._moves().relocate_vm(instance_uuid, cluster, host)
+
+    def resize_vm(
+        self,
+        instance_uuid: str,
+        *,
+        cpus: int,
+        memory_mb: int,
+        cores_per_socket: int,
+        root_gb: int,
+    ) -> VMInfo:
+        return self._moves().resize_vm(
+            instance_uuid,
+            cpus=cpus,
+            memory_mb=memory_mb,
+            cores_per_socket=cores_per_socket,
+            root_gb=root_gb,
+        )
+
+    def copy_disk(self, source: str, destination: str) -> None:
+        self._moves().copy_disk(source, destination)
+
+    def replace_disk(self, instance_uuid: str, path: str, source: str, size_gb: int) -> VMInfo:
+        return self._moves().replace_disk(instance_uuid, path, source, size_gb)
+
+    # -- disks as images (snapshots, rescue): vsphere/vm_disks.py ------------------------------
+
+    def _vm_disks(self) -> VMDisks:
+        return VMDisks(self._session, self._lookup, task_timeout=self._timeout)
+
+    def export_root_disk(self, instance_uuid: str, target: str) -> ImageFile:
+        return self._vm_disks().export_root_disk(instance_uuid, target)
+
+    def attach_rescue_disk(self, instance_uuid: str, source: str) -> AttachedDisk:
+        return self._vm_disks().attach_rescue_disk(instance_uuid, source)
+
+    def detach_rescue_disk(self, instance_uuid: str) -> None:
+        self._vm_disks().detach_rescue_disk(instance_uuid)
+
+    # -- CD-ROMs holding ISO files: the config drive (vistack.vsphere.cdrom) -----------------
+
+    def attach_iso(self, instance_uuid: str, path: str) -> None:
+        def run(client: Client, vm: Any) -> None:
+            cdrom.attach_iso(client, vm, self._lookup, path, self._timeout)
+
+        self._session.call(lambda c: self._on_vm(c, instance_uuid, run), idempotent=False)
+
+    def detach_iso(self, instance_uuid: str, path: str) -> None:
+        def run(client: Client, vm: Any) -> None:
+            cdrom.detach_iso(client, vm, path, self._timeout)
+
+        self._session.call(lambda c: self._on_vm(c, instance_uuid, run), idempotent=False)
+
+    def list_isos(self, instance_uuid: str) -> list[str]:
+        return self._session.call(lambda c: self._on_vm(c, instance_uuid, cdrom.list_isos))
+
+    def _into_cluster(
+        self, client: Client, vm: Any, hosts: tuple[str, ...], instance_uuid: str
+    ) -> VMInfo:
+        """Move a new VM onto a host of its cluster: vcsim's clone stays on the template's host
+        (in whichever cluster made the template) where vCenter's DRS places it in the pool's
+        cluster. Never runs on vCenter; on vcsim the host is chosen by the VM's UUID."""
+        host = client.moref("HostSystem", hosts[zlib.crc32(instance_uuid.encode()) % len(hosts)])
+        wait_for_task(
+            client, vm.RelocateVM_Task(spec=vim.vm.RelocateSpec(host=host)), self._timeout
+        )
+        return self._read(client, vm)
 
 
 def n_pm(nic: NicSpec) -> tuple[str, str]:

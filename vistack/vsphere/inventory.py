@@ -186,6 +186,9 @@ class InventorySnapshot:
     synced_at: float | None = None
     #: Increments with every change applied.
     version: int = 0
+    #: Wall-clock time just before vCenter was asked for what this snapshot shows: every change
+    #: vCenter made before this instant is in it (None for snapshots not read from vCenter).
+    observed_at: float | None = None
 
     @functools.cached_property
     def _by_moref(self) -> dict[str, Any]:
@@ -308,6 +311,7 @@ def build_snapshot(
     state: HealthState | None = None,
     synced_at: float | None = None,
     version: int = 0,
+    observed_at: float | None = None,
 ) -> InventorySnapshot:
     """Turn raw properties into the typed, cross-referenced snapshot."""
     by_type: dict[str, list[tuple[str, dict[str, Any]]]] = {name: [] for name in WATCHED}
@@ -365,6 +369,7 @@ def build_snapshot(
         state=state,
         synced_at=synced_at,
         version=version,
+        observed_at=observed_at,
     )
 
 
@@ -673,10 +678,11 @@ class Inventory:
         self._resync.clear()
         try:
             options = PropertyCollector.WaitOptions(maxWaitSeconds=self.max_wait_seconds)
+            asked = time.time()
             update = session.call(lambda c: collector.WaitForUpdatesEx("", options), long_poll=True)
             objects: dict[str, tuple[str, dict[str, Any]]] = {}
             version = self._apply(objects, update) if update is not None else ""
-            self._publish(datacenter, objects, full=True)
+            self._publish(datacenter, objects, full=True, observed_at=asked)
             deadline = time.monotonic() + self.resync_seconds
             while (
                 not self._stopping.is_set()
@@ -687,6 +693,7 @@ class Inventory:
                 # Wake up for the resync on time rather than after a whole long poll.
                 wait = max(1, min(self.max_wait_seconds, math.ceil(deadline - time.monotonic())))
                 options = PropertyCollector.WaitOptions(maxWaitSeconds=wait)
+                asked = time.time()
                 update = session.call(
                     functools.partial(_wait_for_updates, collector, version, options),
                     long_poll=True,
@@ -694,7 +701,7 @@ class Inventory:
                 if update is None:
                     continue
                 version = self._apply(objects, update)
-                self._publish(datacenter, objects, full=False)
+                self._publish(datacenter, objects, full=False, observed_at=asked)
         finally:
             self._collector = None
             # Both live as long as the session; after a re-login they are gone already.
@@ -780,6 +787,7 @@ class Inventory:
         objects: dict[str, tuple[str, dict[str, Any]]],
         *,
         full: bool,
+        observed_at: float | None = None,
     ) -> None:
         previous = self._snapshot
         snapshot = build_snapshot(
@@ -789,6 +797,7 @@ class Inventory:
             state=self.session.state,
             synced_at=time.time() if full else previous.synced_at,
             version=previous.version + 1,
+            observed_at=observed_at,
         )
         self._snapshot = snapshot
         if full:

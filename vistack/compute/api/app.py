@@ -7,15 +7,29 @@ from starlette.types import ASGIApp
 
 from vistack.common.web import Authenticator, install_error_handlers
 from vistack.compute.api import (
+    actions_security,
     aggregates,
+    consoles,
     flavors,
+    floating_ips,
+    hosts,
     hypervisors,
+    images,
+    instance_actions,
     keypairs,
     limits,
     migrations,
+    networks,
     quotas,
+    removed,
+    security_groups,
     server_actions,
+    server_diagnostics,
+    server_groups,
+    server_interfaces,
     server_metadata,
+    server_tags,
+    server_topology,
     servers,
     services,
     usage,
@@ -24,16 +38,24 @@ from vistack.compute.api import (
 )
 from vistack.compute.api.deps import ComputeServices
 from vistack.compute.api.faults import render_nova_fault
+from vistack.compute.api.legacy_v2 import LegacyV2Middleware
 from vistack.compute.api.microversion import MicroversionMiddleware
+from vistack.compute.api.project_path import ProjectPathMiddleware, served_resources
 
 ROUTERS = (
     versions,
     flavors,
     keypairs,
     servers,
+    instance_actions,
     server_actions,
     server_metadata,
+    server_groups,
+    server_tags,
+    server_topology,
     hypervisors,
+    hosts,
+    images,
     services,
     zones,
     quotas,
@@ -41,6 +63,14 @@ ROUTERS = (
     aggregates,
     usage,
     migrations,
+    server_interfaces,
+    actions_security,
+    server_diagnostics,
+    consoles,
+    removed,
+    security_groups,
+    networks,
+    floating_ips,
 )
 
 
@@ -59,4 +89,6 @@ def build_compute_app(services_: ComputeServices, authenticator: Authenticator) 
     for module in ROUTERS:
         app.include_router(module.router)
     install_error_handlers(app, render_nova_fault)
-    return MicroversionMiddleware(app)
+    paths = [getattr(route, "path", "") for module in ROUTERS for route in module.router.routes]
+    resources = served_resources(paths)
+    return LegacyV2Middleware(MicroversionMiddleware(ProjectPathMiddleware(app, resources)))

@@ -1,8 +1,11 @@
 """`/v2.1/flavors`: list (brief and detail), show, create, delete; extra specs
 (`os-extra_specs`) and project access (`os-flavor-access`, the `action` endpoint).
 
-Handlers parse the query and render Nova's views; the domain checks policy and bodies. A PUT
-on a flavor (its description, 2.55) is not served at 2.1: the router answers 405.
+Handlers parse the query and render Nova's views; the domain checks policy and bodies. By
+microversion: 2.7 refuses access to a public flavor (409; before, the grant is recorded, as
+Nova does, though a public flavor's access list changes nothing); 2.55 adds `description` (shown,
+given at create, changed by `PUT /flavors/{id}`, 404 before); 2.61 shows the extra specs the
+caller may read; 2.75 shows a flavor without swap as `0`, not `""`.
 """
 
 from __future__ import annotations
@@ -12,9 +15,11 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Body, Request, Response
 
-from vistack.common.errors import BadRequest
+from vistack.common.context import RequestContext
+from vistack.common.errors import BadRequest, Forbidden, NotFound
 from vistack.common.web import JSONBody, service_url
-from vistack.compute.api.deps import Context, Services
+from vistack.compute.api.deps import ComputeServices, Context, Services
+from vistack.compute.api.microversion import V2_1, Microversion, Version
 from vistack.compute.domain.flavors import SORT_ATTRIBUTES, Flavor, FlavorQuery
 
 router = APIRouter()
@@ -31,18 +36,30 @@ def links(request: Request, flavor_id: str) -> list[dict[str, str]]:
     ]
 
 
-def brief_view(request: Request, flavor: Flavor) -> dict[str, Any]:
-    return {"id": flavor.id, "name": flavor.name, "links": links(request, flavor.id)}
+def brief_view(request: Request, flavor: Flavor, version: Version = V2_1) -> dict[str, Any]:
+    view: dict[str, Any] = {
+        "id": flavor.id,
+        "name": flavor.name,
+        "links": links(request, flavor.id),
+    }
+    if version.at_least("2.55"):
+        view["description"] = flavor.description
+    return view
 
 
-def full_view(request: Request, flavor: Flavor) -> dict[str, Any]:
-    """Nova 2.1's flavor: no description (2.55) nor extra specs (2.61); swap "" when none."""
-    return {
+def full_view(
+    request: Request,
+    flavor: Flavor,
+    version: Version = V2_1,
+    extra_specs: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """The flavor at `version`; `extra_specs` None: the caller may not see them (2.61)."""
+    view: dict[str, Any] = {
         "id": flavor.id,
         "name": flavor.name,
         "ram": flavor.memory_mb,
         "disk": flavor.root_gb,
-        "swap": flavor.swap_mb or "",
+        "swap": flavor.swap_mb or (0 if version.at_least("2.75") else ""),
         "OS-FLV-EXT-DATA:ephemeral": flavor.ephemeral_gb,
         "OS-FLV-DISABLED:disabled": flavor.disabled,
         "vcpus": flavor.vcpus,
@@ -50,6 +67,33 @@ def full_view(request: Request, flavor: Flavor) -> dict[str, Any]:
         "rxtx_factor": flavor.rxtx_factor or "",
         "links": links(request, flavor.id),
     }
+    if version.at_least("2.55"):
+        view["description"] = flavor.description
+    if version.at_least("2.61") and extra_specs is not None:
+        view["extra_specs"] = extra_specs
+    return view
+
+
+def _specs(
+    services: ComputeServices, context: RequestContext, flavor_id: str, version: Version
+) -> dict[str, str] | None:
+    """The flavor's extra specs for a 2.61 view, None before or when policy hides them."""
+    if not version.at_least("2.61"):
+        return None
+    try:
+        return services.flavors.extra_specs(context, flavor_id)
+    except (Forbidden, NotFound):
+        return None
+
+
+def _full(
+    request: Request,
+    services: ComputeServices,
+    context: RequestContext,
+    flavor: Flavor,
+    version: Version,
+) -> dict[str, Any]:
+    return full_view(request, flavor, version, _specs(services, context, flavor.id, version))
 
 
 def _integer(params: Any, name: str, message: str, minimum: int | None = None) -> int | None:
@@ -91,11 +135,16 @@ def parse_query(request: Request) -> FlavorQuery:
     )
 
 
-def _list(request: Request, services: Services, context: Context, detail: bool) -> Response:
+def _list(
+    request: Request, services: Services, context: Context, detail: bool, version: Version
+) -> Response:
     query = parse_query(request)
     flavors = services.flavors.list_flavors(context, query)
-    view = full_view if detail else brief_view
-    body: dict[str, Any] = {"flavors": [view(request, f) for f in flavors]}
+    if detail:
+        items = [_full(request, services, context, f, version) for f in flavors]
+    else:
+        items = [brief_view(request, f, version) for f in flavors]
+    body: dict[str, Any] = {"flavors": items}
     if flavors and len(flavors) == query.limit:
         params = [(k, v) for k, v in request.query_params.multi_items() if k != "marker"]
         params.append(("marker", flavors[-1].id))
@@ -106,27 +155,54 @@ def _list(request: Request, services: Services, context: Context, detail: bool) 
 
 
 @router.get("/v2.1/flavors")
-def list_flavors(request: Request, services: Services, context: Context) -> Response:
-    return _list(request, services, context, detail=False)
+def list_flavors(
+    request: Request, services: Services, context: Context, version: Microversion
+) -> Response:
+    return _list(request, services, context, detail=False, version=version)
 
 
 @router.get("/v2.1/flavors/detail")
-def list_flavors_detail(request: Request, services: Services, context: Context) -> Response:
-    return _list(request, services, context, detail=True)
+def list_flavors_detail(
+    request: Request, services: Services, context: Context, version: Microversion
+) -> Response:
+    return _list(request, services, context, detail=True, version=version)
 
 
 @router.get("/v2.1/flavors/{flavor_id}")
-def show_flavor(flavor_id: str, request: Request, services: Services, context: Context) -> Response:
-    return JSONBody({"flavor": full_view(request, services.flavors.get(context, flavor_id))})
+def show_flavor(
+    flavor_id: str, request: Request, services: Services, context: Context, version: Microversion
+) -> Response:
+    flavor = services.flavors.get(context, flavor_id)
+    return JSONBody({"flavor": _full(request, services, context, flavor, version)})
 
 
 @router.post("/v2.1/flavors")
 def create_flavor(
-    request: Request, services: Services, context: Context, body: JsonBody = None
+    request: Request,
+    services: Services,
+    context: Context,
+    version: Microversion,
+    body: JsonBody = None,
 ) -> Response:
-    """200, as Nova 2.1 answers (not 201)."""
-    flavor = services.flavors.create(context, body)
-    return JSONBody({"flavor": full_view(request, flavor)})
+    """200, as Nova answers (not 201)."""
+    flavor = services.flavors.create(context, body, described=version.at_least("2.55"))
+    return JSONBody({"flavor": _full(request, services, context, flavor, version)})
+
+
+@router.put("/v2.1/flavors/{flavor_id}")
+def update_flavor(
+    flavor_id: str,
+    request: Request,
+    services: Services,
+    context: Context,
+    version: Microversion,
+    body: JsonBody = None,
+) -> Response:
+    """2.55: change the description (nothing else of a flavor changes)."""
+    if not version.at_least("2.55"):
+        raise NotFound("The resource could not be found.")
+    flavor = services.flavors.describe(context, flavor_id, body)
+    return JSONBody({"flavor": _full(request, services, context, flavor, version)})
 
 
 @router.delete("/v2.1/flavors/{flavor_id}")
@@ -185,14 +261,21 @@ def list_flavor_access(flavor_id: str, services: Services, context: Context) -> 
 
 @router.post("/v2.1/flavors/{flavor_id}/action")
 def flavor_action(
-    flavor_id: str, services: Services, context: Context, body: JsonBody = None
+    flavor_id: str,
+    services: Services,
+    context: Context,
+    version: Microversion,
+    body: JsonBody = None,
 ) -> Response:
     """`addTenantAccess` / `removeTenantAccess`: the body names exactly one action."""
     if not isinstance(body, dict) or len(body) != 1:
         raise BadRequest("Malformed request body: it must name exactly one action.")
     action = next(iter(body))
     if action == "addTenantAccess":
-        projects = services.flavors.add_access(context, flavor_id, body)
+        refuse_public = version.at_least("2.7")
+        projects = services.flavors.add_access(
+            context, flavor_id, body, refuse_public=refuse_public
+        )
     elif action == "removeTenantAccess":
         projects = services.flavors.remove_access(context, flavor_id, body)
     else:

@@ -20,7 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from vistack.compute.api.faults import render_nova_fault
 
 MIN_VERSION = (2, 1)
-MAX_VERSION = (2, 2)
+MAX_VERSION = (2, 85)
 SCOPE_KEY = "vistack.compute.microversion"
 _VERSION = re.compile(r"^([1-9]\d*)\.([1-9]\d*|0)$")
 
@@ -135,3 +135,5 @@ async def request_version(request: Request) -> Version:
 
 
 Microversion = Annotated[Version, Depends(request_version)]
+#: The version of a request that names none.
+V2_1 = Version(*MIN_VERSION)

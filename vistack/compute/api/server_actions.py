@@ -1,55 +1,38 @@
-"""`POST /v2.1/servers/{id}/action`: the actions this cloud performs, and a clear refusal of the
-ones it does not (yet), by name, in Nova's fault format."""
+"""`POST /v2.1/servers/{id}/action`: dispatches to the handlers registered by name in
+`action_registry` (each feature's `actions_*` module), and refuses by name, in Nova's fault
+format, the actions this cloud does not perform (yet)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Response
+from fastapi import APIRouter, Body, Request, Response
 
 from vistack.common.errors import BadRequest, NotImplementedByBackend
+from vistack.compute.api import (
+    actions_admin,  # noqa: F401  (registers its actions)
+    actions_images,  # noqa: F401  (registers its actions)
+    actions_migrate,  # noqa: F401  (registers its actions)
+    actions_network_proxy,  # noqa: F401  (registers its actions)
+    actions_power,  # noqa: F401  (registers its actions)
+    actions_rebuild,  # noqa: F401  (registers its actions)
+    actions_rescue,  # noqa: F401  (registers its actions)
+    actions_resize,  # noqa: F401  (registers its actions)
+    actions_security,  # noqa: F401  (registers its actions)
+    actions_shelve,  # noqa: F401  (registers its actions)
+    actions_suspend,  # noqa: F401  (registers its actions)
+    consoles,  # noqa: F401  (registers its actions)
+)
+from vistack.compute.api.action_registry import ACTIONS, ActionCall
 from vistack.compute.api.deps import Context, Services
+from vistack.compute.api.microversion import Microversion
 
 router = APIRouter()
 JsonBody = Annotated[Any, Body()]
 
 #: Nova actions not served yet: refused with 501 rather than accepted and ignored.
-NOT_YET = frozenset(
-    {
-        "pause",
-        "unpause",
-        "suspend",
-        "resume",
-        "resize",
-        "confirmResize",
-        "revertResize",
-        "rebuild",
-        "createImage",
-        "shelve",
-        "shelveOffload",
-        "unshelve",
-        "rescue",
-        "unrescue",
-        "migrate",
-        "os-migrateLive",
-        "os-resetState",
-        "forceDelete",
-        "restore",
-        "changePassword",
-        "addSecurityGroup",
-        "removeSecurityGroup",
-        "os-getVNCConsole",
-        "os-getSPICEConsole",
-        "os-getSerialConsole",
-        "os-getRDPConsole",
-        "trigger_crash_dump",
-        "evacuate",
-        "createBackup",
-        "injectNetworkInfo",
-        "resetNetwork",
-    }
-)
+NOT_YET: frozenset[str] = frozenset()
 #: Actions vSphere itself cannot do.
 UNSUPPORTED = {
     "os-getConsoleOutput": "vSphere VMs have no serial console log to read; use a remote console.",
@@ -57,32 +40,28 @@ UNSUPPORTED = {
 
 
 @router.post("/v2.1/servers/{server_id}/action")
-def server_action(server_id: str, body: JsonBody, services: Services, context: Context) -> Response:
+def server_action(
+    server_id: str,
+    body: JsonBody,
+    services: Services,
+    context: Context,
+    version: Microversion,
+    request: Request,
+) -> Response:
     if not isinstance(body, Mapping) or len(body) != 1:
         raise BadRequest("The action body must be an object with exactly one action.")
     ((name, argument),) = body.items()
-    servers = services.servers
-    if name == "os-start":
-        servers.power(context, server_id, "start")
-    elif name == "os-stop":
-        servers.power(context, server_id, "stop")
-    elif name == "reboot":
-        kind = argument.get("type") if isinstance(argument, Mapping) else None
-        if not isinstance(kind, str) or kind.upper() not in ("SOFT", "HARD"):
-            raise BadRequest("Invalid input for field/attribute type. Value must be SOFT or HARD.")
-        servers.power(
-            context, server_id, "reboot_hard" if kind.upper() == "HARD" else "reboot_soft"
-        )
-    elif name in ("lock", "unlock"):
-        servers.set_locked(context, server_id, locked=name == "lock")
-    elif name in UNSUPPORTED:
-        servers.get(context, server_id)  # 404 first, as Nova checks the server
+    handler = ACTIONS.get(name)
+    if handler is not None:
+        call = ActionCall(services, context, server_id, name, argument, version, request)
+        answer = handler(call)
+        return answer if answer is not None else Response(status_code=202)
+    if name in UNSUPPORTED:
+        services.servers.get(context, server_id)  # 404 first, as Nova checks the server
         raise NotImplementedByBackend(UNSUPPORTED[name])
-    elif name in NOT_YET:
-        servers.get(context, server_id)
+    if name in NOT_YET:
+        services.servers.get(context, server_id)
         raise NotImplementedByBackend(
             f"The server action {name} is not available in this cloud yet."
         )
-    else:
-        raise BadRequest(f"There is no such action: {name}")
-    return Response(status_code=202)
+    raise BadRequest(f"There is no such action: {name}")

@@ -95,12 +95,20 @@ def create(unit: ComputeUnit, new: NewFlavor, now: datetime) -> FlavorRow:
         rxtx_factor=new.rxtx_factor,
         is_public=new.is_public,
         disabled=False,
-        description=None,
+        description=new.description,
         created_at=now,
         updated_at=None,
     )
     unit.add(row)
     return row
+
+
+def set_description(
+    unit: ComputeUnit, row: FlavorRow, description: str | None, now: datetime
+) -> None:
+    row.description = description
+    row.updated_at = now
+    unit.flush()
 
 
 def delete_flavor(unit: ComputeUnit, row: FlavorRow) -> None:

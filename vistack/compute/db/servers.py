@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import and_, or_, select, update
 
 from vistack.common.clock import utcnow
+from vistack.compute.db import server_tags
 from vistack.compute.db.store import ComputeUnit
 from vistack.compute.db.tables import ServerActionRow, ServerRow
 from vistack.compute.domain.models import Server, ServerQuery
@@ -66,6 +67,8 @@ def to_server(row: ServerRow) -> Server:
         requested_networks=tuple(row.requested_networks or ()),
         access_ip_v4=row.access_ip_v4,
         access_ip_v6=row.access_ip_v6,
+        locked_reason=row.locked_reason,
+        system_metadata=dict(row.system_metadata or {}),
     )
 
 
@@ -144,6 +147,18 @@ def listing(unit: ComputeUnit, asked: ServerQuery, limit: int | None = None) -> 
         query = query.where(ServerRow.cluster == asked.cluster)
     if asked.changes_since is not None:
         query = query.where(ServerRow.updated_at >= asked.changes_since)
+    if asked.changes_before is not None:
+        query = query.where(ServerRow.updated_at <= asked.changes_before)
+    if asked.locked is not None:
+        query = query.where(ServerRow.locked.is_(asked.locked))
+    tagged = server_tags.list_filter(
+        tags=asked.tags,
+        tags_any=asked.tags_any,
+        not_tags=asked.not_tags,
+        not_tags_any=asked.not_tags_any,
+    )
+    if tagged is not None:
+        query = query.where(tagged)
     column = SORT_COLUMNS[asked.sort_key]
     descending = asked.sort_dir == "desc"
     if asked.marker is not None:
@@ -186,6 +201,22 @@ def settled(
         ServerRow.vm_state.in_(("active", "stopped")),
     )
     return [(r[0], r[1], r[2], r[3]) for r in unit.session.execute(query)]
+
+
+def settled_with_times(
+    unit: ComputeUnit,
+) -> list[tuple[str, str, str | None, str | None, datetime]]:
+    """`settled` with no time bound, each with its `updated_at`: the watch-driven power sync
+    judges the older ones on its picture and re-reads the VMs of the recent ones."""
+    query = select(
+        ServerRow.id, ServerRow.vm_state, ServerRow.cluster, ServerRow.vm_host, ServerRow.updated_at
+    ).where(
+        ServerRow.deleted_at.is_(None),
+        ServerRow.task_state.is_(None),
+        ServerRow.launched_at.is_not(None),
+        ServerRow.vm_state.in_(("active", "stopped")),
+    )
+    return [(r[0], r[1], r[2], r[3], r[4]) for r in unit.session.execute(query)]
 
 
 def start_action(

@@ -37,6 +37,10 @@ def by_number(unit: ComputeUnit, number: int) -> ComputeServiceRow | None:
     return unit.session.scalars(query).first()
 
 
+def by_uuid(unit: ComputeUnit, service_uuid: str) -> ComputeServiceRow | None:
+    return unit.session.get(ComputeServiceRow, service_uuid)
+
+
 def by_host(unit: ComputeUnit, binary: str, host: str) -> ComputeServiceRow | None:
     query = select(ComputeServiceRow).where(
         ComputeServiceRow.binary == binary, ComputeServiceRow.host == host
@@ -88,6 +92,12 @@ def set_status(
 ) -> None:
     row.disabled = disabled
     row.disabled_reason = reason
+    row.updated_at = utcnow()
+    unit.flush()
+
+
+def set_forced_down(unit: ComputeUnit, row: ComputeServiceRow, forced_down: bool) -> None:
+    row.forced_down = forced_down
     row.updated_at = utcnow()
     unit.flush()
 

@@ -132,6 +132,11 @@ class ServerRow(Base):
     #: The addresses the user says the server is reached at (Nova stores, never routes them).
     access_ip_v4: Mapped[str | None] = mapped_column(String(64))
     access_ip_v6: Mapped[str | None] = mapped_column(String(64))
+    #: What a lifecycle action keeps between its steps (Nova's system metadata): the flavor
+    #: before a resize, the disk kept for a revert, the shelved image, the rescue disk.
+    system_metadata: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    #: Why the server is locked (2.73), shown to whoever may see it.
+    locked_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class ServerActionRow(Base):

@@ -24,11 +24,22 @@ from vistack.common.errors import VistackError
 from vistack.compute.db import servers as queries
 from vistack.compute.db.store import ComputeStore
 from vistack.compute.domain import states
-from vistack.compute.domain.clusters import ClusterService
+from vistack.compute.domain.action_events import (
+    BUILD_EVENT,
+    DELETE_EVENT,
+    POWER_EVENTS,
+    ActionEvents,
+)
+from vistack.compute.domain.clusters import ClusterCapacity, ClusterService
 from vistack.compute.domain.models import Server
 from vistack.compute.domain.scheduler import NO_VALID_HOST, pick_cluster, pick_datastore
 from vistack.compute.domain.templates import TemplateCache, image_disk
-from vistack.compute.domain.work import ServerLocks, context_of, owner_context
+from vistack.compute.domain.work import (
+    ServerLocks,
+    context_of,
+    owner_context,
+    service_context,
+)
 from vistack.drivers.bundle import Drivers
 from vistack.drivers.errors import (
     AlreadyExistsError,
@@ -52,6 +63,14 @@ POWER_TOPIC = "compute.power"
 class BuildAborted(Exception):
     """The server went (or is going) away while it was being built: stop, undo nothing more
     than the delete will."""
+
+
+#: Narrows the clusters a server may be built on (a server group's policy, ...).
+PlacementFilter = Callable[[Server, list[ClusterCapacity]], list[ClusterCapacity]]
+#: Runs once the VM exists and before it powers on (attach the config drive, join DRS rules).
+BeforePowerOn = Callable[[Server, VMSpec], None]
+#: Undoes what a hook made for a server once its VM is gone; returns what it could not undo.
+AfterUndo = Callable[[str], list[str]]
 
 
 @dataclass(frozen=True)
@@ -81,6 +100,22 @@ class ServerWork:
         self._networks = networks
         self._templates = templates
         self._locks = ServerLocks()
+        #: Extension points for the features around a build (see the type aliases above).
+        self.placement_filters: list[PlacementFilter] = []
+        self.before_power_on: list[BeforePowerOn] = []
+        self.after_undo: list[AfterUndo] = []
+        #: The action events each job records (features' jobs record theirs here too).
+        self.events = ActionEvents(store)
+
+    @property
+    def locks(self) -> ServerLocks:
+        """The per-server locks every job on a server holds (features' jobs take them too)."""
+        return self._locks
+
+    @property
+    def templates(self) -> TemplateCache:
+        """The image templates builds clone (features that make a VM again clone them too)."""
+        return self._templates
 
     # ------------------------------------------------------------------ helpers
 
@@ -121,23 +156,30 @@ class ServerWork:
             if server is None or server.task_state not in states.BUILD_TASKS:
                 return  # deleted, or built by a job before this one
             context = self._context(payload, server)
+            event = self.events.start(server_id, request_id, BUILD_EVENT)
             try:
                 self._build(server, context)
-            except BuildAborted:
+            except BuildAborted as exc:
+                self.events.finish(event, exc, details="The server was deleted during its build.")
                 self._finish_action(server_id, request_id, "Error")
                 return
             except Exception as exc:
+                self.events.finish(event, exc)
                 self._fail_build(server, context, exc)
                 self._finish_action(server_id, request_id, "Error")
                 return
+            self.events.finish(event)
             self._finish_action(server_id, request_id, "Success")
 
     def _build(self, server: Server, context: RequestContext) -> None:
         flavor = server.flavor
         image = self._images.visible_image(context, server.image_id)
         image_datastore, _ = image_disk(image)
+        candidates = self._clusters.candidates(server.availability_zone)
+        for narrow in self.placement_filters:
+            candidates = narrow(server, candidates)
         cluster = pick_cluster(
-            self._clusters.candidates(server.availability_zone),
+            candidates,
             vcpus=int(flavor["vcpus"]),
             memory_mb=int(flavor["ram"]),
             disk_gb=int(flavor["disk"]),
@@ -148,7 +190,7 @@ class ServerWork:
         if datastore is None:
             raise NoCapacityError(f"Cluster {cluster.name} sees no datastore.")
         self._advance(server.id, cluster=cluster.name, task_state=states.NETWORKING)
-        plugged = self._plug(server, context)
+        plugged = self._plug(server, context, cluster.name)
         self._advance(server.id, addresses=plugged.addresses, task_state=states.SPAWNING)
         template = self._templates.template_for(
             image, cluster.name, datastore, cpus=int(flavor["vcpus"]), memory_mb=int(flavor["ram"])
@@ -173,6 +215,8 @@ class ServerWork:
             vm = self._drivers.compute.create_vm(spec)
         except AlreadyExistsError:
             vm = self._drivers.compute.get_vm(server.id)  # a resumed build made it already
+        for hook in self.before_power_on:
+            hook(server, spec)
         if vm.power_state != PowerState.ON:
             # Powered on, it is running: no read back (the host DRS chose at the clone is
             # kept; a later move is vCenter's to report).
@@ -187,8 +231,10 @@ class ServerWork:
             fault=None,
         )
 
-    def _plug(self, server: Server, context: RequestContext) -> Plugged:
-        """Make or claim each requested port, recording each id as soon as it exists."""
+    def _plug(self, server: Server, context: RequestContext, cluster: str) -> Plugged:
+        """Make or claim each requested port, recording each id as soon as it exists, and bind
+        it to the cluster (`binding:host_id`, as Nova binds a port to its compute host): a
+        bound compute port is ACTIVE in Neutron."""
         requested = server.requested_networks
         port_ids: list[str] = []
         owned: list[str] = []
@@ -218,6 +264,11 @@ class ServerWork:
                 owned.append(port["id"])
             self._record(server.id, port_ids=list(port_ids), owned_port_ids=list(owned))
             self._advance(server.id)  # stop here when a delete arrived meanwhile
+            port = self._networks.update_port(
+                service_context(server.project_id),
+                port["id"],
+                {"port": {"binding:host_id": cluster}},
+            )
             network_name, portgroup = self._networks.portgroup_of(context, port["network_id"])
             nics.append(NicSpec(portgroup, port["mac_address"]))
             addresses.setdefault(network_name, []).extend(
@@ -268,18 +319,21 @@ class ServerWork:
             row = queries.get(unit, server_id)
             port_ids = list(row.port_ids or []) if row is not None else []
             owned = set(row.owned_port_ids or []) if row is not None else set()
+            project_id = row.project_id if row is not None else context.project_id or ""
         for port_id in port_ids:
             try:
                 if port_id in owned:
                     self._networks.delete_port(context, port_id)
                 else:
-                    body = {"port": {"device_id": "", "device_owner": ""}}
-                    self._networks.update_port(context, port_id, body)
+                    body = {"port": {"device_id": "", "device_owner": "", "binding:host_id": ""}}
+                    self._networks.update_port(service_context(project_id), port_id, body)
             except VistackError as exc:
                 if exc.status != 404:
                     problems.append(f"port {port_id}: {exc.message}")
         with self._store.transaction() as unit:
             queries.set_fields(unit, server_id, port_ids=[], owned_port_ids=[])
+        for hook in self.after_undo:
+            problems.extend(hook(server_id))
         return problems
 
     def delete(self, payload: Mapping[str, Any]) -> None:
@@ -290,7 +344,10 @@ class ServerWork:
             if server is None or server.task_state != states.DELETING:
                 return
             context = self._context(payload, server)
+            event = self.events.start(server_id, request_id, DELETE_EVENT, host=server.cluster)
             problems = self._undo(server_id, context)
+            failure = RuntimeError("; ".join(problems)) if problems else None
+            self.events.finish(event, failure)
             with self._store.transaction() as unit:
                 if problems:
                     queries.set_fields(
@@ -327,6 +384,8 @@ class ServerWork:
             if server is None or server.task_state != POWER_TASKS[action]:
                 return
             result = "Success"
+            name = POWER_EVENTS.get(action, f"compute_{action}_instance")
+            event = self.events.start(server_id, request_id, name, host=server.cluster)
             try:
                 vm = POWER_STEPS[action](self._drivers, server_id)
                 values: dict[str, Any] = {
@@ -340,6 +399,9 @@ class ServerWork:
                 LOG.info("%s of server %s failed: %s", action, server_id, exc)
                 values = {"fault": fault_of(exc, [])}
                 result = "Error"
+                self.events.finish(event, exc)
+            else:
+                self.events.finish(event)
             with self._store.transaction() as unit:
                 # Only while the task is still this one: a delete may have taken over.
                 queries.set_if_task(unit, server_id, POWER_TASKS[action], task_state=None, **values)

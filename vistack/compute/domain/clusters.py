@@ -27,6 +27,7 @@ import logging
 import socket
 import threading
 import time
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -44,6 +45,9 @@ from vistack.config import ComputeSettings, ConfigError
 from vistack.drivers.bundle import Drivers
 from vistack.drivers.errors import DriverError
 from vistack.drivers.models import ClusterInfo, DatastoreInfo
+
+#: The namespace of the hypervisors' uuids (2.53): one per compute service, derived from it.
+NODE_NAMESPACE = uuid.UUID("0d6f3f55-2b8f-5b4e-9a0c-6a1e3c9d7b21")
 
 LOG = logging.getLogger(__name__)
 
@@ -93,6 +97,10 @@ class ServiceState:
     disabled_reason: str | None
     up: bool
     updated_at: datetime | None
+    #: Told down from outside (`os-services/force-down`, 2.11): no new server goes there.
+    forced_down: bool = False
+    #: The service's uuid, its id from 2.53.
+    uuid: str = ""
 
 
 @dataclass(frozen=True)
@@ -115,6 +123,9 @@ class Hypervisor:
     host_ip: str
     cpu_info: dict[str, Any]
     servers: tuple[tuple[str, str], ...] = ()
+    #: The ids from 2.53: the compute node's (derived from its service's) and the service's.
+    uuid: str = ""
+    service_uuid: str = ""
 
     @property
     def free_ram_mb(self) -> int:
@@ -390,6 +401,64 @@ class ClusterService:
             )
         return self._state(row, self._current())
 
+    def force_down(self, context: RequestContext, body: Any) -> ServiceState:
+        """`PUT /os-services/force-down` (2.11) with `{"host", "binary", "forced_down"}`: an
+        outside monitor's word that a cluster's `nova-compute` is down (its cluster then gets
+        no new server, and the service shows `down`) or back.
+
+        :raises BadRequest: malformed body, another binary. :raises NotFound: unknown host.
+        """
+        self._policy.authorize("os_compute_api:os-services:update", context, {})
+        if not isinstance(body, dict) or "forced_down" not in body:
+            raise BadRequest("Missing forced_down field")
+        forced = body["forced_down"]
+        if not isinstance(forced, bool):
+            raise BadRequest(
+                f"Invalid input for field/attribute forced_down. Value: {forced}. "
+                f"{forced!r} is not of type 'boolean'"
+            )
+        host, binary, _ = _service_body({k: v for k, v in body.items() if k != "forced_down"})
+        if binary != COMPUTE:
+            raise BadRequest(
+                f"Updating a {binary} service is not supported. Only nova-compute services can "
+                "be updated."
+            )
+        with self._store.transaction() as unit:
+            row = queries.by_host(unit, binary, host)
+            if row is None:
+                raise NotFound(f"Host '{host}' is not mapped to any cell")
+            queries.set_forced_down(unit, row, forced)
+        return self._state(row, self._current())
+
+    def update_service_v253(
+        self, context: RequestContext, service_uuid: str, body: Any
+    ) -> ServiceState:
+        """`PUT /os-services/{uuid}` (2.53): `status` (`enabled`/`disabled`, with an optional
+        `disabled_reason`) and/or `forced_down`, on a `nova-compute` only.
+
+        :raises BadRequest: a malformed body, neither field, a reason with `enabled`, another
+            binary. :raises NotFound: no service has this uuid.
+        """
+        self._policy.authorize("os_compute_api:os-services:update", context, {})
+        status, reason, forced = _v253_body(body)
+        with self._store.transaction() as unit:
+            row = queries.by_uuid(unit, service_uuid)
+            if row is None:
+                raise NotFound(f"Service {service_uuid} could not be found.")
+            if row.binary != COMPUTE:
+                raise BadRequest(
+                    f"Updating a {row.binary} service is not supported. Only nova-compute "
+                    "services can be updated."
+                )
+            if status is not None:
+                disabled = status == "disabled"
+                queries.set_status(
+                    unit, row, disabled=disabled, reason=reason if disabled else None
+                )
+            if forced is not None:
+                queries.set_forced_down(unit, row, forced)
+        return self._state(row, self._current())
+
     def delete_service(self, context: RequestContext, service_id: str) -> None:
         """Forget a service; a `nova-compute` only once its cluster runs no server (it comes
         back at the next start if vCenter still lists the cluster), and its host leaves every
@@ -401,7 +470,7 @@ class ClusterService:
         """
         self._policy.authorize("os_compute_api:os-services:delete", context, {})
         number = _integer(service_id)
-        if number is None:
+        if number is None and not _is_uuid(service_id):  # a uuid from 2.53 (the API checks)
             raise BadRequest("Invalid input received: id must be an integer")
         aggregate_queries.prepare(self._store)
         try:
@@ -409,7 +478,10 @@ class ClusterService:
                 # Under the aggregates' lock: no add_host can see the service and add its host
                 # after the host has left every aggregate.
                 aggregate_queries.lock(unit)
-                row = queries.by_number(unit, number)
+                if number is not None:
+                    row = queries.by_number(unit, number)
+                else:
+                    row = queries.by_uuid(unit, service_id)
                 if row is None:
                     raise NotFound(f"Service {service_id} not found.")
                 if row.binary == COMPUTE and queries.count_on(unit, row.host):
@@ -468,11 +540,13 @@ class ClusterService:
             disabled_reason=row.disabled_reason,
             up=up and not row.forced_down,
             updated_at=row.updated_at,
+            forced_down=row.forced_down,
+            uuid=row.id,
         )
 
     def _hypervisor(self, hypervisor_id: str) -> Hypervisor:
-        number = _integer(hypervisor_id)
-        found = [h for h in self._hypervisors() if h.number == number]
+        number = _integer(hypervisor_id)  # the uuid from 2.53 (the API checks which it takes)
+        found = [h for h in self._hypervisors() if h.number == number or h.uuid == hypervisor_id]
         if not found:
             raise NotFound(f"Hypervisor with ID '{hypervisor_id}' could not be found.")
         return found[0]
@@ -514,6 +588,8 @@ class ClusterService:
             host_ip=self._controller_ip(),
             cpu_info=_cpu_info(info),
             servers=hosted.get(row.host, ()),
+            uuid=str(uuid.uuid5(NODE_NAMESPACE, row.id)),
+            service_uuid=row.id,
         )
 
     def _controller_ip(self) -> str:
@@ -632,6 +708,53 @@ def _service_body(body: Any) -> tuple[str, str, str | None]:
             )
         values[name] = value
     return values["host"], values["binary"], values.get("disabled_reason")
+
+
+def _v253_body(body: Any) -> tuple[str | None, str | None, bool | None]:
+    """(status, disabled_reason, forced_down) of a 2.53 service update, as Nova's schema and
+    rules read it."""
+    if not isinstance(body, dict):
+        raise BadRequest("Invalid input for field/attribute body. The body must be an object.")
+    extra = sorted(k for k in body if k not in ("status", "disabled_reason", "forced_down"))
+    if extra:
+        named = ", ".join(repr(k) for k in extra)
+        verb = "was" if len(extra) == 1 else "were"
+        raise BadRequest(f"Additional properties are not allowed ({named} {verb} unexpected)")
+    status, reason, forced = (
+        body.get("status"),
+        body.get("disabled_reason"),
+        body.get("forced_down"),
+    )
+    if status is not None and status not in ("enabled", "disabled"):
+        raise BadRequest(
+            f"Invalid input for field/attribute status. Value: {status}. {status!r} is not one "
+            "of ['enabled', 'disabled']"
+        )
+    if reason is not None and (not isinstance(reason, str) or not 1 <= len(reason) <= 255):
+        raise BadRequest(
+            "Invalid input for field/attribute disabled_reason. It must be a string of 1 to 255 "
+            "characters."
+        )
+    if forced is not None and not isinstance(forced, bool):
+        raise BadRequest(
+            f"Invalid input for field/attribute forced_down. Value: {forced}. {forced!r} is not "
+            "of type 'boolean'"
+        )
+    if status is None and forced is None:
+        raise BadRequest(
+            "At least one of 'status' or 'forced_down' must be specified in the request body."
+        )
+    if status != "disabled" and reason is not None:
+        raise BadRequest("Specifying 'disabled_reason' with status 'enabled' is invalid.")
+    return status, reason, forced
+
+
+def _is_uuid(text: str) -> bool:
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _integer(text: str) -> int | None:

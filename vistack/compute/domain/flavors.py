@@ -77,6 +77,8 @@ class NewFlavor:
     swap_mb: int
     rxtx_factor: float
     is_public: bool
+    #: 2.55's free text (None: none given).
+    description: str | None = None
 
 
 @dataclass(frozen=True)
@@ -208,15 +210,16 @@ class FlavorService:
         with self._store.transaction() as unit:
             return to_flavor(self._visible(unit, context, flavor_id))
 
-    def create(self, context: RequestContext, body: Any) -> Flavor:
-        """Create a flavor from `{"flavor": {...}}` (Nova 2.1's fields).
+    def create(self, context: RequestContext, body: Any, *, described: bool = False) -> Flavor:
+        """Create a flavor from `{"flavor": {...}}` (Nova 2.1's fields, and a `description`
+        when `described`: microversion 2.55 and later).
 
         :raises Forbidden: not an administrator.
         :raises BadRequest: a field is missing, unknown or out of range.
         :raises Conflict: the id or the name is taken.
         """
         self._policy.authorize("os_compute_api:os-flavor-manage:create", context, {})
-        new = parse_flavor(body)
+        new = parse_flavor(body, described=described)
         try:
             with self._store.transaction() as unit:
                 self._refuse_duplicate(unit, new)
@@ -230,6 +233,31 @@ class FlavorService:
                 f"Flavor {new.name} could not be created: another request changed flavors "
                 "at the same time. Try again."
             ) from None
+
+    def describe(self, context: RequestContext, flavor_id: str, body: Any) -> Flavor:
+        """`PUT /flavors/{id}` (2.55): a flavor's description is the only thing that changes
+        after its creation (`{"flavor": {"description": ...}}`).
+
+        :raises BadRequest: another field, or not a description. :raises NotFound: unknown.
+        """
+        self._policy.authorize("os_compute_api:os-flavor-manage:update", context, {})
+        if not isinstance(body, dict) or not isinstance(body.get("flavor"), dict):
+            raise BadRequest(
+                "Invalid input for field/attribute flavor. 'flavor' is a required property"
+            )
+        _refuse_extra(body, {"flavor"})
+        _refuse_extra(body["flavor"], {"description"})
+        if "description" not in body["flavor"]:
+            raise BadRequest(
+                "Invalid input for field/attribute flavor. 'description' is a required property"
+            )
+        description = _description(body["flavor"]["description"])
+        with self._store.transaction() as unit:
+            row = queries.get(unit, flavor_id)
+            if row is None:
+                raise flavor_not_found(flavor_id)
+            queries.set_description(unit, row, description, utcnow())
+            return to_flavor(row)
 
     def delete(self, context: RequestContext, flavor_id: str) -> None:
         """Delete a flavor (servers keep the copy they were built with).
@@ -376,8 +404,11 @@ class FlavorService:
                 raise NotFound("Access list not available for public flavors.")
             return queries.access_projects(unit, flavor_id)
 
-    def add_access(self, context: RequestContext, flavor_id: str, body: Any) -> list[str]:
-        """Grant the project of `{"tenant": ...}`; returns the flavor's projects.
+    def add_access(
+        self, context: RequestContext, flavor_id: str, body: Any, *, refuse_public: bool = True
+    ) -> list[str]:
+        """Grant the project of `{"tenant": ...}`; returns the flavor's projects. A public
+        flavor is refused from 2.7 (`refuse_public`); before, Nova records the grant.
 
         :raises BadRequest: no valid `tenant`.
         :raises NotFound: unknown flavor.
@@ -392,7 +423,7 @@ class FlavorService:
         try:
             with self._store.transaction() as unit:
                 row = self._visible(unit, context, flavor_id)
-                if row.is_public:
+                if row.is_public and refuse_public:
                     raise Conflict("Can not add access to a public flavor.")
                 if project_id in queries.access_projects(unit, flavor_id):
                     raise exists
@@ -438,8 +469,21 @@ class FlavorService:
 # ---------------------------------------------------------------------- parsing
 
 
-def parse_flavor(body: Any) -> NewFlavor:
-    """A create body checked as Nova's 2.1 schema and `flavors.create` check it.
+def _description(raw: Any) -> str | None:
+    """A flavor's description (2.55): null, or printable text of at most 65535 characters."""
+    if raw is None:
+        return None
+    if not isinstance(raw, str) or len(raw) > 65535 or not raw.replace("\n", "").isprintable():
+        raise BadRequest(
+            f"Invalid input for field/attribute description. Value: {raw!r}. It must be "
+            "printable text of at most 65535 characters, or null."
+        )
+    return raw
+
+
+def parse_flavor(body: Any, *, described: bool = False) -> NewFlavor:
+    """A create body checked as Nova's schema (2.1's, with `description` when `described`)
+    and `flavors.create` check it.
 
     :raises BadRequest: naming the field and what it must be.
     """
@@ -454,7 +498,7 @@ def parse_flavor(body: Any) -> NewFlavor:
             f"Invalid input for field/attribute flavor. Value: {fields}. "
             f"{fields!r} is not of type 'object'"
         )
-    _refuse_extra(fields, CREATE_FIELDS)
+    _refuse_extra(fields, CREATE_FIELDS | {"description"} if described else CREATE_FIELDS)
     for required in ("name", "ram", "vcpus", "disk"):
         if required not in fields:
             raise BadRequest(
@@ -474,6 +518,7 @@ def parse_flavor(body: Any) -> NewFlavor:
         is_public=_boolean(
             "os-flavor-access:is_public", fields.get("os-flavor-access:is_public", True)
         ),
+        description=_description(fields.get("description")),
     )
 
 

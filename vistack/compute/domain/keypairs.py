@@ -37,7 +37,9 @@ X509 = "x509"
 TYPES = (SSH, X509)
 #: Nova's safe characters for a name (with '.', which Nova allows since 2.92 and which is
 #: harmless in every place a name goes: a file name, a config drive, metadata).
-_NAME = re.compile(r"^[a-zA-Z0-9 _.-]+$")
+_NAME = re.compile(r"^[a-zA-Z0-9 _-]+$")
+#: From 2.92 Nova also takes '@' and '.' in a name.
+_NAME_2_92 = re.compile(r"^[a-zA-Z0-9 _.@-]+$")
 CREATE_FIELDS = frozenset({"name", "public_key"})
 #: From microversion 2.2 a create may name the key pair's type.
 TYPED_CREATE_FIELDS = CREATE_FIELDS | {"type"}
@@ -127,7 +129,13 @@ class KeypairService:
             return to_keypair(row)
 
     def create(
-        self, context: RequestContext, body: Any, *, typed: bool = False
+        self,
+        context: RequestContext,
+        body: Any,
+        *,
+        typed: bool = False,
+        user_id: str | None = None,
+        import_only: bool = False,
     ) -> tuple[Keypair, str | None]:
         """Import `public_key`, or generate a key pair when none is given; returns the key pair
         and the generated private key (None when imported). `typed` (microversion 2.2 and
@@ -138,8 +146,8 @@ class KeypairService:
         :raises QuotaExceeded: the user has as many key pairs as the quota allows.
         :raises Conflict: the user has a key pair of that name.
         """
-        owner = self._owner(context, "create", None)
-        name, public_key, kind = parse_create(body, typed=typed)
+        owner = self._owner(context, "create", user_id)  # user_id: 2.10, admins only
+        name, public_key, kind = parse_create(body, typed=typed, import_only=import_only)
         private_key: str | None = None
         if public_key is None:
             if kind == X509:
@@ -206,9 +214,12 @@ class KeypairService:
         return owner
 
 
-def parse_create(body: Any, *, typed: bool = False) -> tuple[str, str | None, str]:
+def parse_create(
+    body: Any, *, typed: bool = False, import_only: bool = False
+) -> tuple[str, str | None, str]:
     """(name, public key or None, type) of `{"keypair": {"name", "public_key"?}}`, with
-    `"type"?` too when `typed` (microversion 2.2 and later; before, the type is `ssh`).
+    `"type"?` too when `typed` (microversion 2.2 and later; before, the type is `ssh`);
+    `import_only` (2.92 and later): `public_key` required, '@' and '.' allowed in the name.
 
     :raises BadRequest: with Nova's wording.
     """
@@ -226,7 +237,11 @@ def parse_create(body: Any, *, typed: bool = False) -> tuple[str, str | None, st
     _refuse_extra(fields, TYPED_CREATE_FIELDS if typed else CREATE_FIELDS)
     if "name" not in fields:
         raise BadRequest("Invalid input for field/attribute keypair. 'name' is a required property")
-    name = validate_name(fields["name"])
+    name = validate_name(fields["name"], import_only=import_only)
+    if import_only and "public_key" not in fields:  # 2.92: no more generated key pairs
+        raise BadRequest(
+            "Invalid input for field/attribute keypair. 'public_key' is a required property"
+        )
     public_key = fields.get("public_key")
     if "public_key" in fields and not isinstance(public_key, str):
         raise BadRequest(
@@ -242,15 +257,15 @@ def parse_create(body: Any, *, typed: bool = False) -> tuple[str, str | None, st
     return name, public_key, kind
 
 
-def validate_name(name: Any) -> str:
-    """A key pair name: 1 to 255 of letters, digits, spaces, '_', '-' and '.', not starting or
-    ending with a space.
+def validate_name(name: Any, *, import_only: bool = False) -> str:
+    """A key pair name: 1 to 255 of letters, digits, spaces, '_' and '-' (and from 2.92, when
+    `import_only`, '@' and '.'), not starting or ending with a space.
 
     :raises BadRequest: Nova's "Keypair data is invalid: ..." with the reason.
     """
     if not isinstance(name, str) or not 1 <= len(name) <= 255:
         raise invalid_keypair("Keypair name must be string and between 1 and 255 characters long")
-    if not _NAME.match(name):
+    if not (_NAME_2_92 if import_only else _NAME).match(name):
         raise invalid_keypair("Keypair name contains unsafe characters")
     if name != name.strip():
         raise invalid_keypair("Keypair name can not start or end with whitespace")

@@ -44,6 +44,9 @@ class Server:
     requested_networks: tuple[dict[str, Any], ...] = ()
     access_ip_v4: str | None = None
     access_ip_v6: str | None = None
+    locked_reason: str | None = None
+    #: Per-server scratch state (`reservation_id`, `launch_index` of its create, ...).
+    system_metadata: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,19 @@ class ServerQuery:
     marker: str | None = None
     sort_key: str = "created_at"
     sort_dir: str = "desc"
+    #: 2.66's `changes-before` (servers changed at or before it, deleted ones included).
+    changes_before: datetime | None = None
+    #: 2.73's `locked` filter.
+    locked: bool | None = None
+    #: Attribute filters (`server_filters`): (name, value) pairs.
+    attributes: tuple[tuple[str, str], ...] = ()
+    #: `ip6` (a regular expression on IPv6 addresses, 2.5).
+    ip6: str | None = None
+    #: The tag filters (2.26): all of, any of, not all of, none of.
+    tags: tuple[str, ...] = ()
+    tags_any: tuple[str, ...] = ()
+    not_tags: tuple[str, ...] = ()
+    not_tags_any: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -95,3 +111,18 @@ class ServerRequest:
     admin_password: str | None = None
     access_ip_v4: str | None = None
     access_ip_v6: str | None = None
+    #: False for `networks: none` (2.37): no network even where the project has one.
+    auto_networks: bool = True
+    #: The cluster an administrator asked for (`zone:host`, or 2.74's `host` /
+    #: `hypervisor_hostname`); the build goes there or fails.
+    requested_cluster: str | None = None
+    #: Whether it was named by `zone:host` (policy `create:forced_host`) rather than 2.74's
+    #: fields (policy `create:requested_destination`).
+    forced_host: bool = False
+    #: The hostname asked for (2.90; else made from the name).
+    hostname: str | None = None
+    #: The server's description (2.19) and tags (2.52).
+    description: str | None = None
+    tags: tuple[str, ...] = ()
+    #: `OS-DCF:diskConfig` as asked (shown back; vSphere grows the root disk either way).
+    disk_config: str = "MANUAL"

@@ -11,6 +11,10 @@ server follows the VM instead:
 
 Only servers with no task in progress are compared, and each change is re-checked under the
 server's row lock, so the sync never overrides a build, a delete or a power action.
+
+With a watch of vCenter (`follow`, the inventory's `WaitForUpdatesEx`), a round runs as soon as
+a VM's power state, host or existence changes, against the watch's picture (no listing of
+every VM); the periodic round stays as the resync, for what a watch can miss.
 """
 
 from __future__ import annotations
@@ -26,7 +30,9 @@ from vistack.compute.db import servers as queries
 from vistack.compute.db.store import ComputeStore
 from vistack.compute.domain import states
 from vistack.drivers.compute import ComputeDriver
+from vistack.drivers.errors import NotFoundError
 from vistack.drivers.models import PowerState, VMInfo
+from vistack.drivers.watch import Observation, ObservedVM, VMObserver
 
 LOG = logging.getLogger(__name__)
 
@@ -36,8 +42,12 @@ GONE_MESSAGE = (
 )
 
 
+#: A change wakes the sync at most this often: a burst of changes (20 builds) is one round.
+MIN_ROUND_GAP = 0.2
+
+
 def changes_for(
-    vm_state: str, cluster: str | None, vm_host: str | None, vm: VMInfo | None
+    vm_state: str, cluster: str | None, vm_host: str | None, vm: VMInfo | ObservedVM | None
 ) -> dict[str, Any]:
     """The columns a settled server must change to match its VM (empty: it matches)."""
     if vm is None:
@@ -51,6 +61,11 @@ def changes_for(
         changes.update(vm_state=states.STOPPED, power_state=states.SHUTDOWN)
     elif vm_state == states.STOPPED and vm.power_state == PowerState.ON:
         changes.update(vm_state=states.ACTIVE, power_state=states.RUNNING)
+    elif vm_state == states.ACTIVE and vm.power_state == PowerState.SUSPENDED:
+        # Suspended in vCenter: the server shows it (Nova's SUSPENDED) and `resume` resumes it,
+        # rather than the sync fighting it. (Suspended servers are not compared: a resume made
+        # in vCenter shows once `resume` is asked, which finds the VM running.)
+        changes.update(vm_state=states.SUSPENDED, power_state=states.SUSPENDED_POWER)
     if vm.host and vm.host != vm_host:
         changes["vm_host"] = vm.host
     if vm.cluster and vm.cluster != cluster:
@@ -59,14 +74,26 @@ def changes_for(
 
 
 class PowerSync:
-    """A thread comparing vCenter's VMs with the servers every `interval` seconds."""
+    """A thread comparing vCenter's VMs with the servers every `interval` seconds, and at once
+    when the watch it follows reports a change."""
 
     def __init__(self, store: ComputeStore, compute: ComputeDriver, interval: float) -> None:
         self._store = store
         self._compute = compute
         self._interval = interval
         self._stopped = threading.Event()
+        self._woken = threading.Event()
         self._thread: threading.Thread | None = None
+        self._observer: VMObserver | None = None
+
+    def follow(self, observer: VMObserver) -> None:
+        """Run a round whenever `observer` sees a VM change, judged on its picture."""
+        self._observer = observer
+        observer.subscribe(self.wake)
+
+    def wake(self) -> None:
+        """Ask for a round now (called from the watch's thread: only sets a flag)."""
+        self._woken.set()
 
     def start(self) -> None:
         if self._interval <= 0 or self._thread is not None:
@@ -77,26 +104,39 @@ class PowerSync:
 
     def stop(self) -> None:
         self._stopped.set()
+        self._woken.set()
         if self._thread is not None:
             self._thread.join(timeout=30)
             self._thread = None
 
     def _run(self) -> None:
-        while not self._stopped.wait(self._interval):
+        while True:
+            self._woken.wait(self._interval)
+            if self._stopped.is_set():
+                return
+            self._woken.clear()
             try:
                 self.sync_once()
             except Exception:  # vCenter away: the next round tries again
                 LOG.warning("power sync: could not compare servers with vCenter", exc_info=True)
+            if self._stopped.wait(MIN_ROUND_GAP):
+                return
 
     def sync_once(self) -> int:
         """One comparison; returns how many servers changed.
 
         Only servers last changed before vCenter was asked are compared: one that a build,
         an action or an earlier round changed meanwhile is judged on the next round, against
-        a listing that can already show its VM as it now is.
+        a listing that can already show its VM as it now is. With a watch, its picture
+        stands for the listing (`_sync_observed`).
         """
+        observation = self._observer.observe() if self._observer is not None else None
+        if observation is not None:
+            return self._sync_observed(observation)
         asked = utcnow()
-        vms = {vm.instance_uuid: vm for vm in self._compute.list_vms()}
+        vms: Mapping[str, VMInfo | ObservedVM] = {
+            vm.instance_uuid: vm for vm in self._compute.list_vms()
+        }
         with self._store.transaction() as unit:
             settled = queries.settled(unit, before=asked)
         changed = 0
@@ -105,7 +145,32 @@ class PowerSync:
                 changed += self._apply(server_id, vms, asked)
         return changed
 
-    def _apply(self, server_id: str, vms: Mapping[str, VMInfo], asked: datetime) -> int:
+    def _sync_observed(self, observation: Observation) -> int:
+        """A round on the watch's picture. A server written after the picture's instant (a
+        round or an action just changed it) cannot be judged on it, and the picture may not
+        move again for a long time: its VM is read afresh instead (few, and only just after
+        a change)."""
+        with self._store.transaction() as unit:
+            settled = queries.settled_with_times(unit)
+        changed = 0
+        for server_id, vm_state, cluster, vm_host, updated_at in settled:
+            if updated_at < observation.as_of:
+                if changes_for(vm_state, cluster, vm_host, observation.vms.get(server_id)):
+                    changed += self._apply(server_id, observation.vms, observation.as_of)
+                continue
+            asked = utcnow()
+            try:
+                vm: VMInfo | None = self._compute.get_vm(server_id)
+            except NotFoundError:
+                vm = None
+            fresh = {server_id: vm} if vm is not None else {}
+            if changes_for(vm_state, cluster, vm_host, vm):
+                changed += self._apply(server_id, fresh, asked)
+        return changed
+
+    def _apply(
+        self, server_id: str, vms: Mapping[str, VMInfo | ObservedVM], asked: datetime
+    ) -> int:
         """Re-check under the row lock (a task may have started since the read), then write."""
         with self._store.transaction() as unit:
             row = queries.locked(unit, server_id)

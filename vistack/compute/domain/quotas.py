@@ -150,6 +150,27 @@ class ComputeQuotas:
         if limit >= 0 and queries.keypair_count(unit, user_id) + requested > limit:
             raise QuotaExceeded("Quota exceeded, too many key pairs.")
 
+    def check_server_groups(self, unit: ComputeUnit, project_id: str) -> None:
+        """One more server group for the project; call it under `unit.lock_project`.
+
+        :raises QuotaExceeded: Nova's "Quota exceeded, too many server groups."
+        """
+        limit = self._limits(unit, project_id)["server_groups"]
+        if 0 <= limit < queries.server_group_count(unit, project_id) + 1:
+            raise QuotaExceeded("Quota exceeded, too many server groups.")
+
+    def check_group_members(
+        self, unit: ComputeUnit, project_id: str, *, used: int, requested: int
+    ) -> None:
+        """`requested` more servers in a group where the user has `used` (Nova counts
+        `server_group_members` per user and group, against the project's limit).
+
+        :raises QuotaExceeded: Nova's "Quota exceeded, too many servers in group".
+        """
+        limit = self._limits(unit, project_id)["server_group_members"]
+        if 0 <= limit < used + requested:
+            raise QuotaExceeded("Quota exceeded, too many servers in group")
+
     def check_metadata_items(self, project_id: str, count: int) -> None:
         """A server's metadata may hold at most the project's `metadata_items`.
 

@@ -2,8 +2,7 @@
 
 Only the shape is checked here; whether the image, flavor, key pair, networks and zone exist is
 `ServerService`'s question. Requests this cloud cannot honour are refused by name, never
-accepted and ignored: file injection (`personality`), config drives (not built yet) and
-boot from volume (block device
+accepted and ignored: file injection (`personality`) and boot from volume (block device
 mappings, which need the block storage service).
 """
 
@@ -12,12 +11,14 @@ from __future__ import annotations
 import base64
 import binascii
 import ipaddress
+import re
 import uuid
 from collections.abc import Mapping
 from typing import Any
 
 from vistack.common.errors import BadRequest
 from vistack.compute.domain.models import NetworkRequest, ServerRequest
+from vistack.compute.domain.tag_rules import check_tags
 
 MAX_USER_DATA = 65535
 KNOWN = {
@@ -87,7 +88,7 @@ def _count(server: Mapping[str, Any], field: str) -> int | None:
     return value
 
 
-def _networks(raw: Any) -> tuple[NetworkRequest, ...]:
+def _networks(raw: Any, tagged: bool = False) -> tuple[NetworkRequest, ...]:
     if raw is None:
         return ()
     if isinstance(raw, str):
@@ -98,7 +99,7 @@ def _networks(raw: Any) -> tuple[NetworkRequest, ...]:
     for entry in raw:
         if not isinstance(entry, Mapping):
             raise _invalid("networks", "Each entry must be an object.")
-        unknown = set(entry) - {"uuid", "port", "fixed_ip"}
+        unknown = set(entry) - {"uuid", "port", "fixed_ip", *(("tag",) if tagged else ())}
         if unknown:
             raise _invalid("networks", f"Unknown keys {sorted(unknown)}.")
         port = entry.get("port")
@@ -220,12 +221,34 @@ _NO_VOLUMES = (
 )
 
 
-def parse_create(body: Any) -> ServerRequest:
-    """The request's fields, checked; `flavor` holds only `{"id": flavorRef}` here."""
+def scheduler_group(body: Any) -> str | None:
+    """The server group a create names in its scheduler hints (`os:scheduler_hints` or
+    `OS-SCH-HNT:scheduler_hints` beside `server`), as Nova's schema has it: a UUID. Other
+    hints are ignored, as Nova ignores those of filters it does not run."""
+    hints = None
+    if isinstance(body, Mapping):
+        hints = body.get("os:scheduler_hints", body.get("OS-SCH-HNT:scheduler_hints"))
+    if hints is None:
+        return None
+    if not isinstance(hints, Mapping):
+        raise _invalid("os:scheduler_hints", f"{hints!r} is not of type 'object'")
+    group = hints.get("group")
+    if group is None:
+        return None
+    if not isinstance(group, str) or not _is_uuid(group):
+        raise BadRequest(
+            f"Invalid input for field/attribute group. Value: {group}. {group!r} is not a 'uuid'"
+        )
+    return group
+
+
+def parse_create(body: Any, version: tuple[int, int] = (2, 1)) -> ServerRequest:
+    """The request's fields at microversion `version`, checked; `flavor` holds only
+    `{"id": flavorRef}` here."""
     if not isinstance(body, Mapping) or not isinstance(body.get("server"), Mapping):
         raise BadRequest("The request body must be an object with a 'server' object.")
     server = body["server"]
-    unknown = set(server) - KNOWN
+    unknown = set(server) - known_fields(version)
     if unknown:
         raise BadRequest(
             f"Additional properties are not allowed ({', '.join(sorted(map(repr, unknown)))} "
@@ -251,8 +274,13 @@ def parse_create(body: Any) -> ServerRequest:
     zone = server.get("availability_zone")
     if zone is not None and (not isinstance(zone, str) or not zone):
         raise _invalid("availability_zone", "Value must be a non-empty string.")
-    if _flag(server.get("config_drive"), "config_drive"):
-        raise BadRequest("Config drives are not built by this cloud yet; leave config_drive unset.")
+    zone, forced = _forced_host(zone)
+    requested = forced or destination(server)
+    if server.get("trusted_image_certificates") is not None:  # 2.63
+        raise BadRequest(
+            "Image certificate validation is not supported by this cloud: vSphere does not "
+            "verify signed images. Leave trusted_image_certificates unset."
+        )
     password = server.get("adminPass")
     if password is not None and not isinstance(password, str):
         raise _invalid("adminPass", "Value must be a string.")
@@ -260,16 +288,189 @@ def parse_create(body: Any) -> ServerRequest:
         name=_name(server),
         image_id=image_id,
         flavor={"id": ref_id(server["flavorRef"], "flavorRef")},
-        networks=_networks(server.get("networks")),
+        networks=versioned_networks(server, version),
+        auto_networks=server.get("networks") != "none",
         key_name=key_name,
         user_data=_user_data(server.get("user_data")),
         metadata=_metadata(server.get("metadata")),
         availability_zone=zone,
+        requested_cluster=requested,
+        forced_host=forced is not None,
         security_groups=_security_groups(server.get("security_groups")),
         config_drive=_flag(server.get("config_drive"), "config_drive"),
+        disk_config=disk_config_of(server.get(DISK_CONFIG, "MANUAL")),
         min_count=min_count,
         max_count=max_count,
         admin_password=password,
         access_ip_v4=access_ip(server.get("accessIPv4"), "accessIPv4", 4),
         access_ip_v6=access_ip(server.get("accessIPv6"), "accessIPv6", 6),
+        description=description(server.get("description")),
+        hostname=_create_hostname(server, version, max_count),
+        tags=check_tags(server["tags"]) if "tags" in server else (),
     )
+
+
+# ---------------------------------------------------------------- what each microversion changes
+
+
+def _at_least(version: tuple[int, int], minor: int) -> bool:
+    return version >= (2, minor)
+
+
+def known_fields(version: tuple[int, int]) -> set[str]:
+    """The create's fields at `version`: `description` from 2.19, `tags` from 2.52, and no
+    `personality` from 2.57 (Nova's schema then refuses it as an unknown property)."""
+    known = set(KNOWN)
+    if _at_least(version, 19):
+        known.add("description")
+    if _at_least(version, 52):
+        known.add("tags")
+    if _at_least(version, 57):
+        known.discard("personality")
+    if _at_least(version, 63):
+        known.add("trusted_image_certificates")
+    if _at_least(version, 74):
+        known.update(("host", "hypervisor_hostname"))
+    if _at_least(version, 90):
+        known.add("hostname")
+    return known
+
+
+def description(raw: Any) -> str | None:
+    """A server's description (2.19): a string of at most 255 printable characters, or null."""
+    if raw is None:
+        return None
+    if not isinstance(raw, str) or len(raw) > 255 or not raw.isprintable():
+        raise _invalid("description", "It must be a printable string of at most 255 characters.")
+    return raw
+
+
+def _device_tags_allowed(version: tuple[int, int]) -> bool:
+    """Network device tags: 2.32 to 2.36, then again from 2.42 (Nova's bug and its fix)."""
+    return (2, 32) <= version <= (2, 36) or _at_least(version, 42)
+
+
+def versioned_networks(
+    server: Mapping[str, Any], version: tuple[int, int]
+) -> tuple[NetworkRequest, ...]:
+    """`networks` at `version`: required from 2.37, where it may also be `auto` (the one
+    network the project can use) or `none` (no network at all).
+
+    A device `tag` is accepted where the version has it, then refused: the guest learns its
+    device tags from the metadata service or config drive, which this cloud does not fill with
+    device metadata, so accepting one would promise what the guest never sees.
+    """
+    raw = server.get("networks")
+    if _at_least(version, 37):
+        if raw is None:
+            raise BadRequest(
+                "Invalid input for field/attribute server. 'networks' is a required property"
+            )
+        if raw in ("auto", "none"):
+            return ()
+        if isinstance(raw, str):
+            raise _invalid("networks", f"'{raw}' is not one of ['none', 'auto'] or a list.")
+    tagged = _device_tags_allowed(version)
+    networks = _networks(raw, tagged=tagged)
+    if tagged and isinstance(raw, list) and any(isinstance(e, Mapping) and "tag" in e for e in raw):
+        raise BadRequest(_NO_DEVICE_TAGS)
+    return networks
+
+
+_NO_DEVICE_TAGS = (
+    "Device tagging is not supported by this cloud: vSphere guests get no device metadata "
+    "from it. Boot without 'tag' on networks and block devices."
+)
+
+
+_HOSTNAME = re.compile(r"^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$")
+_LABEL = r"[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?"
+_FQDN = re.compile(rf"^{_LABEL}(\.{_LABEL})*$")
+
+
+def hostname(raw: Any, version: tuple[int, int]) -> str:
+    """A hostname a user sets (2.90): one DNS label of up to 63 characters; from 2.94 a fully
+    qualified name of up to 255."""
+    fqdn = _at_least(version, 94)
+    pattern = _FQDN if fqdn else _HOSTNAME
+    if not isinstance(raw, str) or len(raw) > (255 if fqdn else 63) or not pattern.match(raw):
+        raise _invalid(
+            "hostname",
+            "It must be letters, digits and hyphens, not starting or ending with a hyphen, "
+            + ("in dot-separated labels, at most 255 characters." if fqdn else "at most 63."),
+        )
+    return raw
+
+
+DISK_CONFIG = "OS-DCF:diskConfig"
+
+
+def disk_config_of(raw: Any) -> str:
+    """`OS-DCF:diskConfig`: AUTO or MANUAL (kept and shown; vSphere grows the disk itself)."""
+    if raw not in ("AUTO", "MANUAL"):
+        raise BadRequest(
+            f"Invalid input for field/attribute OS-DCF:diskConfig. Value: {raw}. "
+            f"{raw!r} is not one of ['AUTO', 'MANUAL']"
+        )
+    return str(raw)
+
+
+def update_fields(version: tuple[int, int]) -> set[str]:
+    """The fields `PUT /servers/{id}` takes at `version`."""
+    fields = {"name", "accessIPv4", "accessIPv6", DISK_CONFIG}
+    if _at_least(version, 19):
+        fields.add("description")
+    if _at_least(version, 90):
+        fields.add("hostname")
+    return fields
+
+
+def versioned_update(server: Mapping[str, Any], version: tuple[int, int]) -> dict[str, Any]:
+    """The update's microversioned fields, checked (`update_fields` said which may appear)."""
+    changes: dict[str, Any] = {}
+    if "description" in server:
+        changes["description"] = description(server["description"])
+    if "hostname" in server:
+        changes["hostname"] = hostname(server["hostname"], version)
+    return changes
+
+
+def _forced_host(zone: str | None) -> tuple[str | None, str | None]:
+    """Nova's `availability_zone: "zone:host[:node]"` (an administrator's forced host): the
+    zone (None when empty) and the cluster (the node when given, else the host)."""
+    if zone is None or ":" not in zone:
+        return zone, None
+    name, _, rest = zone.partition(":")
+    host, _, node = rest.partition(":")
+    return name or None, (node or host) or None
+
+
+def destination(server: Mapping[str, Any]) -> str | None:
+    """2.74's `host` and `hypervisor_hostname`: both name a cluster here (a cluster is the
+    compute host and its one hypervisor), so both must name the same one."""
+    names = {}
+    for field in ("host", "hypervisor_hostname"):
+        value = server.get(field)
+        if value is None:
+            continue
+        if not isinstance(value, str) or not 1 <= len(value) <= 255:
+            raise _invalid(field, "It must be a string of 1 to 255 characters.")
+        names[field] = value
+    if len(set(names.values())) > 1:
+        raise BadRequest(
+            f"Compute host {names['host']} has no hypervisor {names['hypervisor_hostname']}: "
+            "a compute host here is one cluster, its only hypervisor."
+        )
+    return next(iter(names.values()), None)
+
+
+def _create_hostname(
+    server: Mapping[str, Any], version: tuple[int, int], max_count: int
+) -> str | None:
+    """2.90's `hostname` at create: one server only (Nova's "Unable to allocate a single
+    hostname to multiple instances")."""
+    if "hostname" not in server:
+        return None
+    if max_count > 1:
+        raise BadRequest("Unable to allocate a single hostname to multiple instances")
+    return hostname(server["hostname"], version)

@@ -22,10 +22,11 @@ from vistack.common.clock import utcnow
 from vistack.common.context import RequestContext
 from vistack.common.errors import BadRequest, Conflict, NotFound, VistackError
 from vistack.common.policy import PolicyEngine
+from vistack.compute.db import server_tags as tag_queries
 from vistack.compute.db import servers as queries
 from vistack.compute.db.store import ComputeStore, ComputeUnit
 from vistack.compute.db.tables import ServerRow
-from vistack.compute.domain import states
+from vistack.compute.domain import server_filters, states
 from vistack.compute.domain.build import (
     BUILD_TOPIC,
     DELETE_TOPIC,
@@ -34,15 +35,26 @@ from vistack.compute.domain.build import (
     ServerWork,
 )
 from vistack.compute.domain.clusters import ClusterService
+from vistack.compute.domain.destination import destination_metadata
 from vistack.compute.domain.flavors import FlavorService
 from vistack.compute.domain.keypairs import KeypairService
 from vistack.compute.domain.models import NetworkRequest, Server, ServerQuery, ServerRequest
 from vistack.compute.domain.power_sync import PowerSync
 from vistack.compute.domain.quotas import ComputeQuotas
-from vistack.compute.domain.request import access_ip, parse_create
+from vistack.compute.domain.request import (
+    DISK_CONFIG,
+    access_ip,
+    disk_config_of,
+    parse_create,
+    scheduler_group,
+    update_fields,
+    versioned_update,
+)
+from vistack.compute.domain.server_groups import ServerGroupService
 from vistack.compute.domain.templates import TemplateCache, image_disk
 from vistack.compute.domain.work import context_payload
 from vistack.drivers.bundle import Drivers
+from vistack.drivers.watch import VMObserver
 from vistack.image.domain.images import ImageService
 from vistack.network.domain.query import ListRequest
 from vistack.network.domain.service import NetworkService
@@ -69,6 +81,9 @@ def state_conflict(server: ServerRow | Server, action: str) -> Conflict:
 
 class ServerService:
     """Every server operation of the API, called with the caller's context."""
+
+    #: Server groups a create's `group` hint joins (set by the wiring).
+    server_groups: ServerGroupService | None = None
 
     def __init__(
         self,
@@ -107,6 +122,16 @@ class ServerService:
             datastores = drivers.topology.datastores
             images.on_delete(lambda image: templates.forget_image(image.id, datastores))
 
+    def follow_vcenter(self, observer: VMObserver) -> None:
+        """Reflect vCenter's VM changes as its watch reports them (see `PowerSync`)."""
+        if self._power_sync is not None:
+            self._power_sync.follow(observer)
+
+    @property
+    def work(self) -> ServerWork | None:
+        """The background half (None without a vCenter), for features to hook into."""
+        return self._work
+
     # ------------------------------------------------------------------ lifecycle
 
     def start(self) -> None:
@@ -143,18 +168,21 @@ class ServerService:
 
     # ------------------------------------------------------------------ create
 
-    def create(self, context: RequestContext, body: Any) -> tuple[list[Server], str]:
-        """Record the servers a `POST /servers` asks for and queue their builds; returns them
-        and the admin password. :raises VistackError: the request cannot be built."""
+    def create(
+        self, context: RequestContext, body: Any, version: tuple[int, int] = (2, 1)
+    ) -> tuple[list[Server], str]:
+        """Record the servers a `POST /servers` (at microversion `version`) asks for and queue
+        their builds; returns them and the admin password.
+        :raises VistackError: the request cannot be built."""
         project_id = context.project_id
         if project_id is None or context.user_id is None:
             raise BadRequest("Creating a server needs a project-scoped token.")
         self._policy.authorize("os_compute_api:servers:create", context, {"project_id": project_id})
         if self._work is None:
             raise Conflict(NO_BACKEND)
-        parsed = parse_create(body)
+        parsed = parse_create(body, version)
         request = self._resolve(context, parsed)
-        servers = self._record(context, project_id, request)
+        servers = self._record(context, project_id, request, scheduler_group(body))
         for server in servers:
             self._bus.submit(
                 BUILD_TOPIC,
@@ -186,6 +214,8 @@ class ServerService:
         self._quotas.check_metadata_items(context.project_id or "", len(parsed.metadata))
         if parsed.availability_zone is not None:
             self._clusters.candidates(parsed.availability_zone)  # unknown zone: 400
+        if parsed.requested_cluster is not None:
+            self._check_destination(context, parsed)
         networks = self._networks_of(context, parsed)
         return ServerRequest(
             name=parsed.name,
@@ -204,14 +234,30 @@ class ServerService:
             admin_password=parsed.admin_password or secrets.token_urlsafe(9),
             access_ip_v4=parsed.access_ip_v4,
             access_ip_v6=parsed.access_ip_v6,
+            auto_networks=parsed.auto_networks,
+            requested_cluster=parsed.requested_cluster,
+            hostname=parsed.hostname,
+            description=parsed.description,
+            tags=parsed.tags,
         )
+
+    def _check_destination(self, context: RequestContext, parsed: ServerRequest) -> None:
+        """An administrator's named cluster (`zone:host`, or 2.74's `host`): allowed by policy
+        and known as a compute host; the build then goes there or fails (`destination.py`)."""
+        rule = "os_compute_api:servers:create:forced_host"
+        if not parsed.forced_host:
+            rule = "compute:servers:create:requested_destination"
+        self._policy.authorize(rule, context, {"project_id": context.project_id or ""})
+        known = {c.name for c in self._clusters.candidates(None)}
+        if parsed.requested_cluster not in known:
+            raise BadRequest(f"Compute host {parsed.requested_cluster} could not be found.")
 
     def _networks_of(
         self, context: RequestContext, parsed: ServerRequest
     ) -> tuple[NetworkRequest, ...]:
         """The requested networks checked, or (none asked) the one network the project can
         use: Nova's rule, which refuses to guess between several."""
-        if parsed.networks:
+        if parsed.networks or not parsed.auto_networks:
             seen_ports: set[str] = set()
             for entry in parsed.networks:
                 if entry.port_id is not None:
@@ -276,7 +322,11 @@ class ServerService:
         return out
 
     def _record(
-        self, context: RequestContext, project_id: str, request: ServerRequest
+        self,
+        context: RequestContext,
+        project_id: str,
+        request: ServerRequest,
+        group_id: str | None = None,
     ) -> list[Server]:
         flavor = request.flavor
         group_ids = self._security_group_ids(context, request.security_groups)
@@ -291,6 +341,7 @@ class ServerService:
         ]
         now = utcnow()
         made: list[Server] = []
+        reservation_id = "r-" + secrets.token_hex(4)  # one per create, as Nova's
         self._store.ensure_project(project_id)
         with self._store.transaction() as unit:
             unit.lock_project(project_id)
@@ -304,8 +355,8 @@ class ServerService:
                     project_id=project_id,
                     user_id=context.user_id or "",
                     name=name,
-                    hostname=hostname_of(name),
-                    description=None,
+                    hostname=request.hostname or hostname_of(name),
+                    description=request.description,
                     flavor=dict(flavor),
                     vcpus=int(flavor["vcpus"]),
                     memory_mb=int(flavor["ram"]),
@@ -330,8 +381,15 @@ class ServerService:
                     updated_at=now,
                     access_ip_v4=request.access_ip_v4,
                     access_ip_v6=request.access_ip_v6,
+                    system_metadata={
+                        "reservation_id": reservation_id,
+                        "launch_index": index,
+                        "disk_config": request.disk_config,
+                        **destination_metadata(request.requested_cluster),
+                    },
                 )
                 unit.add(row)
+                tag_queries.add(unit, row.id, request.tags)
                 queries.start_action(
                     unit,
                     row.id,
@@ -341,6 +399,10 @@ class ServerService:
                     project_id=project_id,
                 )
                 made.append(queries.to_server(row))
+            if group_id is not None:  # members from their first moment, or not created
+                if self.server_groups is None:
+                    raise BadRequest(f"Instance group {group_id} could not be found.")
+                self.server_groups.join(unit, context, group_id, [s.id for s in made])
         return made
 
     def _count_allowed(self, unit: ComputeUnit, project_id: str, request: ServerRequest) -> int:
@@ -394,7 +456,12 @@ class ServerService:
                 return [queries.to_server(r) for r in rows]
             rows = queries.listing(unit, asked)
             servers = [queries.to_server(r) for r in rows]
-        servers = [s for s in servers if _matches(s, asked)]
+        zone_of = self._clusters.zone_of
+        servers = [
+            s
+            for s in servers
+            if _matches(s, asked) and server_filters.matches(s, asked.attributes, zone_of)
+        ]
         return servers[: asked.limit]
 
     def actions(self, context: RequestContext, server_id: str) -> list[dict[str, Any]]:
@@ -413,6 +480,8 @@ class ServerService:
                     "project_id": a.project_id,
                     "start_time": a.start_time,
                     "message": a.message,
+                    # Not shown before 2.58; Nova's is the action's last change.
+                    "updated_at": a.finish_time or a.start_time,
                 }
                 for a in queries.actions(unit, server_id)
             ]
@@ -423,9 +492,11 @@ class ServerService:
 
     # ------------------------------------------------------------------ change
 
-    def set_locked(self, context: RequestContext, server_id: str, *, locked: bool) -> None:
+    def set_locked(
+        self, context: RequestContext, server_id: str, *, locked: bool, reason: str | None = None
+    ) -> None:
         """Lock or unlock: a locked server refuses its owner's actions; only the one who
-        locked it (or an admin) unlocks it."""
+        locked it (or an admin) unlocks it. `reason`: 2.73's `locked_reason`."""
         with self._store.transaction() as unit:
             row = queries.locked(unit, server_id)
             if row is None or not self._may_see(context, "show", row.project_id):
@@ -443,6 +514,7 @@ class ServerService:
                 server_id,
                 locked=locked,
                 locked_by=("admin" if is_admin else "owner") if locked else None,
+                locked_reason=reason if locked else None,
             )
             queries.start_action(
                 unit,
@@ -454,8 +526,10 @@ class ServerService:
             )
             queries.finish_action(unit, server_id, context.request_id, "Success")
 
-    def update(self, context: RequestContext, server_id: str, body: Any) -> Server:
-        changes = parse_update(body)
+    def update(
+        self, context: RequestContext, server_id: str, body: Any, version: tuple[int, int] = (2, 1)
+    ) -> Server:
+        changes = parse_update(body, version)
         with self._store.transaction() as unit:
             row = queries.locked(unit, server_id)
             if row is None or not self._may_see(context, "show", row.project_id):
@@ -463,11 +537,25 @@ class ServerService:
             self._policy.authorize(
                 "os_compute_api:servers:update", context, {"project_id": row.project_id}
             )
-            if "name" in changes:
+            if "name" in changes and "hostname" not in changes:
                 changes["hostname"] = hostname_of(changes["name"])
+            if DISK_CONFIG in changes:
+                asked = changes.pop(DISK_CONFIG)
+                changes["system_metadata"] = {**(row.system_metadata or {}), "disk_config": asked}
             queries.set_fields(unit, server_id, **changes)
             unit.session.refresh(row)
             return queries.to_server(row)
+
+    def set_disk_config(self, server_id: str, disk_config: str | None) -> None:
+        """Record `OS-DCF:diskConfig` as a resize asked it (shown by the server's view); vSphere
+        grows the disk either way, the guest decides about its partitions."""
+        if disk_config is None:
+            return
+        with self._store.transaction() as unit:
+            row = queries.locked(unit, server_id)
+            if row is not None:
+                merged = {**(row.system_metadata or {}), "disk_config": disk_config}
+                queries.set_fields(unit, server_id, system_metadata=merged)
 
     def delete(self, context: RequestContext, server_id: str) -> None:
         """Mark it deleting and queue the delete (a second delete is accepted and ignored)."""
@@ -564,13 +652,13 @@ def hostname_of(name: str) -> str:
     return hostname[:63] or "server"
 
 
-def parse_update(body: Any) -> dict[str, Any]:
-    """`PUT /servers/{id}` at 2.1: `name`, `accessIPv4` and `accessIPv6` (addresses Nova stores
-    for the user, never routes)."""
+def parse_update(body: Any, version: tuple[int, int] = (2, 1)) -> dict[str, Any]:
+    """`PUT /servers/{id}`: `name`, `accessIPv4` and `accessIPv6` (addresses Nova stores
+    for the user, never routes), `description` from 2.19 and `hostname` from 2.90."""
     if not isinstance(body, Mapping) or not isinstance(body.get("server"), Mapping):
         raise BadRequest("The request body must be an object with a 'server' object.")
     server = body["server"]
-    unknown = set(server) - {"name", "accessIPv4", "accessIPv6"}
+    unknown = set(server) - update_fields(version)
     if unknown:
         raise BadRequest(
             f"Additional properties are not allowed ({', '.join(sorted(map(repr, unknown)))} "
@@ -586,12 +674,21 @@ def parse_update(body: Any) -> dict[str, Any]:
         changes["access_ip_v4"] = access_ip(server["accessIPv4"], "accessIPv4", 4)
     if "accessIPv6" in server:
         changes["access_ip_v6"] = access_ip(server["accessIPv6"], "accessIPv6", 6)
+    if DISK_CONFIG in server:
+        changes[DISK_CONFIG] = disk_config_of(server[DISK_CONFIG])
+    changes.update(versioned_update(server, version))
     return changes
 
 
 def _filters_in_python(asked: ServerQuery) -> bool:
     """Whether the list has a filter SQL does not answer (then the page is cut after it)."""
-    return asked.name is not None or asked.flavor_id is not None or asked.ip is not None
+    return (
+        asked.name is not None
+        or asked.flavor_id is not None
+        or asked.ip is not None
+        or asked.ip6 is not None
+        or bool(asked.attributes)
+    )
 
 
 def _matches(server: Server, asked: ServerQuery) -> bool:
@@ -613,4 +710,16 @@ def _matches(server: Server, asked: ServerQuery) -> bool:
         addresses = [a["addr"] for entries in server.addresses.values() for a in entries]
         if not any(pattern.search(a) for a in addresses):
             return False
-    return True
+    return asked.ip6 is None or _ip6_matches(server, asked.ip6)
+
+
+def _ip6_matches(server: Server, wanted: str) -> bool:
+    """The `ip6` filter (2.5): a regular expression on the server's IPv6 addresses."""
+    try:
+        pattern = re.compile(wanted)
+    except re.error:
+        return False
+    addresses = [
+        a["addr"] for entries in server.addresses.values() for a in entries if a.get("version") == 6
+    ]
+    return any(pattern.search(a) for a in addresses)

@@ -29,6 +29,8 @@ POWERING_ON = "powering-on"
 POWERING_OFF = "powering-off"
 REBOOTING = "rebooting"
 REBOOTING_HARD = "rebooting_hard"
+SUSPENDING = "suspending"
+RESUMING = "resuming"
 
 #: The tasks of a build: a server in one of them after a restart has a build to finish.
 BUILD_TASKS = (SCHEDULING, NETWORKING, SPAWNING)
@@ -93,3 +95,57 @@ STATUS_FILTERS: dict[str, tuple[str, ...]] = {
     "REBOOT": (ACTIVE,),
     "HARD_REBOOT": (ACTIVE,),
 }
+
+# Snapshots, backups, rebuild, shelve and rescue (domain/snapshots.py, rebuild.py, shelve.py,
+# rescue.py): Nova's task states for them, and the statuses Nova shows during a rebuild.
+IMAGE_SNAPSHOT = "image_snapshot"
+IMAGE_BACKUP = "image_backup"
+IMAGE_PENDING_UPLOAD = "image_pending_upload"
+IMAGE_UPLOADING = "image_uploading"
+REBUILDING = "rebuilding"
+REBUILD_BLOCK_DEVICE_MAPPING = "rebuild_block_device_mapping"
+REBUILD_SPAWNING = "rebuild_spawning"
+SHELVING = "shelving"
+SHELVING_IMAGE_PENDING_UPLOAD = "shelving_image_pending_upload"
+SHELVING_IMAGE_UPLOADING = "shelving_image_uploading"
+SHELVING_OFFLOADING = "shelving_offloading"
+UNSHELVING = "unshelving"
+RESCUING = "rescuing"
+UNRESCUING = "unrescuing"
+
+#: The tasks of a snapshot or backup (createImage, createBackup).
+SNAPSHOT_TASKS = (IMAGE_SNAPSHOT, IMAGE_BACKUP, IMAGE_PENDING_UPLOAD, IMAGE_UPLOADING)
+#: The tasks of a rebuild.
+REBUILD_TASKS = (REBUILDING, REBUILD_BLOCK_DEVICE_MAPPING, REBUILD_SPAWNING)
+#: The tasks of a shelve (its snapshot included) and of an offload.
+SHELVE_TASKS = (
+    SHELVING,
+    SHELVING_IMAGE_PENDING_UPLOAD,
+    SHELVING_IMAGE_UPLOADING,
+    SHELVING_OFFLOADING,
+)
+
+for _rebuilding in (ACTIVE, STOPPED, ERROR):
+    for _task in REBUILD_TASKS:
+        _STATUS[_rebuilding][_task] = "REBUILD"
+
+# Resize, cold and live migration (domain/moves.py, domain/resize.py): Nova's task states and
+# the statuses Nova shows for them.
+RESIZE_PREP = "resize_prep"
+RESIZE_MIGRATING = "resize_migrating"
+RESIZE_MIGRATED = "resize_migrated"
+RESIZE_FINISH = "resize_finish"
+RESIZE_REVERTING = "resize_reverting"
+MIGRATING = "migrating"
+
+#: The tasks of a resize or cold migration before VERIFY_RESIZE.
+RESIZE_TASKS = (RESIZE_PREP, RESIZE_MIGRATING, RESIZE_MIGRATED, RESIZE_FINISH)
+
+for _moving in (ACTIVE, STOPPED):
+    for _task in RESIZE_TASKS:
+        _STATUS[_moving][_task] = "RESIZE"
+_STATUS[ACTIVE][MIGRATING] = "MIGRATING"
+_STATUS[RESIZED][RESIZE_REVERTING] = "REVERT_RESIZE"
+STATUS_FILTERS.setdefault("RESIZE", (ACTIVE, STOPPED))
+STATUS_FILTERS.setdefault("MIGRATING", (ACTIVE,))
+STATUS_FILTERS.setdefault("REVERT_RESIZE", (RESIZED,))

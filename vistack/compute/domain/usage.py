@@ -89,13 +89,59 @@ class UsageService:
         found = self._usages(start, end, project_id, detailed=True)
         return found[0] if found else None
 
+    def page(
+        self,
+        context: RequestContext,
+        project_id: str | None,
+        start: str | None,
+        end: str | None,
+        *,
+        detailed: bool,
+        limit: int,
+        marker: str | None,
+    ) -> tuple[list[TenantUsage], str | None]:
+        """One page of usage (2.40): the servers after `marker` (a server id), at most `limit`
+        of them, summed per project; and the last server's id when the page is full (there
+        may be more), else None. `project_id` None: every project (administrators).
+
+        :raises BadRequest: a bad time, or a marker that is no server of the window.
+        """
+        if project_id is None:
+            self._policy.authorize("os_compute_api:os-simple-tenant-usage:list", context, {})
+        else:
+            self._policy.authorize(
+                "os_compute_api:os-simple-tenant-usage:show", context, {"project_id": project_id}
+            )
+        return self._paged(start, end, project_id, detailed=detailed, limit=limit, marker=marker)
+
     def _usages(
         self, start: str | None, end: str | None, project_id: str | None, *, detailed: bool
     ) -> list[TenantUsage]:
+        return self._paged(start, end, project_id, detailed=detailed)[0]
+
+    def _paged(
+        self,
+        start: str | None,
+        end: str | None,
+        project_id: str | None,
+        *,
+        detailed: bool,
+        limit: int | None = None,
+        marker: str | None = None,
+    ) -> tuple[list[TenantUsage], str | None]:
         now = utcnow()
         period_start, period_stop = _window(start, end, now)
         with self._store.transaction() as unit:
             rows = queries.active_in(unit, period_start, period_stop, project_id)
+        if marker is not None:
+            ids = [row.id for row in rows]
+            if marker not in ids:
+                raise BadRequest(f"marker [{marker}] not found")
+            rows = rows[ids.index(marker) + 1 :]
+        last = None
+        if limit is not None:
+            rows = rows[:limit]
+            last = rows[-1].id if rows and len(rows) == limit else None
         by_project: dict[str, list[ServerUsage]] = {}
         for row in rows:
             by_project.setdefault(row.project_id, []).append(
@@ -113,7 +159,7 @@ class UsageService:
                 server_usages=tuple(servers) if detailed else None,
             )
             for tenant, servers in by_project.items()
-        ]
+        ], last
 
 
 def _window(start: str | None, end: str | None, now: datetime) -> tuple[datetime, datetime]:

@@ -39,6 +39,17 @@ def owner_context(project_id: str, user_id: str) -> RequestContext:
     )
 
 
+def service_context(project_id: str) -> RequestContext:
+    """Nova's own standing towards Neutron (an admin, as Nova's service user is): for what only
+    the compute service may set on a port, its binding to a compute host."""
+    return RequestContext(
+        request_id=f"req-{uuid.uuid4()}",
+        user_id="nova",
+        project_id=project_id,
+        roles=("admin", "member", "reader"),
+    )
+
+
 class ServerLocks:
     """One lock per server (striped): a server's build, delete and power jobs never overlap in
     this process, so a delete waits for the build it interrupts instead of racing it."""

@@ -7,24 +7,32 @@ suite marks the case as unprovable on the simulator.
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Sequence
+from dataclasses import replace
+
 from vistack.drivers.errors import (
     AlreadyExistsError,
     InvalidStateError,
     NoCapacityError,
     NotFoundError,
 )
-from vistack.drivers.fake.state import FakeDisk, FakeNic, FakeState, FakeVM
+from vistack.drivers.fake.state import FakeDisk, FakeFile, FakeNic, FakeState, FakeVM
 from vistack.drivers.models import (
     AttachedDisk,
     ClusterInfo,
+    ConsoleTicket,
+    ImageFile,
     NicInfo,
     NicSpec,
     PowerState,
     Provisioning,
     VMInfo,
     VMSpec,
+    VMStats,
 )
-from vistack.drivers.paths import datastore_path
+from vistack.drivers.paths import datastore_path, split_datastore_path
+from vistack.drivers.vm_rules import RuleKind, VmGroupRule
 
 
 class FakeCompute:
@@ -250,3 +258,239 @@ class FakeCompute:
             annotation=vm.annotation,
             datastore=vm.datastore,
         )
+
+    def suspend(self, instance_uuid: str) -> None:
+        with self._state.operation("suspend"):
+            vm = self._state.vm(instance_uuid)
+            if vm.power_state is not PowerState.ON:
+                raise InvalidStateError(f"VM {instance_uuid} is not powered on")
+            vm.power_state = PowerState.SUSPENDED
+
+    def set_vm_group_rule(
+        self,
+        cluster: str,
+        name: str,
+        kind: RuleKind,
+        vm_uuids: Sequence[str],
+        *,
+        mandatory: bool,
+    ) -> VmGroupRule | None:
+        state = self._state
+        with state.operation("set_vm_group_rule"):
+            self._rule_cluster(cluster)
+            found = sorted(
+                {u for u in vm_uuids if u in state.vms and state.vms[u].cluster == cluster}
+            )
+            existing = state.vm_rules.get((cluster, name))
+            if len(found) < 2:
+                state.vm_rules.pop((cluster, name), None)
+                return None
+            key = existing.key if existing is not None else state.new_id("rule")
+            rule = VmGroupRule(name, kind, tuple(found), mandatory, True, key)
+            state.vm_rules[(cluster, name)] = rule
+            return rule
+
+    def delete_vm_group_rule(self, cluster: str, name: str) -> bool:
+        with self._state.operation("delete_vm_group_rule"):
+            self._rule_cluster(cluster)
+            return self._state.vm_rules.pop((cluster, name), None) is not None
+
+    def list_vm_group_rules(self, cluster: str) -> list[VmGroupRule]:
+        state = self._state
+        with state.operation("list_vm_group_rules"):
+            self._rule_cluster(cluster)
+            rules = [r for (c, _), r in state.vm_rules.items() if c == cluster]
+            # A VM destroyed since leaves its rules, as vCenter drops it from them.
+            return [
+                replace(r, vm_uuids=tuple(u for u in r.vm_uuids if u in state.vms))
+                for r in sorted(rules, key=lambda r: r.name)
+            ]
+
+    def _rule_cluster(self, cluster: str) -> None:
+        if cluster not in self._state.clusters:
+            raise NotFoundError(f"no cluster named {cluster!r}")
+
+    # -- moves and resizes --------------------------------------------------------------------
+
+    def relocate_vm(self, instance_uuid: str, cluster: str, host: str | None = None) -> VMInfo:
+        state = self._state
+        with state.operation("relocate_vm"):
+            vm = state.vm(instance_uuid)
+            target = state.clusters.get(cluster)
+            if target is None:
+                raise NotFoundError(f"no cluster named {cluster!r}")
+            names = [h.name for h in target.hosts]
+            if host is not None and host not in names:
+                raise NotFoundError(f"cluster {cluster} has no host {host!r}")
+            if vm.cluster == cluster and (host is None or vm.host == host):
+                return self._info(vm)
+            if vm.datastore not in target.datastores:
+                raise NoCapacityError(f"cluster {cluster} does not see {vm.datastore}")
+            running = vm.power_state is PowerState.ON and vm.cluster != cluster
+            if running and vm.memory_mb > self._cluster_info(cluster).memory_mb_free:
+                raise NoCapacityError(f"cluster {cluster} has no memory for {vm.memory_mb} MB")
+            vm.cluster, vm.host = cluster, host or names[0]
+            return self._info(vm)
+
+    def resize_vm(
+        self,
+        instance_uuid: str,
+        *,
+        cpus: int,
+        memory_mb: int,
+        cores_per_socket: int,
+        root_gb: int,
+    ) -> VMInfo:
+        state = self._state
+        with state.operation("resize_vm"):
+            vm = state.vm(instance_uuid)
+            root = state.disks[vm.disks[0]] if vm.disks else None
+            if root is not None and 0 < root_gb < root.capacity_gb:
+                raise InvalidStateError(f"{root.path} is {root.capacity_gb} GB; disks never shrink")
+            vm.cpus, vm.memory_mb, vm.cores_per_socket = cpus, memory_mb, cores_per_socket
+            if root is not None and root_gb > root.capacity_gb:
+                root.capacity_gb = root_gb
+            return self._info(vm)
+
+    def copy_disk(self, source: str, destination: str) -> None:
+        state = self._state
+        with state.operation("copy_disk"):
+            disk = state.disks.get(source)
+            if disk is None:
+                raise NotFoundError(f"no disk at {source}")
+            if destination in state.disks:
+                raise AlreadyExistsError(f"a disk exists at {destination}")
+            datastore = destination[1:].partition("]")[0]
+            state.datastore(datastore)
+            free = state.datastores[datastore].capacity_gb - state.datastore_used_gb(datastore)
+            if disk.capacity_gb > free:
+                raise NoCapacityError(f"datastore {datastore} has no room for {destination}")
+            state.disks[destination] = FakeDisk(
+                destination, datastore, disk.capacity_gb, disk.provisioning
+            )
+
+    def replace_disk(self, instance_uuid: str, path: str, source: str, size_gb: int) -> VMInfo:
+        state = self._state
+        with state.operation("replace_disk"):
+            vm = state.vm(instance_uuid)
+            original = state.disks.get(source)
+            if original is None:
+                raise NotFoundError(f"no disk at {source}")
+            if path in vm.disks:
+                vm.disks.remove(path)
+            state.disks.pop(path, None)
+            datastore = path[1:].partition("]")[0]
+            state.disks[path] = FakeDisk(
+                path, datastore, size_gb, original.provisioning, vm=instance_uuid
+            )
+            vm.disks.insert(0, path)
+            return self._info(vm)
+
+    def acquire_console_ticket(self, instance_uuid: str) -> ConsoleTicket:
+        """A ticket as vCenter hands it out: only for a powered-on VM, on its ESXi host."""
+        state = self._state
+        with state.operation("acquire_console_ticket"):
+            vm = state.vm(instance_uuid)
+            if vm.power_state is not PowerState.ON:
+                raise InvalidStateError(f"VM {instance_uuid} is not powered on")
+            ticket = hashlib.sha256(f"{vm.id}:{state.new_id('ticket')}".encode()).hexdigest()
+            return ConsoleTicket(ticket=ticket[:32], host=vm.host, port=443)
+
+    def vm_stats(self, instance_uuid: str) -> VMStats:
+        """The figures vCenter's `summary` gives; quick stats are what a fake can know (none
+        measured, so usage and uptime stay unknown)."""
+        state = self._state
+        with state.operation("vm_stats"):
+            vm = state.vm(instance_uuid)
+            powered = {PowerState.ON: "poweredOn", PowerState.SUSPENDED: "suspended"}
+            return VMStats(
+                power_state=vm.power_state,
+                cpus=vm.cpus,
+                memory_mb=vm.memory_mb,
+                nic_macs=tuple(n.mac for n in vm.nics),
+                disk_paths=tuple(vm.disks),
+                raw={
+                    "name": vm.name,
+                    "instanceUuid": vm.instance_uuid,
+                    "numCpu": vm.cpus,
+                    "memorySizeMB": vm.memory_mb,
+                    "numEthernetCards": len(vm.nics),
+                    "numVirtualDisks": len(vm.disks),
+                    "powerState": powered.get(vm.power_state, "poweredOff"),
+                },
+            )
+
+    #: IDE controllers x units a vSphere VM has for CD-ROMs (two controllers, two units each).
+    IDE_SLOTS = 4
+
+    def attach_iso(self, instance_uuid: str, path: str) -> None:
+        state = self._state
+        with state.operation("attach_iso"):
+            vm = state.vm(instance_uuid)
+            if split_datastore_path(path) not in state.files:
+                raise NotFoundError(f"no ISO file at {path}")
+            if path in vm.isos:
+                raise AlreadyExistsError(f"{path} is in a CD-ROM of VM {instance_uuid} already")
+            if len(vm.isos) >= self.IDE_SLOTS:
+                raise NoCapacityError(f"VM {instance_uuid} has no free IDE slot for a CD-ROM")
+            vm.isos.append(path)
+
+    def detach_iso(self, instance_uuid: str, path: str) -> None:
+        with self._state.operation("detach_iso"):
+            vm = self._state.vm(instance_uuid)
+            if path not in vm.isos:
+                raise NotFoundError(f"no CD-ROM of VM {instance_uuid} holds {path}")
+            vm.isos.remove(path)
+
+    def list_isos(self, instance_uuid: str) -> list[str]:
+        with self._state.operation("list_isos"):
+            return list(self._state.vm(instance_uuid).isos)
+
+    def export_root_disk(self, instance_uuid: str, target: str) -> ImageFile:
+        """The fake's disks hold no bytes: the copy is a file naming the disk it copies (its
+        path and capacity), so an image made from it has real, distinct bytes to hash."""
+        state = self._state
+        datastore, path = split_datastore_path(target)
+        with state.operation("export_root_disk"):
+            vm = state.vm(instance_uuid)
+            state.datastore(datastore)
+            if not vm.disks:
+                raise NotFoundError(f"VM {instance_uuid} has no disk to copy")
+            if (datastore, path) in state.files:
+                raise AlreadyExistsError(f"{target} exists")
+            root = state.disks[vm.disks[0]]
+            data = f"fake VMDK: a copy of {root.path} ({root.capacity_gb} GB)\n".encode()
+            if len(data) > state.datastore_free_bytes(datastore):
+                raise NoCapacityError(f"datastore {datastore} has no room for the copy")
+            state.files[(datastore, path)] = FakeFile(datastore, path, data)
+            return ImageFile(datastore, path, len(data))
+
+    def attach_rescue_disk(self, instance_uuid: str, source: str) -> AttachedDisk:
+        """Like vSphere: a copy of `source` in the VM's folder, attached after its disks (the
+        fake has no boot order: a VM with a rescue disk boots from it)."""
+        state = self._state
+        with state.operation("attach_rescue_disk"):
+            vm = state.vm(instance_uuid)
+            rescue = datastore_path(vm.datastore, f"{vm.name}/{vm.name}-rescue.vmdk")
+            if rescue in vm.disks:
+                return AttachedDisk(rescue, state.disks[rescue].capacity_gb)
+            source_ds, source_path = split_datastore_path(source)
+            if source in state.disks:
+                size_gb = state.disks[source].capacity_gb
+            elif (source_ds, source_path) in state.files:
+                size_gb = max(1, -(-len(state.files[(source_ds, source_path)].data) // 2**30))
+            else:
+                raise NotFoundError(f"no disk at {source}")
+            disk = FakeDisk(rescue, vm.datastore, size_gb, Provisioning.THIN, vm.instance_uuid)
+            state.disks[rescue] = disk
+            vm.disks.append(rescue)
+            return AttachedDisk(rescue, size_gb)
+
+    def detach_rescue_disk(self, instance_uuid: str) -> None:
+        state = self._state
+        with state.operation("detach_rescue_disk"):
+            vm = state.vm(instance_uuid)
+            rescue = datastore_path(vm.datastore, f"{vm.name}/{vm.name}-rescue.vmdk")
+            if rescue in vm.disks:
+                vm.disks.remove(rescue)
+                state.disks.pop(rescue, None)

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from vistack.drivers.errors import DriverError, NotFoundError
 from vistack.drivers.models import NicInfo, PowerState, Provisioning, Topology
+from vistack.drivers.vm_rules import VmGroupRule
 
 
 @dataclass
@@ -84,6 +85,8 @@ class FakeVM:
     annotation: str = ""
     power_state: PowerState = PowerState.OFF
     template: bool = False
+    #: Datastore paths of the ISO files its CD-ROMs hold (the config drive).
+    isos: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -161,6 +164,8 @@ class FakeState:
             self.vms: dict[str, FakeVM] = {}
             self.disks: dict[str, FakeDisk] = {}
             self.files: dict[tuple[str, str], FakeFile] = {}
+            #: (cluster, rule name) → its DRS VM-VM rule (what `configurationEx.rule` holds).
+            self.vm_rules: dict[tuple[str, str], VmGroupRule] = {}
 
     def topology(self) -> Topology:
         with self.lock:

@@ -38,7 +38,7 @@ from vistack.image.domain.models import Image, Status
 from vistack.image.domain.ports import ImageRepository
 from vistack.image.domain.quota import ByteMeter, byte_quota, check_busy
 from vistack.image.domain.recovery import InFlight
-from vistack.image.domain.stores import ImageStore, StoredData
+from vistack.image.domain.stores import DatastoreStore, ImageStore, StoredData
 from vistack.image.formats import FormatInspector, ImageFacts, InvalidImage
 
 LOG = logging.getLogger(__name__)
@@ -269,6 +269,68 @@ class ImageDataService:
         usage = self._repo.usage(image.owner or "")
         check_busy(limits.image_count_uploading, usage.image_count_uploading)
         return byte_quota("image_size_total", limits.image_size_total, usage.image_size_total, size)
+
+    # -- data vSphere writes itself (server snapshots) ----------------------------------------
+    def snapshot_store(self, preferred: str | None) -> DatastoreStore:
+        """The datastore store a server's disk is copied into: `preferred` (the VM's own
+        datastore, so the copy never leaves it) when it is a store, else the first datastore
+        store in preference order. :raises ServiceUnavailable: there is none."""
+        stores = [s for s in self.ordered_stores() if isinstance(s, DatastoreStore)]
+        for store in stores:
+            if store.datastore == preferred:
+                return store
+        if not stores:
+            raise ServiceUnavailable("This cloud has no datastore image store for snapshots.")
+        return stores[0]
+
+    def begin_adopt(self, image: Image) -> None:
+        """Claim a queued image for data vSphere is about to write (`queued` → `saving`),
+        refused as an upload would be when the project is over its image quota.
+
+        :raises PayloadTooLarge: over quota. :raises Conflict: the image is not queued.
+        """
+        self.check_adopt_quota(image.owner)
+        if (
+            self._repo.update(
+                image.id, columns={"status": Status.SAVING.value}, expected_status=_QUEUED
+            )
+            is None
+        ):
+            raise Conflict(f"Image {image.id} is not queued any more.")
+
+    def check_adopt_quota(self, owner: str | None) -> None:
+        """Refuse data for `owner`'s image while the project is over its image_size_total
+        (Glance's rule for an upload of unknown size) or has too many uploads running.
+
+        :raises PayloadTooLarge: over quota.
+        """
+        limits = self._images.limits_for(owner)
+        usage = self._repo.usage(owner or "")
+        check_busy(limits.image_count_uploading, usage.image_count_uploading)
+        byte_quota("image_size_total", limits.image_size_total, usage.image_size_total, None)
+
+    def adopt(
+        self, image: Image, store: DatastoreStore, path: str, virtual_size: int | None
+    ) -> Image:
+        """Activate a `saving` image with the file vSphere wrote at `path` in `store`.
+
+        The bytes never passed through Glance, so they are read once here for the checksum
+        and multihash Glance keeps for every image (as a Glance upload of the same disk would).
+
+        :raises Gone: the image was deleted meanwhile (the file is removed).
+        """
+        url = store.url_for(path)
+        digests = _Digests()
+        size = 0
+        try:
+            for chunk in store.get(url):
+                digests.update(chunk)
+                size += len(chunk)
+        except BaseException:
+            store.delete(url)
+            raise
+        facts = ImageFacts(virtual_size=virtual_size)
+        return self.activate(image, store, StoredData(url, size), facts, digests, _SAVING)
 
     # -- download -----------------------------------------------------------------------------
     def download(

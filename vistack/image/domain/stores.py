@@ -112,6 +112,15 @@ class DatastoreStore:
     def same_vcenter(self, other: DatastoreStore) -> bool:
         return self._driver is other._driver
 
+    @property
+    def folder(self) -> str:
+        """The folder on the datastore that holds this store's image files."""
+        return self._folder
+
+    def url_for(self, path: str) -> str:
+        """The location URL of a file vSphere wrote into this store itself (a snapshot)."""
+        return self._url(path)
+
     def _url(self, path: str) -> str:
         query = urlencode({"dcPath": self._datacenter, "dsName": self.datastore})
         return f"vsphere://{self._vcenter}/folder/{quote(path)}?{query}"

@@ -57,10 +57,13 @@ class MetadataResolver:
         return None
 
 
-def shared_secret(data_dir: Path) -> str:
-    """The secret the relay signs instance ids with, made once per cloud (0600 in the data dir).
+def shared_secret(data_dir: Path, configured: str = "") -> str:
+    """The secret the relay signs instance ids with: `configured` (`[compute]
+    metadata_proxy_shared_secret`) when set, else made once per cloud (0600 in the data dir).
 
-    The compute metadata service reads the same file to check `X-Instance-ID-Signature`."""
+    The compute metadata service reads the same to check `X-Instance-ID-Signature`."""
+    if configured:
+        return configured
     path = data_dir / SECRET_FILE
     try:
         return path.read_text().strip()
@@ -83,9 +86,12 @@ def metadata_socket(state_dir: Path) -> Path:
 
 
 def build_metadata_relay(
-    store: NetworkStore, state_dir: Path, data_dir: Path, upstream_url: str
+    store: NetworkStore, state_dir: Path, data_dir: Path, upstream_url: str, secret: str = ""
 ) -> MetadataRelay:
     """The relay of this node (not started: `EdgeSync` starts and stops it with its thread)."""
     return MetadataRelay(
-        metadata_socket(state_dir), upstream_url, MetadataResolver(store), shared_secret(data_dir)
+        metadata_socket(state_dir),
+        upstream_url,
+        MetadataResolver(store),
+        shared_secret(data_dir, secret),
     )

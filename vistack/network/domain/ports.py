@@ -308,6 +308,16 @@ class PortOps(SubnetOps):
         return pairs
 
     def _check_binding(self, attrs: dict[str, Any], row: PortRow) -> None:
+        self._apply_binding(attrs, row)
+        owner = row.device_owner or ""
+        if owner == "" or owner.startswith("compute:"):
+            # A server's port is up once Nova has bound it to the cluster whose VM carries
+            # its NIC on the port group (there is no agent to report it), down otherwise,
+            # and down again once the server lets it go.
+            bound = bool(owner and row.binding_host_id and row.device_id and row.admin_state_up)
+            row.status = "ACTIVE" if bound else "DOWN"
+
+    def _apply_binding(self, attrs: dict[str, Any], row: PortRow) -> None:
         if "binding:host_id" in attrs:
             row.binding_host_id = text(attrs["binding:host_id"], "binding:host_id")
         if "binding:vnic_type" in attrs:
