@@ -54,6 +54,10 @@ from vistack.network.dataplane.metadata import shared_secret
 from vistack.network.dataplane.sync import EdgeSync
 from vistack.network.policies import NETWORK_RULES
 from vistack.network.wiring import build_edge_sync, build_network_services
+from vistack.volume.api.app import build_volume_app
+from vistack.volume.api.deps import VolumeServices
+from vistack.volume.policies import VOLUME_RULES
+from vistack.volume.wiring import build_volume_services
 from vistack.vsphere.drivers import vsphere_drivers
 from vistack.vsphere.runtime import VSphereRuntime, start_vsphere
 from vistack.vsphere.vm_watch import InventoryVMObserver
@@ -77,6 +81,8 @@ class Cloud:
     vsphere: VSphereRuntime | None = None
     #: Edge mode: the thread programming this node's data plane (None in dvs mode).
     dataplane: EdgeSync | None = None
+    #: Cinder (block storage); its `nova_port` is what compute attaches volumes through.
+    volume: VolumeServices | None = None
 
     def bootstrap(self, admin_password: str, demo_password: str) -> None:
         """Create (idempotently) the bootstrap accounts, roles and this cloud's catalog."""
@@ -117,6 +123,10 @@ def catalog_services(settings: Settings) -> list[ServiceEndpoint]:
         ServiceEndpoint("image", "glance", f"{base}/image"),
         ServiceEndpoint("network", "neutron", f"{base}/network"),
         ServiceEndpoint("compute", "nova", f"{base}/compute/v2.1"),
+        # Cinder's URLs end in the project: clients (openstacksdk, Tempest's volumev3 client)
+        # send /volume/v3/{project_id}/...; the catalog fills it from the token's project.
+        ServiceEndpoint("block-storage", "cinder", f"{base}/volume/v3/$(project_id)s"),
+        ServiceEndpoint("volumev3", "cinderv3", f"{base}/volume/v3/$(project_id)s"),
     ]
 
 
@@ -154,7 +164,8 @@ def build_cloud(
     cache = build_cache(settings)
     bus = build_bus(settings)
     policy = PolicyEngine(
-        (*IDENTITY_RULES, *IMAGE_RULES, *NETWORK_RULES, *COMPUTE_RULES), settings.policy_path
+        (*IDENTITY_RULES, *IMAGE_RULES, *NETWORK_RULES, *COMPUTE_RULES, *VOLUME_RULES),
+        settings.policy_path,
     )
     identity = build_identity_services(settings, database, cache, policy)
     authenticator = TokenAuthenticator(identity.auth)
@@ -175,7 +186,11 @@ def build_cloud(
         )
         network = build_network_services(settings, database, policy, drivers)
         dataplane = build_edge_sync(settings, network)
+        volume = build_volume_services(settings, database, policy, bus, drivers, image)
         compute = build_compute_services(settings, database, policy, bus, drivers, image, network)
+        # Nova attaches volumes and boots from them through Cinder's port, and its pre-2.36
+        # os-volumes / os-snapshots proxies call Cinder's own services.
+        compute.connect_block_storage(volume.nova_port, volume.volumes, volume.snapshots)
         if runtime is not None:
             # Servers follow vCenter's VM changes as the inventory's watch reports them.
             compute.servers.follow_vcenter(InventoryVMObserver(runtime.vcenters[0].inventory))
@@ -194,10 +209,11 @@ def build_cloud(
             Mount("/image", app=build_image_app(image, authenticator)),
             Mount("/network", app=build_network_app(network, authenticator)),
             Mount("/compute", app=build_compute_app(compute, authenticator)),
+            Mount("/volume", app=build_volume_app(volume, authenticator)),
             Mount("/metadata", app=build_metadata_app(compute.instance_facts, metadata_secret)),
         ]
     )
-    mounts = ["/identity", "/image", "/network", "/compute", "/metadata"]
+    mounts = ["/identity", "/image", "/network", "/compute", "/volume", "/metadata"]
     app: ASGIApp = MountRootMiddleware(root, mounts)
     app = AccessLogMiddleware(app, enabled=settings.server.access_log)
     app = RequestIdMiddleware(app)
@@ -205,10 +221,22 @@ def build_cloud(
     # One nova-compute service per cluster (and this controller's scheduler and conductor).
     compute.clusters.register_services()
     compute.start()
+    volume.start(bus)
     if dataplane is not None:
         dataplane.start()
     return Cloud(
-        settings, database, cache, bus, identity, image, network, compute, app, runtime, dataplane
+        settings,
+        database,
+        cache,
+        bus,
+        identity,
+        image,
+        network,
+        compute,
+        app,
+        runtime,
+        dataplane,
+        volume,
     )
 
 
@@ -231,5 +259,6 @@ async def _root_versions(request: Request) -> Response:
         "image": f"{base}/image/v2",
         "network": f"{base}/network/v2.0",
         "compute": f"{base}/compute/v2.1",
+        "volume": f"{base}/volume/v3",
     }
     return JSONBody({"services": services})

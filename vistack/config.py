@@ -276,6 +276,26 @@ class ComputeSettings:
 
 
 @dataclass
+class VolumeSettings:
+    """Cinder: where volumes go and what a project may hold."""
+
+    #: The volume type a create without `volume_type` gets (made at first start).
+    default_volume_type: str = "__DEFAULT__"
+    #: The one availability zone volumes are offered in (Cinder's `storage_availability_zone`).
+    default_availability_zone: str = "nova"
+    #: Datastores volumes may be placed on; empty: every datastore of the vCenter.
+    datastores: list[str] = field(default_factory=list)
+    #: Default per-project quotas (-1 unlimited); `os-quota-sets` overrides them.
+    quota_volumes: int = 10
+    quota_snapshots: int = 10
+    quota_gigabytes: int = 1000
+    quota_per_volume_gigabytes: int = -1
+    quota_backups: int = 10
+    quota_backup_gigabytes: int = 1000
+    quota_groups: int = 10
+
+
+@dataclass
 class Settings:
     """All of vistack's settings."""
 
@@ -294,6 +314,7 @@ class Settings:
     image: ImageSettings = field(default_factory=ImageSettings)
     network: NetworkSettings = field(default_factory=NetworkSettings)
     compute: ComputeSettings = field(default_factory=ComputeSettings)
+    volume: VolumeSettings = field(default_factory=VolumeSettings)
     #: More vCenters (`[[vcenters]]` tables, same options as [vcenter]); file only, no env.
     vcenters: list[VCenterSettings] = field(default_factory=list)
 

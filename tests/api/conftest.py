@@ -310,3 +310,26 @@ def compute_api(
 def l3_api(edge_api: NetworkApi) -> NetworkApi:
     """`edge_api` under the name test_network_extra_dhcp_opts.py knows it by."""
     return edge_api
+
+
+class VolumeApi(FakeCloudApi):
+    """The block storage API (paths under `/volume/v3`, the project-less form; the catalog's
+    `/volume/v3/{project_id}` form reaches the same handlers). Disks land on the fake vCenter's
+    datastores; images come from the same cloud's Glance (`ImageApi(api.cloud, api.client,
+    api.fake)`)."""
+
+    PREFIX = "/volume/v3"
+
+
+def _volume_settings(settings: Settings, data_dir: Path, fake: FakeCloud) -> None:
+    _image_settings(settings, data_dir, fake)
+    settings.volume.quota_volumes = 20
+    settings.volume.quota_gigabytes = 200
+
+
+@pytest.fixture(scope="module", params=["sqlite", "mariadb", "postgresql"])
+def volume_api(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[VolumeApi]:
+    """A bootstrapped cloud on the fake vCenter, its block storage API in front."""
+    yield from _fake_cloud_api(request, tmp_path_factory, VolumeApi, _volume_settings)

@@ -135,10 +135,12 @@ def test_acceptance_flow(running_cloud: RunningCloud, tmp_path: Path) -> None:
 
     catalog = run_json(cloud, "catalog", "list", os_cloud="mine", config=user_config)
     assert [(entry["Name"], entry["Type"]) for entry in catalog] == [
+        ("cinder", "block-storage"),
         ("nova", "compute"),
         ("keystone", "identity"),
         ("glance", "image"),
         ("neutron", "network"),
+        ("cinderv3", "volumev3"),
     ]
     assert {e["interface"] for e in catalog[0]["Endpoints"]} == {"public", "internal", "admin"}
 
@@ -311,14 +313,18 @@ def test_catalog_endpoints_regions_services(running_cloud: RunningCloud) -> None
 
     catalog = run_json(cloud, "catalog", "list")
     assert [(entry["Name"], entry["Type"]) for entry in catalog] == [
+        ("cinder", "block-storage"),
         ("nova", "compute"),
         ("keystone", "identity"),
         ("glance", "image"),
         ("neutron", "network"),
+        ("cinderv3", "volumev3"),
     ]
 
     services = run_json(cloud, "service", "list")
     assert sorted((row["Name"], row["Type"]) for row in services) == [
+        ("cinder", "block-storage"),
+        ("cinderv3", "volumev3"),
         ("glance", "image"),
         ("keystone", "identity"),
         ("neutron", "network"),

@@ -79,10 +79,12 @@ def test_authorize_and_catalog(admin: openstack.connection.Connection) -> None:
     assert access.project_name == "admin"
     assert "admin" in access.role_names
     assert [service["type"] for service in access.service_catalog.catalog] == [
+        "block-storage",
         "compute",
         "identity",
         "image",
         "network",
+        "volumev3",
     ]
     assert admin.session.get_endpoint(service_type="identity", interface="public")
 
@@ -501,10 +503,12 @@ def test_cloud_layer(admin: openstack.connection.Connection) -> None:
         assert admin.list_role_assignments(filters={"user": user.id}) == []
 
         assert [s.type for s in admin.list_services()] == [
+            "block-storage",
             "compute",
             "identity",
             "image",
             "network",
+            "volumev3",
         ]
         assert {e.interface for e in admin.list_endpoints()} >= {"public", "internal", "admin"}
         assert "RegionOne" in [r.id for r in v3(admin).regions()]

@@ -35,6 +35,7 @@ from harness_tables import (
     PUBLIC_NETWORK,
     PUBLIC_SUBNET,
 )
+from harness_volume import VolumeInfo, prepare_volume
 
 
 @dataclasses.dataclass(frozen=True)
@@ -186,6 +187,8 @@ class KeystoneInfo:
     public_network_id: str | None = None
     # Images, microversions and network for compute tests (None: no compute service).
     compute: ComputeInfo | None = None
+    # Cinder's catalog type and microversions (None: no block storage service).
+    volume: VolumeInfo | None = None
 
 
 def keystone_probe(creds: CloudCreds, scratch: Path, timeout: float = 30.0) -> KeystoneInfo:
@@ -245,7 +248,8 @@ def keystone_probe(creds: CloudCreds, scratch: Path, timeout: float = 30.0) -> K
     compute = prepare_compute(
         catalog, token_id, timeout, scratch, isolated_networks=public is not None
     )
-    return KeystoneInfo(types, domain_id, regions, extensions, public, compute)
+    volume = prepare_volume(catalog, token_id, timeout)
+    return KeystoneInfo(types, domain_id, regions, extensions, public, compute, volume)
 
 
 def ensure_public_network(base: str, token_id: str, timeout: float) -> str:

@@ -128,7 +128,7 @@ COMPUTE_FEATURES: dict[str, str] = {
     "block_migration_for_live_migration": "true",
     "metadata_service": "true",
     "rescue": "true",
-    "stable_rescue": "false",  # rescue with the server's block devices (2.87) is not built
+    "stable_rescue": "true",  # rescue with the server's volumes attached (2.87)
     "vnc_console": "false",  # vSphere's console is WebMKS (remote-consoles protocol mks)
     "spice_console": "false",
     "serial_console": "false",
@@ -136,7 +136,7 @@ COMPUTE_FEATURES: dict[str, str] = {
     "snapshot": "true",
     "personality": "false",  # injected files are not supported
     "config_drive": "true",
-    "attach_encrypted_volume": "false",  # no volumes
+    "attach_encrypted_volume": "false",  # no volume encryption
     "swap_volume": "false",
     "volume_backed_live_migration": "false",
     "volume_multiattach": "false",
@@ -148,6 +148,30 @@ COMPUTE_FEATURES: dict[str, str] = {
         "AvailabilityZoneFilter,ComputeFilter,ServerGroupAntiAffinityFilter,"
         "ServerGroupAffinityFilter"
     ),
+}
+# [volume] and [volume-feature-enabled]: what vistack's Cinder does (docs/volume.md). The
+# catalog type and the microversion range come from the cloud (harness_volume.py).
+VOLUME_OPTIONS: dict[str, str] = {
+    "build_timeout": "120",
+    "build_interval": "1",
+    "volume_size": "1",
+    "storage_protocol": "vmdk",  # connection_info's driver_volume_type, as VMware's driver
+    "vendor_name": "VMware",
+    "disk_format": "vmdk",  # upload-to-image makes a VMDK
+    "backend_names": "vsphere",
+}
+VOLUME_FEATURES: dict[str, str] = {
+    "multi_backend": "false",
+    "backup": "false",  # backups are not built yet (issue 7)
+    "snapshot": "true",
+    "clone": "true",
+    "manage_snapshot": "false",
+    "manage_volume": "false",
+    "replication": "false",
+    "extend_attached_volume": "false",
+    "extend_attached_encrypted_volume": "false",
+    "extend_volume_with_snapshot": "true",
+    "enable_volume_image_dep_tests": "false",
 }
 # Guests are simulated: nothing answers ssh or ping.
 VALIDATION_OPTIONS: dict[str, str] = {"run_validation": "false"}

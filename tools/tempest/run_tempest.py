@@ -113,6 +113,8 @@ from harness_tables import (
     SERVICE_BY_NAME,
     SERVICES,
     VALIDATION_OPTIONS,
+    VOLUME_FEATURES,
+    VOLUME_OPTIONS,
     Service,
 )
 
@@ -253,6 +255,14 @@ def build_tempest_conf(
             conf["network"]["floating_network_name"] = PUBLIC_NETWORK
     if info.compute is not None:
         add_compute_sections(conf, info.compute)
+    if info.volume is not None:
+        volume = {**VOLUME_OPTIONS, "catalog_type": info.volume.catalog_type,
+                  "region": region or "RegionOne"}  # fmt: skip
+        if info.volume.min_microversion and info.volume.max_microversion:
+            volume["min_microversion"] = info.volume.min_microversion
+            volume["max_microversion"] = info.volume.max_microversion
+        conf["volume"] = volume
+        conf["volume-feature-enabled"] = dict(VOLUME_FEATURES)
     conf["enforce_scope"] = {"keystone": "false", "glance": "false"}
     conf["service-clients"] = {"http_timeout": "60"}
     for section, option, value in overrides:

@@ -9,6 +9,8 @@ from vistack.compute.api.deps import ComputeServices
 from vistack.compute.db.store import ComputeStore
 from vistack.compute.domain import destination
 from vistack.compute.domain.aggregates import AggregateService
+from vistack.compute.domain.boot_requests import BootRequests
+from vistack.compute.domain.boot_volumes import ServerVolumes
 from vistack.compute.domain.clusters import ClusterService
 from vistack.compute.domain.config_drive import ConfigDrives
 from vistack.compute.domain.disk_actions import build_disk_actions
@@ -31,9 +33,14 @@ from vistack.compute.domain.server_groups import ServerGroupService
 from vistack.compute.domain.server_metadata import ServerMetadataService
 from vistack.compute.domain.server_tags import ServerTagService
 from vistack.compute.domain.servers import ServerService
+from vistack.compute.domain.small_apis import build_small_apis
 from vistack.compute.domain.subresources import build_sub_resources
 from vistack.compute.domain.suspend import SuspendService
 from vistack.compute.domain.usage import UsageService
+from vistack.compute.domain.volume_attach import VolumeAttachService
+from vistack.compute.domain.volume_link import VolumeLink
+from vistack.compute.domain.volume_port import VolumePort
+from vistack.compute.domain.volumes_proxy import VolumeProxy
 from vistack.config import Settings
 from vistack.drivers.bundle import Drivers
 from vistack.image.api.deps import ImageServices
@@ -48,10 +55,14 @@ def build_compute_services(
     drivers: Drivers | None,
     image: ImageServices,
     network: NetworkServices,
+    volumes: VolumePort | None = None,
 ) -> ComputeServices:
     """Without drivers (no vCenter) flavors, key pairs and quotas work; servers cannot be built
-    (there is no cluster to build them on) and say so."""
+    (there is no cluster to build them on) and say so. Without `volumes` (no Cinder) every
+    volume operation answers that the block storage service is not available; Cinder's port
+    may also be connected later (`ComputeServices.volumes.connect`)."""
     store = ComputeStore(database)
+    link = VolumeLink(volumes)
     quotas = ComputeQuotas(store, settings.compute, policy)
     flavors = FlavorService(store, policy)
     keypairs = KeypairService(store, policy, quotas)
@@ -70,6 +81,9 @@ def build_compute_services(
         power_sync_seconds=settings.compute.power_sync_seconds,
     )
     metadata = ServerMetadataService(store, policy, quotas)
+    servers.boot_requests = BootRequests(link, image.images)
+    if servers.work is not None and drivers is not None:
+        servers.work.volumes = ServerVolumes(store, link, drivers)
     # Config drives and the metadata service render the same facts (instance_metadata.py).
     facts = InstanceFactsSource(
         store,
@@ -146,6 +160,10 @@ def build_compute_services(
         suspend=suspend,
         disk=disk,
         background=(suspend, moves, disk),
+        volumes=link,
+        volume_attachments=VolumeAttachService(store, policy, link, drivers, servers.work),
+        volume_proxy=VolumeProxy(policy),
+        small_apis=build_small_apis(store, policy, network.networks, drivers),
     )
 
 

@@ -19,6 +19,7 @@ from vistack.drivers.models import (
     VMInfo,
     VMSpec,
     VMStats,
+    VMTuning,
 )
 from vistack.drivers.vm_rules import RuleKind, VmGroupRule
 
@@ -206,12 +207,16 @@ class ComputeDriver(Protocol):
         memory_mb: int,
         cores_per_socket: int,
         root_gb: int,
+        tuning: VMTuning | None = None,
     ) -> VMInfo:
         """Set CPUs, cores per socket and memory, and grow the root (first) disk to `root_gb`
         (0 or the current size: left alone), in one reconfiguration; the VM should be off.
+        With `tuning`, its allocations replace the VM's and its hardware version (if any) is
+        upgraded to.
 
         :raises NotFoundError: no such VM.
-        :raises InvalidStateError: `root_gb` is smaller than the root disk (never shrink).
+        :raises InvalidStateError: `root_gb` is smaller than the root disk (never shrink), or
+            the hardware version asked for is older than the VM's (never downgrade).
         """
         ...
 

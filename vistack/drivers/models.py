@@ -89,6 +89,30 @@ class NicSpec:
 
 
 @dataclass(frozen=True)
+class Allocation:
+    """A VM's share of one resource (CPU in MHz, memory in MB), as vSphere's
+    ResourceAllocationInfo: `None` everywhere is vSphere's default (no limit, no reservation,
+    normal shares), so a flavor without `quota:` extra specs asks for nothing."""
+
+    limit: int | None = None
+    reservation: int | None = None
+    #: `low`, `normal`, `high` or `custom` (then `shares` is the number of shares).
+    shares_level: str | None = None
+    shares: int | None = None
+
+
+@dataclass(frozen=True)
+class VMTuning:
+    """What a flavor's `quota:cpu_*`, `quota:memory_*` and `vmware:hw_version` extra specs ask
+    of the VM. In a `VMInfo` it is what the VM has (`hw_version` always filled there)."""
+
+    cpu: Allocation = Allocation()
+    memory: Allocation = Allocation()
+    #: The virtual hardware version, `vmx-NN`; None: the template's (or vSphere's default).
+    hw_version: str | None = None
+
+
+@dataclass(frozen=True)
 class VMSpec:
     """Everything needed to build one VM for a Nova server.
 
@@ -108,6 +132,7 @@ class VMSpec:
     nics: tuple[NicSpec, ...] = ()
     annotation: str = ""
     template: TemplateRef | None = None
+    tuning: VMTuning = VMTuning()
 
 
 @dataclass(frozen=True)
@@ -166,6 +191,7 @@ class VMInfo:
     nics: tuple[NicInfo, ...] = ()
     annotation: str = ""
     datastore: str = ""
+    tuning: VMTuning = VMTuning()
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,23 @@ class VolumeDriver(Protocol):
         """
         ...
 
+    def copy_disk(
+        self, source: str, datastore: str, name: str, provisioning: Provisioning
+    ) -> DiskInfo:
+        """Copy the disk file `source` (a volume, a snapshot or an image's disk, on any
+        datastore) to a new disk at `volume_path(datastore, name)`, allocated as `provisioning`
+        where the backend can convert. A failed copy leaves no disk under the new name.
+
+        The copy has the source's capacity; the caller grows it with `extend_disk` when the
+        volume is bigger. `DiskInfo.capacity_gb` is the source's as far as the backend knows
+        (0 when it does not report capacities, as vcsim).
+
+        :raises NotFoundError: no disk at `source`, or no such datastore.
+        :raises AlreadyExistsError: a disk with that name exists on the datastore.
+        :raises NoCapacityError: the datastore has no room.
+        """
+        ...
+
     def delete_disk(self, path: str) -> None:
         """Delete a disk file; the caller makes sure no VM uses it (vCenter refuses if one does).
 

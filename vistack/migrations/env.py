@@ -6,6 +6,7 @@ from alembic import context
 
 # Imported for their side effect: each registers its tables on the shared metadata.
 import vistack.compute.db.aggregate_tables
+import vistack.compute.db.block_device_tables
 import vistack.compute.db.lifecycle_tables
 import vistack.compute.db.tables
 import vistack.identity.db.tables
@@ -16,7 +17,8 @@ import vistack.network.db.dhcp_option_tables
 import vistack.network.db.l3_tables
 import vistack.network.db.metering_tables
 import vistack.network.db.sharing_tables
-import vistack.network.db.tables  # noqa: F401
+import vistack.network.db.tables
+import vistack.volume.db.tables  # noqa: F401
 from vistack.common.db import Base
 
 target_metadata = Base.metadata

@@ -18,6 +18,7 @@ from functools import cached_property
 from typing import Any, TypeVar
 
 from vistack.drivers.errors import AlreadyExistsError, InvalidStateError, NotFoundError
+from vistack.drivers.hw_version import upgrade_needed
 from vistack.drivers.models import (
     AttachedDisk,
     ClusterInfo,
@@ -29,6 +30,7 @@ from vistack.drivers.models import (
     VMInfo,
     VMSpec,
     VMStats,
+    VMTuning,
 )
 from vistack.drivers.paths import datastore_path, split_datastore_path
 from vistack.drivers.vm_rules import RuleKind, VmGroupRule
@@ -38,6 +40,13 @@ from vistack.vsphere.lookup import Lookup
 from vistack.vsphere.properties import ObjectProps, retrieve, retrieve_one
 from vistack.vsphere.session import Client, VCenterSession
 from vistack.vsphere.tasks import wait_for_task
+from vistack.vsphere.tuning import (
+    TUNING_PATHS,
+    allocations_differ,
+    apply_allocations,
+    tuning_of,
+    upgrade_hardware,
+)
 from vistack.vsphere.vm_disks import VMDisks
 from vistack.vsphere.vm_moves import VMMoves
 from vistack.vsphere.vmomi import vim, vmodl
@@ -64,6 +73,7 @@ VM_PATHS = (
     "config.files.vmPathName",
     "runtime.powerState",
     "runtime.host",
+    *TUNING_PATHS,
 )
 
 #: The guest OS id of VMs built from scratch; images carry their own in the template.
@@ -163,6 +173,10 @@ class VSphereCompute:
         if fix is not None:
             self._reconfig(client, vm, fix)
             info = self._read(client, vm)
+        wanted = spec.tuning.hw_version
+        if wanted is not None and upgrade_needed(wanted, info.tuning.hw_version):
+            upgrade_hardware(client, vm, wanted, self._timeout)
+            info = self._read(client, vm)
         return info
 
     def _create_empty(self, client: Client, spec: VMSpec, pool: Any, nics: list[Any]) -> Any:
@@ -196,6 +210,10 @@ class VSphereCompute:
             ),
             deviceChange=changes + nics,
         )
+        if allocations_differ(spec.tuning, VMTuning()):
+            apply_allocations(config, spec.tuning)
+        if spec.tuning.hw_version is not None:
+            config.version = spec.tuning.hw_version
         task = self._lookup.vm_folder(client).CreateVM_Task(config=config, pool=pool)
         return self._vm_result(client, wait_for_task(client, task, self._timeout))
 
@@ -231,6 +249,8 @@ class VSphereCompute:
             annotation=spec.annotation,
             deviceChange=changes,
         )
+        if allocations_differ(spec.tuning, VMTuning()):
+            apply_allocations(config, spec.tuning)  # honoured by vCenter, not by vcsim
         clone_spec = vim.vm.CloneSpec(
             location=vim.vm.RelocateSpec(pool=pool, datastore=datastore),
             powerOn=False,
@@ -261,6 +281,9 @@ class VSphereCompute:
             needed = True
         if info.annotation != spec.annotation:
             config.annotation, needed = spec.annotation, True
+        if allocations_differ(spec.tuning, info.tuning):
+            apply_allocations(config, spec.tuning)
+            needed = True
         root = next((d for d in spec.disks if d.root and d.path is None), None)
         growing = spec.template is not None and root is not None and info.disks
         if growing and root is not None and info.disks[0].capacity_gb < root.size_gb:
@@ -322,6 +345,7 @@ class VSphereCompute:
             nics=tuple(devices.nic_info(n) for n in devices.nics(device_list)),
             annotation=str(vm.get("config.annotation") or ""),
             datastore=split_datastore_path(vmx)[0] if vmx else "",
+            tuning=tuning_of(vm),
         )
 
     # -- power --------------------------------------------------------------------------------
@@ -519,6 +543,7 @@ class VSphereCompute:
         memory_mb: int,
         cores_per_socket: int,
         root_gb: int,
+        tuning: VMTuning | None = None,
     ) -> VMInfo:
         return self._moves().resize_vm(
             instance_uuid,
@@ -526,6 +551,7 @@ class VSphereCompute:
             memory_mb=memory_mb,
             cores_per_socket=cores_per_socket,
             root_gb=root_gb,
+            tuning=tuning,
         )
 
     def copy_disk(self, source: str, destination: str) -> None:

@@ -22,12 +22,14 @@ from collections.abc import Callable
 from typing import Any
 
 from vistack.drivers.errors import InvalidStateError, NoCapacityError, NotFoundError
-from vistack.drivers.models import VMInfo
+from vistack.drivers.hw_version import upgrade_needed
+from vistack.drivers.models import VMInfo, VMTuning
 from vistack.vsphere import devices
 from vistack.vsphere.lookup import Lookup
 from vistack.vsphere.properties import retrieve_one
 from vistack.vsphere.session import Client, VCenterSession
 from vistack.vsphere.tasks import wait_for_task
+from vistack.vsphere.tuning import apply_allocations, upgrade_hardware
 from vistack.vsphere.vmomi import vim, vmodl
 
 #: `VSphereCompute._on_vm`: runs `fn(client, vm)` on the VM with this instance UUID.
@@ -94,12 +96,26 @@ class VMMoves:
     # -- resize -------------------------------------------------------------------------------
 
     def resize_vm(
-        self, instance_uuid: str, *, cpus: int, memory_mb: int, cores_per_socket: int, root_gb: int
+        self,
+        instance_uuid: str,
+        *,
+        cpus: int,
+        memory_mb: int,
+        cores_per_socket: int,
+        root_gb: int,
+        tuning: VMTuning | None = None,
     ) -> VMInfo:
         def run(client: Client, vm: Any) -> VMInfo:
             config = vim.vm.ConfigSpec(
                 numCPUs=cpus, numCoresPerSocket=cores_per_socket, memoryMB=memory_mb
             )
+            upgrade = None
+            if tuning is not None:
+                apply_allocations(config, tuning)
+                props = retrieve_one(client, vm, ["config.version"])
+                version = str(props.get("config.version") or "") if props else ""
+                if upgrade_needed(tuning.hw_version, version or None):
+                    upgrade = tuning.hw_version
             disks = devices.disks(_device_list(client, vm))
             if disks and root_gb > 0:
                 root = disks[0]
@@ -111,6 +127,8 @@ class VMMoves:
                 if root_gb > current:
                     config.deviceChange = [devices.grow(root, root_gb)]
             wait_for_task(client, vm.ReconfigVM_Task(spec=config), self._timeout)
+            if upgrade is not None:
+                upgrade_hardware(client, vm, upgrade, self._timeout)
             return self._read(client, vm)
 
         return self._call(instance_uuid, run)

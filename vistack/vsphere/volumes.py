@@ -10,10 +10,17 @@ size it asked for in its own database.
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 from typing import Any
 
-from vistack.drivers.errors import DriverError, InvalidStateError, NotFoundError
+from vistack.drivers.errors import (
+    AlreadyExistsError,
+    DriverError,
+    InvalidStateError,
+    NotFoundError,
+    UnsupportedError,
+)
 from vistack.drivers.models import DatastoreInfo, DiskInfo, Provisioning
 from vistack.drivers.paths import datastore_path, split_datastore_path
 from vistack.drivers.volumes import VOLUME_FOLDER, volume_path
@@ -23,6 +30,8 @@ from vistack.vsphere.properties import retrieve, retrieve_one
 from vistack.vsphere.session import Client, VCenterSession
 from vistack.vsphere.tasks import wait_for_task
 from vistack.vsphere.vmomi import vim, vmodl
+
+LOG = logging.getLogger(__name__)
 
 #: Cinder's vmdk_type → the VirtualDiskManager's disk type.
 DISK_TYPES = {
@@ -85,6 +94,98 @@ class VSphereVolumes:
 
         self._session.call(run, idempotent=False)
         return DiskInfo(path, datastore, size_gb, provisioning)
+
+    def copy_disk(
+        self, source: str, datastore: str, name: str, provisioning: Provisioning
+    ) -> DiskInfo:
+        path = volume_path(datastore, name)
+
+        def run(client: Client) -> None:
+            self._lookup.datastore(client, datastore)
+            self.ensure_folder(client, datastore, VOLUME_FOLDER)
+            datacenter = self._lookup.datacenter(client)
+            # Checked first so that the cleanup below only ever removes what this copy made.
+            if self.search(client, datastore, VOLUME_FOLDER, [f"{name}.vmdk"], disks=False):
+                raise AlreadyExistsError(f"a disk exists at {path}")
+            try:
+                self._copy(client, datacenter, source, path, provisioning)
+            except BaseException:
+                self._remove_partial(client, datacenter, path)
+                raise
+
+        self._session.call(run, idempotent=False)
+        return DiskInfo(path, datastore, 0, provisioning)
+
+    def _copy(
+        self, client: Client, datacenter: Any, source: str, dest: str, provisioning: Provisioning
+    ) -> None:
+        """Copy with conversion to `provisioning`: vCenter writes the new disk's own descriptor
+        and turns an uploaded one-file image (sparse, stream-optimized) into a disk a VM can
+        use and that can grow. The simulator cannot convert (NotImplemented, or FileNotFound
+        for the flat extent a one-file image lacks): see `_copy_into_new_disk`."""
+        spec = vim.VirtualDiskManager.FileBackedVirtualDiskSpec(
+            diskType=DISK_TYPES[provisioning], adapterType="lsiLogic"
+        )
+        try:
+            task = client.content.virtualDiskManager.CopyVirtualDisk_Task(
+                sourceName=source,
+                sourceDatacenter=datacenter,
+                destName=dest,
+                destDatacenter=datacenter,
+                destSpec=spec,
+            )
+            wait_for_task(client, task, self._timeout)
+            return
+        except (UnsupportedError, NotFoundError) as exc:
+            LOG.debug("converting copy of %s refused (%s); copying its bytes", source, exc)
+        self._copy_into_new_disk(client, datacenter, source, dest, provisioning)
+
+    def _copy_into_new_disk(
+        self, client: Client, datacenter: Any, source: str, dest: str, provisioning: Provisioning
+    ) -> None:
+        """The simulator's way: a new disk (its own descriptor, sized to hold the source's
+        bytes) whose flat extent receives the source's data file: a two-file disk's flat file,
+        or a one-file image as it is. vcsim never reads disk contents, so the copy keeps the
+        bytes and, unlike a verbatim copy (whose descriptor would still name the source's flat
+        file), can be extended like any disk."""
+        datastore, relative = split_datastore_path(source)
+        folder, _, name = relative.rpartition("/")
+        flat = name.removesuffix(".vmdk") + "-flat.vmdk"
+        found = {
+            f.path: f for f in self.search(client, datastore, folder, [name, flat], disks=False)
+        }
+        data_name = flat if flat in found else name
+        if data_name not in found:
+            raise NotFoundError(f"no disk at {source}")
+        size = int(getattr(found[data_name], "fileSize", 0) or 0)
+        capacity_gb = max(1, -(-size // 2**30))
+        spec = vim.VirtualDiskManager.FileBackedVirtualDiskSpec(
+            capacityKb=capacity_gb * KB_PER_GB,
+            adapterType="lsiLogic",
+            diskType=DISK_TYPES[provisioning],
+        )
+        create = client.content.virtualDiskManager.CreateVirtualDisk_Task(
+            name=dest, datacenter=datacenter, spec=spec
+        )
+        wait_for_task(client, create, self._timeout)
+        copy = client.content.fileManager.CopyDatastoreFile_Task(
+            sourceName=datastore_path(datastore, f"{folder}/{data_name}" if folder else data_name),
+            sourceDatacenter=datacenter,
+            destinationName=dest.removesuffix(".vmdk") + "-flat.vmdk",
+            destinationDatacenter=datacenter,
+            force=True,
+        )
+        wait_for_task(client, copy, self._timeout)
+
+    def _remove_partial(self, client: Client, datacenter: Any, path: str) -> None:
+        """Whatever a failed copy left under the new name goes (never the source)."""
+        files = client.content.fileManager
+        for target in (path, path.removesuffix(".vmdk") + "-flat.vmdk"):
+            try:
+                task = files.DeleteDatastoreFile_Task(name=target, datacenter=datacenter)
+                wait_for_task(client, task, self._timeout)
+            except (DriverError, vim.fault.FileNotFound):
+                continue
 
     def delete_disk(self, path: str) -> None:
         def run(client: Client) -> None:

@@ -11,7 +11,8 @@ from vistack.compute.api.actions_images import need
 
 @action("rescue")
 def rescue(call: ActionCall) -> Response | None:
-    password = need(call.services.disk).rescues.rescue(call.context, call.server_id, call.argument)
+    rescues = need(call.services.disk).rescues
+    password = rescues.rescue(call.context, call.server_id, call.argument, call.version.at_least)
     return JSONBody({"adminPass": password}, status_code=200)
 
 

@@ -9,7 +9,10 @@ from vistack.common.web import Authenticator, install_error_handlers
 from vistack.compute.api import (
     actions_security,
     aggregates,
+    assisted_snapshots,
     consoles,
+    extensions,
+    external_events,
     flavors,
     floating_ips,
     hosts,
@@ -28,19 +31,23 @@ from vistack.compute.api import (
     server_groups,
     server_interfaces,
     server_metadata,
+    server_password,
     server_tags,
     server_topology,
     servers,
     services,
     usage,
+    usage_audit_log,
     versions,
+    volume_attachments,
+    volumes_proxy,
     zones,
 )
 from vistack.compute.api.deps import ComputeServices
 from vistack.compute.api.faults import render_nova_fault
 from vistack.compute.api.legacy_v2 import LegacyV2Middleware
 from vistack.compute.api.microversion import MicroversionMiddleware
-from vistack.compute.api.project_path import ProjectPathMiddleware, served_resources
+from vistack.compute.api.project_path import with_project_paths
 
 ROUTERS = (
     versions,
@@ -71,6 +78,13 @@ ROUTERS = (
     security_groups,
     networks,
     floating_ips,
+    volume_attachments,
+    assisted_snapshots,
+    volumes_proxy,
+    extensions,
+    server_password,
+    usage_audit_log,
+    external_events,
 )
 
 
@@ -90,5 +104,4 @@ def build_compute_app(services_: ComputeServices, authenticator: Authenticator) 
         app.include_router(module.router)
     install_error_handlers(app, render_nova_fault)
     paths = [getattr(route, "path", "") for module in ROUTERS for route in module.router.routes]
-    resources = served_resources(paths)
-    return LegacyV2Middleware(MicroversionMiddleware(ProjectPathMiddleware(app, resources)))
+    return LegacyV2Middleware(MicroversionMiddleware(with_project_paths(app, paths)))

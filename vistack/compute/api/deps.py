@@ -32,9 +32,14 @@ from vistack.compute.domain.server_groups import ServerGroupService
 from vistack.compute.domain.server_metadata import ServerMetadataService
 from vistack.compute.domain.server_tags import ServerTagService
 from vistack.compute.domain.servers import ServerService
+from vistack.compute.domain.small_apis import SmallApis
 from vistack.compute.domain.subresources import ServerSubResources
 from vistack.compute.domain.suspend import SuspendService
 from vistack.compute.domain.usage import UsageService
+from vistack.compute.domain.volume_attach import VolumeAttachService
+from vistack.compute.domain.volume_link import VolumeLink
+from vistack.compute.domain.volume_port import VolumePort
+from vistack.compute.domain.volumes_proxy import SnapshotBackend, VolumeBackend, VolumeProxy
 
 
 class Background(Protocol):
@@ -89,6 +94,27 @@ class ComputeServices:
     instance_facts: InstanceFactsSource | None = None
     #: Resize, confirm/revert, cold and live migration (None: built without the moves).
     moves: MoveService | None = None
+    #: The link to the block storage service (`connect` Cinder's `VolumePort` to it).
+    volumes: VolumeLink | None = None
+    #: `os-volume_attachments` (None: built without volume support).
+    volume_attachments: VolumeAttachService | None = None
+    #: `os-volumes` / `os-snapshots` (before 2.36): the proxy to Cinder.
+    volume_proxy: VolumeProxy | None = None
+    #: `os-server-password`, `os-instance_usage_audit_log`, `os-server-external-events`.
+    small_apis: SmallApis | None = None
+
+    def connect_block_storage(
+        self,
+        port: VolumePort | None,
+        volumes: VolumeBackend | None = None,
+        snapshots: SnapshotBackend | None = None,
+    ) -> None:
+        """Connect Cinder (None: disconnect): its `VolumePort` for attachments and boot from
+        volume, its volume and snapshot services for Nova's proxies."""
+        if self.volumes is not None:
+            self.volumes.connect(port)
+        if self.volume_proxy is not None:
+            self.volume_proxy.connect(volumes, snapshots)
 
     def start(self) -> None:
         """Resume interrupted server jobs, then every other service's."""

@@ -1,37 +1,10 @@
-"""Nova's fault body: `{"itemNotFound": {"code": 404, "message": ...}}`, named by status.
-
-Clients (novaclient, openstacksdk, Tempest) read the message from under whichever single key
-the body has; the key itself is Nova's name for the status, kept here as Nova spells it.
-"""
+"""Nova's fault body: `{"itemNotFound": {"code": 404, "message": ...}}`, named by status
+(common/openstack_faults.py, which Cinder shares)."""
 
 from __future__ import annotations
 
-from http import HTTPStatus
+from vistack.common.openstack_faults import FAULT_NAMES, render_named_fault
 
-from starlette.responses import Response
+render_nova_fault = render_named_fault
 
-from vistack.common.web import JSONBody
-
-FAULT_NAMES = {
-    HTTPStatus.BAD_REQUEST: "badRequest",
-    HTTPStatus.UNAUTHORIZED: "unauthorized",
-    HTTPStatus.FORBIDDEN: "forbidden",
-    HTTPStatus.NOT_FOUND: "itemNotFound",
-    HTTPStatus.METHOD_NOT_ALLOWED: "badMethod",
-    HTTPStatus.NOT_ACCEPTABLE: "notAcceptable",
-    HTTPStatus.CONFLICT: "conflictingRequest",
-    HTTPStatus.REQUEST_ENTITY_TOO_LARGE: "overLimit",
-    HTTPStatus.UNSUPPORTED_MEDIA_TYPE: "badMediaType",
-    HTTPStatus.TOO_MANY_REQUESTS: "overLimit",
-    HTTPStatus.NOT_IMPLEMENTED: "notImplemented",
-    HTTPStatus.SERVICE_UNAVAILABLE: "serviceUnavailable",
-}
-
-
-def render_nova_fault(status: HTTPStatus, message: str) -> Response:
-    name = FAULT_NAMES.get(status, "computeFault")
-    headers = {}
-    if status == HTTPStatus.UNAUTHORIZED:
-        headers["WWW-Authenticate"] = 'Keystone uri="/identity"'
-    body = {name: {"code": int(status), "message": message}}
-    return JSONBody(body, status_code=int(status), headers=headers)
+__all__ = ["FAULT_NAMES", "render_nova_fault"]

@@ -5,7 +5,8 @@ Handlers parse the query and render Nova's views; the domain checks policy and b
 microversion: 2.7 refuses access to a public flavor (409; before, the grant is recorded, as
 Nova does, though a public flavor's access list changes nothing); 2.55 adds `description` (shown,
 given at create, changed by `PUT /flavors/{id}`, 404 before); 2.61 shows the extra specs the
-caller may read; 2.75 shows a flavor without swap as `0`, not `""`.
+caller may read; 2.75 shows a flavor without swap as `0`, not `""`; 2.86 checks extra specs
+against the ones Nova knows (`domain/extra_spec_rules.py`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from vistack.common.errors import BadRequest, Forbidden, NotFound
 from vistack.common.web import JSONBody, service_url
 from vistack.compute.api.deps import ComputeServices, Context, Services
 from vistack.compute.api.microversion import V2_1, Microversion, Version
+from vistack.compute.domain.extra_spec_rules import VALIDATED_FROM
 from vistack.compute.domain.flavors import SORT_ATTRIBUTES, Flavor, FlavorQuery
 
 router = APIRouter()
@@ -221,10 +223,16 @@ def list_extra_specs(flavor_id: str, services: Services, context: Context) -> Re
 
 @router.post("/v2.1/flavors/{flavor_id}/os-extra_specs")
 def create_extra_specs(
-    flavor_id: str, services: Services, context: Context, body: JsonBody = None
+    flavor_id: str,
+    services: Services,
+    context: Context,
+    version: Microversion,
+    body: JsonBody = None,
 ) -> Response:
-    """200 with what was set, values as stored (strings)."""
-    specs = services.flavors.set_extra_specs(context, flavor_id, body)
+    """200 with what was set, values as stored (strings); checked as Nova does from 2.86."""
+    specs = services.flavors.set_extra_specs(
+        context, flavor_id, body, validated=version.at_least(VALIDATED_FROM)
+    )
     return JSONBody({"extra_specs": specs})
 
 
@@ -235,9 +243,17 @@ def show_extra_spec(flavor_id: str, key: str, services: Services, context: Conte
 
 @router.put("/v2.1/flavors/{flavor_id}/os-extra_specs/{key}")
 def update_extra_spec(
-    flavor_id: str, key: str, services: Services, context: Context, body: JsonBody = None
+    flavor_id: str,
+    key: str,
+    services: Services,
+    context: Context,
+    version: Microversion,
+    body: JsonBody = None,
 ) -> Response:
-    return JSONBody(services.flavors.update_extra_spec(context, flavor_id, key, body))
+    validated = version.at_least(VALIDATED_FROM)
+    return JSONBody(
+        services.flavors.update_extra_spec(context, flavor_id, key, body, validated=validated)
+    )
 
 
 @router.delete("/v2.1/flavors/{flavor_id}/os-extra_specs/{key}")

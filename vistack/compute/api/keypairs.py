@@ -1,7 +1,8 @@
 """`/v2.1/os-keypairs`: a user's key pairs, as Nova shows them: at 2.1 without `type`; from 2.2
 with it, a create answering 201 and a delete 204 (2.2's status code fixes); from 2.10 an
 administrator names another user (`?user_id=`, or `user_id` in a create); from 2.35 the list is
-paged (`limit`, `marker`: a key pair name, in name order)."""
+paged (`limit`, `marker`: a key pair name, in name order); from 2.92 a create imports only
+(`public_key` required: no more generated private keys) and names may hold '@' and '.'."""
 
 from __future__ import annotations
 

@@ -20,7 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from vistack.compute.api.faults import render_nova_fault
 
 MIN_VERSION = (2, 1)
-MAX_VERSION = (2, 85)
+MAX_VERSION = (2, 92)
 SCOPE_KEY = "vistack.compute.microversion"
 _VERSION = re.compile(r"^([1-9]\d*)\.([1-9]\d*|0)$")
 

@@ -6,8 +6,8 @@ them.
 What each microversion adds to `full` (Nova's `ViewBuilder.show`): 2.3 the EC2-era extended
 attributes, 2.9 `locked`, 2.16 `host_status`, 2.19 `description`, 2.26 `tags`, 2.47 the
 flavor's contents instead of its link, 2.63 `trusted_image_certificates`, 2.71
-`server_groups` (show, update, rebuild), 2.73 `locked_reason`, 2.96
-`pinned_availability_zone`.
+`server_groups` (show, update, rebuild), 2.73 `locked_reason`, 2.90 `OS-EXT-SRV-ATTR:hostname`
+to every caller, 2.96 `pinned_availability_zone`.
 """
 
 from __future__ import annotations
@@ -69,6 +69,21 @@ class Extras:
     extra_specs: bool = False
     #: 2.71's `server_groups` by server id (show, update and rebuild only: None elsewhere).
     server_groups: dict[str, list[str]] | None = None
+    #: `os-extended-volumes:volumes_attached` by server id: (volume id, delete_on_termination).
+    volumes: dict[str, list[tuple[str, bool]]] = field(default_factory=dict)
+
+
+def volumes_of(
+    services: ComputeServices, servers: list[Server]
+) -> dict[str, list[tuple[str, bool]]]:
+    """The volumes attached to each server (one read for the page)."""
+    if services.volume_attachments is None or not servers:
+        return {}
+    found = services.volume_attachments.volumes_of_servers([s.id for s in servers])
+    return {
+        server_id: [(str(d.volume_id), d.delete_on_termination) for d in devices]
+        for server_id, devices in found.items()
+    }
 
 
 def lookup_extras(
@@ -95,15 +110,21 @@ def lookup_extras(
     groups = None
     if single and version.at_least("2.71"):
         groups = {s.id: services.extras.server_groups(s.id) for s in servers}
-    return Extras(tags=tags, host_status=statuses, extra_specs=specs, server_groups=groups)
+    return Extras(
+        tags=tags,
+        host_status=statuses,
+        extra_specs=specs,
+        server_groups=groups,
+        volumes=volumes_of(services, servers),
+    )
 
 
 def _extras_of(request: Request, server: Server, version: Version, extended: bool) -> Extras:
     """What a caller that passed no `Extras` (a single server's view: show, update, an
     action's answer) shows, looked up for the request's caller."""
-    if version == V2_1:
-        return Extras()
     services: ComputeServices = request.app.state.compute
+    if version == V2_1:
+        return Extras(volumes=volumes_of(services, [server]))
     context = request.scope.get("state", {}).get(CONTEXT_KEY)
     return lookup_extras(services, context, [server], version, host_status=extended, single=True)
 
@@ -153,6 +174,12 @@ def full(
     }
     if extended:
         view.update(_extensions(server, zone))
+        view["os-extended-volumes:volumes_attached"] = [
+            {"id": volume_id, "delete_on_termination": flag}
+            if version.at_least("2.3")
+            else {"id": volume_id}
+            for volume_id, flag in extras.volumes.get(server.id, [])
+        ]
     if view["status"] in ("BUILD", "ACTIVE"):
         view["progress"] = 100 if view["status"] == "ACTIVE" else 0
     if server.fault is not None and server.vm_state in ("error", "deleted"):
@@ -187,7 +214,9 @@ def _versioned(server: Server, version: Version, extras: Extras) -> dict[str, An
         out["server_groups"] = list(extras.server_groups.get(server.id, []))
     if version.at_least("2.73"):
         out["locked_reason"] = server.locked_reason if server.locked else None
-    if version.at_least("2.96"):
+    if version.at_least("2.90"):  # every caller's from 2.90 (an administrator's before)
+        out["OS-EXT-SRV-ATTR:hostname"] = server.hostname
+    if version.at_least("2.96"):  # the zone the create (or a 2.77 unshelve) pinned, or null
         out["pinned_availability_zone"] = server.availability_zone
     return out
 
@@ -240,7 +269,7 @@ def _extensions(server: Server, zone: str) -> dict[str, Any]:
         "OS-EXT-STS:task_state": server.task_state,
         "OS-EXT-STS:vm_state": server.vm_state,
         "OS-EXT-STS:power_state": server.power_state,
-        "os-extended-volumes:volumes_attached": [],  # (2.3's delete_on_termination: none)
+        "os-extended-volumes:volumes_attached": [],  # filled in by `full` (Extras.volumes)
     }
     if server.security_groups:  # Nova leaves the key out when the server has none
         out["security_groups"] = [{"name": name} for name in server.security_groups]

@@ -10,7 +10,10 @@ a driver that cannot.
   no server is ever in the state restore needs; `forceDelete` deletes at once, whatever the
   state, as Nova's does.
 - `evacuate`: a compute node is a whole vSphere cluster, whose ESXi hosts vSphere HA restarts
-  VMs from by itself; Nova refuses to evacuate from a compute service that is up.
+  VMs from by itself; Nova refuses to evacuate from a compute service that is up, and from a
+  forced-down one this refuses (501): no server is ever rebuilt on another cluster. So 2.95
+  (an evacuated server ends SHUTOFF, not ACTIVE) changes nothing here: the request is checked
+  and refused alike at every version, and nothing reaches a destination to be stopped.
 - `changePassword` needs a guest agent vSphere does not have (Nova's VMware driver does not
   implement it): 501. `trigger_crash_dump` needs an NMI vSphere cannot inject: 400.
 """
@@ -26,7 +29,6 @@ from vistack.common.errors import (
     Conflict,
     NotFound,
     NotImplementedByBackend,
-    VistackError,
 )
 from vistack.common.policy import PolicyEngine
 from vistack.compute.db import servers as queries
@@ -36,8 +38,8 @@ from vistack.compute.db.tables import ServerRow
 from vistack.compute.domain import states
 from vistack.compute.domain.access import visible_row
 from vistack.compute.domain.action_events import Version
+from vistack.compute.domain.address_refresh import fixed_addresses, with_floating
 from vistack.compute.domain.clusters import COMPUTE
-from vistack.compute.domain.interface_request import address_entries
 from vistack.compute.domain.servers import server_not_found, state_conflict
 from vistack.network.domain.service import NetworkService
 
@@ -139,23 +141,8 @@ class AdminActions:
         row = self._checked(
             context, server_id, "os_compute_api:os-admin-actions:inject_network_info", lock=True
         )
-        addresses: dict[str, list[dict[str, Any]]] = {}
-        macs: dict[str, str] = {}
-        for port_id in row.port_ids or []:
-            try:
-                port = self._networks.get_port(context, port_id)
-                name, _ = self._networks.portgroup_of(context, port["network_id"])
-            except VistackError as exc:
-                if exc.status == 404:
-                    continue  # gone from Neutron: no longer part of the server's network
-                raise
-            macs[str(port["mac_address"]).lower()] = name
-            addresses.setdefault(name, []).extend(address_entries(port))
-        for entries in (row.addresses or {}).values():
-            for entry in entries:
-                mac = str(entry.get("OS-EXT-IPS-MAC:mac_addr", "")).lower()
-                if entry.get("OS-EXT-IPS:type") == "floating" and mac in macs:
-                    addresses.setdefault(macs[mac], []).append(entry)
+        fixed, names = fixed_addresses(self._networks, context, row.port_ids or [])
+        addresses = with_floating(fixed, names, row.addresses)
         with self._store.transaction() as unit:
             if queries.locked(unit, server_id) is not None:
                 queries.set_fields(unit, server_id, addresses=addresses)
@@ -180,7 +167,8 @@ class AdminActions:
     ) -> None:
         """Check the request as Nova does, then refuse: the cluster's compute service is up
         (vSphere HA restarts VMs inside it), or, forced down, it is still vSphere's HA that
-        restarts them, never a rebuild elsewhere."""
+        restarts them, never a rebuild elsewhere (whatever the microversion: 2.95's stopped
+        destination never comes to be)."""
         body = _argument(argument, "evacuate")
         v214 = version.at_least("2.14")
         allowed = {"host", "adminPass"} | (set() if v214 else {"onSharedStorage"})

@@ -20,7 +20,7 @@ from typing import Any
 
 from vistack.common.clock import utcnow
 from vistack.common.context import RequestContext
-from vistack.common.errors import VistackError
+from vistack.common.errors import BadRequest, VistackError
 from vistack.compute.db import servers as queries
 from vistack.compute.db.store import ComputeStore
 from vistack.compute.domain import states
@@ -30,10 +30,12 @@ from vistack.compute.domain.action_events import (
     POWER_EVENTS,
     ActionEvents,
 )
+from vistack.compute.domain.boot_volumes import ServerVolumes
 from vistack.compute.domain.clusters import ClusterCapacity, ClusterService
 from vistack.compute.domain.models import Server
 from vistack.compute.domain.scheduler import NO_VALID_HOST, pick_cluster, pick_datastore
 from vistack.compute.domain.templates import TemplateCache, image_disk
+from vistack.compute.domain.vm_tuning import vm_tuning
 from vistack.compute.domain.work import (
     ServerLocks,
     context_of,
@@ -106,6 +108,8 @@ class ServerWork:
         self.after_undo: list[AfterUndo] = []
         #: The action events each job records (features' jobs record theirs here too).
         self.events = ActionEvents(store)
+        #: The server's volumes (block device mappings); None: no block storage wiring.
+        self.volumes: ServerVolumes | None = None
 
     @property
     def locks(self) -> ServerLocks:
@@ -173,8 +177,9 @@ class ServerWork:
 
     def _build(self, server: Server, context: RequestContext) -> None:
         flavor = server.flavor
-        image = self._images.visible_image(context, server.image_id)
-        image_datastore, _ = image_disk(image)
+        # A volume-backed server has no image: its root disk is a volume (boot_volumes.py).
+        image = self._images.visible_image(context, server.image_id) if server.image_id else None
+        image_datastore = image_disk(image)[0] if image is not None else None
         candidates = self._clusters.candidates(server.availability_zone)
         for narrow in self.placement_filters:
             candidates = narrow(server, candidates)
@@ -182,7 +187,7 @@ class ServerWork:
             candidates,
             vcpus=int(flavor["vcpus"]),
             memory_mb=int(flavor["ram"]),
-            disk_gb=int(flavor["disk"]),
+            disk_gb=int(flavor["disk"]) if image is not None else 0,  # a volume is Cinder's
         )
         if cluster is None:
             raise NoCapacityError(NO_VALID_HOST)
@@ -192,9 +197,23 @@ class ServerWork:
         self._advance(server.id, cluster=cluster.name, task_state=states.NETWORKING)
         plugged = self._plug(server, context, cluster.name)
         self._advance(server.id, addresses=plugged.addresses, task_state=states.SPAWNING)
-        template = self._templates.template_for(
-            image, cluster.name, datastore, cpus=int(flavor["vcpus"]), memory_mb=int(flavor["ram"])
-        )
+        volumes = self.volumes.prepare(server, context) if self.volumes is not None else None
+        template = None
+        if image is not None:
+            template = self._templates.template_for(
+                image,
+                cluster.name,
+                datastore,
+                cpus=int(flavor["vcpus"]),
+                memory_mb=int(flavor["ram"]),
+            )
+        elif volumes is None or volumes.root is None:
+            raise BadRequest("The server has neither an image nor a root volume to boot from.")
+        elif volumes.root_datastore in cluster.datastores:
+            datastore = str(volumes.root_datastore)  # the VM's files beside its boot disk
+        root_disk: tuple[DiskSpec, ...] = ()
+        if image is not None and int(flavor["disk"]) > 0:
+            root_disk = (DiskSpec(size_gb=int(flavor["disk"]), root=True),)
         spec = VMSpec(
             instance_uuid=server.id,
             name=server.id,
@@ -203,9 +222,8 @@ class ServerWork:
             cpus=int(flavor["vcpus"]),
             memory_mb=int(flavor["ram"]),
             cores_per_socket=cores_per_socket(flavor),
-            disks=(DiskSpec(size_gb=int(flavor["disk"]), root=True),)
-            if int(flavor["disk"]) > 0
-            else (),
+            tuning=vm_tuning(flavor),
+            disks=root_disk + (volumes.specs() if volumes is not None else ()),
             nics=plugged.nics,
             annotation=f"OpenStack server {server.name} ({server.id}) of project "
             f"{server.project_id}",
@@ -215,6 +233,8 @@ class ServerWork:
             vm = self._drivers.compute.create_vm(spec)
         except AlreadyExistsError:
             vm = self._drivers.compute.get_vm(server.id)  # a resumed build made it already
+        if self.volumes is not None and volumes is not None and (volumes.root or volumes.others):
+            self.volumes.complete(server.id)
         for hook in self.before_power_on:
             hook(server, spec)
         if vm.power_state != PowerState.ON:
@@ -287,7 +307,7 @@ class ServerWork:
             LOG.exception("build of server %s failed", server.id)
         else:
             LOG.info("build of server %s failed: %s", server.id, exc)
-        cleanup_errors = self._undo(server.id, context)
+        cleanup_errors = self._undo(server.id, context, failed_build=True)
         fault = fault_of(exc, cleanup_errors)
         with self._store.transaction() as unit:
             queries.set_unless_deleting(
@@ -302,17 +322,25 @@ class ServerWork:
 
     # ------------------------------------------------------------------ undo and delete
 
-    def _undo(self, server_id: str, context: RequestContext) -> list[str]:
-        """Destroy the VM and release the ports; returns what could not be undone."""
+    def _undo(
+        self, server_id: str, context: RequestContext, *, failed_build: bool = False
+    ) -> list[str]:
+        """Take the volumes off the VM (ending their attachments), destroy the VM and release
+        the ports; returns what could not be undone. A volume that could not be taken off
+        keeps the VM (vCenter would delete the volume's disk with it)."""
         problems: list[str] = []
         compute = self._drivers.compute
         try:
             vm = compute.get_vm(server_id)
             if vm.power_state == PowerState.ON:
                 compute.power_off(server_id)
-            compute.destroy_vm(server_id)
+            kept = self._end_volumes(server_id, context, failed_build)
+            if kept:
+                problems.extend(kept)
+            else:
+                compute.destroy_vm(server_id)
         except NotFoundError:
-            pass
+            problems.extend(self._end_volumes(server_id, context, failed_build))
         except Exception as exc:  # reported on the server, never lost
             problems.append(f"VM {server_id}: {exc}")
         with self._store.transaction() as unit:
@@ -335,6 +363,13 @@ class ServerWork:
         for hook in self.after_undo:
             problems.extend(hook(server_id))
         return problems
+
+    def _end_volumes(
+        self, server_id: str, context: RequestContext, failed_build: bool
+    ) -> list[str]:
+        if self.volumes is None:
+            return []
+        return self.volumes.teardown(server_id, context, failed_build=failed_build)
 
     def delete(self, payload: Mapping[str, Any]) -> None:
         server_id = str(payload["server_id"])

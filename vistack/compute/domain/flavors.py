@@ -26,6 +26,7 @@ from vistack.common.policy import PolicyEngine
 from vistack.compute.db import flavors as queries
 from vistack.compute.db.store import Collision, ComputeStore, ComputeUnit
 from vistack.compute.db.tables import FlavorRow
+from vistack.compute.domain import extra_spec_rules
 
 #: Nova's largest integer (its columns are signed 32-bit).
 MAX_INT = 2**31 - 1
@@ -326,10 +327,14 @@ class FlavorService:
             raise spec_not_found(flavor_id, key)
         return {key: specs[key]}
 
-    def set_extra_specs(self, context: RequestContext, flavor_id: str, body: Any) -> dict[str, str]:
+    def set_extra_specs(
+        self, context: RequestContext, flavor_id: str, body: Any, *, validated: bool = False
+    ) -> dict[str, str]:
         """Merge `{"extra_specs": {...}}` into the flavor's; returns what was set (as stored).
+        `validated` (microversion 2.86 and later): each spec checked against Nova's known ones.
 
-        :raises BadRequest: a malformed key, or a value the vSphere driver could not apply.
+        :raises BadRequest: a malformed key, a value the vSphere driver could not apply, or
+            (validated) an unknown spec in a known namespace or a bad value of a known one.
         :raises NotFound: unknown flavor.
         """
         self._policy.authorize("os_compute_api:os-flavor-extra-specs:create", context, {})
@@ -339,14 +344,21 @@ class FlavorService:
                 "'extra_specs' is a required property"
             )
         _refuse_extra(body, {"extra_specs"})
-        specs = parse_extra_specs(body["extra_specs"])
+        specs = parse_extra_specs(body["extra_specs"], validated=validated)
         self._write_specs(context, flavor_id, specs)
         return specs
 
     def update_extra_spec(
-        self, context: RequestContext, flavor_id: str, key: str, body: Any
+        self,
+        context: RequestContext,
+        flavor_id: str,
+        key: str,
+        body: Any,
+        *,
+        validated: bool = False,
     ) -> dict[str, str]:
-        """Set one extra spec from `{key: value}` (the key of the URL, and only it).
+        """Set one extra spec from `{key: value}` (the key of the URL, and only it);
+        `validated` as for `set_extra_specs`.
 
         :raises BadRequest: the body names another or more keys; a value is invalid.
         :raises NotFound: unknown flavor.
@@ -357,7 +369,7 @@ class FlavorService:
                 "Invalid input for field/attribute extra_specs: the body must be an object "
                 "with exactly one key, the one named in the URL."
             )
-        specs = parse_extra_specs(body)
+        specs = parse_extra_specs(body, validated=validated)
         if key not in specs:
             raise BadRequest("Request body and URI mismatch")
         self._write_specs(context, flavor_id, specs)
@@ -522,10 +534,11 @@ def parse_flavor(body: Any, *, described: bool = False) -> NewFlavor:
     )
 
 
-def parse_extra_specs(specs: Any) -> dict[str, str]:
+def parse_extra_specs(specs: Any, *, validated: bool = False) -> dict[str, str]:
     """Extra specs as stored: keys Nova accepts, values as strings (numbers and booleans
     stringified), and the values of the keys the vSphere driver applies checked now rather
-    than failing a build later.
+    than failing a build later (at every microversion); `validated` (2.86 and later): also
+    Nova's checks of every spec it knows (`extra_spec_rules`).
 
     :raises BadRequest: naming the key and what its value must be.
     """
@@ -555,6 +568,8 @@ def parse_extra_specs(specs: Any) -> dict[str, str]:
         check = VMWARE_SPECS.get(key)
         if check is not None:
             check(key, text)
+        if validated:
+            extra_spec_rules.validate(key, text)
         parsed[key] = text
     return parsed
 
@@ -585,7 +600,9 @@ def _spec_hw_version(key: str, value: str) -> None:
         )
 
 
-#: The extra specs the vSphere driver applies, with their checks (-1 is "unlimited").
+#: The extra specs Nova's VMware driver applies, with the values it can apply (-1 is
+#: "unlimited"), checked at every microversion. Of these this cloud's build applies only
+#: `hw:cpu_cores` (cores per socket) today; the others are kept with the flavor.
 VMWARE_SPECS: dict[str, Callable[[str, str], None]] = {
     "quota:cpu_limit": _spec_integer(-1),
     "quota:cpu_reservation": _spec_integer(0),

@@ -35,8 +35,7 @@ SSH = "ssh"
 #: An X.509 certificate (with its RSA key when generated), from microversion 2.2.
 X509 = "x509"
 TYPES = (SSH, X509)
-#: Nova's safe characters for a name (with '.', which Nova allows since 2.92 and which is
-#: harmless in every place a name goes: a file name, a config drive, metadata).
+#: Nova's safe characters for a name before 2.92: letters, digits, ' ', '_' and '-'.
 _NAME = re.compile(r"^[a-zA-Z0-9 _-]+$")
 #: From 2.92 Nova also takes '@' and '.' in a name.
 _NAME_2_92 = re.compile(r"^[a-zA-Z0-9 _.@-]+$")

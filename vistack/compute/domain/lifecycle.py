@@ -32,6 +32,7 @@ from vistack.compute.domain.quotas import ComputeQuotas
 from vistack.compute.domain.scheduler import NO_VALID_HOST, pick_cluster, pick_datastore
 from vistack.compute.domain.servers import NO_BACKEND, server_not_found, state_conflict
 from vistack.compute.domain.templates import TemplateCache, image_disk
+from vistack.compute.domain.vm_tuning import vm_tuning
 from vistack.compute.domain.work import ServerLocks, context_of, owner_context
 from vistack.drivers.bundle import Drivers
 from vistack.drivers.errors import (
@@ -208,6 +209,7 @@ def vm_spec(
         cpus=int(flavor["vcpus"]),
         memory_mb=int(flavor["ram"]),
         cores_per_socket=cores_per_socket(flavor),
+        tuning=vm_tuning(flavor),
         disks=(DiskSpec(size_gb=disk_gb, root=True),) if disk_gb > 0 else (),
         nics=nics,
         annotation=f"OpenStack server {server.name} ({server.id}) of project {server.project_id}",
@@ -273,6 +275,8 @@ def make_vm(
         vm = compute.create_vm(spec)
     except AlreadyExistsError:
         vm = compute.get_vm(server.id)
+    if deps.work is not None and deps.work.volumes is not None:
+        deps.work.volumes.attach_disks(server.id)  # the server's volumes stay its own
     if deps.work is not None:
         for hook in deps.work.before_power_on:
             hook(server, spec)
@@ -301,6 +305,9 @@ def destroy_vm(deps: ActionDeps, server_id: str) -> None:
     compute = deps.backend.compute
     if power_off_quietly(deps, server_id) is None:
         return
+    if deps.work is not None and deps.work.volumes is not None:
+        # vCenter deletes the disks a destroyed VM still has: the volumes come off first.
+        deps.work.volumes.detach_disks(server_id)
     with contextlib.suppress(NotFoundError):
         compute.destroy_vm(server_id)
 

@@ -150,12 +150,15 @@ class MoveService:
             old = dict(row.flavor)
             if str(old.get("id")) == str(new["id"]):
                 raise BadRequest("Resize requires a flavor change.")
-            if int(new["disk"]) == 0 and int(old.get("disk", 0)) != 0:
+            # A volume-backed server's root is its volume (Cinder's size, extended there):
+            # the flavor's disk means nothing to it, as in Nova.
+            volume_backed = not row.image_id
+            if not volume_backed and int(new["disk"]) == 0 and int(old.get("disk", 0)) != 0:
                 raise BadRequest(
                     "Server disk was unable to be resized because: Resize to zero disk flavor "
                     "is not allowed."
                 )
-            if int(new["disk"]) < int(old.get("disk", 0)):
+            if not volume_backed and int(new["disk"]) < int(old.get("disk", 0)):
                 # The VMware driver's refusal (its disks never shrink), said before anything
                 # moves rather than after a rollback.
                 raise BadRequest("Resize error: Unable to shrink disk.")
@@ -220,6 +223,7 @@ class MoveService:
             "source_host": row.vm_host,
             "dest": dest,
             "step": "prep",
+            "volume_backed": not row.image_id,
         }
         # Quota and capacity count the larger of the two flavors until the move settles.
         queries.set_fields(

@@ -30,6 +30,7 @@ from vistack.common.errors import BadRequest, NotFound, VistackError
 from vistack.compute.db import servers as queries
 from vistack.compute.db.tables import ServerRow
 from vistack.compute.domain import states
+from vistack.compute.domain.boot_volumes import rebuild_refused
 from vistack.compute.domain.build import fault_of
 from vistack.compute.domain.lifecycle import (
     Aborted,
@@ -232,6 +233,8 @@ class RebuildService:
                 deps.quotas.check_metadata_items(server.project_id, len(changes["metadata_items"]))
 
         def check(row: ServerRow) -> None:
+            if not row.image_id:  # volume-backed: its root is a volume (boot_volumes.py)
+                raise rebuild_refused(at_least)
             check_image_for(image, row.flavor)
 
         def write(row: ServerRow) -> dict[str, Any]:

@@ -188,37 +188,47 @@ def _flag(raw: Any, field: str) -> bool:
 
 
 def _local_image(server: Mapping[str, Any]) -> str | None:
-    """The image of a block device mapping that only says "boot the image on a local disk"
-    (what the openstack CLI sends beside `imageRef`); any other mapping needs volumes.
-
-    :raises BadRequest: a mapping this cloud cannot honour yet.
-    """
-    if server.get("block_device_mapping"):
-        raise BadRequest(_NO_VOLUMES)
+    """The image of a block device mapping that says "boot the image on a local disk" (what
+    the openstack CLI sends beside `imageRef`). The mappings themselves are checked by
+    `block_devices.parse_create_devices`."""
     mappings = server.get("block_device_mapping_v2")
-    if not mappings:
-        return None
     if not isinstance(mappings, list):
-        raise _invalid("block_device_mapping_v2", "Value must be a list.")
-    image: str | None = None
+        return None
     for mapping in mappings:
-        local_image = (
+        if (
             isinstance(mapping, Mapping)
             and mapping.get("source_type") == "image"
             and mapping.get("destination_type", "local") == "local"
             and str(mapping.get("boot_index")) == "0"
             and isinstance(mapping.get("uuid"), str)
-        )
-        if not local_image or image is not None:
-            raise BadRequest(_NO_VOLUMES)
-        image = str(mapping["uuid"])
-    return image
+        ):
+            return str(mapping["uuid"])
+    return None
 
 
-_NO_VOLUMES = (
-    "Block device mappings other than the image on a local disk (boot from volume, blank or "
-    "volume disks) need the block storage service, which this cloud does not serve yet."
-)
+def _default_destination(mapping: Mapping[str, Any]) -> str:
+    """Nova's default `destination_type`: local for an image, else volume."""
+    return "local" if mapping.get("source_type") == "image" else "volume"
+
+
+def _boots_from_volume(server: Mapping[str, Any]) -> bool:
+    """Whether a mapping makes the root disk a volume (boot index 0, destination volume; or
+    the legacy form's volume on the root device): then `imageRef` may be empty."""
+    for mapping in server.get("block_device_mapping_v2") or ():
+        if (
+            isinstance(mapping, Mapping)
+            and str(mapping.get("boot_index")) == "0"
+            and mapping.get(
+                "destination_type", "volume" if mapping.get("source_type") != "image" else "local"
+            )
+            == "volume"
+        ):
+            return True
+    for mapping in server.get("block_device_mapping") or ():
+        name = mapping.get("device_name") if isinstance(mapping, Mapping) else None
+        if isinstance(name, str) and name.rsplit("/", 1)[-1] in ("vda", "sda", "xvda", "hda"):
+            return True
+    return False
 
 
 def scheduler_group(body: Any) -> str | None:
@@ -257,13 +267,18 @@ def parse_create(body: Any, version: tuple[int, int] = (2, 1)) -> ServerRequest:
     if server.get("personality"):
         raise BadRequest("File injection (personality) is not supported by this cloud.")
     image_ref = server.get("imageRef") or _local_image(server)
-    if image_ref in (None, ""):
+    volume_root = _boots_from_volume(server)
+    if image_ref in (None, "") and not volume_root:
         raise BadRequest("Missing imageRef attribute")
     if "flavorRef" not in server:
         raise BadRequest("Missing flavorRef attribute")
-    image_id = ref_id(image_ref, "imageRef")
-    if not _is_uuid(image_id):
-        raise BadRequest(f"Invalid imageRef provided: {image_id}")
+    image_id = ""  # a volume-backed server has no image (its root is the volume)
+    if image_ref not in (None, ""):
+        image_id = ref_id(image_ref, "imageRef")
+        if not _is_uuid(image_id):
+            raise BadRequest(f"Invalid imageRef provided: {image_id}")
+        if volume_root:
+            image_id = ""
     min_count = _count(server, "min_count") or 1
     max_count = _count(server, "max_count") or min_count
     if min_count > max_count:
@@ -383,21 +398,30 @@ _NO_DEVICE_TAGS = (
 )
 
 
-_HOSTNAME = re.compile(r"^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$")
+#: Nova's `hostname` (2.90): 2 to 63 letters, digits and hyphens, a letter or digit at each end.
+_HOSTNAME = re.compile(r"[a-zA-Z0-9]+[a-zA-Z0-9-]*[a-zA-Z0-9]+")
+#: Nova's `fqdn` (2.94): dots allowed too, 2 to 255 characters. Nova's pattern checks only the
+#: name's ends; this also wants each dot-separated label a DNS label (none empty, none starting
+#: or ending with a hyphen, at most 63), as the guest's resolver will: "a..b" is refused.
 _LABEL = r"[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?"
-_FQDN = re.compile(rf"^{_LABEL}(\.{_LABEL})*$")
+_FQDN = re.compile(rf"{_LABEL}(\.{_LABEL})*")
 
 
 def hostname(raw: Any, version: tuple[int, int]) -> str:
-    """A hostname a user sets (2.90): one DNS label of up to 63 characters; from 2.94 a fully
-    qualified name of up to 255."""
+    """A hostname a user sets (2.90): Nova's `hostname`, one name of 2 to 63 letters, digits and
+    hyphens; from 2.94 a fully qualified name of 2 to 255 characters. Either starts and ends
+    with a letter or digit."""
     fqdn = _at_least(version, 94)
     pattern = _FQDN if fqdn else _HOSTNAME
-    if not isinstance(raw, str) or len(raw) > (255 if fqdn else 63) or not pattern.match(raw):
+    longest = 255 if fqdn else 63
+    if not isinstance(raw, str) or not 2 <= len(raw) <= longest or not pattern.fullmatch(raw):
         raise _invalid(
             "hostname",
-            "It must be letters, digits and hyphens, not starting or ending with a hyphen, "
-            + ("in dot-separated labels, at most 255 characters." if fqdn else "at most 63."),
+            "It must be 2 to 255 characters: dot-separated labels of letters, digits and "
+            "hyphens, each starting and ending with a letter or digit."
+            if fqdn
+            else "It must be 2 to 63 letters, digits and hyphens, starting and ending with a "
+            "letter or digit (a fully qualified name from microversion 2.94).",
         )
     return raw
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from vistack.common.context import RequestContext
@@ -24,6 +24,7 @@ from vistack.common.errors import BadRequest, NotFound, VistackError
 from vistack.compute.db import servers as queries
 from vistack.compute.db.tables import ServerRow
 from vistack.compute.domain import states
+from vistack.compute.domain.boot_volumes import rescue_refused
 from vistack.compute.domain.build import fault_of
 from vistack.compute.domain.lifecycle import (
     Aborted,
@@ -79,12 +80,23 @@ class RescueService:
         self._deps = deps
         deps.bus.register(RESCUE_TOPIC, self.run)
 
-    def rescue(self, context: RequestContext, server_id: str, argument: Any) -> str:
-        """Start a rescue; the admin password of the rescue system."""
+    def rescue(
+        self,
+        context: RequestContext,
+        server_id: str,
+        argument: Any,
+        at_least: Callable[[str], bool] | None = None,
+    ) -> str:
+        """Start a rescue; the admin password of the rescue system. `at_least`: the request's
+        microversion test (a volume-backed server is rescued from 2.87 only)."""
         deps = self._deps
         password, image_ref = parse_rescue(argument)
 
         def check(row: ServerRow) -> None:
+            if not row.image_id:  # volume-backed: its volumes stay attached while rescued
+                refused = rescue_refused(at_least or (lambda _: False), image_ref)
+                if refused is not None:
+                    raise refused
             self._rescue_image(context, image_ref or row.image_id, given=image_ref is not None)
 
         before = begin(

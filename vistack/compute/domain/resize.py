@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from vistack.compute.db import migrations as moves_db
@@ -34,6 +35,7 @@ from vistack.compute.db.store import ComputeStore
 from vistack.compute.domain import states
 from vistack.compute.domain.action_events import ActionEvents
 from vistack.compute.domain.build import cores_per_socket, fault_of
+from vistack.compute.domain.vm_tuning import vm_tuning
 from vistack.compute.domain.work import ServerLocks
 from vistack.drivers.bundle import Drivers
 from vistack.drivers.errors import (
@@ -197,7 +199,9 @@ class MoveWork:
             self._step(server_id, move, "prep", task_state=states.RESIZE_MIGRATING)
             self._power_off(server_id)
             vm = compute.get_vm(server_id)
-            move["root"] = vm.disks[0].path if vm.disks else None
+            # A volume-backed server's first disk is its root volume: never grown or copied here.
+            volume_backed = bool(move.get("volume_backed"))
+            move["root"] = vm.disks[0].path if vm.disks and not volume_backed else None
             self._step(server_id, move, "stopped", power_state=states.SHUTDOWN)
         if not _reached(move, "backed_up"):
             root = move.get("root")
@@ -235,7 +239,8 @@ class MoveWork:
                 cpus=int(new["vcpus"]),
                 memory_mb=int(new["ram"]),
                 cores_per_socket=cores_per_socket(new),
-                root_gb=int(new["disk"]),
+                root_gb=0 if move.get("volume_backed") else int(new["disk"]),
+                tuning=vm_tuning(new),
             )
             self._step(server_id, move, "resized", **_flavor_columns(new))
         vm = compute.get_vm(server_id)
@@ -307,6 +312,8 @@ class MoveWork:
                 memory_mb=int(old["ram"]),
                 cores_per_socket=cores_per_socket(old),
                 root_gb=0,
+                # The old allocations come back; a hardware upgrade stays (no downgrade).
+                tuning=replace(vm_tuning(old), hw_version=None),
             )
             vm = compute.relocate_vm(server_id, str(move["source"]))
             self._moved(server_id, move.get("dest"), vm)

@@ -20,13 +20,21 @@ from typing import Any
 from vistack.common.bus import WorkQueue
 from vistack.common.clock import utcnow
 from vistack.common.context import RequestContext
-from vistack.common.errors import BadRequest, Conflict, NotFound, VistackError
+from vistack.common.errors import (
+    BadRequest,
+    Conflict,
+    NotFound,
+    ServiceUnavailable,
+    VistackError,
+)
 from vistack.common.policy import PolicyEngine
 from vistack.compute.db import server_tags as tag_queries
 from vistack.compute.db import servers as queries
 from vistack.compute.db.store import ComputeStore, ComputeUnit
 from vistack.compute.db.tables import ServerRow
 from vistack.compute.domain import server_filters, states
+from vistack.compute.domain.block_devices import DeviceRequest, parse_create_devices
+from vistack.compute.domain.boot_requests import BootRequests
 from vistack.compute.domain.build import (
     BUILD_TOPIC,
     DELETE_TOPIC,
@@ -52,6 +60,7 @@ from vistack.compute.domain.request import (
 )
 from vistack.compute.domain.server_groups import ServerGroupService
 from vistack.compute.domain.templates import TemplateCache, image_disk
+from vistack.compute.domain.volume_link import NO_VOLUME_SERVICE
 from vistack.compute.domain.work import context_payload
 from vistack.drivers.bundle import Drivers
 from vistack.drivers.watch import VMObserver
@@ -84,6 +93,8 @@ class ServerService:
 
     #: Server groups a create's `group` hint joins (set by the wiring).
     server_groups: ServerGroupService | None = None
+    #: Checks and records a create's block device mappings (set by the wiring).
+    boot_requests: BootRequests | None = None
 
     def __init__(
         self,
@@ -181,8 +192,9 @@ class ServerService:
         if self._work is None:
             raise Conflict(NO_BACKEND)
         parsed = parse_create(body, version)
-        request = self._resolve(context, parsed)
-        servers = self._record(context, project_id, request, scheduler_group(body))
+        devices = parse_create_devices(body, version)
+        request = self._resolve(context, parsed, devices)
+        servers = self._record(context, project_id, request, scheduler_group(body), devices)
         for server in servers:
             self._bus.submit(
                 BUILD_TOPIC,
@@ -194,20 +206,31 @@ class ServerService:
             )
         return servers, request.admin_password or ""
 
-    def _resolve(self, context: RequestContext, parsed: ServerRequest) -> ServerRequest:
-        """Check the request against the other services: image, flavor, key, networks, zone."""
-        try:
-            image = self._images.visible_image(context, parsed.image_id)
-        except NotFound:
-            raise BadRequest(f"Image {parsed.image_id} could not be found.") from None
-        if image.status != "active":
-            raise BadRequest(f"Image {image.id} is not active.")
-        image_disk(image)  # a format vSphere cannot clone is refused now, not at build
+    def _resolve(
+        self,
+        context: RequestContext,
+        parsed: ServerRequest,
+        devices: tuple[DeviceRequest, ...] = (),
+    ) -> ServerRequest:
+        """Check the request against the other services: image, flavor, key, networks, zone,
+        and the block device mappings (volumes and images to make volumes of)."""
         flavor = self._flavors.for_build(context, str(parsed.flavor["id"]))
-        if image.min_ram and int(flavor["ram"]) < image.min_ram:
-            raise BadRequest("Flavor's memory is too small for requested image.")
-        if image.min_disk and 0 < int(flavor["disk"]) < image.min_disk:
-            raise BadRequest("Flavor's disk is too small for requested image.")
+        if parsed.image_id:  # "" for a volume-backed server (its root is a volume)
+            try:
+                image = self._images.visible_image(context, parsed.image_id)
+            except NotFound:
+                raise BadRequest(f"Image {parsed.image_id} could not be found.") from None
+            if image.status != "active":
+                raise BadRequest(f"Image {image.id} is not active.")
+            image_disk(image)  # a format vSphere cannot clone is refused now, not at build
+            if image.min_ram and int(flavor["ram"]) < image.min_ram:
+                raise BadRequest("Flavor's memory is too small for requested image.")
+            if image.min_disk and 0 < int(flavor["disk"]) < image.min_disk:
+                raise BadRequest("Flavor's disk is too small for requested image.")
+        if devices:
+            if self.boot_requests is None:
+                raise ServiceUnavailable(NO_VOLUME_SERVICE)
+            self.boot_requests.check(context, devices, max_count=parsed.max_count)
         key_data = None
         if parsed.key_name is not None:
             key_data = self._keypairs.public_key_for_build(context, parsed.key_name)
@@ -219,7 +242,7 @@ class ServerService:
         networks = self._networks_of(context, parsed)
         return ServerRequest(
             name=parsed.name,
-            image_id=image.id,
+            image_id=parsed.image_id,
             flavor=flavor,
             networks=networks,
             key_name=parsed.key_name,
@@ -327,6 +350,7 @@ class ServerService:
         project_id: str,
         request: ServerRequest,
         group_id: str | None = None,
+        devices: tuple[DeviceRequest, ...] = (),
     ) -> list[Server]:
         flavor = request.flavor
         group_ids = self._security_group_ids(context, request.security_groups)
@@ -390,6 +414,8 @@ class ServerService:
                 )
                 unit.add(row)
                 tag_queries.add(unit, row.id, request.tags)
+                if devices and self.boot_requests is not None:
+                    self.boot_requests.record(unit, row.id, devices)
                 queries.start_action(
                     unit,
                     row.id,

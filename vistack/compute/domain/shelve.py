@@ -9,8 +9,10 @@ shelved_offload_time` says when: 0 (Nova's default) at once, a number of seconds
 periodic check, -1 never; shelveOffload (an administrator's action by default) does it now.
 
 Unshelve of a SHELVED server powers its VM on. Of an offloaded one it schedules again (2.77: in
-another availability zone if asked), clones the shelved image's template with the same instance
-UUID and the same ports, and powers it on. Either way the shelved image is deleted afterwards,
+another availability zone if asked; 2.91: `availability_zone: null` unpins the server from its
+zone, and an administrator's `host` names the cluster, which must be in the zone the server is
+or gets pinned to), clones the shelved image's template with the same instance UUID and the
+same ports, and powers it on. Either way the shelved image is deleted afterwards,
 as Nova does, and so is it when a shelved server is deleted (`after_undo`).
 
 Failures give the server back as it was (Nova's behaviour for these): a failed shelve deletes
@@ -33,9 +35,11 @@ from vistack.common.clock import utcnow
 from vistack.common.context import RequestContext
 from vistack.common.errors import BadRequest, Conflict, NotFound, VistackError
 from vistack.compute.db import servers as queries
+from vistack.compute.db import services as service_queries
 from vistack.compute.db.tables import ServerRow
 from vistack.compute.domain import states
 from vistack.compute.domain.build import fault_of
+from vistack.compute.domain.clusters import COMPUTE, ClusterCapacity
 from vistack.compute.domain.lifecycle import (
     Aborted,
     ActionDeps,
@@ -64,7 +68,18 @@ LOG = logging.getLogger(__name__)
 SHELVE_TOPIC = "compute.shelve"
 #: On the server (`system_metadata`): the shelved image and when the server was shelved.
 KEY = "shelve"
+#: On the server (`system_metadata`) while an unshelve runs: the cluster it was asked onto (2.91).
+HOST_KEY = "unshelve_host"
 UNSET: Any = object()
+
+
+def narrow_to_host(server: Server, candidates: list[ClusterCapacity]) -> list[ClusterCapacity]:
+    """`ServerWork.placement_filters` hook: an unshelve given a `host` (2.91) goes there only
+    (or fails as Nova's does, "No valid host", when that cluster is disabled, down or full)."""
+    wanted = server.system_metadata.get(HOST_KEY)
+    if not wanted or server.task_state != states.UNSHELVING:
+        return candidates
+    return [c for c in candidates if c.name == wanted]
 
 
 class ShelveService:
@@ -79,6 +94,8 @@ class ShelveService:
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         deps.bus.register(SHELVE_TOPIC, self.run)
+        if deps.work is not None:
+            deps.work.placement_filters.append(narrow_to_host)
 
     # ------------------------------------------------------------------ API half
 
@@ -118,21 +135,42 @@ class ShelveService:
         )
         self._submit(context, server_id, "offload")
 
-    def unshelve(self, context: RequestContext, server_id: str, zone: Any = UNSET) -> None:
-        """`zone` (2.77): the availability zone an offloaded server goes to (None: any)."""
+    def unshelve(
+        self, context: RequestContext, server_id: str, zone: Any = UNSET, host: str | None = None
+    ) -> None:
+        """`zone` (2.77): the availability zone an offloaded server is pinned to and goes to
+        (None, from 2.91: unpinned, any zone); `host` (2.91, administrators): its cluster.
+
+        :raises Forbidden: `host` without the `unshelve_to_host` policy.
+        :raises BadRequest: an unknown zone or compute host.
+        :raises Conflict: the server is not SHELVED_OFFLOADED when a zone or host is given, or
+            the host is not in the zone the server is (or gets) pinned to.
+        """
         deps = self._deps
 
         def check(row: ServerRow) -> None:
-            if zone is not UNSET and row.vm_state != states.SHELVED_OFFLOADED:
+            if (zone is not UNSET or host is not None) and row.vm_state != states.SHELVED_OFFLOADED:
+                named = "availability_zone" if host is None else "host"
                 raise Conflict(
-                    f"The availability_zone parameter can only be given to unshelve a server "
-                    f"in SHELVED_OFFLOADED status; {server_id} is {row.vm_state.upper()}."
+                    f"The {named} parameter can only be given to unshelve a server in "
+                    f"SHELVED_OFFLOADED status; {server_id} is {row.vm_state.upper()}."
                 )
             if zone is not UNSET and zone is not None:
                 deps.clusters.candidates(zone)  # an unknown zone is a 400
+            if host is not None:
+                target = {"project_id": row.project_id}
+                deps.policy.authorize("os_compute_api:os-shelve:unshelve_to_host", context, target)
+                self._check_host(host, row.availability_zone if zone is UNSET else zone)
 
         def write(row: ServerRow) -> dict[str, Any]:
-            return {} if zone is UNSET else {"availability_zone": zone}
+            changes: dict[str, Any] = {} if zone is UNSET else {"availability_zone": zone}
+            system = dict(row.system_metadata or {})
+            if host is not None or HOST_KEY in system:  # never a former request's host
+                system.pop(HOST_KEY, None)
+                if host is not None:
+                    system[HOST_KEY] = host
+                changes["system_metadata"] = system
+            return changes
 
         begin(
             deps,
@@ -146,6 +184,16 @@ class ShelveService:
             changes=write,
         )
         self._submit(context, server_id, "unshelve")
+
+    def _check_host(self, host: str, zone: str | None) -> None:
+        """A compute host (a cluster) that exists and, when the server is pinned to `zone`,
+        is in it (Nova's UnshelveHostNotInAZ)."""
+        with self._deps.store.transaction() as unit:
+            known = service_queries.by_host(unit, COMPUTE, host) is not None
+        if not known:
+            raise BadRequest(f"Compute host {host} could not be found.")
+        if zone is not None and self._deps.clusters.zone_of(host) != zone:
+            raise Conflict(f'Host "{host}" is not in the availability zone "{zone}".')
 
     def _submit(
         self, context: RequestContext | None, server_id: str, what: str, **extra: str
@@ -281,6 +329,7 @@ class ShelveService:
             fault=None,
         )
         remember(deps, server.id, KEY, None)
+        remember(deps, server.id, HOST_KEY, None)
         self._delete_image(context, image_id)
 
     def _delete_image(self, context: RequestContext, image_id: str) -> None:
@@ -317,6 +366,7 @@ class ShelveService:
             values["vm_state"] = states.ACTIVE if vm == PowerState.ON else states.STOPPED
             values["power_state"] = states.POWER_NUMBERS[vm] if vm is not None else states.NOSTATE
         elif what == "unshelve" and server.vm_state == states.SHELVED_OFFLOADED:
+            remember(deps, server.id, HOST_KEY, None)
             try:
                 destroy_vm(deps, server.id)
             except Exception as undo:

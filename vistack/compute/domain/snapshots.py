@@ -30,11 +30,13 @@ from vistack.common.errors import (
     Conflict,
     Forbidden,
     NotFound,
+    NotImplementedByBackend,
     PayloadTooLarge,
     VistackError,
 )
 from vistack.compute.db import servers as queries
 from vistack.compute.domain import states
+from vistack.compute.domain.boot_volumes import SHELVE_REFUSED, SNAPSHOT_REFUSED
 from vistack.compute.domain.build import fault_of
 from vistack.compute.domain.lifecycle import (
     Aborted,
@@ -259,6 +261,9 @@ class SnapshotService:
                 raise Conflict(f"Instance {server_id} is locked")
             if row.vm_state not in allowed or row.task_state is not None:
                 raise state_conflict(row, action)
+            if not row.image_id:  # volume-backed: its root disk is a volume
+                refusal = SHELVE_REFUSED if action == "shelve" else SNAPSHOT_REFUSED
+                raise NotImplementedByBackend(refusal)
             return queries.to_server(row)
 
     def make_image(

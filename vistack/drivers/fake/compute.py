@@ -17,7 +17,15 @@ from vistack.drivers.errors import (
     NoCapacityError,
     NotFoundError,
 )
-from vistack.drivers.fake.state import FakeDisk, FakeFile, FakeNic, FakeState, FakeVM
+from vistack.drivers.fake.state import (
+    FAKE_TUNING,
+    FakeDisk,
+    FakeFile,
+    FakeNic,
+    FakeState,
+    FakeVM,
+)
+from vistack.drivers.hw_version import upgrade_needed
 from vistack.drivers.models import (
     AttachedDisk,
     ClusterInfo,
@@ -30,6 +38,7 @@ from vistack.drivers.models import (
     VMInfo,
     VMSpec,
     VMStats,
+    VMTuning,
 )
 from vistack.drivers.paths import datastore_path, split_datastore_path
 from vistack.drivers.vm_rules import RuleKind, VmGroupRule
@@ -83,6 +92,10 @@ class FakeCompute:
                 cores_per_socket=spec.cores_per_socket,
                 memory_mb=spec.memory_mb,
                 annotation=spec.annotation,
+                tuning=_tuned(
+                    template.tuning if template is not None else FAKE_TUNING,
+                    spec.tuning,
+                ),
             )
             for n in spec.nics:
                 state.add_nic(vm, FakeNic(n.mac.lower(), n.portgroup))
@@ -257,6 +270,7 @@ class FakeCompute:
             nics=tuple(state.nic_info(vm, n) for n in vm.nics),
             annotation=vm.annotation,
             datastore=vm.datastore,
+            tuning=vm.tuning,
         )
 
     def suspend(self, instance_uuid: str) -> None:
@@ -340,10 +354,13 @@ class FakeCompute:
         memory_mb: int,
         cores_per_socket: int,
         root_gb: int,
+        tuning: VMTuning | None = None,
     ) -> VMInfo:
         state = self._state
         with state.operation("resize_vm"):
             vm = state.vm(instance_uuid)
+            if tuning is not None:
+                vm.tuning = _tuned(vm.tuning, tuning)
             root = state.disks[vm.disks[0]] if vm.disks else None
             if root is not None and 0 < root_gb < root.capacity_gb:
                 raise InvalidStateError(f"{root.path} is {root.capacity_gb} GB; disks never shrink")
@@ -494,3 +511,15 @@ class FakeCompute:
             if rescue in vm.disks:
                 vm.disks.remove(rescue)
                 state.disks.pop(rescue, None)
+
+
+def _tuned(current: VMTuning, wanted: VMTuning) -> VMTuning:
+    """What a VM with `current` has after `wanted` is applied (as vSphere would: allocations
+    replaced, the hardware version only ever raised).
+
+    :raises InvalidStateError: `wanted` asks for an older hardware version.
+    """
+    version = current.hw_version
+    if upgrade_needed(wanted.hw_version, version):
+        version = wanted.hw_version
+    return VMTuning(cpu=wanted.cpu, memory=wanted.memory, hw_version=version)

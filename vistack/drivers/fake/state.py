@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from vistack.drivers.errors import DriverError, NotFoundError
-from vistack.drivers.models import NicInfo, PowerState, Provisioning, Topology
+from vistack.drivers.models import NicInfo, PowerState, Provisioning, Topology, VMTuning
 from vistack.drivers.vm_rules import VmGroupRule
 
 
@@ -69,6 +69,12 @@ class FakeNic:
     external_id: str = ""
 
 
+#: The hardware version of the fake's templates and of VMs built without one (vSphere 6.5's).
+FAKE_HW_VERSION = "vmx-13"
+#: What a fake VM or template has when nothing asked for more.
+FAKE_TUNING = VMTuning(hw_version=FAKE_HW_VERSION)
+
+
 @dataclass
 class FakeVM:
     instance_uuid: str
@@ -87,6 +93,8 @@ class FakeVM:
     template: bool = False
     #: Datastore paths of the ISO files its CD-ROMs hold (the config drive).
     isos: list[str] = field(default_factory=list)
+    #: Allocations and hardware version (`hw_version` always set, as vCenter reports it).
+    tuning: VMTuning = FAKE_TUNING
 
 
 @dataclass

@@ -45,6 +45,24 @@ class FakeVolumes:
             state.disks[path] = disk
             return _info(disk)
 
+    def copy_disk(
+        self, source: str, datastore: str, name: str, provisioning: Provisioning
+    ) -> DiskInfo:
+        state = self._state
+        with state.operation("copy_disk"):
+            size_gb = self._source_size(source)
+            state.datastore(datastore)
+            path = volume_path(datastore, name)
+            if path in state.disks:
+                raise AlreadyExistsError(f"a disk exists at {path}")
+            if size_gb > state.datastores[datastore].capacity_gb - (
+                state.datastore_used_gb(datastore)
+            ):
+                raise NoCapacityError(f"datastore {datastore} has no room for {path}")
+            disk = FakeDisk(path, datastore, size_gb, provisioning)
+            state.disks[path] = disk
+            return _info(disk)
+
     def delete_disk(self, path: str) -> None:
         state = self._state
         with state.operation("delete_disk"):
@@ -74,6 +92,15 @@ class FakeVolumes:
         with self._state.operation("disk_exists"):
             split_datastore_path(path)
             return path in self._state.disks
+
+    def _source_size(self, source: str) -> int:
+        """A disk's capacity, or an uploaded image file's size rounded up to whole GB."""
+        if source in self._state.disks:
+            return self._state.disks[source].capacity_gb
+        file = self._state.files.get(split_datastore_path(source))
+        if file is None:
+            raise NotFoundError(f"no disk at {source}")
+        return max(1, -(-len(file.data) // 2**30))
 
     def _disk(self, path: str) -> FakeDisk:
         disk = self._state.disks.get(path)

@@ -1,0 +1,260 @@
+"""A server's volumes across its life: made and attached by the build, taken off the VM before
+any VM of it is destroyed, put back on a VM made again, and detached (and deleted where asked)
+by the delete.
+
+The build side follows the create's block device mappings (recorded by `ServerService` with
+the server): a volume Nova must make (source image or blank) is made through
+`VolumePort.create_for_boot` and recorded at once (`nova_created`), each volume is reserved
+for the server and its attachment recorded, the VM is created with the volumes' disks (the
+root volume's as its first, boot disk: no template is cloned for a volume-backed server), and
+the attachments are completed with the device names. Every step is recorded before the next,
+so a failed build (or a delete meanwhile) finds what to undo: `teardown` takes each disk off
+the VM, ends each attachment and deletes the volumes Nova made for the failed build.
+
+vCenter deletes every disk still attached to a VM it destroys: `detach_disks` runs before any
+VM of a server with volumes is destroyed (delete, shelve offload, rebuild), and
+`attach_disks` puts them on the VM made again (unshelve, rebuild). The simulator keeps such
+disks either way, so only the fake driver (which models vCenter) proves the order matters.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from vistack.common.context import RequestContext
+from vistack.common.errors import (
+    BadRequest,
+    Conflict,
+    NotFound,
+    NotImplementedByBackend,
+    VistackError,
+)
+from vistack.compute.db import block_devices as bdm_queries
+from vistack.compute.db.store import ComputeStore
+from vistack.compute.domain.block_devices import BlockDevice, next_device
+from vistack.compute.domain.models import Server
+from vistack.compute.domain.volume_link import VolumeLink
+from vistack.drivers.bundle import Drivers
+from vistack.drivers.errors import AlreadyExistsError, DriverError, NotFoundError
+from vistack.drivers.models import DiskSpec
+from vistack.drivers.paths import split_datastore_path
+
+LOG = logging.getLogger(__name__)
+
+ROOT_DEVICE = "/dev/sda"
+
+
+@dataclass(frozen=True)
+class BootDisks:
+    """The volume disks a new VM gets: the root volume's (None: the image is the root) and
+    the others, in mapping order."""
+
+    root: str | None
+    others: tuple[str, ...]
+
+    @property
+    def root_datastore(self) -> str | None:
+        return split_datastore_path(self.root)[0] if self.root else None
+
+    def specs(self) -> tuple[DiskSpec, ...]:
+        disks = [DiskSpec(path=self.root, root=True)] if self.root else []
+        return (*disks, *(DiskSpec(path=p) for p in self.others))
+
+
+class ServerVolumes:
+    """The build's, the delete's and the VM-remaking actions' side of a server's volumes."""
+
+    def __init__(self, store: ComputeStore, link: VolumeLink, drivers: Drivers) -> None:
+        self._store = store
+        self._link = link
+        self._drivers = drivers
+
+    def devices(self, server_id: str) -> list[BlockDevice]:
+        """The server's volume mappings, the boot volume first."""
+        with self._store.transaction() as unit:
+            found = bdm_queries.of_server(unit, server_id)
+        volumes = [d for d in found if d.destination_type == "volume"]
+        return sorted(volumes, key=lambda d: (not d.is_root, d.boot_index is None))
+
+    # ------------------------------------------------------------------ build
+
+    def prepare(self, server: Server, context: RequestContext) -> BootDisks:
+        """Make the volumes Nova must make and reserve every volume for the server, recording
+        each step; returns the disks the VM gets.
+
+        :raises VistackError: Cinder refused (no image, no room, quota), or no Cinder.
+        """
+        devices = self.devices(server.id)
+        if not devices:
+            return BootDisks(None, ())
+        port = self._link.require()
+        root: str | None = None
+        others: list[str] = []
+        for index, device in enumerate(devices):
+            volume_id = device.volume_id
+            if volume_id is None:
+                made = port.create_for_boot(
+                    context,
+                    size_gb=int(device.volume_size or 1),
+                    name=f"{server.name}-blockdevice-{index}",
+                    image_id=device.image_id if device.source_type == "image" else None,
+                    availability_zone=server.availability_zone,
+                    volume_type=device.volume_type,
+                )
+                volume_id = made.id
+                self._set(device.uuid, volume_id=made.id, nova_created=True, path=made.path)
+            attachment_id = device.attachment_id
+            path = device.path
+            if attachment_id is None:
+                attachment = port.reserve(context, volume_id, server.id)
+                attachment_id, path = attachment.id, attachment.path
+                self._set(device.uuid, attachment_id=attachment.id, path=attachment.path)
+            if path is None:
+                raise Conflict(f"Volume {volume_id} has no disk to attach yet.")
+            if device.is_root:
+                root = path
+            else:
+                others.append(path)
+        return BootDisks(root, tuple(others))
+
+    def complete(self, server_id: str) -> None:
+        """The VM has the disks: complete each attachment with its device name (the root
+        volume is `/dev/sda`; others as asked, else the next free name)."""
+        port = self._link.require()
+        devices = self.devices(server_id)
+        taken = [d.device_name for d in devices if d.device_name]
+        for device in devices:
+            if device.attachment_id is None:
+                continue
+            name = device.device_name
+            if device.is_root:
+                name = ROOT_DEVICE
+            elif name is None:
+                name = next_device(taken)
+                taken.append(name)
+            port.complete_attach(device.attachment_id, name)
+            self._set(device.uuid, device_name=name)
+
+    # ------------------------------------------------------------------ teardown
+
+    def teardown(self, server_id: str, context: RequestContext, *, failed_build: bool) -> list[str]:
+        """Take every volume off the server's VM and end its attachment; delete the volumes
+        the server's end takes with it: those with `delete_on_termination` (a delete), or
+        those Nova made for a build that failed. Returns what could not be done; a volume
+        whose disk could not be taken off the VM stays recorded, and the caller must not
+        destroy the VM (vCenter would delete the volume's disk with it)."""
+        devices = self.devices(server_id)
+        if not devices:
+            return []
+        port = self._link.port
+        if port is None:
+            return [f"volumes {[d.volume_id for d in devices]}: no block storage service"]
+        problems: list[str] = []
+        for device in devices:
+            try:
+                self._end(device, server_id, context, failed_build=failed_build)
+            except (VistackError, DriverError) as exc:
+                problems.append(f"volume {device.volume_id}: {exc}")
+            except Exception as exc:  # reported on the server, never lost
+                LOG.exception("could not detach volume %s of %s", device.volume_id, server_id)
+                problems.append(f"volume {device.volume_id}: {exc}")
+        return problems
+
+    def _end(
+        self, device: BlockDevice, server_id: str, context: RequestContext, *, failed_build: bool
+    ) -> None:
+        port = self._link.require()
+        if device.path is not None:
+            with contextlib.suppress(NotFoundError):  # no VM, or the disk is off it already
+                self._drivers.compute.detach_disk(server_id, device.path)
+        if device.volume_id is not None and device.attachment_id is not None:
+            try:
+                attachment = port.begin_detach(context, device.volume_id, server_id)
+                port.complete_detach(attachment.id)
+            except NotFound:
+                port.unreserve(device.attachment_id)  # never completed, or gone already
+            except Conflict:
+                port.unreserve(device.attachment_id)  # reserved or attaching: drop it
+        doomed = device.nova_created if failed_build else device.delete_on_termination
+        if doomed and device.volume_id is not None:
+            with contextlib.suppress(NotFound):
+                port.delete(context, device.volume_id)
+        with self._store.transaction() as unit:
+            bdm_queries.remove(unit, device.uuid)
+
+    # ------------------------------------------------------------------ VMs made again
+
+    def detach_disks(self, server_id: str) -> None:
+        """Take the volumes' disks off the VM (their attachments stay): before the VM is
+        destroyed by an action that makes it again (shelve offload, rebuild).
+
+        :raises DriverError: a disk could not be taken off (the VM must not be destroyed).
+        """
+        for device in self.devices(server_id):
+            if device.path is None:
+                continue
+            with contextlib.suppress(NotFoundError):
+                self._drivers.compute.detach_disk(server_id, device.path)
+
+    def attach_disks(self, server_id: str) -> None:
+        """Put the volumes' disks on the server's new VM (unshelve, rebuild), root first."""
+        for device in self.devices(server_id):
+            if device.path is None or device.attachment_id is None:
+                continue
+            with contextlib.suppress(AlreadyExistsError):
+                self._drivers.compute.attach_disk(server_id, device.path)
+
+    def _set(self, bdm_uuid: str, **values: Any) -> None:
+        with self._store.transaction() as unit:
+            bdm_queries.set_fields(unit, bdm_uuid, **values)
+
+
+def volume_backed(devices: list[BlockDevice]) -> bool:
+    """Whether a server's mappings make it volume-backed (its root disk is a volume)."""
+    return any(d.is_root for d in devices)
+
+
+# ---------------------------------------------------------------- what volume-backed servers refuse
+
+
+def rebuild_refused(at_least: Callable[[str], bool]) -> VistackError:
+    """Rebuilding a volume-backed server: Nova refuses before 2.93; from 2.93 it re-images the
+    root volume, which needs Cinder's volume re-image that this cloud's block storage port
+    does not offer, so it answers 501 rather than rebuild without re-imaging."""
+    if not at_least("2.93"):
+        return BadRequest(
+            "Rebuilding a volume-backed server is not supported before microversion 2.93."
+        )
+    return NotImplementedByBackend(
+        "Rebuilding a volume-backed server (re-imaging its root volume) is not supported by "
+        "this cloud: create a new volume from the image and boot a new server from it."
+    )
+
+
+def rescue_refused(at_least: Callable[[str], bool], image_ref: str | None) -> BadRequest | None:
+    """Rescuing a volume-backed server: Nova refuses before 2.87; from 2.87 the rescue disk
+    boots with the volumes still attached, from an image the request names (the server has
+    none of its own)."""
+    if not at_least("2.87"):
+        return BadRequest("Cannot rescue a volume-backed instance")
+    if image_ref is None:
+        return BadRequest(
+            "A volume-backed server has no image of its own to rescue from: name a "
+            "rescue_image_ref."
+        )
+    return None
+
+
+SNAPSHOT_REFUSED = (
+    "Snapshots of volume-backed servers (createImage) are not supported by this cloud: they "
+    "need snapshots of the server's volumes, which its block storage service does not take "
+    "for Nova. Snapshot the volume in the block storage service instead."
+)
+SHELVE_REFUSED = (
+    "Shelving a volume-backed server is not supported by this cloud yet: stop the server "
+    "instead (its volumes and data stay as they are)."
+)

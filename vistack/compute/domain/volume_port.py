@@ -1,0 +1,142 @@
+"""What Nova needs of Cinder, as one narrow port.
+
+Nova never reads Cinder's tables: attaching, detaching and boot-from-volume go through this
+interface, which the volume service implements in process (`vistack.volume.domain.nova_port`).
+Keeping the port small is what lets the compute side be tested with an in-memory stand-in and
+lets Cinder change its storage without Nova noticing.
+
+The attach protocol mirrors Cinder's attachments API (3.27+), which is what upstream Nova uses:
+reserve (the volume becomes `attaching` or `reserved`), the compute driver adds the disk to the
+VM, then complete (`in-use`) or unreserve (back to `available`) when the driver failed.
+Detach is the same in reverse: begin (`detaching`), the driver removes the disk, then complete
+(`available`) or roll back (`in-use`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from vistack.common.context import RequestContext
+
+
+@dataclass(frozen=True)
+class VolumeFacts:
+    """A volume as Nova sees it."""
+
+    id: str
+    project_id: str
+    name: str
+    #: Cinder's status: creating, available, reserved, attaching, in-use, detaching, error, ...
+    status: str
+    size_gb: int
+    availability_zone: str
+    bootable: bool
+    multiattach: bool
+    #: The datastore path of the volume's disk, `[ds] volumes/<id>.vmdk`; None until created.
+    path: str | None
+    #: The servers the volume is attached to (or being attached to).
+    server_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class AttachmentFacts:
+    """One volume attachment (Cinder's attachment record)."""
+
+    id: str
+    volume_id: str
+    server_id: str
+    #: The datastore path of the disk the compute driver adds to or removes from the VM.
+    path: str
+    #: The guest device name Nova chose (`/dev/sdb`), None until the attach completes.
+    device: str | None = None
+
+
+class VolumePort(Protocol):
+    """Cinder's side of attach, detach and boot from volume."""
+
+    def show(self, context: RequestContext, volume_id: str) -> VolumeFacts:
+        """The volume, as `context` may see it.
+
+        :raises NotFound: no such volume, or not visible to `context`.
+        """
+        ...
+
+    def reserve(self, context: RequestContext, volume_id: str, server_id: str) -> AttachmentFacts:
+        """Reserve the volume for `server_id`: `available` becomes `attaching`.
+
+        :raises NotFound: no such volume (or not visible).
+        :raises Conflict: the volume is not `available` (and not multiattach), or is already
+            attached to this server; the message says which status it has.
+        """
+        ...
+
+    def complete_attach(self, attachment_id: str, device: str) -> AttachmentFacts:
+        """The disk is on the VM: the volume is `in-use`, attached at `device`.
+
+        :raises NotFound: no such attachment.
+        """
+        ...
+
+    def unreserve(self, attachment_id: str) -> None:
+        """The attach failed: drop the attachment; the volume is `available` again.
+
+        Idempotent: an attachment already gone is not an error.
+        """
+        ...
+
+    def begin_detach(
+        self, context: RequestContext, volume_id: str, server_id: str
+    ) -> AttachmentFacts:
+        """Start detaching the volume from `server_id`: `in-use` becomes `detaching`.
+
+        :raises NotFound: no such volume, or it is not attached to `server_id`.
+        :raises Conflict: the volume is in a state that cannot detach (e.g. `attaching`).
+        """
+        ...
+
+    def complete_detach(self, attachment_id: str) -> None:
+        """The disk is off the VM: drop the attachment; `available` when none is left.
+
+        Idempotent: an attachment already gone is not an error.
+        """
+        ...
+
+    def roll_back_detach(self, attachment_id: str) -> None:
+        """The detach failed: the volume is `in-use` again."""
+        ...
+
+    def attachments_of(self, server_id: str) -> list[AttachmentFacts]:
+        """Every attachment of the server (reserved or complete), oldest first."""
+        ...
+
+    def create_for_boot(
+        self,
+        context: RequestContext,
+        *,
+        size_gb: int,
+        name: str,
+        image_id: str | None = None,
+        availability_zone: str | None = None,
+        volume_type: str | None = None,
+    ) -> VolumeFacts:
+        """Create a volume for block_device_mapping_v2 (`source_type` image or blank,
+        `destination_type` volume) and wait until it is `available`.
+
+        With `image_id` the image's disk is copied into the volume, which is then bootable.
+
+        :raises BadRequest: the image cannot back a volume, or `size_gb` is smaller than it.
+        :raises NotFound: no such image or volume type.
+        :raises Conflict: Cinder's quota would be exceeded (the message says which).
+        :raises ServiceUnavailable: no datastore has room.
+        """
+        ...
+
+    def delete(self, context: RequestContext, volume_id: str) -> None:
+        """Delete a detached volume and its disk (delete_on_termination, and the undo of a
+        failed boot from a volume Nova created).
+
+        :raises NotFound: no such volume.
+        :raises Conflict: it is still attached.
+        """
+        ...

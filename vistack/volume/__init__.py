@@ -1,0 +1,1 @@
+"""Cinder v3: block storage volumes as stand-alone VMDKs on vSphere datastores."""

@@ -1,0 +1,144 @@
+"""Cinder's JSON views of volumes, snapshots, types and attachments (v3.0 shapes)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import Request
+
+from vistack.common.web import service_url
+from vistack.volume.api.project_path import ORIGINAL_PATH_KEY
+from vistack.volume.domain.backend import host_of
+from vistack.volume.domain.models import Attachment, Snapshot, Volume, VolumeType
+
+
+def timestamp(value: datetime | None) -> str | None:
+    """Cinder's timestamps: ISO 8601 with microseconds, no zone (UTC)."""
+    return value.strftime("%Y-%m-%dT%H:%M:%S.%f") if value is not None else None
+
+
+def links(request: Request, project_id: str, collection: str, ident: str) -> list[dict[str, str]]:
+    self_href = service_url(request, "v3", project_id, collection, ident)
+    bookmark = service_url(request, project_id, collection, ident)
+    return [{"rel": "self", "href": self_href}, {"rel": "bookmark", "href": bookmark}]
+
+
+def attachment(item: Attachment) -> dict[str, Any]:
+    return {
+        "server_id": item.server_id,
+        "attachment_id": item.id,
+        "attached_at": timestamp(item.attached_at),
+        "host_name": item.host_name,
+        "volume_id": item.volume_id,
+        "device": item.device,
+        "id": item.volume_id,
+    }
+
+
+def volume_summary(request: Request, volume: Volume) -> dict[str, Any]:
+    return {
+        "id": volume.id,
+        "name": volume.name,
+        "links": links(request, volume.project_id, "volumes", volume.id),
+    }
+
+
+def volume(
+    request: Request, volume: Volume, *, admin: bool, host: str, extended: bool = True
+) -> dict[str, Any]:
+    """A volume; `extended` adds what Cinder's extensions add to reads (tenant, migration,
+    host for administrators, image metadata), absent from create and update answers."""
+    view: dict[str, Any] = {
+        "id": volume.id,
+        "name": volume.name,
+        "description": volume.description,
+        "size": volume.size_gb,
+        "status": volume.status,
+        "availability_zone": volume.availability_zone,
+        "created_at": timestamp(volume.created_at),
+        "updated_at": timestamp(volume.updated_at),
+        # Only completed attachments show, as in Cinder (a reservation has no server yet).
+        "attachments": [attachment(a) for a in volume.attachments if a.attach_status != "reserved"],
+        "links": links(request, volume.project_id, "volumes", volume.id),
+        "metadata": dict(volume.metadata),
+        "bootable": "true" if volume.bootable else "false",
+        "encrypted": False,
+        "multiattach": volume.multiattach,
+        "replication_status": None,
+        "consistencygroup_id": None,
+        "snapshot_id": volume.snapshot_id,
+        "source_volid": volume.source_volid,
+        "user_id": volume.user_id,
+        "volume_type": volume.volume_type_name,
+    }
+    # Cinder's visible admin metadata: the read-only flag once set, the attach mode.
+    if volume.readonly is not None:
+        view["metadata"]["readonly"] = str(volume.readonly)
+    attached = [a for a in volume.attachments if a.attach_status == "attached"]
+    if attached:
+        view["metadata"]["attached_mode"] = attached[0].mode
+    if admin:
+        view["migration_status"] = None  # Cinder shows it to administrators only
+    if not extended:
+        return view
+    view["os-vol-tenant-attr:tenant_id"] = volume.project_id
+    view["os-vol-mig-status-attr:migstat"] = None
+    view["os-vol-mig-status-attr:name_id"] = None
+    if volume.image_metadata is not None:
+        view["volume_image_metadata"] = dict(volume.image_metadata)
+    if admin:
+        view["os-vol-host-attr:host"] = (
+            host_of(host, volume.datastore) if volume.datastore else None
+        )
+    return view
+
+
+def next_links(
+    request: Request, collection: str, items: list[Any], more: bool
+) -> list[dict[str, str]] | None:
+    """The `*_links` of a cut page: where the next page starts (the last id as marker)."""
+    if not more or not items:
+        return None
+    query = [(k, v) for k, v in request.query_params.multi_items() if k not in ("marker", "offset")]
+    query.append(("marker", items[-1].id))
+    path = str(request.scope.get(ORIGINAL_PATH_KEY) or request.url.path).rstrip("/")
+    base = str(request.base_url).rstrip("/")
+    return [{"rel": "next", "href": f"{base}{path}?{urlencode(query)}"}]
+
+
+def snapshot(snap: Snapshot, *, extended: bool = True) -> dict[str, Any]:
+    """A snapshot; `extended` (reads in detail) adds progress and project."""
+    view = {
+        "id": snap.id,
+        "name": snap.name,
+        "description": snap.description,
+        "size": snap.size_gb,
+        "status": snap.status,
+        "volume_id": snap.volume_id,
+        "created_at": timestamp(snap.created_at),
+        "updated_at": timestamp(snap.updated_at),
+        "metadata": dict(snap.metadata),
+    }
+    if extended:
+        view["os-extended-snapshot-attributes:progress"] = snap.progress
+        view["os-extended-snapshot-attributes:project_id"] = snap.project_id
+    return view
+
+
+def volume_type(item: VolumeType, *, shape: str = "show") -> dict[str, Any]:
+    """A volume type as each answer has it: `show` (and lists) with the access flag and QoS
+    id, `create` without the QoS id, `update` with neither (Cinder's three views)."""
+    view: dict[str, Any] = {
+        "id": item.id,
+        "name": item.name,
+        "description": item.description,
+        "is_public": item.is_public,
+        "extra_specs": dict(item.extra_specs),
+    }
+    if shape in ("show", "create"):
+        view["os-volume-type-access:is_public"] = item.is_public
+    if shape == "show":
+        view["qos_specs_id"] = None
+    return view

@@ -1,0 +1,1 @@
+"""Cinder's tables and the queries on them."""
