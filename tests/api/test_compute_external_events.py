@@ -17,6 +17,7 @@ from tests.api.conftest import ComputeApi, NetworkApi
 from tests.api.helpers import Persona, create_role, persona, persona_fixture
 from tests.api.test_compute_servers import fault
 from vistack.common.clock import utcnow
+from vistack.compute.api import microversion
 from vistack.compute.db import servers as queries
 from vistack.compute.domain.external_events import ExternalEvents
 from vistack.compute.domain.small_apis import required
@@ -157,7 +158,11 @@ def test_bad_bodies_are_400(compute_api: ComputeApi, body: Any, version: str | N
     fault(compute_api.post(PATH, json=body, headers=headers), 400, "badRequest")
 
 
-def test_later_names_at_their_microversions(compute_api: ComputeApi, member: Persona) -> None:
+def test_later_names_at_their_microversions(
+    compute_api: ComputeApi, member: Persona, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # volume-reimaged is 2.93's, above the advertised range: raised here for its boundary.
+    monkeypatch.setattr(microversion, "MAX_VERSION", (2, 96))
     server_id = placed(compute_api, member.project_id)
     for name, version, tag in (
         ("volume-extended", "2.51", "a-volume"),

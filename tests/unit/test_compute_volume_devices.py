@@ -83,7 +83,6 @@ def test_v2_defaults_and_boot_indexes() -> None:
             LOCAL_DISKS_UNSUPPORTED,
         ),
         ({"source_type": "image", "uuid": IMAGE, "destination_type": "volume"}, "non-zero size"),
-        ({"source_type": "blank", "volume_size": 1, "boot_index": 0}, "blank volume"),
         ({"source_type": "volume", "uuid": VOLUME, "boot_index": 1}, "Boot sequence"),
         ({"source_type": "volume", "uuid": VOLUME, "device_type": "cdrom"}, "device_type"),
         ({"source_type": "volume", "uuid": VOLUME, "no_device": True}, "no_device"),

@@ -136,6 +136,18 @@ class Unit:
     def subnet(self, subnet_id: str) -> SubnetRow | None:
         return self.session.get(SubnetRow, subnet_id)
 
+    def lock_for_revision(self, row: Any) -> None:
+        """Take the write lock on `row` before its revision is read: a no-op UPDATE of the
+        revision, which row-locks on MariaDB/PostgreSQL and, on SQLite (where `FOR UPDATE` is
+        ignored and a SELECT opens no transaction), makes the writers queue, so the revision
+        read next is the one the last committed writer left."""
+        table = type(row).__table__
+        self.session.execute(
+            update(table)
+            .where(table.c.id == row.id)
+            .values(revision_number=table.c.revision_number)
+        )
+
     def lock_port(self, port_id: str) -> None:
         """Row-lock the port to commit (a no-op on SQLite, whose writers are serial anyway)."""
         self.session.execute(prepared.PORT_LOCK, {"port_id": port_id})

@@ -67,6 +67,7 @@ def check_revision(unit: Unit, row: Revisioned) -> None:
     expected = _EXPECTED.get()
     if expected is None:
         return
-    unit.session.refresh(row, ["revision_number"], with_for_update=True)
+    unit.lock_for_revision(row)
+    unit.session.refresh(row, ["revision_number"])
     if row.revision_number != expected:
         raise RevisionNumberConstraintFailed(expected, row.revision_number)
