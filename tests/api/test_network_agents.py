@@ -22,9 +22,9 @@ from tests.api.conftest import NetworkApi
 from tests.api.helpers import Persona, persona_fixture, unique
 from tests.api.test_networks import create_network, fault
 from vistack.common.clock import utcnow
+from vistack.network.db import scheduling
 from vistack.network.db.agent_tables import AgentRow
 from vistack.network.db.repository import Collision
-from vistack.network.domain import scheduling
 from vistack.network.domain.agents import AgentReporter, AgentService
 
 STAMP = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$")

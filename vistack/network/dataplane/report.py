@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from vistack.edge.state import EdgeState
-from vistack.network.domain.scheduling import DHCP, L3, METADATA
+from vistack.network.db.scheduling import DHCP, L3, METADATA
 
 
 class Reporter(Protocol):

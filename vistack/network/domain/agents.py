@@ -20,11 +20,12 @@ from typing import Any
 from vistack.common.clock import utcnow
 from vistack.common.context import RequestContext
 from vistack.common.policy import PolicyEngine
-from vistack.network.db import agent_queries
+from vistack.network.db import agent_queries, scheduling
 from vistack.network.db.agent_tables import AgentRow
 from vistack.network.db.l3_tables import RouterRow
 from vistack.network.db.repository import Collision, NetworkStore, Unit
-from vistack.network.domain import scheduling, zones
+from vistack.network.db.scheduling import DHCP, L3, METADATA, is_alive
+from vistack.network.domain import zones
 from vistack.network.domain.attributes import named_view
 from vistack.network.domain.errors import (
     NeutronBadRequest,
@@ -35,7 +36,6 @@ from vistack.network.domain.errors import (
     not_found,
 )
 from vistack.network.domain.models import NetworkOptions
-from vistack.network.domain.scheduling import DHCP, L3, METADATA, is_alive
 
 LOG = logging.getLogger(__name__)
 

@@ -25,11 +25,10 @@ import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import delete, select, update
-
 from vistack.common.context import RequestContext
 from vistack.common.policy import PolicyEngine
 from vistack.edge.state import MeterLabel, MeterRule, Router
+from vistack.network.db import metering_queries
 from vistack.network.db.l3_tables import RouterRow
 from vistack.network.db.metering_tables import MeteringLabelRow, MeteringLabelRuleRow
 from vistack.network.db.repository import Collision, NetworkStore, Unit
@@ -190,11 +189,7 @@ class MeteringService:
     def _rule(
         self, unit: Unit, context: RequestContext, rule_id: str
     ) -> tuple[MeteringLabelRuleRow, str]:
-        found = unit.session.execute(
-            select(MeteringLabelRuleRow, MeteringLabelRow.project_id)
-            .join(MeteringLabelRow, MeteringLabelRow.id == MeteringLabelRuleRow.metering_label_id)
-            .where(MeteringLabelRuleRow.id == rule_id)
-        ).first()
+        found = metering_queries.rule_with_project(unit, rule_id)
         if found is None or not self._sees(context, "get_metering_label_rule", found[1]):
             raise rule_not_found(rule_id)
         return found[0], found[1]
@@ -203,7 +198,7 @@ class MeteringService:
 
     def list_labels(self, context: RequestContext) -> list[dict[str, Any]]:
         with self._store.transaction() as unit:
-            rows = unit.session.scalars(select(MeteringLabelRow).order_by(MeteringLabelRow.id))
+            rows = metering_queries.labels(unit)
             return [
                 label_view(r)
                 for r in rows
@@ -236,24 +231,14 @@ class MeteringService:
             self._policy.authorize("delete_metering_label", context, self._target(row.project_id))
             # Rules first, in one statement: the schema's cascade would do it too, but the
             # order is then the database's, not something the ORM has to guess.
-            unit.session.execute(
-                delete(MeteringLabelRuleRow).where(
-                    MeteringLabelRuleRow.metering_label_id == label_id
-                )
-            )
+            metering_queries.delete_rules_of(unit, label_id)
             unit.delete(row)
 
     # -- rules
 
     def list_rules(self, context: RequestContext) -> list[dict[str, Any]]:
         with self._store.transaction() as unit:
-            found = unit.session.execute(
-                select(MeteringLabelRuleRow, MeteringLabelRow.project_id)
-                .join(
-                    MeteringLabelRow, MeteringLabelRow.id == MeteringLabelRuleRow.metering_label_id
-                )
-                .order_by(MeteringLabelRuleRow.id)
-            ).all()
+            found = metering_queries.rules_with_projects(unit)
             return [
                 rule_view(rule, project)
                 for rule, project in found
@@ -305,23 +290,12 @@ class MeteringService:
         try:
             with self._store.transaction() as unit:
                 # The label's lock first: every rule committed before is then visible below.
-                unit.session.execute(
-                    update(MeteringLabelRow)
-                    .where(MeteringLabelRow.id == label_id)
-                    .values(generation=MeteringLabelRow.generation + 1)
-                    .execution_options(synchronize_session=False)
-                )
+                metering_queries.lock_label(unit, label_id)
                 label = self._label(unit, context, label_id)
                 self._policy.authorize(
                     "create_metering_label_rule", context, self._target(label.project_id)
                 )
-                siblings = unit.session.scalars(
-                    select(MeteringLabelRuleRow).where(
-                        MeteringLabelRuleRow.metering_label_id == label_id,
-                        MeteringLabelRuleRow.direction == direction,
-                        MeteringLabelRuleRow.excluded.is_(excluded),
-                    )
-                )
+                siblings = metering_queries.sibling_rules(unit, label_id, direction, excluded)
                 for other in siblings:
                     if _overlap(ends, _row_ends(other)):
                         raise self._overlaps(remote, source, destination)
@@ -383,10 +357,10 @@ def with_meters(
 ) -> tuple[Router, ...]:
     """`routers` (compiled) with the labels of their projects: two more queries, however many
     routers and labels."""
-    labels = unit.session.scalars(select(MeteringLabelRow)).all()
+    labels = metering_queries.labels(unit)
     if not labels:
         return tuple(routers)
-    rules = unit.session.scalars(select(MeteringLabelRuleRow)).all()
+    rules = metering_queries.rules(unit)
     projects = {r.id: r.project_id for r in router_rows}
     return tuple(
         dataclasses.replace(

@@ -20,13 +20,12 @@ from typing import Any
 
 from vistack.common.context import RequestContext
 from vistack.common.policy import PolicyEngine
-from vistack.network.db import agent_queries
+from vistack.network.db import agent_queries, scheduling
 from vistack.network.db.agent_tables import NetworkSchedulingRow, RouterSchedulingRow
 from vistack.network.db.repository import NetworkStore, Unit
-from vistack.network.domain import scheduling
+from vistack.network.db.scheduling import DHCP, L3
 from vistack.network.domain.errors import NeutronNotFound, invalid
 from vistack.network.domain.models import NetworkOptions
-from vistack.network.domain.scheduling import DHCP, L3
 
 RESOURCES = {DHCP: "network", L3: "router"}
 DVS_MESSAGE = (

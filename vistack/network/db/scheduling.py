@@ -1,4 +1,5 @@
-"""Which agent hosts which network (DHCP) and router (L3): the scheduler and the bindings.
+"""Which agent hosts which network (DHCP) and router (L3): the scheduler and the bindings,
+kept beside the agent tables because nearly every step is a query over them.
 
 Neutron schedules a network to a DHCP agent when it gets a DHCP-enabled subnet or a port, a
 router to an L3 agent when it is created or changes, and everything unhosted when an agent
