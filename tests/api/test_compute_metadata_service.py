@@ -344,7 +344,8 @@ def test_the_drive_is_deleted_with_the_server(
 def test_a_drive_that_cannot_attach_fails_the_build_and_leaves_no_file(
     compute_api: ComputeApi, member: Persona, image_id: str, network: dict[str, Any]
 ) -> None:
-    compute_api.fake.fail_next("attach_iso", TransientError("vCenter went away"))
+    # The drive is written and attached in the step that completes the new VM.
+    compute_api.fake.fail_next("create_vm", TransientError("vCenter went away"))
     server_id = boot(compute_api, member, image_id, network["id"])
     server = wait_status(compute_api, server_id, member.token, "ERROR")
     assert "vCenter went away" in server["fault"]["message"]

@@ -14,7 +14,7 @@ import pytest
 from tests.contract.conftest import Backend, vm_spec
 from vistack.compute.domain.config_drive import ISO_NAME, build_iso
 from vistack.drivers.errors import AlreadyExistsError, NoCapacityError, NotFoundError
-from vistack.drivers.models import ImageFile, VMSpec
+from vistack.drivers.models import DiskSpec, ImageFile, IsoImage, NicSpec, PowerState, VMSpec
 from vistack.drivers.paths import datastore_path
 
 DATA = build_iso([("openstack/latest/meta_data.json", b'{"uuid": "x"}')])
@@ -89,3 +89,44 @@ def test_cdroms_fill_the_ide_slots_then_no_capacity(backend: Backend) -> None:
     assert compute.list_isos(spec.instance_uuid) == paths[:4]
     with pytest.raises(NoCapacityError):
         compute.attach_iso(spec.instance_uuid, paths[4])
+
+
+def test_a_clone_is_completed_with_its_iso_and_powered_on_in_one_call(backend: Backend) -> None:
+    """What a build's first attempt asks: clone, grow the root, write and attach the config
+    drive, power on; the VMInfo returned is what vCenter reports afterwards."""
+    compute, images = backend.drivers.compute, backend.drivers.images
+    portgroup = backend.drivers.networks.list_portgroups()[0]
+    spec = vm_spec(
+        backend,
+        template=backend.template(),
+        cpus=2,
+        memory_mb=768,
+        annotation="server web1",
+        nics=(NicSpec(portgroup.key, "fa:16:3e:00:00:21"),),
+        disks=(DiskSpec(size_gb=3, root=True),),
+        isos=(IsoImage(ISO_NAME, DATA),),
+        power_on=True,
+        may_exist=False,
+    )
+    made = compute.create_vm(spec)
+    path = datastore_path(spec.datastore, f"{spec.name}/{ISO_NAME}")
+    assert compute.list_isos(spec.instance_uuid) == [path]
+    stored = images.download_image(ImageFile(spec.datastore, f"{spec.name}/{ISO_NAME}", len(DATA)))
+    assert b"".join(stored) == DATA
+    now = compute.get_vm(spec.instance_uuid)
+    assert made == now
+    assert (now.cpus, now.memory_mb, now.annotation) == (2, 768, "server web1")
+    assert (now.power_state, now.disks[0].capacity_gb) == (PowerState.ON, 3)
+    compute.power_off(spec.instance_uuid)
+    compute.destroy_vm(spec.instance_uuid)
+
+
+def test_an_empty_vm_gets_its_iso_too(backend: Backend) -> None:
+    compute = backend.drivers.compute
+    spec = vm_spec(backend, isos=(IsoImage(ISO_NAME, DATA),))
+    made = compute.create_vm(spec)
+    assert made.power_state is PowerState.OFF
+    path = datastore_path(spec.datastore, f"{spec.name}/{ISO_NAME}")
+    assert compute.list_isos(spec.instance_uuid) == [path]
+    assert compute.get_vm(spec.instance_uuid) == made
+    compute.destroy_vm(spec.instance_uuid)

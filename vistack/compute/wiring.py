@@ -101,6 +101,7 @@ def build_compute_services(
         precache = ImagePrecache(policy, bus, aggregates, clusters, image.images, templates)
     if servers.work is not None and drivers is not None:
         drives = ConfigDrives(store, drivers, facts, force=settings.compute.force_config_drive)
+        servers.work.spec_hooks.append(drives.add_to_spec)
         servers.work.before_power_on.append(drives.before_power_on)
         servers.work.after_undo.append(drives.after_undo)
     server_groups, suspend, placement = _groups_and_suspend(
@@ -183,6 +184,7 @@ def _groups_and_suspend(
     if work is not None and drivers is not None:
         placement = GroupPlacement(store, drivers.compute)
         work.placement_filters.append(placement.narrow)
+        work.spec_hooks.append(placement.hold_power_on)
         work.before_power_on.append(placement.before_power_on)
         work.after_undo.append(placement.after_undo)
         groups.remove_rules = placement.remove_rules

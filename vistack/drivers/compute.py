@@ -35,10 +35,13 @@ class ComputeDriver(Protocol):
         ...
 
     def create_vm(self, spec: VMSpec) -> VMInfo:
-        """Create a powered-off VM, empty or cloned from `spec.template`.
+        """Create a VM, empty or cloned from `spec.template`, powered on when `spec.power_on`.
 
         A clone gets the spec's CPUs, memory, NICs and extra disks even where the backend's
-        clone ignores them (vcsim does): the driver reconfigures after cloning if needed.
+        clone ignores them (vcsim does): the driver reconfigures after cloning if needed, in
+        the same step that grows the root disk and puts each of `spec.isos` (written into the
+        VM's folder first) in a CD-ROM. A VM that exists when this raises is the caller's to
+        destroy (a build's undo does).
 
         :raises AlreadyExistsError: a VM with this instance UUID exists.
         :raises NotFoundError: the cluster, datastore, template or a port group is unknown.

@@ -113,6 +113,15 @@ class VMTuning:
 
 
 @dataclass(frozen=True)
+class IsoImage:
+    """An ISO image (a config drive) that `create_vm` writes into the new VM's folder as
+    `name` and puts in a CD-ROM, connected from the first power-on."""
+
+    name: str
+    data: bytes = field(repr=False)
+
+
+@dataclass(frozen=True)
 class VMSpec:
     """Everything needed to build one VM for a Nova server.
 
@@ -133,6 +142,13 @@ class VMSpec:
     annotation: str = ""
     template: TemplateRef | None = None
     tuning: VMTuning = VMTuning()
+    #: Written into the VM's folder and attached as CD-ROMs before the first power-on.
+    isos: tuple[IsoImage, ...] = ()
+    #: Power the VM on once it is complete (a build with nothing to do in between).
+    power_on: bool = False
+    #: False when the caller knows no VM with this instance UUID can exist (a build's first
+    #: attempt): the driver then skips its duplicate lookup, one round trip per boot.
+    may_exist: bool = True
 
 
 @dataclass(frozen=True)

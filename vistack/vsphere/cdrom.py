@@ -100,10 +100,21 @@ def attach_iso(client: Client, vm: Any, lookup: Lookup, path: str, timeout: floa
         raise AlreadyExistsError(f"a CD-ROM of the VM holds {path} already")
     if not iso_exists(client, lookup, path, timeout):
         raise NotFoundError(f"no ISO file at {path}")
+    config = vim.vm.ConfigSpec(deviceChange=[add_iso_change(client, lookup, devices, path)])
+    wait_for_task(client, vm.ReconfigVM_Task(spec=config), timeout)
+
+
+def add_iso_change(client: Client, lookup: Lookup, devices: list[Any], path: str) -> Any:
+    """The device change adding a CD-ROM that holds the ISO at `path` on the first free IDE
+    slot of `devices` (a VM's device list; the new CD-ROM is appended to it, so a second call
+    takes the next slot). The file is not checked: the caller has just written it.
+
+    :raises NoCapacityError: no free IDE slot.
+    """
     controller, unit = free_ide_slot(devices)
     datastore = lookup.datastore(client, split_datastore_path(path)[0])
     cdrom = vim.vm.device.VirtualCdrom(
-        key=-1,
+        key=-1 - len(devices),
         controllerKey=controller,
         unitNumber=unit,
         backing=vim.vm.device.VirtualCdrom.IsoBackingInfo(fileName=path, datastore=datastore),
@@ -111,9 +122,8 @@ def attach_iso(client: Client, vm: Any, lookup: Lookup, path: str, timeout: floa
             startConnected=True, allowGuestControl=True, connected=False
         ),
     )
-    change = DeviceSpec(operation=DeviceSpec.Operation.add, device=cdrom)
-    config = vim.vm.ConfigSpec(deviceChange=[change])
-    wait_for_task(client, vm.ReconfigVM_Task(spec=config), timeout)
+    devices.append(cdrom)
+    return DeviceSpec(operation=DeviceSpec.Operation.add, device=cdrom)
 
 
 def detach_iso(client: Client, vm: Any, path: str, timeout: float) -> None:

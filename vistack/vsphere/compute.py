@@ -12,8 +12,10 @@ raises `UnsupportedError` there instead of being degraded to a reset.
 
 from __future__ import annotations
 
+import http.client
 import zlib
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from functools import cached_property
 from typing import Any, TypeVar
 
@@ -34,7 +36,8 @@ from vistack.drivers.models import (
 )
 from vistack.drivers.paths import datastore_path, split_datastore_path
 from vistack.drivers.vm_rules import RuleKind, VmGroupRule
-from vistack.vsphere import cdrom, consoles, devices, diagnostics
+from vistack.vsphere import cdrom, consoles, devices, diagnostics, transport
+from vistack.vsphere.datastore_files import put_file
 from vistack.vsphere.drs_rules import DrsRules
 from vistack.vsphere.lookup import Lookup
 from vistack.vsphere.properties import ObjectProps, retrieve, retrieve_one
@@ -150,7 +153,7 @@ class VSphereCompute:
     def _create_vm(self, client: Client, spec: VMSpec) -> VMInfo:
         lookup = self._lookup
         # vCenter silently replaces a duplicate instanceUuid rather than refusing it.
-        if lookup.find_vm(client, spec.instance_uuid) is not None:
+        if spec.may_exist and lookup.find_vm(client, spec.instance_uuid) is not None:
             raise AlreadyExistsError(f"a VM with instance UUID {spec.instance_uuid} exists")
         cluster = lookup.cluster(client, spec.cluster)
         datastore = lookup.datastore(client, spec.datastore)
@@ -166,18 +169,58 @@ class VSphereCompute:
         else:
             vm = self._clone(client, spec, pool, datastore, nic_specs)
         lookup.remember_vm(spec.instance_uuid, client.ref(vm))
-        info = self._read(client, vm)
+        info, device_list = self._read_devices(client, vm)
         if info.cluster and info.cluster != spec.cluster:
-            info = self._into_cluster(client, vm, cluster.hosts, spec.instance_uuid)
+            self._into_cluster(client, vm, cluster.hosts, spec.instance_uuid)
+            info, device_list = self._read_devices(client, vm)
+        return self._complete(client, vm, spec, info, device_list)
+
+    def _complete(
+        self, client: Client, vm: Any, spec: VMSpec, info: VMInfo, device_list: list[Any]
+    ) -> VMInfo:
+        """Everything a new VM still needs before it runs, in one `ReconfigVM_Task`: what the
+        clone ignored (vcsim), the root disk grown to the flavor, and the config drive's CD-ROM
+        (its ISO written into the VM's folder first); then the hardware upgrade a flavor asks
+        for, and the power-on when the spec wants it. The VMInfo returned is the one read
+        after the clone with these changes applied, unless the allocations or the hardware
+        version changed (vSphere may round those): then it is read again."""
         fix = self._post_clone_fixes(spec, info)
-        if fix is not None:
-            self._reconfig(client, vm, fix)
-            info = self._read(client, vm)
+        config, size_gb = fix if fix is not None else (vim.vm.ConfigSpec(), 0)
+        changes: list[Any] = []
+        if size_gb:
+            changes.append(devices.grow(devices.disks(device_list)[0], size_gb))
+        address = (self._session.endpoint.host, self._session.endpoint.port)
+        for iso in spec.isos:
+            relative = f"{spec.name}/{iso.name}"
+            put_file(client, self._lookup, self._put, address, spec.datastore, relative, iso.data)
+            path = datastore_path(spec.datastore, relative)
+            changes.append(cdrom.add_iso_change(client, self._lookup, device_list, path))
+        if changes:
+            config.deviceChange = changes
+        if fix is not None or changes:
+            wait_for_task(client, vm.ReconfigVM_Task(spec=config), self._timeout)
+            info = applied(info, spec, size_gb)
+        stale = allocations_differ(spec.tuning, info.tuning)
         wanted = spec.tuning.hw_version
         if wanted is not None and upgrade_needed(wanted, info.tuning.hw_version):
             upgrade_hardware(client, vm, wanted, self._timeout)
-            info = self._read(client, vm)
-        return info
+            stale = True
+        if spec.power_on:
+            wait_for_task(client, vm.PowerOnVM_Task(), self._timeout)
+            info = replace(info, power_state=PowerState.ON)
+        return self._read(client, vm) if stale else info
+
+    @cached_property
+    def _put(self) -> Callable[..., http.client.HTTPConnection]:
+        return transport.connection_factory(self._session.endpoint, 10.0, 300.0)
+
+    def _read_devices(self, client: Client, vm: Any) -> tuple[VMInfo, list[Any]]:
+        """The VM's state and its raw device list, from one read."""
+        props = retrieve_one(client, vm, VM_PATHS)
+        if props is None or props.get("config.template"):
+            raise vmodl.fault.ManagedObjectNotFound(obj=vm)
+        info = self._info(props, self._lookup.host_names(client))
+        return info, list(props.get("config.hardware.device") or ())
 
     def _create_empty(self, client: Client, spec: VMSpec, pool: Any, nics: list[Any]) -> Any:
         changes = [devices.scsi_controller()]
@@ -289,14 +332,6 @@ class VSphereCompute:
         if growing and root is not None and info.disks[0].capacity_gb < root.size_gb:
             return config, root.size_gb
         return (config, 0) if needed else None
-
-    def _reconfig(self, client: Client, vm: Any, fix: tuple[Any, int]) -> None:
-        """Apply a `_post_clone_fixes` result in one ReconfigVM_Task."""
-        config, size_gb = fix
-        if size_gb:
-            root = devices.disks(self._device_list(client, vm))[0]
-            config.deviceChange = [devices.grow(root, size_gb)]
-        wait_for_task(client, vm.ReconfigVM_Task(spec=config), self._timeout)
 
     @staticmethod
     def _vm_result(client: Client, result: Any) -> Any:
@@ -593,7 +628,7 @@ class VSphereCompute:
 
     def _into_cluster(
         self, client: Client, vm: Any, hosts: tuple[str, ...], instance_uuid: str
-    ) -> VMInfo:
+    ) -> None:
         """Move a new VM onto a host of its cluster: vcsim's clone stays on the template's host
         (in whichever cluster made the template) where vCenter's DRS places it in the pool's
         cluster. Never runs on vCenter; on vcsim the host is chosen by the VM's UUID."""
@@ -601,7 +636,22 @@ class VSphereCompute:
         wait_for_task(
             client, vm.RelocateVM_Task(spec=vim.vm.RelocateSpec(host=host)), self._timeout
         )
-        return self._read(client, vm)
+
+
+def applied(info: VMInfo, spec: VMSpec, root_gb: int) -> VMInfo:
+    """`info` after a reconfigure that set the spec's CPUs, memory and annotation and grew
+    the root disk to `root_gb` (0: unchanged)."""
+    disks = info.disks
+    if root_gb and disks:
+        disks = (replace(disks[0], capacity_gb=root_gb), *disks[1:])
+    return replace(
+        info,
+        cpus=spec.cpus,
+        cores_per_socket=spec.cores_per_socket,
+        memory_mb=spec.memory_mb,
+        annotation=spec.annotation,
+        disks=disks,
+    )
 
 
 def n_pm(nic: NicSpec) -> tuple[str, str]:

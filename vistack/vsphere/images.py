@@ -21,7 +21,6 @@ import sys
 import uuid
 from collections.abc import Iterable, Iterator
 from typing import Any
-from urllib.parse import quote, urlencode
 
 from vistack.drivers.errors import (
     AlreadyExistsError,
@@ -38,6 +37,7 @@ from vistack.drivers.models import DatastoreSpace, ImageFile, TemplateRef
 from vistack.drivers.paths import datastore_path, split_datastore_path
 from vistack.vsphere import devices, transport
 from vistack.vsphere.compute import DEFAULT_GUEST_ID
+from vistack.vsphere.datastore_files import exchange, folder_request
 from vistack.vsphere.lookup import Lookup
 from vistack.vsphere.properties import retrieve, retrieve_one
 from vistack.vsphere.session import Client, VCenterSession
@@ -178,15 +178,8 @@ class VSphereImages:
     def _size_of(self, datastore: str, path: str) -> int | None:
         """The size of `[datastore] path` from a HEAD; None when there is no such file."""
         url, headers = self._session.call(lambda c: self._request(c, datastore, path))
-        connection = self._connection()
-        try:
-            connection.request("HEAD", url, headers=headers)
-            response = connection.getresponse()
-            response.read()
-        except (OSError, http.client.HTTPException) as exc:
-            raise TransientError(f"datastore {datastore} did not answer: {exc}") from exc
-        finally:
-            connection.close()
+        what = f"asking datastore {datastore} about {path}"
+        response = exchange(self._connection(), "HEAD", url, headers, what)
         if response.status == 404:
             return None
         _check(response.status, datastore_path(datastore, path))
@@ -276,11 +269,7 @@ class VSphereImages:
             LOG.warning("could not remove %s: %s", datastore_path(datastore, path), exc)
 
     def _request(self, client: Client, datastore: str, path: str) -> tuple[str, dict[str, str]]:
-        """The `/folder` URL of a datastore file and the headers that authenticate it."""
-        self._lookup.datastore(client, datastore)
-        query = urlencode({"dcPath": self._lookup.datacenter_name(client), "dsName": datastore})
-        cookie = client.si._stub.cookie or ""
-        return f"/folder/{quote(path)}?{query}", {"Cookie": cookie}
+        return folder_request(client, self._lookup, datastore, path)
 
     def _connection(self) -> http.client.HTTPConnection:
         endpoint = self._session.endpoint

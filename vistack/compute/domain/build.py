@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from vistack.common.clock import utcnow
@@ -69,6 +69,9 @@ class BuildAborted(Exception):
 
 #: Narrows the clusters a server may be built on (a server group's policy, ...).
 PlacementFilter = Callable[[Server, list[ClusterCapacity]], list[ClusterCapacity]]
+#: Adds to a new VM's spec before it is created (the config drive's ISO), or asks that it stay
+#: off until the `before_power_on` hooks ran (a server group member joins its DRS rule first).
+SpecHook = Callable[[Server, VMSpec], VMSpec]
 #: Runs once the VM exists and before it powers on (attach the config drive, join DRS rules).
 BeforePowerOn = Callable[[Server, VMSpec], None]
 #: Undoes what a hook made for a server once its VM is gone; returns what it could not undo.
@@ -104,6 +107,7 @@ class ServerWork:
         self._locks = ServerLocks()
         #: Extension points for the features around a build (see the type aliases above).
         self.placement_filters: list[PlacementFilter] = []
+        self.spec_hooks: list[SpecHook] = []
         self.before_power_on: list[BeforePowerOn] = []
         self.after_undo: list[AfterUndo] = []
         #: The action events each job records (features' jobs record theirs here too).
@@ -146,6 +150,14 @@ class ServerWork:
         with self._store.transaction() as unit:
             queries.set_fields(unit, server_id, **values)
 
+    def _record_then_check(self, server_id: str, **values: Any) -> None:
+        """`_record`, then stop the build if a delete was asked meanwhile: one transaction."""
+        with self._store.transaction() as unit:
+            queries.set_fields(unit, server_id, **values)
+            row = queries.get(unit, server_id)
+            if row is None or row.task_state == states.DELETING:
+                raise BuildAborted(server_id)
+
     def _finish_action(self, server_id: str, request_id: str, result: str) -> None:
         with self._store.transaction() as unit:
             queries.finish_action(unit, server_id, request_id, result)
@@ -177,6 +189,8 @@ class ServerWork:
 
     def _build(self, server: Server, context: RequestContext) -> None:
         flavor = server.flavor
+        # Only a job that finds an earlier attempt got as far as spawning can meet its VM.
+        first_attempt = server.task_state != states.SPAWNING
         # A volume-backed server has no image: its root disk is a volume (boot_volumes.py).
         image = self._images.visible_image(context, server.image_id) if server.image_id else None
         image_datastore = image_disk(image)[0] if image is not None else None
@@ -228,11 +242,16 @@ class ServerWork:
             annotation=f"OpenStack server {server.name} ({server.id}) of project "
             f"{server.project_id}",
             template=template,
+            power_on=True,
+            may_exist=not first_attempt,
         )
+        for add in self.spec_hooks:
+            spec = add(server, spec)
         try:
             vm = self._drivers.compute.create_vm(spec)
         except AlreadyExistsError:
             vm = self._drivers.compute.get_vm(server.id)  # a resumed build made it already
+            spec = replace(spec, isos=())  # and the hooks attach what it may lack
         if self.volumes is not None and volumes is not None and (volumes.root or volumes.others):
             self.volumes.complete(server.id)
         for hook in self.before_power_on:
@@ -282,8 +301,8 @@ class ServerWork:
                 port = self._networks.create_port(context, {"port": body})
                 port_ids.append(port["id"])
                 owned.append(port["id"])
-            self._record(server.id, port_ids=list(port_ids), owned_port_ids=list(owned))
-            self._advance(server.id)  # stop here when a delete arrived meanwhile
+            # Recorded even when a delete arrived meanwhile (its undo needs the ids); then stop.
+            self._record_then_check(server.id, port_ids=list(port_ids), owned_port_ids=list(owned))
             port = self._networks.update_port(
                 service_context(server.project_id),
                 port["id"],
@@ -331,8 +350,8 @@ class ServerWork:
         problems: list[str] = []
         compute = self._drivers.compute
         try:
-            vm = compute.get_vm(server_id)
-            if vm.power_state == PowerState.ON:
+            # Asked straight away rather than after a read: one round trip less per delete.
+            with contextlib.suppress(InvalidStateError):
                 compute.power_off(server_id)
             kept = self._end_volumes(server_id, context, failed_build)
             if kept:

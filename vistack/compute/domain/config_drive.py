@@ -18,6 +18,7 @@ import contextlib
 import io
 import logging
 from collections.abc import Iterable
+from dataclasses import replace
 
 import pycdlib
 
@@ -28,7 +29,7 @@ from vistack.compute.domain.instance_metadata import config_drive_files
 from vistack.compute.domain.models import Server
 from vistack.drivers.bundle import Drivers
 from vistack.drivers.errors import AlreadyExistsError, DriverError, NotFoundError
-from vistack.drivers.models import ImageFile, VMSpec
+from vistack.drivers.models import ImageFile, IsoImage, VMSpec
 from vistack.drivers.paths import datastore_path, split_datastore_path
 
 LOG = logging.getLogger(__name__)
@@ -82,14 +83,35 @@ class ConfigDrives:
         self._facts = facts
         self._force = force
 
+    def add_to_spec(self, server: Server, spec: VMSpec) -> VMSpec:
+        """A build's first attempt: the drive goes into the VM's spec, so the driver writes it
+        and attaches it in the step that completes the new VM (no upload checks, no separate
+        reconfigure). Its path is recorded first, for the undo. A job resuming an attempt that
+        recorded it already leaves the spec alone: `before_power_on` then checks what exists.
+        """
+        if not (server.config_drive or self._force):
+            return spec
+        path = datastore_path(spec.datastore, f"{spec.name}/{ISO_NAME}")
+        if (server.system_metadata or {}).get(ISO_KEY) == path:
+            return spec
+        facts = self._facts.facts(server.id)
+        if facts is None:
+            return spec  # deleted meanwhile: the build stops at its next step
+        self._remember(server.id, path, config_drive=True)
+        data = build_iso(config_drive_files(facts))
+        return replace(spec, isos=(*spec.isos, IsoImage(ISO_NAME, data)))
+
     def before_power_on(self, server: Server, spec: VMSpec) -> None:
-        """Build, upload and attach the server's drive (idempotent: a resumed build keeps the
-        drive it attached, which a running guest may have mounted).
+        """Build, upload and attach the server's drive unless the VM was made with it
+        (idempotent: a resumed build keeps the drive it attached, which a running guest may
+        have mounted).
 
         :raises DriverError: the upload or the attach failed (the build fails, and its undo
             deletes what was recorded).
         """
         if not (server.config_drive or self._force):
+            return
+        if any(iso.name == ISO_NAME for iso in spec.isos):
             return
         self._make(server, spec, replace=False)
 

@@ -41,6 +41,7 @@ import logging
 import threading
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import replace
 
 from vistack.compute.db import server_groups as queries
 from vistack.compute.db.store import ComputeStore
@@ -193,6 +194,13 @@ class GroupPlacement:
             with self._pending_guard:
                 self._pending[server.id] = (group.id, chosen.name)
             return [chosen]
+
+    def hold_power_on(self, server: Server, spec: VMSpec) -> VMSpec:
+        """A member (`narrow` chose its cluster moments ago) stays off until
+        `before_power_on` has put it in its group's DRS rule, so DRS places it by the rule."""
+        with self._pending_guard:
+            member = server.id in self._pending
+        return replace(spec, power_on=False) if member else spec
 
     def _settled(self, server_id: str) -> None:
         """The member's cluster is on its record now (or it will never be): drop the hold."""

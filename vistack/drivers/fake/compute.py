@@ -80,6 +80,12 @@ class FakeCompute:
             free = state.datastores[spec.datastore].capacity_gb
             if needed > free - state.datastore_used_gb(spec.datastore):
                 raise NoCapacityError(f"datastore {spec.datastore} has no room for {needed} GB")
+            if len(spec.isos) > self.IDE_SLOTS:
+                raise NoCapacityError(f"VM {spec.name} has no free IDE slot for a CD-ROM")
+            if spec.power_on and spec.memory_mb > self._cluster_info(cluster.name).memory_mb_free:
+                raise NoCapacityError(
+                    f"cluster {cluster.name} has no memory for {spec.memory_mb} MB"
+                )
             host = cluster.hosts[len(state.vms) % len(cluster.hosts)].name
             vm = FakeVM(
                 instance_uuid=spec.instance_uuid,
@@ -107,6 +113,14 @@ class FakeCompute:
                 if extra.path is not None:
                     state.disks[extra.path].vm = vm.instance_uuid
                     vm.disks.append(extra.path)
+            for iso in spec.isos:
+                relative = f"{spec.name}/{iso.name}"
+                state.files[(spec.datastore, relative)] = FakeFile(
+                    spec.datastore, relative, iso.data
+                )
+                vm.isos.append(datastore_path(spec.datastore, relative))
+            if spec.power_on:
+                vm.power_state = PowerState.ON
             state.vms[vm.instance_uuid] = vm
             return self._info(vm)
 
