@@ -29,17 +29,17 @@ def serves_all(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(microversion, "MAX_VERSION", (2, 96))
 
 
-def test_the_advertised_range_is_2_92(
+def test_the_advertised_range_is_2_96(
     compute_api: ComputeApi, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """2.93 (re-imaging a volume-backed server's root volume) is not built: the service
-    claims 2.92, whatever this module patches for its own boundary tests."""
-    assert ADVERTISED == (2, 92)
+    """With 2.93 (re-imaging a volume-backed server's root volume) built, the service claims
+    2.96, whatever this module patches for its own boundary tests; 2.97 is refused."""
+    assert ADVERTISED == (2, 96)
     monkeypatch.setattr(microversion, "MAX_VERSION", ADVERTISED)
     latest = compute_api.get("/flavors", headers=at("latest"))
-    assert latest.headers["OpenStack-API-Version"] == "compute 2.92"
-    refused = compute_api.get("/flavors", headers=at("2.93"))
-    assert "maximum is 2.92" in fault(refused, 406, "notAcceptable")
+    assert latest.headers["OpenStack-API-Version"] == "compute 2.96"
+    refused = compute_api.get("/flavors", headers=at("2.97"))
+    assert "maximum is 2.96" in fault(refused, 406, "notAcceptable")
 
 
 def test_2_90_hostname_is_every_callers(compute_api: ComputeApi, member: Persona) -> None:

@@ -106,3 +106,27 @@ def test_rules(compute_api: ComputeApi, owner: Persona) -> None:
         404,
         "itemNotFound",
     )
+
+
+def test_rule_cidr_as_sent(compute_api: ComputeApi, owner: Persona) -> None:
+    """Tempest's optional-cidr case: Nova shows back the range as sent (host bits and all),
+    though Neutron's form of it is the network; a range needs its prefix length, and /0 is
+    only for 0.0.0.0 or ::."""
+    token = owner.token
+    group = make(compute_api, token).json()["security_group"]
+
+    def add(cidr: str, port: int) -> Any:
+        rule = {"ip_protocol": "tcp", "from_port": port, "to_port": port, "cidr": cidr}
+        body = {"security_group_rule": {"parent_group_id": group["id"], **rule}}
+        return compute_api.post("/os-security-group-rules", token=token, json=body)
+
+    made = add("10.2.3.124/24", 22)
+    assert made.status_code == 200, made.text
+    assert made.json()["security_group_rule"]["ip_range"] == {"cidr": "10.2.3.124/24"}
+    quoted = add("10.9.0.0%2F16", 23).json()["security_group_rule"]
+    assert quoted["ip_range"] == {"cidr": "10.9.0.0/16"}
+    v6 = add("2001:DB8::1/64", 24).json()["security_group_rule"]
+    assert v6["ip_range"] == {"cidr": "2001:db8::1/64"}
+    fault(add("10.2.3.124", 25), 400, "badRequest")
+    fault(add("10.2.3.124/0", 26), 400, "badRequest")
+    fault(add("10.2.3.124/33", 27), 400, "badRequest")

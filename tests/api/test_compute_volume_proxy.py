@@ -122,6 +122,11 @@ def test_the_proxies_are_gone_from_2_36_and_need_the_service(
     )
     bad = compute_api.post("/os-volumes", token=token, json={"volume": {"sizes": 1}})
     fault(bad, 400, "badRequest")
+    for snapshot in ({"display_name": "no volume"}, {"volume_id": "v", "size": 1}, None):
+        bad = compute_api.post("/os-snapshots", token=token, json={"snapshot": snapshot})
+        fault(bad, 400, "badRequest")
+    unknown_snapshot = "/os-snapshots/8d1e3bb5-0000-4000-8000-000000000006"
+    fault(compute_api.get(unknown_snapshot, token=token), 404, "itemNotFound")
     unknown = compute_api.get("/os-volumes/8d1e3bb5-0000-4000-8000-000000000005", token=token)
     fault(unknown, 404, "itemNotFound")
     compute = compute_api.cloud.compute

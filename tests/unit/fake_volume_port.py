@@ -39,6 +39,8 @@ class FakeVolumePort:
         self.fail_next: dict[str, Exception] = {}
         #: Operation names in call order (what a test may assert on).
         self.calls: list[str] = []
+        #: Volume id → the image its last `reimage` wrote.
+        self.reimaged: dict[str, str] = {}
         #: How many more volumes `create_for_boot` may make (None: no quota).
         self.quota: int | None = None
 
@@ -208,6 +210,27 @@ class FakeVolumePort:
                     raise Conflict("VolumeLimitExceeded: Maximum number of volumes allowed (0)")
                 self.quota -= 1
         return self.add(context.project_id or "", size_gb, name=name, bootable=image_id is not None)
+
+    def reimage(
+        self, context: RequestContext, volume_id: str, image_id: str, server_id: str
+    ) -> VolumeFacts:
+        """A new blank disk of the volume's size under the same path (no image data here);
+        the image is remembered in `reimaged`."""
+        with self._lock:
+            self._step("reimage")
+            volume = self._volume(volume_id)
+            servers = {self.attachments[a].server_id for a in volume.attachments}
+            if volume.facts.status != "in-use" or servers != {server_id}:
+                raise Conflict(f"volume {volume_id} is not in-use by server {server_id} alone")
+            path = str(volume.facts.path)
+            self._drivers.volumes.delete_disk(path)
+            name = path.rpartition("/")[2].removesuffix(".vmdk")
+            self._drivers.volumes.create_disk(
+                self._datastore, name, volume.facts.size_gb, Provisioning.THIN
+            )
+            self.reimaged[volume_id] = image_id
+            self._set(volume, bootable=True)
+            return volume.facts
 
     def delete(self, context: RequestContext, volume_id: str) -> None:
         with self._lock:

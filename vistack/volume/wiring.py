@@ -63,6 +63,6 @@ def build_volume_services(
         types=types,
         quotas=quotas,
         backend=backend,
-        nova_port=CinderVolumePort(volumes),
+        nova_port=CinderVolumePort(volumes, drivers.volumes if drivers is not None else None),
         work=work,
     )

@@ -15,6 +15,10 @@ vCenter deletes every disk still attached to a VM it destroys: `detach_disks` ru
 VM of a server with volumes is destroyed (delete, shelve offload, rebuild), and
 `attach_disks` puts them on the VM made again (unshelve, rebuild). The simulator keeps such
 disks either way, so only the fake driver (which models vCenter) proves the order matters.
+
+From 2.93 a rebuild of a volume-backed server has Cinder rewrite its root volume from the new
+image while its disk is off every VM (`reimage_root`, through the port), and boots the new VM
+from the same volumes (`boot_disks`).
 """
 
 from __future__ import annotations
@@ -30,7 +34,6 @@ from vistack.common.errors import (
     BadRequest,
     Conflict,
     NotFound,
-    NotImplementedByBackend,
     VistackError,
 )
 from vistack.compute.db import block_devices as bdm_queries
@@ -38,6 +41,7 @@ from vistack.compute.db.store import ComputeStore
 from vistack.compute.domain.block_devices import BlockDevice, next_device
 from vistack.compute.domain.models import Server
 from vistack.compute.domain.volume_link import VolumeLink
+from vistack.compute.domain.volume_port import VolumeFacts
 from vistack.drivers.bundle import Drivers
 from vistack.drivers.errors import AlreadyExistsError, DriverError, NotFoundError
 from vistack.drivers.models import DiskSpec
@@ -208,6 +212,55 @@ class ServerVolumes:
             with contextlib.suppress(AlreadyExistsError):
                 self._drivers.compute.attach_disk(server_id, device.path)
 
+    # ------------------------------------------------------------------ rebuild (2.93)
+
+    def root_device(self, server_id: str) -> BlockDevice | None:
+        """The mapping of the server's root volume, None for an image-backed server."""
+        return next((d for d in self.devices(server_id) if d.is_root), None)
+
+    def root_volume(self, context: RequestContext, server_id: str) -> VolumeFacts:
+        """The server's root volume as Cinder has it (its size bounds the image a rebuild
+        may write into it).
+
+        :raises Conflict: the server has no root volume Cinder knows.
+        """
+        device = self.root_device(server_id)
+        if device is None or device.volume_id is None:
+            raise Conflict(f"Server {server_id} has no root volume to rebuild.")
+        try:
+            return self._link.require().show(context, device.volume_id)
+        except NotFound:
+            raise Conflict(
+                f"The root volume {device.volume_id} of server {server_id} could not be found."
+            ) from None
+
+    def reimage_root(self, server_id: str, context: RequestContext, image_id: str) -> None:
+        """Have Cinder rewrite the root volume from `image_id`. The volume's disk must be off
+        the VM (`detach_disks`); its attachment stays, and so do the other volumes'.
+
+        :raises VistackError: Cinder refused, or the copy failed (the volume is `error`).
+        """
+        device = self.root_device(server_id)
+        if device is None or device.volume_id is None:
+            raise Conflict(f"Server {server_id} has no root volume to rebuild.")
+        facts = self._link.require().reimage(context, device.volume_id, image_id, server_id)
+        if facts.path is not None and facts.path != device.path:
+            self._set(device.uuid, path=facts.path)
+
+    def boot_disks(self, server_id: str) -> BootDisks:
+        """The volume disks a VM of the server is made again with (rebuild): the root
+        volume's first, then the others attached, in mapping order."""
+        root: str | None = None
+        others: list[str] = []
+        for device in self.devices(server_id):
+            if device.path is None or device.attachment_id is None:
+                continue
+            if device.is_root:
+                root = device.path
+            else:
+                others.append(device.path)
+        return BootDisks(root, tuple(others))
+
     def _set(self, bdm_uuid: str, **values: Any) -> None:
         with self._store.transaction() as unit:
             bdm_queries.set_fields(unit, bdm_uuid, **values)
@@ -221,18 +274,14 @@ def volume_backed(devices: list[BlockDevice]) -> bool:
 # ---------------------------------------------------------------- what volume-backed servers refuse
 
 
-def rebuild_refused(at_least: Callable[[str], bool]) -> VistackError:
+def rebuild_refused(at_least: Callable[[str], bool]) -> BadRequest | None:
     """Rebuilding a volume-backed server: Nova refuses before 2.93; from 2.93 it re-images the
-    root volume, which needs Cinder's volume re-image that this cloud's block storage port
-    does not offer, so it answers 501 rather than rebuild without re-imaging."""
+    root volume (`ServerVolumes.reimage_root`), so there is nothing to refuse."""
     if not at_least("2.93"):
         return BadRequest(
             "Rebuilding a volume-backed server is not supported before microversion 2.93."
         )
-    return NotImplementedByBackend(
-        "Rebuilding a volume-backed server (re-imaging its root volume) is not supported by "
-        "this cloud: create a new volume from the image and boot a new server from it."
-    )
+    return None
 
 
 def rescue_refused(at_least: Callable[[str], bool], image_ref: str | None) -> BadRequest | None:

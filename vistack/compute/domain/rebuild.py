@@ -9,6 +9,10 @@ image's template with the same instance UUID and the server's own ports as NICs
 before-power-on hooks (a config drive is made again), and powers it on: a rebuild leaves the
 server ACTIVE, except that a stopped server stays SHUTOFF, as Nova keeps it.
 
+A volume-backed server is refused before 2.93 (400); from 2.93 its root volume is re-imaged
+from the new image and a new VM boots from its volumes (`rebuild_volume.py`), the image checked
+against the root volume's size instead of the flavor's disk.
+
 A failure leaves the server in ERROR with a fault; its ports stay its own, and a delete (or
 another rebuild) cleans up. A restart redoes an interrupted rebuild from the start (destroying
 a VM is idempotent here, and so is making it).
@@ -50,6 +54,11 @@ from vistack.compute.domain.lifecycle import (
     step,
 )
 from vistack.compute.domain.models import Server
+from vistack.compute.domain.rebuild_volume import (
+    check_image_for_volume,
+    rebuild_volume_backed,
+    server_volumes,
+)
 from vistack.compute.domain.request import MAX_USER_DATA, access_ip, ref_id
 from vistack.compute.domain.request import hostname as checked_hostname
 from vistack.compute.domain.servers import hostname_of
@@ -219,7 +228,6 @@ class RebuildService:
         except NotFound:
             raise BadRequest(f"Image {request.image_id} could not be found.") from None
         changes = dict(request.changes)
-        changes["image_id"] = image.id
         if request.key_given:
             changes["key_name"] = request.key_name
             changes["key_data"] = (
@@ -233,15 +241,25 @@ class RebuildService:
                 deps.quotas.check_metadata_items(server.project_id, len(changes["metadata_items"]))
 
         def check(row: ServerRow) -> None:
-            if not row.image_id:  # volume-backed: its root is a volume (boot_volumes.py)
-                raise rebuild_refused(at_least)
-            check_image_for(image, row.flavor)
+            if row.image_id:
+                check_image_for(image, row.flavor)
+                return
+            # Volume-backed: its root is a volume (boot_volumes.py), re-imaged from 2.93.
+            refusal = rebuild_refused(at_least)
+            if refusal is not None:
+                raise refusal
+            root = server_volumes(deps).root_volume(context, server_id)
+            check_image_for_volume(image, row.flavor, root.size_gb)
 
         def write(row: ServerRow) -> dict[str, Any]:
+            # A volume-backed server keeps no image of its own: its root volume holds it.
+            written = {**changes, "fault": None}
+            if row.image_id:
+                written["image_id"] = image.id
             if request.disk_config is None:
-                return {**changes, "fault": None}
+                return written
             kept = {**(row.system_metadata or {}), "disk_config": request.disk_config}
-            return {**changes, "fault": None, "system_metadata": kept}
+            return {**written, "system_metadata": kept}
 
         before = begin(
             deps,
@@ -254,7 +272,12 @@ class RebuildService:
             check=check,
             changes=write,
         )
-        remember(deps, server_id, KEY, {"stopped": before.vm_state == states.STOPPED})
+        remember(
+            deps,
+            server_id,
+            KEY,
+            {"stopped": before.vm_state == states.STOPPED, "image_id": image.id},
+        )
         deps.bus.submit(
             REBUILD_TOPIC,
             {
@@ -283,11 +306,16 @@ class RebuildService:
             if loaded is None or loaded[0].task_state not in states.REBUILD_TASKS:
                 return
             server, system = loaded
-            stopped = bool((system.get(KEY) or {}).get("stopped"))
+            remembered = system.get(KEY) or {}
+            stopped = bool(remembered.get("stopped"))
             context = job_context(payload, server)
             try:
                 with recorded(deps, server, request_id, "compute_rebuild_instance"):
-                    self._rebuild(server, context, stopped)
+                    if server.image_id:
+                        self._rebuild(server, context, stopped)
+                    else:
+                        image_id = str(remembered.get("image_id") or "")
+                        rebuild_volume_backed(deps, server, context, image_id, stopped)
             except Aborted:
                 finish_action(deps, server_id, request_id, "Error")
                 return

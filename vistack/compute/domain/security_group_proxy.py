@@ -11,6 +11,7 @@ Nova's terms (a group in use or the default group cannot be deleted: 400; a dupl
 from __future__ import annotations
 
 import ipaddress
+import urllib.parse
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -53,6 +54,28 @@ def _port(value: Any, icmp: bool) -> int:
         raise BadRequest("To and From ports must be integers") from None
 
 
+def _cidr(value: Any) -> ipaddress.IPv4Interface | ipaddress.IPv6Interface:
+    """Nova's `parse_cidr`: an address range (URL-quoted or not) that must name its prefix
+    length, host bits allowed; none is 0.0.0.0/0. A zero prefix length is only for 0.0.0.0
+    or ::. The answer keeps the host bits: Nova hands the text to Neutron as it came and
+    shows back what Neutron keeps, which is the range as sent."""
+    if not value:
+        return ipaddress.ip_interface("0.0.0.0/0")
+    if not isinstance(value, str):
+        raise BadRequest(f"Invalid cidr {value}.")
+    text = urllib.parse.unquote(value)
+    length = text.partition("/")[2]
+    try:
+        if not length:
+            raise ValueError(text)
+        interface = ipaddress.ip_interface(text)
+    except ValueError:
+        raise BadRequest(f"Invalid cidr {value}.") from None
+    if interface.network.prefixlen == 0 and not interface.ip.is_unspecified:
+        raise BadRequest(f"Bad prefix for network in cidr {text}")
+    return interface
+
+
 def _rule_body(rule: Mapping[str, Any], parent: str) -> dict[str, Any]:
     """A Nova rule (`ip_protocol`, `from_port`, `to_port`, `cidr` or `group_id`) as the
     Neutron rule it makes, checked with Nova's rules and messages."""
@@ -65,10 +88,7 @@ def _rule_body(rule: Mapping[str, Any], parent: str) -> dict[str, Any]:
         neutron["remote_group_id"] = str(remote_group)
         neutron["ethertype"] = "IPv4"
     else:
-        try:
-            network = ipaddress.ip_network(cidr or "0.0.0.0/0", strict=False)
-        except ValueError:
-            raise BadRequest(f"Invalid cidr {cidr}.") from None
+        network = _cidr(cidr).network
         neutron["remote_ip_prefix"] = str(network)
         neutron["ethertype"] = f"IPv{network.version}"
     if not (protocol and low is not None and high is not None):
@@ -176,7 +196,10 @@ class SecurityGroupProxy:
             if exc.status == 409:
                 raise BadRequest(f"This rule already exists in group {parent}") from None
             raise
-        return nova_rule(made, str(parent), self._known(context))
+        view = nova_rule(made, str(parent), self._known(context))
+        if not rule.get("group_id"):  # Nova shows the range as sent, host bits and all
+            view["ip_range"] = {"cidr": str(_cidr(rule.get("cidr")))}
+        return view
 
     def delete_rule(self, context: RequestContext, rule_id: str) -> None:
         try:

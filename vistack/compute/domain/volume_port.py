@@ -53,7 +53,8 @@ class AttachmentFacts:
 
 
 class VolumePort(Protocol):
-    """Cinder's side of attach, detach and boot from volume."""
+    """Cinder's side of attach, detach, boot from volume and the rebuild of a volume-backed
+    server (re-imaging its root volume)."""
 
     def show(self, context: RequestContext, volume_id: str) -> VolumeFacts:
         """The volume, as `context` may see it.
@@ -129,6 +130,23 @@ class VolumePort(Protocol):
         :raises NotFound: no such image or volume type.
         :raises Conflict: Cinder's quota would be exceeded (the message says which).
         :raises ServiceUnavailable: no datastore has room.
+        """
+        ...
+
+    def reimage(
+        self, context: RequestContext, volume_id: str, image_id: str, server_id: str
+    ) -> VolumeFacts:
+        """Replace the volume's disk with a copy of the image's, grown to the volume's size
+        (Cinder's `os-reimage`, which Nova's 2.93 rebuild of a volume-backed server uses):
+        the volume stays `in-use`, attached to `server_id`, and its `volume_image_metadata`
+        names the new image. The caller has taken the disk off every VM (vCenter refuses to
+        delete a disk a VM has). Repeating it after an interruption is safe.
+
+        :raises NotFound: no such volume (or not visible), or no such image.
+        :raises Conflict: the volume is not `in-use` attached to `server_id` alone.
+        :raises BadRequest: the image cannot back a volume, or is bigger than the volume.
+        :raises ServiceUnavailable: the copy failed: the volume is now `error` with the
+            reason, and no disk is left over.
         """
         ...
 

@@ -5,13 +5,18 @@ Nova never reads Cinder's tables; the proxy calls the volume service's own opera
 the two narrow protocols below, which `vistack.volume`'s `VolumeService` and `SnapshotService`
 satisfy as they are (the composition root connects them). Cinder's checks, quotas and
 messages apply unchanged; without the service every call answers Nova's 503.
+
+Both proxies are one `CinderProxy` over a (service, `Kind`) pair: the two differ only in
+Cinder's service, Nova's view of what it holds, the create fields Nova takes and the policy
+rules, so list/show/create/delete are written once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 from vistack.common.context import RequestContext
 from vistack.common.errors import BadRequest, ServiceUnavailable
@@ -27,8 +32,8 @@ class ProxiedAttachment(Protocol):
     def device(self) -> str | None: ...
 
 
-class ProxiedVolume(Protocol):
-    """The fields of Cinder's volume the proxy shows."""
+class ProxiedItem(Protocol):
+    """The fields Cinder's volumes and snapshots share that the proxy shows."""
 
     @property
     def id(self) -> str: ...
@@ -44,6 +49,13 @@ class ProxiedVolume(Protocol):
 
     @property
     def status(self) -> str: ...
+
+    @property
+    def created_at(self) -> datetime: ...
+
+
+class ProxiedVolume(ProxiedItem, Protocol):
+    """The fields of Cinder's volume the proxy shows."""
 
     @property
     def availability_zone(self) -> str: ...
@@ -58,65 +70,45 @@ class ProxiedVolume(Protocol):
     def metadata(self) -> dict[str, str]: ...
 
     @property
-    def created_at(self) -> datetime: ...
-
-    @property
     def attachments(self) -> Sequence[ProxiedAttachment]: ...
 
 
-class ProxiedSnapshot(Protocol):
-    @property
-    def id(self) -> str: ...
-
+class ProxiedSnapshot(ProxiedItem, Protocol):
     @property
     def volume_id(self) -> str: ...
 
-    @property
-    def name(self) -> str | None: ...
 
-    @property
-    def description(self) -> str | None: ...
-
-    @property
-    def size_gb(self) -> int: ...
-
-    @property
-    def status(self) -> str: ...
-
-    @property
-    def created_at(self) -> datetime: ...
+T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
 
 
-class VolumeBackend(Protocol):
+class Backend(Protocol[T_co]):
+    """What either proxy calls on a Cinder service besides its listing (whose name differs)."""
+
+    def get(self, context: RequestContext, item_id: str, /) -> T_co: ...
+
+    def create(self, context: RequestContext, body: Any, /) -> T_co: ...
+
+    def delete(self, context: RequestContext, item_id: str, /) -> None: ...
+
+
+class VolumeBackend(Backend[ProxiedVolume], Protocol):
     """What the proxy calls on Cinder's volume service."""
-
-    def get(self, context: RequestContext, volume_id: str) -> ProxiedVolume: ...
 
     def list_volumes(
         self, context: RequestContext, query: Mapping[str, str]
     ) -> tuple[Sequence[ProxiedVolume], bool]: ...
 
-    def create(self, context: RequestContext, body: Any) -> ProxiedVolume: ...
 
-    def delete(
-        self, context: RequestContext, volume_id: str, *, cascade: bool = False, force: bool = False
-    ) -> None: ...
-
-
-class SnapshotBackend(Protocol):
+class SnapshotBackend(Backend[ProxiedSnapshot], Protocol):
     """What the proxy calls on Cinder's snapshot service."""
-
-    def get(self, context: RequestContext, snapshot_id: str) -> ProxiedSnapshot: ...
 
     def list_snapshots(
         self, context: RequestContext, query: Mapping[str, str]
     ) -> tuple[Sequence[ProxiedSnapshot], bool]: ...
 
-    def create(self, context: RequestContext, body: Any) -> ProxiedSnapshot: ...
 
-    def delete(self, context: RequestContext, snapshot_id: str, *, force: bool = False) -> None: ...
-
-
+B = TypeVar("B", bound=Backend[Any])
 RULE = "os_compute_api:os-volumes"
 
 
@@ -159,11 +151,51 @@ def snapshot_view(snapshot: ProxiedSnapshot) -> dict[str, Any]:
     }
 
 
-def _fields(body: Any, key: str) -> Mapping[str, Any]:
-    if not isinstance(body, Mapping) or not isinstance(body.get(key), Mapping):
-        raise BadRequest(f"Invalid input for field/attribute {key}. '{key}' is a required property")
-    found: Mapping[str, Any] = body[key]
-    return found
+@dataclass(frozen=True)
+class Kind(Generic[T, B]):
+    """What sets one proxy apart: the body key (`volume`), Nova's create fields (the one it
+    requires first), the policy rule prefix, Nova's view and Cinder's listing call."""
+
+    key: str
+    plural: str
+    required: str
+    fields: frozenset[str]
+    rule: str
+    view: Callable[[T], dict[str, Any]]
+    listing: Callable[[B, RequestContext, Mapping[str, str]], tuple[Sequence[T], bool]]
+
+
+VOLUMES: Kind[ProxiedVolume, VolumeBackend] = Kind(
+    key="volume",
+    plural="volumes",
+    required="size",
+    fields=frozenset(
+        {
+            "size",
+            "display_name",
+            "display_description",
+            "volume_type",
+            "metadata",
+            "availability_zone",
+            "snapshot_id",
+            "imageRef",
+        }
+    ),
+    rule=RULE,
+    view=volume_view,
+    listing=lambda service, context, query: service.list_volumes(context, query),
+)
+SNAPSHOTS: Kind[ProxiedSnapshot, SnapshotBackend] = Kind(
+    key="snapshot",
+    plural="snapshots",
+    required="volume_id",
+    fields=frozenset({"volume_id", "force", "display_name", "display_description"}),
+    rule=f"{RULE}:snapshots",
+    view=snapshot_view,
+    listing=lambda service, context, query: service.list_snapshots(context, query),
+)
+#: Nova's old field names for what Cinder calls `name` and `description`.
+RENAMED = {"display_name": "name", "display_description": "description"}
 
 
 def _page(query: Mapping[str, str]) -> dict[str, str]:
@@ -171,119 +203,81 @@ def _page(query: Mapping[str, str]) -> dict[str, str]:
     return {k: v for k, v in query.items() if k in ("limit", "offset")}
 
 
+def cinder_body(kind: Kind[Any, Any], body: Any) -> dict[str, Any]:
+    """Nova's create body (`{"volume": {size, display_name, ...}}`, `{"snapshot": {volume_id,
+    force, display_name, ...}}`) as Cinder's: checked against Nova's schema, old names renamed,
+    nulls left out for Cinder's defaults."""
+    key = kind.key
+    if not isinstance(body, Mapping) or not isinstance(body.get(key), Mapping):
+        raise BadRequest(f"Invalid input for field/attribute {key}. '{key}' is a required property")
+    fields: Mapping[str, Any] = body[key]
+    unknown = sorted(set(fields) - kind.fields)
+    if unknown:
+        raise BadRequest(
+            f"Additional properties are not allowed ({', '.join(map(repr, unknown))} "
+            "were unexpected)"
+        )
+    if kind.required not in fields:
+        raise BadRequest(
+            f"Invalid input for field/attribute {key}. '{kind.required}' is a required property"
+        )
+    cinder: dict[str, Any] = {kind.required: fields[kind.required]}
+    for name, value in fields.items():
+        if name != kind.required and value is not None:
+            cinder[RENAMED.get(name, name)] = value
+    return {key: cinder}
+
+
+class CinderProxy(Generic[T, B]):
+    """One of Nova's proxies: a Cinder service (None: not connected, Nova's 503) shown through
+    its `Kind`."""
+
+    def __init__(self, policy: PolicyEngine, kind: Kind[T, B]) -> None:
+        self._policy = policy
+        self.kind = kind
+        self._service: B | None = None
+
+    def connect(self, service: B | None) -> None:
+        self._service = service
+
+    def _authorize(self, action: str, context: RequestContext) -> None:
+        self._policy.authorize(
+            f"{self.kind.rule}:{action}", context, {"project_id": context.project_id}
+        )
+
+    def _connected(self) -> B:
+        if self._service is None:
+            raise ServiceUnavailable(NO_VOLUME_SERVICE)
+        return self._service
+
+    def index(
+        self, context: RequestContext, query: Mapping[str, str], *, detail: bool
+    ) -> list[dict[str, Any]]:
+        self._authorize("detail" if detail else "list", context)
+        found, _ = self.kind.listing(self._connected(), context, _page(query))
+        return [self.kind.view(item) for item in found]
+
+    def show(self, context: RequestContext, item_id: str) -> dict[str, Any]:
+        self._authorize("show", context)
+        return self.kind.view(self._connected().get(context, item_id))
+
+    def create(self, context: RequestContext, body: Any) -> dict[str, Any]:
+        self._authorize("create", context)
+        cinder = cinder_body(self.kind, body)
+        return self.kind.view(self._connected().create(context, cinder))
+
+    def delete(self, context: RequestContext, item_id: str) -> None:
+        self._authorize("delete", context)
+        self._connected().delete(context, item_id)
+
+
 class VolumeProxy:
     """`os-volumes` and `os-snapshots` through Cinder's own services."""
 
     def __init__(self, policy: PolicyEngine) -> None:
-        self._policy = policy
-        self._volumes: VolumeBackend | None = None
-        self._snapshots: SnapshotBackend | None = None
+        self.volumes = CinderProxy(policy, VOLUMES)
+        self.snapshots = CinderProxy(policy, SNAPSHOTS)
 
     def connect(self, volumes: VolumeBackend | None, snapshots: SnapshotBackend | None) -> None:
-        self._volumes, self._snapshots = volumes, snapshots
-
-    def _authorize(self, rule: str, context: RequestContext) -> None:
-        self._policy.authorize(f"{RULE}:{rule}", context, {"project_id": context.project_id})
-
-    def _volume_service(self) -> VolumeBackend:
-        if self._volumes is None:
-            raise ServiceUnavailable(NO_VOLUME_SERVICE)
-        return self._volumes
-
-    def _snapshot_service(self) -> SnapshotBackend:
-        if self._snapshots is None:
-            raise ServiceUnavailable(NO_VOLUME_SERVICE)
-        return self._snapshots
-
-    # ------------------------------------------------------------------ volumes
-
-    def list_volumes(
-        self, context: RequestContext, query: Mapping[str, str], *, detail: bool
-    ) -> list[dict[str, Any]]:
-        self._authorize("detail" if detail else "list", context)
-        found, _ = self._volume_service().list_volumes(context, _page(query))
-        return [volume_view(v) for v in found]
-
-    def get_volume(self, context: RequestContext, volume_id: str) -> dict[str, Any]:
-        self._authorize("show", context)
-        return volume_view(self._volume_service().get(context, volume_id))
-
-    def create_volume(self, context: RequestContext, body: Any) -> dict[str, Any]:
-        """Nova's `{"volume": {size, display_name, display_description, volume_type,
-        metadata, availability_zone, snapshot_id, imageRef}}` as Cinder's create."""
-        self._authorize("create", context)
-        fields = _fields(body, "volume")
-        unknown = sorted(
-            set(fields)
-            - {
-                "size",
-                "display_name",
-                "display_description",
-                "volume_type",
-                "metadata",
-                "availability_zone",
-                "snapshot_id",
-                "imageRef",
-            }
-        )
-        if unknown:
-            raise BadRequest(
-                f"Additional properties are not allowed ({', '.join(map(repr, unknown))} "
-                "were unexpected)"
-            )
-        if "size" not in fields:
-            raise BadRequest(
-                "Invalid input for field/attribute volume. 'size' is a required property"
-            )
-        cinder: dict[str, Any] = {"size": fields["size"]}
-        renamed = {"display_name": "name", "display_description": "description"}
-        for key, value in fields.items():
-            if key != "size" and value is not None:
-                cinder[renamed.get(key, key)] = value
-        made = self._volume_service().create(context, {"volume": cinder})
-        return volume_view(made)
-
-    def delete_volume(self, context: RequestContext, volume_id: str) -> None:
-        self._authorize("delete", context)
-        self._volume_service().delete(context, volume_id)
-
-    # ------------------------------------------------------------------ snapshots
-
-    def list_snapshots(
-        self, context: RequestContext, query: Mapping[str, str], *, detail: bool
-    ) -> list[dict[str, Any]]:
-        self._authorize("snapshots:detail" if detail else "snapshots:list", context)
-        found, _ = self._snapshot_service().list_snapshots(context, _page(query))
-        return [snapshot_view(s) for s in found]
-
-    def get_snapshot(self, context: RequestContext, snapshot_id: str) -> dict[str, Any]:
-        self._authorize("snapshots:show", context)
-        return snapshot_view(self._snapshot_service().get(context, snapshot_id))
-
-    def create_snapshot(self, context: RequestContext, body: Any) -> dict[str, Any]:
-        """Nova's `{"snapshot": {volume_id, force, display_name, display_description}}`."""
-        self._authorize("snapshots:create", context)
-        fields = _fields(body, "snapshot")
-        allowed = {"volume_id", "force", "display_name", "display_description"}
-        unknown = sorted(set(fields) - allowed)
-        if unknown:
-            raise BadRequest(
-                f"Additional properties are not allowed ({', '.join(map(repr, unknown))} "
-                "were unexpected)"
-            )
-        if "volume_id" not in fields:
-            raise BadRequest(
-                "Invalid input for field/attribute snapshot. 'volume_id' is a required property"
-            )
-        cinder: dict[str, Any] = {"volume_id": fields["volume_id"]}
-        if fields.get("force") is not None:
-            cinder["force"] = fields["force"]
-        if fields.get("display_name") is not None:
-            cinder["name"] = fields["display_name"]
-        if fields.get("display_description") is not None:
-            cinder["description"] = fields["display_description"]
-        return snapshot_view(self._snapshot_service().create(context, {"snapshot": cinder}))
-
-    def delete_snapshot(self, context: RequestContext, snapshot_id: str) -> None:
-        self._authorize("snapshots:delete", context)
-        self._snapshot_service().delete(context, snapshot_id)
+        self.volumes.connect(volumes)
+        self.snapshots.connect(snapshots)

@@ -7,7 +7,8 @@ and `attachments` list always agree with what Nova was told.
 
 Boot from volume creates the volume through the same rules as the API (types, quotas, image
 checks) but builds it in the caller's thread: Nova's build job waits for it, and waiting on a
-bus job from a bus worker could starve the pool.
+bus job from a bus worker could starve the pool. Re-imaging the root volume of a server being
+rebuilt (`reimage.py`) runs in the caller's thread for the same reason.
 """
 
 from __future__ import annotations
@@ -15,12 +16,14 @@ from __future__ import annotations
 from vistack.common.context import RequestContext
 from vistack.common.errors import BadRequest, Conflict, NotFound, ServiceUnavailable
 from vistack.compute.domain.volume_port import AttachmentFacts, VolumeFacts
+from vistack.drivers.volumes import VolumeDriver
 from vistack.volume.db import queries
 from vistack.volume.db.store import VolumeUnit
 from vistack.volume.db.tables import VolumeAttachmentRow, VolumeRow
 from vistack.volume.domain import attachments
 from vistack.volume.domain.models import AVAILABLE, ERROR
 from vistack.volume.domain.quotas import QuotaExceeded
+from vistack.volume.domain.reimage import VolumeReimage
 from vistack.volume.domain.requests import CreateVolume
 from vistack.volume.domain.volumes import VolumeService
 
@@ -28,9 +31,10 @@ from vistack.volume.domain.volumes import VolumeService
 class CinderVolumePort:
     """`VolumePort` over the volume service."""
 
-    def __init__(self, volumes: VolumeService) -> None:
+    def __init__(self, volumes: VolumeService, driver: VolumeDriver | None = None) -> None:
         self._volumes = volumes
         self._store = volumes.store
+        self._reimage = VolumeReimage(volumes, driver)
 
     def show(self, context: RequestContext, volume_id: str) -> VolumeFacts:
         with self._store.transaction() as unit:
@@ -119,6 +123,13 @@ class CinderVolumePort:
                 status = built.status if built is not None else "deleted"
                 raise ServiceUnavailable(f"Volume {row.id} did not become available ({status}).")
             return _facts(unit, built)
+
+    def reimage(
+        self, context: RequestContext, volume_id: str, image_id: str, server_id: str
+    ) -> VolumeFacts:
+        self._reimage.reimage(context, volume_id, image_id, server_id)
+        with self._store.transaction() as unit:
+            return _facts(unit, self._volumes.visible(unit, context, volume_id))
 
     def delete(self, context: RequestContext, volume_id: str) -> None:
         try:
