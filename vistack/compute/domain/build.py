@@ -35,7 +35,7 @@ from vistack.compute.domain.clusters import ClusterCapacity, ClusterService
 from vistack.compute.domain.models import Server
 from vistack.compute.domain.scheduler import NO_VALID_HOST, pick_cluster, pick_datastore
 from vistack.compute.domain.templates import TemplateCache, image_disk
-from vistack.compute.domain.vm_tuning import vm_tuning
+from vistack.compute.domain.vm_spec import root_disk, server_vm_spec
 from vistack.compute.domain.work import (
     ServerLocks,
     context_of,
@@ -51,7 +51,7 @@ from vistack.drivers.errors import (
     NotFoundError,
     UnsupportedError,
 )
-from vistack.drivers.models import DiskSpec, NicSpec, PowerState, VMInfo, VMSpec
+from vistack.drivers.models import NicSpec, PowerState, VMInfo, VMSpec
 from vistack.image.domain.images import ImageService
 from vistack.network.domain.service import NetworkService
 
@@ -225,23 +225,16 @@ class ServerWork:
             raise BadRequest("The server has neither an image nor a root volume to boot from.")
         elif volumes.root_datastore in cluster.datastores:
             datastore = str(volumes.root_datastore)  # the VM's files beside its boot disk
-        root_disk: tuple[DiskSpec, ...] = ()
-        if image is not None and int(flavor["disk"]) > 0:
-            root_disk = (DiskSpec(size_gb=int(flavor["disk"]), root=True),)
-        spec = VMSpec(
-            instance_uuid=server.id,
-            name=server.id,
-            cluster=cluster.name,
-            datastore=datastore,
-            cpus=int(flavor["vcpus"]),
-            memory_mb=int(flavor["ram"]),
-            cores_per_socket=cores_per_socket(flavor),
-            tuning=vm_tuning(flavor),
-            disks=root_disk + (volumes.specs() if volumes is not None else ()),
-            nics=plugged.nics,
-            annotation=f"OpenStack server {server.name} ({server.id}) of project "
-            f"{server.project_id}",
-            template=template,
+        disks = root_disk(flavor) if image is not None else ()
+        spec = replace(
+            server_vm_spec(
+                server,
+                cluster.name,
+                datastore,
+                template=template,
+                disks=disks + (volumes.specs() if volumes is not None else ()),
+                nics=plugged.nics,
+            ),
             power_on=True,
             may_exist=not first_attempt,
         )
@@ -506,17 +499,6 @@ POWER_TASKS = {
     "reboot_soft": states.REBOOTING,
     "reboot_hard": states.REBOOTING_HARD,
 }
-
-
-def cores_per_socket(flavor: Mapping[str, Any]) -> int:
-    """`hw:cpu_cores` when it divides the vCPUs (as the VMware driver applies it), else 1."""
-    specs = flavor.get("extra_specs") or {}
-    try:
-        cores = int(specs.get("hw:cpu_cores", 1))
-    except (TypeError, ValueError):
-        return 1
-    vcpus = int(flavor["vcpus"])
-    return cores if cores >= 1 and vcpus % cores == 0 else 1
 
 
 def fault_of(exc: BaseException, cleanup: list[str]) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from vistack.common.policy import PolicyEngine
 from vistack.compute.db import servers as queries
 from vistack.compute.db.store import ComputeStore
 from vistack.compute.db.tables import ServerRow
-from vistack.compute.domain.build import ServerWork, cores_per_socket
+from vistack.compute.domain.build import ServerWork
 from vistack.compute.domain.clusters import ClusterService
 from vistack.compute.domain.keypairs import KeypairService
 from vistack.compute.domain.models import Server
@@ -32,7 +32,7 @@ from vistack.compute.domain.quotas import ComputeQuotas
 from vistack.compute.domain.scheduler import NO_VALID_HOST, pick_cluster, pick_datastore
 from vistack.compute.domain.servers import NO_BACKEND, server_not_found, state_conflict
 from vistack.compute.domain.templates import TemplateCache, image_disk
-from vistack.compute.domain.vm_tuning import vm_tuning
+from vistack.compute.domain.vm_spec import root_disk, server_vm_spec
 from vistack.compute.domain.work import ServerLocks, context_of, owner_context
 from vistack.drivers.bundle import Drivers
 from vistack.drivers.errors import (
@@ -41,7 +41,7 @@ from vistack.drivers.errors import (
     NoCapacityError,
     NotFoundError,
 )
-from vistack.drivers.models import DiskSpec, NicSpec, PowerState, TemplateRef, VMInfo, VMSpec
+from vistack.drivers.models import NicSpec, PowerState, TemplateRef, VMInfo, VMSpec
 from vistack.image.domain.data import ImageDataService
 from vistack.image.domain.images import ImageService
 from vistack.image.domain.models import Image
@@ -199,22 +199,8 @@ def vm_spec(
     server: Server, cluster: str, datastore: str, template: TemplateRef, nics: tuple[NicSpec, ...]
 ) -> VMSpec:
     """The VM a server is (re)made as: what the build makes (`ServerWork._build`)."""
-    flavor = server.flavor
-    disk_gb = int(flavor["disk"])
-    return VMSpec(
-        instance_uuid=server.id,
-        name=server.id,
-        cluster=cluster,
-        datastore=datastore,
-        cpus=int(flavor["vcpus"]),
-        memory_mb=int(flavor["ram"]),
-        cores_per_socket=cores_per_socket(flavor),
-        tuning=vm_tuning(flavor),
-        disks=(DiskSpec(size_gb=disk_gb, root=True),) if disk_gb > 0 else (),
-        nics=nics,
-        annotation=f"OpenStack server {server.name} ({server.id}) of project {server.project_id}",
-        template=template,
-    )
+    disks = root_disk(server.flavor)
+    return server_vm_spec(server, cluster, datastore, template=template, disks=disks, nics=nics)
 
 
 def place(deps: ActionDeps, server: Server, image: Image, zone: str | None) -> tuple[str, str]:

@@ -26,7 +26,6 @@ from vistack.common.context import RequestContext
 from vistack.common.errors import BadRequest, Conflict
 from vistack.compute.domain import states
 from vistack.compute.domain.boot_volumes import BootDisks, ServerVolumes
-from vistack.compute.domain.build import cores_per_socket
 from vistack.compute.domain.lifecycle import (
     ActionDeps,
     destroy_vm,
@@ -37,9 +36,9 @@ from vistack.compute.domain.lifecycle import (
 from vistack.compute.domain.models import Server
 from vistack.compute.domain.scheduler import NO_VALID_HOST, pick_cluster, pick_datastore
 from vistack.compute.domain.templates import image_disk
-from vistack.compute.domain.vm_tuning import vm_tuning
+from vistack.compute.domain.vm_spec import server_vm_spec
 from vistack.drivers.errors import AlreadyExistsError, NoCapacityError
-from vistack.drivers.models import PowerState, VMInfo, VMSpec
+from vistack.drivers.models import PowerState, VMInfo
 from vistack.image.domain.models import Image
 
 GB = 2**30
@@ -162,21 +161,8 @@ def _make_vm(
     root volume is its first disk), its hooks run, powered on when asked. A VM that a resumed
     job made already is reused."""
     compute = deps.backend.compute
-    flavor = server.flavor
-    spec = VMSpec(
-        instance_uuid=server.id,
-        name=server.id,
-        cluster=cluster,
-        datastore=datastore,
-        cpus=int(flavor["vcpus"]),
-        memory_mb=int(flavor["ram"]),
-        cores_per_socket=cores_per_socket(flavor),
-        tuning=vm_tuning(flavor),
-        disks=disks.specs(),
-        nics=nics_of(deps, context, server.id),
-        annotation=f"OpenStack server {server.name} ({server.id}) of project {server.project_id}",
-        template=None,
-    )
+    nics = nics_of(deps, context, server.id)
+    spec = server_vm_spec(server, cluster, datastore, template=None, disks=disks.specs(), nics=nics)
     try:
         vm = compute.create_vm(spec)
     except AlreadyExistsError:

@@ -34,7 +34,8 @@ from vistack.compute.db import servers as queries
 from vistack.compute.db.store import ComputeStore
 from vistack.compute.domain import states
 from vistack.compute.domain.action_events import ActionEvents
-from vistack.compute.domain.build import cores_per_socket, fault_of
+from vistack.compute.domain.build import fault_of
+from vistack.compute.domain.vm_spec import cores_per_socket
 from vistack.compute.domain.vm_tuning import vm_tuning
 from vistack.compute.domain.work import ServerLocks
 from vistack.drivers.bundle import Drivers
