@@ -42,6 +42,7 @@ import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -135,6 +136,7 @@ class Watcher:
         self._since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 2))
         self._statuses: dict[str, str] = {}
         self._faults: dict[str, Any] = {}
+        self._launched: dict[str, str] = {}
         self._changed = threading.Condition()
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -153,6 +155,8 @@ class Watcher:
                     for server in body["servers"]:
                         self._statuses[server["id"]] = server["status"]
                         self._faults[server["id"]] = server.get("fault")
+                        if server.get("OS-SRV-USG:launched_at"):
+                            self._launched[server["id"]] = server["OS-SRV-USG:launched_at"]
                     self._changed.notify_all()
             time.sleep(0.01)
 
@@ -164,6 +168,11 @@ class Watcher:
                     raise RuntimeError(f"server {server_id} went to ERROR: {fault}")
                 self._changed.wait(timeout=60)
 
+    def launched_at(self, server_id: str) -> float:
+        """When the API recorded the server ACTIVE (`OS-SRV-USG:launched_at`), epoch seconds."""
+        stamp = datetime.fromisoformat(self._launched[server_id])
+        return stamp.replace(tzinfo=UTC).timestamp()
+
     def stop(self) -> None:
         self._stopped.set()
         self._thread.join()
@@ -171,8 +180,10 @@ class Watcher:
 
 def boot_and_delete(
     api: Api, watcher: Watcher, image_id: str, network_id: str
-) -> tuple[float, float]:
-    """(seconds to ACTIVE, seconds for the whole cycle) of one server."""
+) -> tuple[float, float, float]:
+    """(seconds until the watcher saw it ACTIVE, seconds for the whole cycle, seconds until
+    the API recorded it ACTIVE) of one server."""
+    asked = time.time()
     started = time.perf_counter()
     body = {
         "server": {
@@ -188,12 +199,13 @@ def boot_and_delete(
     server_id = created["server"]["id"]
     watcher.wait(server_id, "ACTIVE")
     active = time.perf_counter() - started
+    recorded = watcher.launched_at(server_id) - asked
     api.call("DELETE", f"/compute/v2.1/servers/{server_id}")
     watcher.wait(server_id, "DELETED")
-    return active, time.perf_counter() - started
+    return active, time.perf_counter() - started, recorded
 
 
-def raw_sequence(raw: Raw) -> tuple[float, float]:
+def raw_sequence(raw: Raw) -> tuple[float, float, float]:
     """Clone + reconfigure + power on (the boot), then power off + destroy."""
     from vistack.vsphere.vmomi import vim
 
@@ -211,16 +223,17 @@ def raw_sequence(raw: Raw) -> tuple[float, float]:
     booted = time.perf_counter() - started
     raw.wait(vm.PowerOffVM_Task())
     raw.wait(vm.Destroy_Task())
-    return booted, time.perf_counter() - started
+    return booted, time.perf_counter() - started, booted
 
 
 def run_level(
-    count: int, concurrency: int, one: Callable[[int], tuple[float, float]]
+    count: int, concurrency: int, one: Callable[[int], tuple[float, float, float]]
 ) -> dict[str, float]:
     lock = threading.Lock()
     remaining = [count]
     boots: list[float] = []
     cycles: list[float] = []
+    recorded: list[float] = []
 
     def worker(index: int) -> None:
         while True:
@@ -228,10 +241,11 @@ def run_level(
                 if remaining[0] == 0:
                     return
                 remaining[0] -= 1
-            boot, cycle = one(index)
+            boot, cycle, active = one(index)
             with lock:
                 boots.append(boot)
                 cycles.append(cycle)
+                recorded.append(active)
 
     started = time.perf_counter()
     with ThreadPoolExecutor(concurrency) as pool:
@@ -241,6 +255,7 @@ def run_level(
     return {
         "count": float(len(cycles)),
         "boot_p50_ms": statistics.median(boots) * 1e3,
+        "recorded_p50_ms": statistics.median(recorded) * 1e3,
         "cycle_p50_ms": statistics.median(cycles) * 1e3,
         "per_second": len(cycles) / wall,
     }
@@ -358,7 +373,7 @@ def main(argv: list[str] | None = None) -> int:
             for concurrency in args.concurrency:
                 raws = [Raw(endpoint, template, cluster) for _ in range(concurrency)]
 
-                def raw_side(worker: int, raws: list[Raw] = raws) -> tuple[float, float]:
+                def raw_side(worker: int, raws: list[Raw] = raws) -> tuple[float, float, float]:
                     return raw_sequence(raws[worker])
 
                 results[f"raw c{concurrency}"] = run_level(args.servers, concurrency, raw_side)
@@ -367,7 +382,9 @@ def main(argv: list[str] | None = None) -> int:
                     raw.close()
                 watcher = Watcher(api)
 
-                def api_side(_worker: int, watcher: Watcher = watcher) -> tuple[float, float]:
+                def api_side(
+                    _worker: int, watcher: Watcher = watcher
+                ) -> tuple[float, float, float]:
                     return boot_and_delete(api, watcher, image_id, network_id)
 
                 results[f"api c{concurrency}"] = run_level(args.servers, concurrency, api_side)
@@ -390,17 +407,22 @@ def _has_template(drivers: Any, name: str) -> bool:
 
 
 def report(results: dict[str, Any], levels: list[int]) -> None:
-    print(f"{'row':<10} {'boot p50 ms':>12} {'cycle p50 ms':>13} {'cycles/s':>9}")
+    print(
+        f"{'row':<10} {'boot p50 ms':>12} {'recorded p50 ms':>16} {'cycle p50 ms':>13} "
+        f"{'cycles/s':>9}"
+    )
     for key, figures in results.items():
         if isinstance(figures, dict):
             print(
-                f"{key:<10} {figures['boot_p50_ms']:>12.1f} {figures['cycle_p50_ms']:>13.1f} "
-                f"{figures['per_second']:>9.1f}"
+                f"{key:<10} {figures['boot_p50_ms']:>12.1f} {figures['recorded_p50_ms']:>16.1f} "
+                f"{figures['cycle_p50_ms']:>13.1f} {figures['per_second']:>9.1f}"
             )
     if "api c1" in results and "raw c1" in results:
         ratio = results["api c1"]["boot_p50_ms"] / results["raw c1"]["boot_p50_ms"]
         verdict = "met" if ratio <= 1.5 else "NOT MET"
         print(f"API boot / raw boot at c1: {ratio:.2f}x (target <= 1.5x): {verdict}")
+        recorded = results["api c1"]["recorded_p50_ms"] / results["raw c1"]["boot_p50_ms"]
+        print(f"  (ACTIVE as the API recorded it, without the watcher's polling: {recorded:.2f}x)")
     top = max(levels)
     if f"api c{top}" in results and f"raw c{top}" in results:
         share = results[f"api c{top}"]["per_second"] / results[f"raw c{top}"]["per_second"]

@@ -156,7 +156,10 @@ class ConfigDrives:
             return []
         datastore, relative = split_datastore_path(path)
         try:
-            self._drivers.images.delete_image(ImageFile(datastore, relative, 0))
+            # Looked for first (one small request): where vCenter removed the VM's folder with
+            # the VM, a delete would be a task that fails.
+            if self._drivers.images.image_exists(datastore, relative):
+                self._drivers.images.delete_image(ImageFile(datastore, relative, 0))
         except NotFoundError:
             pass  # vCenter deleted it with the VM's folder, or the upload never finished
         except DriverError as exc:
