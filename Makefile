@@ -34,6 +34,7 @@ bench: setup vcsim
 	$(BIN)/python bench/vsphere.py
 	$(BIN)/python bench/image.py
 	$(BIN)/python bench/network.py
+	$(BIN)/python bench/compute.py
 
 tempest: setup
 	$(BIN)/python tools/tempest/run_tempest.py

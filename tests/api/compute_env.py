@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.api.conftest import ComputeApi, ImageApi
 from tests.api.helpers import Persona, unique
 from tests.api.test_compute_servers import boot, make_network, wait_status
@@ -37,6 +39,20 @@ def make_env(api: ComputeApi, member: Persona, scratch: Path, cidr: str) -> Env:
     uploaded = images.put(f"/v2/images/{image['id']}/file", content=data, headers=OCTET)
     assert uploaded.status_code == 204, uploaded.text
     return Env(member, str(image["id"]), make_network(api, member.token, cidr))
+
+
+def env_fixture(cidr: str) -> Any:
+    """A module-scoped `env` fixture on `cidr` (a network of the module's own, so suites do
+    not share addresses): `env = env_fixture("10.40.0.0/24")`. It takes the module's `member`
+    persona by name."""
+
+    @pytest.fixture(scope="module")
+    def env(
+        compute_api: ComputeApi, member: Persona, tmp_path_factory: pytest.TempPathFactory
+    ) -> Env:
+        return make_env(compute_api, member, tmp_path_factory.mktemp("vmdk"), cidr)
+
+    return env
 
 
 def active_server(api: ComputeApi, env: Env) -> str:

@@ -9,14 +9,14 @@ leaves the volume `error` with the reason, the server ERROR, and no disk behind.
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tests.api.compute_env import Env, make_env
+from tests.api.compute_env import Env, env_fixture
+from tests.api.compute_volume_env import cinder_fixture, clean_up_servers_fixture, mv, vm_disks
 from tests.api.conftest import ComputeApi, VolumeApi
-from tests.api.helpers import Persona, persona_fixture, unique
+from tests.api.helpers import persona_fixture, unique
 from tests.api.test_compute_servers import fault, wait_gone, wait_status
 from tests.api.test_compute_snapshots import upload_vmdk
 from vistack.drivers.errors import NoCapacityError
@@ -25,45 +25,15 @@ from vistack.drivers.models import DiskInfo, PowerState, Provisioning
 from vistack.volume.db import queries
 
 member = persona_fixture("compute_api")
-
-
-def mv(version: str) -> dict[str, str]:
-    return {"OpenStack-API-Version": f"compute {version}"}
-
-
-@pytest.fixture(scope="module")
-def env(compute_api: ComputeApi, member: Persona, tmp_path_factory: pytest.TempPathFactory) -> Env:
-    return make_env(compute_api, member, tmp_path_factory.mktemp("vmdk"), "10.43.0.0/24")
+env = env_fixture("10.43.0.0/24")
+cinder = cinder_fixture()
+_clean_up_servers = clean_up_servers_fixture()
 
 
 @pytest.fixture(scope="module")
 def other_image(compute_api: ComputeApi, tmp_path_factory: pytest.TempPathFactory) -> str:
     """The image the servers are rebuilt with."""
     return upload_vmdk(compute_api, tmp_path_factory.mktemp("vmdk-other"))
-
-
-@pytest.fixture(scope="module")
-def cinder(compute_api: ComputeApi) -> Iterator[VolumeApi]:
-    """The cloud's own block storage service, connected to its compute; its API client."""
-    volume = getattr(compute_api.cloud, "volume", None)
-    if volume is None:
-        pytest.skip("this cloud is built without its block storage service")
-    compute = compute_api.cloud.compute
-    compute.connect_block_storage(volume.nova_port, volume.volumes, volume.snapshots)
-    yield VolumeApi(compute_api.cloud, compute_api.client, compute_api.fake)
-    compute.connect_block_storage(None)
-
-
-@pytest.fixture(autouse=True)
-def _clean_up_servers(compute_api: ComputeApi, env: Env) -> Iterator[None]:
-    """Each test's servers are deleted after it (the project's instance quota is 10)."""
-    yield
-    token = env.member.token
-    servers = compute_api.get("/servers", token=token).json()["servers"]
-    for server in servers:
-        compute_api.delete(f"/servers/{server['id']}", token=token)
-    for server in servers:
-        wait_gone(compute_api, server["id"], token)
 
 
 @pytest.fixture
@@ -142,10 +112,6 @@ def error_message(api: ComputeApi, volume_id: str) -> str | None:
         row = queries.volume(unit, volume_id)
         assert row is not None
         return row.error_message
-
-
-def vm_disks(api: ComputeApi, server_id: str) -> list[str]:
-    return [d.path for d in api.fake.drivers().compute.get_vm(server_id).disks]
 
 
 def test_rebuild_at_2_93_reimages_the_root_volume(

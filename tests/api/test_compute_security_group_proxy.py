@@ -109,9 +109,9 @@ def test_rules(compute_api: ComputeApi, owner: Persona) -> None:
 
 
 def test_rule_cidr_as_sent(compute_api: ComputeApi, owner: Persona) -> None:
-    """Tempest's optional-cidr case: Nova shows back the range as sent (host bits and all),
-    though Neutron's form of it is the network; a range needs its prefix length, and /0 is
-    only for 0.0.0.0 or ::."""
+    """Tempest's optional-cidr case: Nova shows back the range as sent (host bits and all) on
+    create, show and list, as Neutron keeps it (its `normalized_cidr` is the network); a range
+    needs its prefix length, and /0 is only for 0.0.0.0 or ::."""
     token = owner.token
     group = make(compute_api, token).json()["security_group"]
 
@@ -127,6 +127,16 @@ def test_rule_cidr_as_sent(compute_api: ComputeApi, owner: Persona) -> None:
     assert quoted["ip_range"] == {"cidr": "10.9.0.0/16"}
     v6 = add("2001:DB8::1/64", 24).json()["security_group_rule"]
     assert v6["ip_range"] == {"cidr": "2001:db8::1/64"}
+    sent = {made.json()["security_group_rule"]["id"]: "10.2.3.124/24", v6["id"]: "2001:db8::1/64"}
+    shown = compute_api.get(f"/os-security-groups/{group['id']}", token=token).json()
+    listed = compute_api.get("/os-security-groups", token=token).json()["security_groups"]
+    for rules in (
+        shown["security_group"]["rules"],
+        next(g for g in listed if g["id"] == group["id"])["rules"],
+    ):
+        ranges = {r["id"]: r["ip_range"].get("cidr") for r in rules if r["id"] in sent}
+        assert ranges == sent
     fault(add("10.2.3.124", 25), 400, "badRequest")
+    fault(add("fe80::1%25eth0/64", 25), 400, "badRequest")
     fault(add("10.2.3.124/0", 26), 400, "badRequest")
     fault(add("10.2.3.124/33", 27), 400, "badRequest")

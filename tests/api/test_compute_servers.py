@@ -491,6 +491,33 @@ def test_a_delete_during_the_build_wins_and_leaves_nothing(
     assert ports_of(compute_api, server_id) == []
 
 
+def test_a_delete_right_after_the_port_is_made_still_removes_the_port(
+    compute_api: ComputeApi,
+    member: Persona,
+    image_id: str,
+    network: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The delete lands between the port's create and its record: the build must commit the
+    port's id before it stops, or the delete's undo cannot know the port exists."""
+    work = compute_api.cloud.compute.servers.work
+    assert work is not None
+    networks = work._networks
+    original = networks.create_port
+
+    def create_then_delete(context: RequestContext, body: Any) -> dict[str, Any]:
+        port = original(context, body)
+        server_id = body["port"]["device_id"]
+        assert compute_api.delete(f"/servers/{server_id}", token=member.token).status_code == 204
+        return port
+
+    monkeypatch.setattr(networks, "create_port", create_then_delete)
+    server_id = boot(compute_api, member, image_id, network["id"])
+    wait_gone(compute_api, server_id, member.token)
+    assert server_id not in compute_api.fake.state.vms
+    assert ports_of(compute_api, server_id) == []
+
+
 def test_access_ips_are_kept_checked_and_updated(
     compute_api: ComputeApi, member: Persona, image_id: str, network: dict[str, Any]
 ) -> None:

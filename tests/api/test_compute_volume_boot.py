@@ -7,50 +7,22 @@ name; and the actions a volume-backed server cannot take say so at every microve
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tests.api.compute_env import Env, make_env
+from tests.api.compute_env import Env, env_fixture
+from tests.api.compute_volume_env import clean_up_servers_fixture, mv, port_fixture, vm_disks
 from tests.api.conftest import ComputeApi
-from tests.api.helpers import Persona, persona_fixture, unique
+from tests.api.helpers import persona_fixture, unique
 from tests.api.test_compute_servers import fault, wait_gone, wait_status
 from tests.unit.fake_volume_port import FakeVolumePort
 from vistack.common.errors import Conflict
 
 member = persona_fixture("compute_api")
-
-
-def mv(version: str) -> dict[str, str]:
-    return {"OpenStack-API-Version": f"compute {version}"}
-
-
-@pytest.fixture(scope="module")
-def env(compute_api: ComputeApi, member: Persona, tmp_path_factory: pytest.TempPathFactory) -> Env:
-    return make_env(compute_api, member, tmp_path_factory.mktemp("vmdk"), "10.41.0.0/24")
-
-
-@pytest.fixture(scope="module")
-def port(compute_api: ComputeApi) -> Iterator[FakeVolumePort]:
-    fake = FakeVolumePort(compute_api.fake.drivers())
-    link = compute_api.cloud.compute.volumes
-    assert link is not None
-    link.connect(fake)
-    yield fake
-    link.connect(None)
-
-
-@pytest.fixture(autouse=True)
-def _clean_up_servers(compute_api: ComputeApi, env: Env) -> Iterator[None]:
-    """Each test's servers are deleted after it (the project's instance quota is 10)."""
-    yield
-    token = env.member.token
-    servers = compute_api.get("/servers", token=token).json()["servers"]
-    for server in servers:
-        compute_api.delete(f"/servers/{server['id']}", token=token)
-    for server in servers:
-        wait_gone(compute_api, server["id"], token)
+env = env_fixture("10.41.0.0/24")
+_clean_up_servers = clean_up_servers_fixture()
+port = port_fixture()
 
 
 def create(
@@ -82,10 +54,6 @@ def root_volume(volume_id: str, **extra: Any) -> dict[str, Any]:
         "boot_index": 0,
         **extra,
     }
-
-
-def vm_disks(api: ComputeApi, server_id: str) -> list[str]:
-    return [d.path for d in api.fake.drivers().compute.get_vm(server_id).disks]
 
 
 def test_a_server_boots_from_a_volume_and_its_delete_keeps_it(

@@ -6,34 +6,18 @@ its attachments, and goes away again."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
-import pytest
-
-from tests.api.compute_env import Env, active_server, make_env
-from tests.api.conftest import ComputeApi
-from tests.api.helpers import Persona, persona_fixture
+from tests.api.compute_env import Env, active_server, env_fixture
+from tests.api.compute_volume_env import cinder_fixture
+from tests.api.conftest import ComputeApi, VolumeApi
+from tests.api.helpers import persona_fixture
 from tests.api.test_compute_servers import fault
 
 member = persona_fixture("compute_api")
-
-
-@pytest.fixture(scope="module")
-def env(compute_api: ComputeApi, member: Persona, tmp_path_factory: pytest.TempPathFactory) -> Env:
-    return make_env(compute_api, member, tmp_path_factory.mktemp("vmdk"), "10.42.0.0/24")
-
-
-@pytest.fixture(scope="module")
-def cinder(compute_api: ComputeApi) -> Iterator[None]:
-    """The cloud's own block storage service, connected to its compute."""
-    volume = getattr(compute_api.cloud, "volume", None)
-    if volume is None:
-        pytest.skip("this cloud is built without its block storage service")
-    compute = compute_api.cloud.compute
-    compute.connect_block_storage(volume.nova_port, volume.volumes, volume.snapshots)
-    yield
-    compute.connect_block_storage(None)
+env = env_fixture("10.42.0.0/24")
+cinder = cinder_fixture()
 
 
 def until(check: Callable[[], Any]) -> Any:
@@ -53,7 +37,7 @@ def volume_status(api: ComputeApi, token: str, volume_id: str) -> str:
 
 
 def test_a_volume_made_through_the_proxy_attaches_and_goes_away(
-    compute_api: ComputeApi, env: Env, cinder: None
+    compute_api: ComputeApi, env: Env, cinder: VolumeApi
 ) -> None:
     token = env.member.token
     made = compute_api.post(
@@ -110,7 +94,7 @@ def test_a_volume_made_through_the_proxy_attaches_and_goes_away(
 
 
 def test_the_proxies_are_gone_from_2_36_and_need_the_service(
-    compute_api: ComputeApi, env: Env, cinder: None
+    compute_api: ComputeApi, env: Env, cinder: VolumeApi
 ) -> None:
     token = env.member.token
     late = {"OpenStack-API-Version": "compute 2.36"}
@@ -142,7 +126,9 @@ def test_the_proxies_are_gone_from_2_36_and_need_the_service(
         proxy.connect(volume.volumes, volume.snapshots)
 
 
-def test_os_volumes_boot_creates_a_server(compute_api: ComputeApi, env: Env, cinder: None) -> None:
+def test_os_volumes_boot_creates_a_server(
+    compute_api: ComputeApi, env: Env, cinder: VolumeApi
+) -> None:
     server = {
         "name": "old-name",
         "imageRef": env.image_id,
@@ -155,7 +141,7 @@ def test_os_volumes_boot_creates_a_server(compute_api: ComputeApi, env: Env, cin
 
 
 def test_a_server_boots_from_a_volume_cinder_makes_of_an_image(
-    compute_api: ComputeApi, env: Env, cinder: None
+    compute_api: ComputeApi, env: Env, cinder: VolumeApi
 ) -> None:
     token = env.member.token
     mapping = {

@@ -289,8 +289,9 @@ def test_security_groups_flattened_per_port(
             protocol="tcp",
             port_range_min=22,
             port_range_max=22,
-            remote_ip_prefix="192.0.2.0/24",
+            remote_ip_prefix="192.0.2.77/24",  # kept as sent; enforced as its network
         )
+        assert ssh["normalized_cidr"] == "192.0.2.0/24"
         _rule(network_api, member.token, group["id"], remote_group_id=group["id"])
         _rule(network_api, member.token, group["id"], protocol="sctp", ethertype="IPv4")
         _rule(network_api, member.token, group["id"], protocol="icmp", ethertype="IPv6")
@@ -344,7 +345,7 @@ def test_security_groups_flattened_per_port(
                 protocol="tcp",
                 port_min=22,
                 port_max=22,
-                remote_ip_prefix=ssh["remote_ip_prefix"],
+                remote_ip_prefix="192.0.2.0/24",
             ),
             FirewallRule("ingress", remote_group=group["id"]),
             FirewallRule("ingress", protocol="132"),

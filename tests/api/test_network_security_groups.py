@@ -213,7 +213,8 @@ def test_rules_crud_and_normalisation(network_api: NetworkApi, member: Persona) 
     )
     assert response.status_code == 201, response.text
     rule = response.json()["security_group_rule"]
-    assert rule["remote_ip_prefix"] == "10.1.0.0/16" and rule["ethertype"] == "IPv4"
+    assert rule["remote_ip_prefix"] == "10.1.2.3/16" and rule["ethertype"] == "IPv4"
+    assert rule["normalized_cidr"] == "10.1.0.0/16"
     assert rule["protocol"] == "tcp" and (rule["port_range_min"], rule["port_range_max"]) == (
         22,
         22,
@@ -223,6 +224,7 @@ def test_rules_crud_and_normalisation(network_api: NetworkApi, member: Persona) 
         network_api, token, group["id"], ethertype="IPv6", remote_ip_prefix="2001:db8::1"
     ).json()["security_group_rule"]
     assert host["remote_ip_prefix"] == "2001:db8::1/128" and host["protocol"] is None
+    assert host["normalized_cidr"] == "2001:db8::1/128"
     numbered = add_rule(network_api, token, group["id"], protocol=17).json()["security_group_rule"]
     assert numbered["protocol"] == "17"
     icmp = add_rule(
@@ -278,6 +280,12 @@ def test_rules_crud_and_normalisation(network_api: NetworkApi, member: Persona) 
         ({"remote_ip_prefix": "192.168.1./24"}, 400, "InvalidInput", "192.168.1./24"),
         ({"remote_ip_prefix": "192.168.1.1/33"}, 400, "InvalidInput", "192.168.1.1/33"),
         ({"remote_ip_prefix": "256"}, 400, "InvalidInput", "256"),
+        (
+            {"ethertype": "IPv6", "remote_ip_prefix": "fe80::1%eth0/64"},
+            400,
+            "InvalidInput",
+            "fe80::1%eth0/64",
+        ),
         (
             {"ethertype": "IPv6", "remote_ip_prefix": "10.0.0.0/24"},
             400,
@@ -449,6 +457,53 @@ def test_duplicate_rules_conflict_even_when_racing(
     network_api.delete(f"/v2.0/security-groups/{group['id']}")
 
 
+def test_remote_ip_prefix_kept_as_sent(network_api: NetworkApi, member: Persona) -> None:
+    """Neutron keeps the prefix as sent (canonically spelled, host bits and all) and shows its
+    network as `normalized_cidr`; duplicates compare the prefix as kept, so a prefix differing
+    only in host bits is another rule, as in Neutron."""
+    token = member.token
+    group = create_group(network_api, token)
+    ssh = {"protocol": "tcp", "port_range_min": 22, "port_range_max": 22}
+    made = add_rule(network_api, token, group["id"], remote_ip_prefix="10.2.3.124/24", **ssh)
+    assert made.status_code == 201, made.text
+    rule = made.json()["security_group_rule"]
+    assert (rule["remote_ip_prefix"], rule["normalized_cidr"]) == ("10.2.3.124/24", "10.2.3.0/24")
+    path = f"/v2.0/security-group-rules/{rule['id']}"
+    assert network_api.get(path, token=token).json()["security_group_rule"] == rule
+    shown = network_api.get(f"/v2.0/security-groups/{group['id']}", token=token).json()
+    assert rule in shown["security_group"]["security_group_rules"]
+    listed = [g for g in groups_of(network_api, token) if g["id"] == group["id"]]
+    assert rule in listed[0]["security_group_rules"]
+    # The same prefix spelled otherwise (a netmask) is the same rule.
+    spelled = add_rule(
+        network_api, token, group["id"], remote_ip_prefix="10.2.3.124/255.255.255.0", **ssh
+    )
+    assert rule["id"] in fault(spelled, 409, "SecurityGroupRuleExists")
+    network = add_rule(network_api, token, group["id"], remote_ip_prefix="10.2.3.0/24", **ssh)
+    assert network.status_code == 201, network.text
+    twin = network.json()["security_group_rule"]
+    assert (twin["remote_ip_prefix"], twin["normalized_cidr"]) == ("10.2.3.0/24", "10.2.3.0/24")
+    fault(
+        add_rule(network_api, token, group["id"], remote_ip_prefix="10.2.3.0/24", **ssh),
+        409,
+        "SecurityGroupRuleExists",
+    )
+    v6 = add_rule(
+        network_api, token, group["id"], ethertype="IPv6", remote_ip_prefix="2001:DB8:0::1/64"
+    ).json()["security_group_rule"]
+    assert (v6["remote_ip_prefix"], v6["normalized_cidr"]) == ("2001:db8::1/64", "2001:db8::/64")
+    anywhere = add_rule(network_api, token, group["id"], protocol="udp").json()
+    assert anywhere["security_group_rule"]["normalized_cidr"] is None
+    base = f"/v2.0/security-group-rules?security_group_id={group['id']}"
+    by_network = network_api.get(f"{base}&normalized_cidr=10.2.3.0/24", token=token).json()
+    assert {r["id"] for r in by_network["security_group_rules"]} == {rule["id"], twin["id"]}
+    by_prefix = network_api.get(f"{base}&remote_ip_prefix=10.2.3.124/24", token=token).json()
+    assert [r["id"] for r in by_prefix["security_group_rules"]] == [rule["id"]]
+    only = network_api.get(f"{path}?fields=normalized_cidr", token=token).json()
+    assert only["security_group_rule"] == {"normalized_cidr": "10.2.3.0/24"}
+    network_api.delete(f"/v2.0/security-groups/{group['id']}")
+
+
 def test_ports_get_the_default_group(
     network_api: NetworkApi, member: Persona, network: dict[str, Any]
 ) -> None:
@@ -588,4 +643,6 @@ def test_security_group_quotas(network_api: NetworkApi) -> None:
 def test_extension_listing(network_api: NetworkApi) -> None:
     extension = network_api.get("/v2.0/extensions/security-group").json()["extension"]
     assert extension["alias"] == "security-group"
+    cidr = network_api.get("/v2.0/extensions/security-groups-normalized-cidr").json()
+    assert cidr["extension"]["alias"] == "security-groups-normalized-cidr"
     fault(network_api.get("/v2.0/extensions/stateful-security-group"), 404)

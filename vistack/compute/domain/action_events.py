@@ -33,7 +33,7 @@ from vistack.common.errors import NotFound
 from vistack.common.policy import PolicyEngine
 from vistack.compute.db import action_events as queries
 from vistack.compute.db import servers as server_queries
-from vistack.compute.db.store import ComputeStore
+from vistack.compute.db.store import ComputeStore, ComputeUnit
 
 LOG = logging.getLogger(__name__)
 
@@ -87,22 +87,36 @@ class ActionEvents:
         (what a person should read; the error's message when not given)."""
         if event_id is None:
             return
+        try:
+            with self._store.transaction() as unit:
+                self.finish_in(unit, event_id, error, details=details)
+        except Exception:
+            LOG.exception("could not finish action event %s", event_id)
+
+    @staticmethod
+    def finish_in(
+        unit: ComputeUnit,
+        event_id: int | None,
+        error: BaseException | None = None,
+        *,
+        details: str = "",
+    ) -> None:
+        """`finish` inside the caller's transaction, the one that records the job's outcome
+        (one commit instead of two; a failure here fails that transaction too)."""
+        if event_id is None:
+            return
         trace = None
         if error is not None:
             trace = "".join(tb.format_exception(error)).strip()
             details = details or str(error) or type(error).__name__
-        try:
-            with self._store.transaction() as unit:
-                queries.finish_event(
-                    unit,
-                    event_id,
-                    result="Error" if error is not None else "Success",
-                    at=utcnow(),
-                    traceback=trace,
-                    details=details or None,
-                )
-        except Exception:
-            LOG.exception("could not finish action event %s", event_id)
+        queries.finish_event(
+            unit,
+            event_id,
+            result="Error" if error is not None else "Success",
+            at=utcnow(),
+            traceback=trace,
+            details=details or None,
+        )
 
     @contextmanager
     def record(

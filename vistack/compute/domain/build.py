@@ -151,12 +151,14 @@ class ServerWork:
             queries.set_fields(unit, server_id, **values)
 
     def _record_then_check(self, server_id: str, **values: Any) -> None:
-        """`_record`, then stop the build if a delete was asked meanwhile: one transaction."""
+        """`_record`, then stop the build if a delete was asked meanwhile: one transaction,
+        committed before the build stops (the delete's undo needs what it recorded)."""
         with self._store.transaction() as unit:
             queries.set_fields(unit, server_id, **values)
             row = queries.get(unit, server_id)
-            if row is None or row.task_state == states.DELETING:
-                raise BuildAborted(server_id)
+            deleting = row is None or row.task_state == states.DELETING
+        if deleting:
+            raise BuildAborted(server_id)
 
     def _finish_action(self, server_id: str, request_id: str, result: str) -> None:
         with self._store.transaction() as unit:
@@ -174,20 +176,23 @@ class ServerWork:
             context = self._context(payload, server)
             event = self.events.start(server_id, request_id, BUILD_EVENT)
             try:
-                self._build(server, context)
+                active = self._build(server, context)
+                # ACTIVE, the event and the action's end in one transaction.
+                with self._store.transaction() as unit:
+                    if not queries.set_unless_deleting(unit, server_id, **active):
+                        raise BuildAborted(server_id)
+                    self.events.finish_in(unit, event)
+                    queries.finish_action(unit, server_id, request_id, "Success")
             except BuildAborted as exc:
                 self.events.finish(event, exc, details="The server was deleted during its build.")
                 self._finish_action(server_id, request_id, "Error")
-                return
             except Exception as exc:
                 self.events.finish(event, exc)
                 self._fail_build(server, context, exc)
                 self._finish_action(server_id, request_id, "Error")
-                return
-            self.events.finish(event)
-            self._finish_action(server_id, request_id, "Success")
 
-    def _build(self, server: Server, context: RequestContext) -> None:
+    def _build(self, server: Server, context: RequestContext) -> dict[str, Any]:
+        """Everything up to the running VM; the values that record the server ACTIVE."""
         flavor = server.flavor
         # Only a job that finds an earlier attempt got as far as spawning can meet its VM.
         first_attempt = server.task_state != states.SPAWNING
@@ -253,15 +258,14 @@ class ServerWork:
             # Powered on, it is running: no read back (the host DRS chose at the clone is
             # kept; a later move is vCenter's to report).
             self._drivers.compute.power_on(server.id)
-        self._advance(
-            server.id,
-            vm_state=states.ACTIVE,
-            task_state=None,
-            power_state=states.RUNNING,
-            vm_host=vm.host,
-            launched_at=utcnow(),
-            fault=None,
-        )
+        return {
+            "vm_state": states.ACTIVE,
+            "task_state": None,
+            "power_state": states.RUNNING,
+            "vm_host": vm.host,
+            "launched_at": utcnow(),
+            "fault": None,
+        }
 
     def _plug(self, server: Server, context: RequestContext, cluster: str) -> Plugged:
         """Make or claim each requested port, recording each id as soon as it exists, and bind
@@ -394,8 +398,8 @@ class ServerWork:
             event = self.events.start(server_id, request_id, DELETE_EVENT, host=server.cluster)
             problems = self._undo(server_id, context)
             failure = RuntimeError("; ".join(problems)) if problems else None
-            self.events.finish(event, failure)
             with self._store.transaction() as unit:
+                self.events.finish_in(unit, event, failure)
                 if problems:
                     queries.set_fields(
                         unit,

@@ -28,7 +28,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from vistack.common.clock import utcnow
 from vistack.common.context import RequestContext
 from vistack.common.errors import BadRequest, NotFound, VistackError
 from vistack.compute.db import servers as queries
@@ -59,6 +58,7 @@ from vistack.compute.domain.rebuild_volume import (
     rebuild_volume_backed,
     server_volumes,
 )
+from vistack.compute.domain.remade import spawn_rebuilt
 from vistack.compute.domain.request import MAX_USER_DATA, access_ip, ref_id
 from vistack.compute.domain.request import hostname as checked_hostname
 from vistack.compute.domain.servers import hostname_of
@@ -342,24 +342,12 @@ class RebuildService:
             cluster, datastore = server.cluster, datastore_in(deps, server.cluster, image)
         else:
             cluster, datastore = place(deps, server, image, server.availability_zone)
-        step(
+        spawn_rebuilt(
             deps,
             server.id,
-            states.REBUILD_BLOCK_DEVICE_MAPPING,
-            task_state=states.REBUILD_SPAWNING,
-            cluster=cluster,
-        )
-        vm = make_vm(deps, context, server, image, cluster, datastore, power_on=not stopped)
-        step(
-            deps,
-            server.id,
-            states.REBUILD_SPAWNING,
-            vm_state=states.STOPPED if stopped else states.ACTIVE,
-            task_state=None,
-            power_state=states.POWER_NUMBERS[vm.power_state],
-            vm_host=vm.host,
-            launched_at=utcnow(),
-            fault=None,
+            cluster,
+            lambda: make_vm(deps, context, server, image, cluster, datastore, power_on=not stopped),
+            stopped=stopped,
         )
 
     def _fail(self, server_id: str, exc: Exception) -> None:

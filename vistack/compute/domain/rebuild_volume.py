@@ -21,7 +21,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from vistack.common.clock import utcnow
 from vistack.common.context import RequestContext
 from vistack.common.errors import BadRequest, Conflict
 from vistack.compute.domain import states
@@ -34,6 +33,7 @@ from vistack.compute.domain.lifecycle import (
     step,
 )
 from vistack.compute.domain.models import Server
+from vistack.compute.domain.remade import spawn_rebuilt
 from vistack.compute.domain.scheduler import NO_VALID_HOST, pick_cluster, pick_datastore
 from vistack.compute.domain.templates import image_disk
 from vistack.compute.domain.vm_spec import server_vm_spec
@@ -92,24 +92,12 @@ def rebuild_volume_backed(
     if disks.root is None:
         raise Conflict(f"Server {server.id} has no root volume attached to boot from.")
     cluster, datastore = _where(deps, server, disks, old)
-    step(
+    spawn_rebuilt(
         deps,
         server.id,
-        states.REBUILD_BLOCK_DEVICE_MAPPING,
-        task_state=states.REBUILD_SPAWNING,
-        cluster=cluster,
-    )
-    vm = _make_vm(deps, context, server, disks, cluster, datastore, power_on=not stopped)
-    step(
-        deps,
-        server.id,
-        states.REBUILD_SPAWNING,
-        vm_state=states.STOPPED if stopped else states.ACTIVE,
-        task_state=None,
-        power_state=states.POWER_NUMBERS[vm.power_state],
-        vm_host=vm.host,
-        launched_at=utcnow(),
-        fault=None,
+        cluster,
+        lambda: _make_vm(deps, context, server, disks, cluster, datastore, power_on=not stopped),
+        stopped=stopped,
     )
 
 

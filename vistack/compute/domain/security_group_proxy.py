@@ -57,8 +57,8 @@ def _port(value: Any, icmp: bool) -> int:
 def _cidr(value: Any) -> ipaddress.IPv4Interface | ipaddress.IPv6Interface:
     """Nova's `parse_cidr`: an address range (URL-quoted or not) that must name its prefix
     length, host bits allowed; none is 0.0.0.0/0. A zero prefix length is only for 0.0.0.0
-    or ::. The answer keeps the host bits: Nova hands the text to Neutron as it came and
-    shows back what Neutron keeps, which is the range as sent."""
+    or ::. The host bits stay: Nova hands the range to Neutron as it came, and Neutron keeps
+    it so (its `normalized_cidr` is the network), so every read shows the range as sent."""
     if not value:
         return ipaddress.ip_interface("0.0.0.0/0")
     if not isinstance(value, str):
@@ -66,7 +66,7 @@ def _cidr(value: Any) -> ipaddress.IPv4Interface | ipaddress.IPv6Interface:
     text = urllib.parse.unquote(value)
     length = text.partition("/")[2]
     try:
-        if not length:
+        if not length or "%" in text:  # no zone index: it names an interface, not a range
             raise ValueError(text)
         interface = ipaddress.ip_interface(text)
     except ValueError:
@@ -88,9 +88,9 @@ def _rule_body(rule: Mapping[str, Any], parent: str) -> dict[str, Any]:
         neutron["remote_group_id"] = str(remote_group)
         neutron["ethertype"] = "IPv4"
     else:
-        network = _cidr(cidr).network
-        neutron["remote_ip_prefix"] = str(network)
-        neutron["ethertype"] = f"IPv{network.version}"
+        interface = _cidr(cidr)
+        neutron["remote_ip_prefix"] = str(interface)
+        neutron["ethertype"] = f"IPv{interface.version}"
     if not (protocol and low is not None and high is not None):
         if not remote_group:  # an address range needs a protocol and ports
             raise BadRequest("Not enough parameters to build a valid rule.")
@@ -196,10 +196,7 @@ class SecurityGroupProxy:
             if exc.status == 409:
                 raise BadRequest(f"This rule already exists in group {parent}") from None
             raise
-        view = nova_rule(made, str(parent), self._known(context))
-        if not rule.get("group_id"):  # Nova shows the range as sent, host bits and all
-            view["ip_range"] = {"cidr": str(_cidr(rule.get("cidr")))}
-        return view
+        return nova_rule(made, str(parent), self._known(context))
 
     def delete_rule(self, context: RequestContext, rule_id: str) -> None:
         try:

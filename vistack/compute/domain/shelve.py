@@ -57,6 +57,7 @@ from vistack.compute.domain.lifecycle import (
     step,
 )
 from vistack.compute.domain.models import Server, ServerQuery
+from vistack.compute.domain.remade import record_made_vm
 from vistack.compute.domain.snapshots import SNAPSHOT_STATES, SnapshotService
 from vistack.compute.domain.work import context_payload, owner_context
 from vistack.drivers.errors import DriverError, InvalidStateError, NotFoundError
@@ -317,17 +318,7 @@ class ShelveService:
             # `unshelving`, since `spawning` is a build's to a restart.)
             step(deps, server.id, states.UNSHELVING, cluster=cluster)
             vm = make_vm(deps, context, server, image, cluster, datastore, power_on=True)
-        step(
-            deps,
-            server.id,
-            states.UNSHELVING,
-            vm_state=states.ACTIVE,
-            task_state=None,
-            power_state=states.POWER_NUMBERS[vm.power_state],
-            vm_host=vm.host,
-            launched_at=utcnow(),
-            fault=None,
-        )
+        record_made_vm(deps, server.id, states.UNSHELVING, vm, vm_state=states.ACTIVE)
         remember(deps, server.id, KEY, None)
         remember(deps, server.id, HOST_KEY, None)
         self._delete_image(context, image_id)

@@ -31,6 +31,11 @@ EXTENSIONS: tuple[tuple[str, str, str], ...] = (
     ("binding", "Port Binding", "Expose port bindings of a virtual port to external app"),
     ("port-security", "Port Security", "Provides port security"),
     ("security-group", "security-group", "The security groups extension."),
+    (
+        "security-groups-normalized-cidr",
+        "Normalized CIDR field for security group rules",
+        "normalized_cidr: the network of a rule's remote_ip_prefix, which is kept as sent",
+    ),
     ("allowed-address-pairs", "Allowed Address Pairs", "Additional IPs a port may send from"),
     ("project-id", "project_id field enabled", "project_id alongside tenant_id"),
     ("network-mtu", "Network MTU", "Provides MTU attribute for a network resource."),

@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from vistack.edge.state import AddressGroup, Direction, FirewallRule, PortFirewall
 from vistack.network.db.records import AllocationRecord, PortRecord
 from vistack.network.db.tables import SecurityGroupRuleRow
-from vistack.network.domain.security import PROTOCOLS
+from vistack.network.domain.security import PROTOCOLS, normalized_cidr
 
 #: Protocol names the agent renders with their own matches (ports, ICMP type/code); every other
 #: protocol is handed over as its number, which the agent matches as `meta l4proto <n>`.
@@ -64,7 +64,8 @@ def _protocol(value: str | None) -> str | None:
 
 def _rule(row: SecurityGroupRuleRow) -> FirewallRule | None:
     """One database rule as an agent rule (None for what the agent does not filter: IPv6).
-    A remote group stays a reference; its members are the state's `AddressGroup`."""
+    A remote group stays a reference; its members are the state's `AddressGroup`. A prefix is
+    matched as the network it names (`normalized_cidr`), host bits as sent dropped."""
     if row.ethertype != "IPv4" or row.direction not in ("ingress", "egress"):
         return None
     direction: Direction = "ingress" if row.direction == "ingress" else "egress"
@@ -73,7 +74,7 @@ def _rule(row: SecurityGroupRuleRow) -> FirewallRule | None:
         protocol=_protocol(row.protocol),
         port_min=row.port_range_min,
         port_max=row.port_range_max,
-        remote_ip_prefix=None if row.remote_group_id else row.remote_ip_prefix,
+        remote_ip_prefix=None if row.remote_group_id else normalized_cidr(row.remote_ip_prefix),
         remote_group=row.remote_group_id,
     )
 

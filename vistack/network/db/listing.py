@@ -521,7 +521,8 @@ SECURITY_GROUP_RULES = Collection(
         "description": Attr(rule.c.description, "text"),
         "revision_number": Attr(rule.c.revision_number, "int"),
     },
-    rendered=frozenset({"remote_address_group_id", "created_at", "updated_at"}),
+    # `normalized_cidr` is computed from the prefix on read: it filters and sorts in Python.
+    rendered=frozenset({"remote_address_group_id", "normalized_cidr", "created_at", "updated_at"}),
 )
 
 #: A rule's columns, as the security groups' list renders them.

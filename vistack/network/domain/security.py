@@ -8,6 +8,13 @@ makes that lazy creation happen exactly once however many first requests race.
 Rules are validated as Neutron validates them (same messages, which clients and tempest match
 on), and their canonical meaning, the fingerprint, is unique per group so a duplicate is a
 409 even when two identical creates race.
+
+A rule's `remote_ip_prefix` is kept as the user sent it, in canonical spelling (a bare address
+gets its /32 or /128, IPv6 is compacted) but with its host bits, as Neutron keeps it; the
+network it names is the read-only `normalized_cidr` (Neutron's `security-groups-normalized-cidr`
+extension), computed on read, and it is what the data plane enforces. As in Neutron, two rules
+whose prefixes differ only in host bits (10.2.3.124/24, 10.2.3.0/24) are two rules, not
+duplicates: the fingerprint compares the prefix as kept.
 """
 
 from __future__ import annotations
@@ -50,6 +57,7 @@ def _rule_listed(row: Any) -> dict[str, Any]:
         "port_range_min": row[6],
         "port_range_max": row[7],
         "remote_ip_prefix": row[8],
+        "normalized_cidr": normalized_cidr(row[8]),
         "remote_group_id": row[9],
         "remote_address_group_id": None,
         "description": row[10],
@@ -220,22 +228,31 @@ def _check_ports(number: int | None, low: int | None, high: int | None) -> None:
 
 
 def _prefix(value: Any, ethertype: str) -> str | None:
-    """The prefix normalised (host bits cleared, a bare address as /32 or /128), of the rule's
-    ethertype."""
+    """The prefix as sent, spelled canonically as Neutron keeps it: host bits stay, a bare
+    address gets /32 or /128, IPv6 is compacted and lower-cased; of the rule's ethertype. A
+    zone index (`fe80::1%eth0`) names an interface, not a range: refused, as Neutron does."""
     if value is None:
         return None
-    if not isinstance(value, str):
+    if not isinstance(value, str) or "%" in value:
         raise invalid(f"'{value}' is not a valid IP subnet.")
     try:
-        network = ipaddress.ip_network(value.strip(), strict=False)
+        interface = ipaddress.ip_interface(value.strip())
     except ValueError:
         raise invalid(f"'{value}' is not a valid IP subnet.") from None
-    if f"IPv{network.version}" != ethertype:
+    if f"IPv{interface.version}" != ethertype:
         raise NeutronBadRequest(
             f"Conflicting value ethertype {ethertype} for CIDR {value}",
             "SecurityGroupRuleParameterConflict",
         )
-    return str(network)
+    return str(interface)
+
+
+def normalized_cidr(prefix: str | None) -> str | None:
+    """The network a kept `remote_ip_prefix` names (10.2.3.124/24 -> 10.2.3.0/24): the rule's
+    `normalized_cidr`, and what every enforcement point must match on."""
+    if prefix is None:
+        return None
+    return str(ipaddress.ip_interface(prefix).network)
 
 
 def fingerprint(
@@ -247,8 +264,9 @@ def fingerprint(
     prefix: str | None,
     remote_group_id: str | None,
 ) -> str:
-    """The rule's meaning: `tcp` and `6` are the same rule, and so are no prefix and `/0`."""
-    if prefix is not None and ipaddress.ip_network(prefix).prefixlen == 0:
+    """The rule's identity as Neutron compares rules: `tcp` and `6` are the same rule, and so
+    are no prefix and 0.0.0.0/0 (or ::/0). The prefix is compared as kept, host bits and all."""
+    if prefix in ("0.0.0.0/0", "::/0"):
         prefix = None
     parts = (direction, ethertype, number, low, high, prefix, remote_group_id)
     return "|".join("" if p is None else str(p) for p in parts)
@@ -349,6 +367,7 @@ class SecurityGroupService:
             "port_range_min": row.port_range_min,
             "port_range_max": row.port_range_max,
             "remote_ip_prefix": row.remote_ip_prefix,
+            "normalized_cidr": normalized_cidr(row.remote_ip_prefix),
             "remote_group_id": row.remote_group_id,
             "remote_address_group_id": None,
             "description": row.description,

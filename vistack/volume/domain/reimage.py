@@ -29,12 +29,13 @@ from vistack.common.errors import (
     ServiceUnavailable,
     VistackError,
 )
-from vistack.drivers.errors import DriverError, NoCapacityError, NotFoundError
+from vistack.drivers.errors import DriverError, NotFoundError
 from vistack.drivers.paths import split_datastore_path
 from vistack.drivers.volumes import VOLUME_FOLDER, VolumeDriver, volume_path
 from vistack.image.domain.models import Image
 from vistack.volume.db import queries
 from vistack.volume.domain import attachments
+from vistack.volume.domain.disk_jobs import fail_volume, failure_reason, undo_disk
 from vistack.volume.domain.models import ERROR, IN_USE
 from vistack.volume.domain.sources import Source, image_source
 from vistack.volume.domain.types import provisioning_of
@@ -98,13 +99,13 @@ class VolumeReimage:
             ).path
         except (DriverError, VistackError) as exc:
             self._fail(volume_id, exc, None)
-            raise ReimageFailed(_reason(exc)) from exc
+            raise ReimageFailed(failure_reason(exc)) from exc
         try:
             if plan.size_gb > plan.source.size_gb:
                 driver.extend_disk(path, plan.size_gb)
         except (DriverError, VistackError) as exc:
             self._fail(volume_id, exc, path)
-            raise ReimageFailed(_reason(exc)) from exc
+            raise ReimageFailed(failure_reason(exc)) from exc
         self._finish(volume_id, path, plan)
 
     def _start(
@@ -159,27 +160,13 @@ class VolumeReimage:
     def _fail(self, volume_id: str, exc: BaseException, path: str | None) -> None:
         """The volume goes to `error` with the reason; a disk this run made goes."""
         self._undo(path)
-        message = f"Re-imaging the volume failed: {_reason(exc)}"
-        with self._store.transaction() as unit:
-            queries.set_volume_status(
-                unit,
-                volume_id,
-                [REIMAGING],
-                status=ERROR,
-                error_message=message,
-                updated_at=utcnow(),
-            )
+        message = f"Re-imaging the volume failed: {failure_reason(exc)}"
+        fail_volume(self._store, volume_id, REIMAGING, ERROR, message)
         LOG.warning("volume %s failed to re-image: %s", volume_id, message)
 
     def _undo(self, path: str | None) -> None:
-        if path is None or self._driver is None:
-            return
-        try:
-            self._driver.delete_disk(path)
-        except NotFoundError:
-            pass
-        except DriverError:
-            LOG.exception("could not remove the disk %s of a failed re-image", path)
+        if self._driver is not None:
+            undo_disk(self._driver, path, "re-image")
 
 
 def _disk_name(path: str, datastore: str, volume_id: str) -> str:
@@ -192,11 +179,3 @@ def _disk_name(path: str, datastore: str, volume_id: str) -> str:
         if volume_path(datastore, name) == path:
             return name
     return volume_id
-
-
-def _reason(exc: BaseException) -> str:
-    if isinstance(exc, NoCapacityError):
-        return f"No valid backend was found: {exc}"
-    if isinstance(exc, VistackError):
-        return exc.message
-    return str(exc) or type(exc).__name__

@@ -19,11 +19,12 @@ from vistack.common.bus import WorkQueue
 from vistack.common.clock import utcnow
 from vistack.common.errors import ServiceUnavailable, VistackError
 from vistack.config import VolumeSettings
-from vistack.drivers.errors import DriverError, NoCapacityError, NotFoundError
+from vistack.drivers.errors import DriverError, NotFoundError
 from vistack.drivers.volumes import VolumeDriver, volume_path
 from vistack.volume.db import queries
 from vistack.volume.db.store import VolumeStore
 from vistack.volume.domain import placement
+from vistack.volume.domain.disk_jobs import fail_volume, failure_reason, undo_disk
 from vistack.volume.domain.models import (
     AVAILABLE,
     CREATING,
@@ -91,9 +92,9 @@ class VolumeWork:
                 bus.submit(DELETE, {"volume_id": volume_id})
             elif status == CREATING:
                 self._remove_named(volume_id)
-                self._fail(volume_id, CREATING, ERROR, reason)
+                fail_volume(self._store, volume_id, CREATING, ERROR, reason)
             elif status == EXTENDING:
-                self._fail(volume_id, EXTENDING, ERROR_EXTENDING, reason)
+                fail_volume(self._store, volume_id, EXTENDING, ERROR_EXTENDING, reason)
         for snapshot_id, status, _volume_id in snapshots:
             if status == SNAP_DELETING:
                 bus.submit(SNAPSHOT_DELETE, {"snapshot_id": snapshot_id})
@@ -108,17 +109,6 @@ class VolumeWork:
                         error_message=reason,
                         updated_at=utcnow(),
                     )
-
-    def _fail(self, volume_id: str, expected: str, status: str, reason: str) -> None:
-        with self._store.transaction() as unit:
-            queries.set_volume_status(
-                unit,
-                volume_id,
-                [expected],
-                status=status,
-                error_message=reason,
-                updated_at=utcnow(),
-            )
 
     def _remove_named(self, name: str) -> None:
         """Remove a disk called `name` from whichever datastore has one."""
@@ -168,16 +158,8 @@ class VolumeWork:
                     self._driver.extend_disk(path, size)
         except (DriverError, VistackError) as exc:
             self._undo_disk(path)
-            message = _reason(exc)
-            with self._store.transaction() as unit:
-                queries.set_volume_status(
-                    unit,
-                    volume_id,
-                    [CREATING],
-                    status=ERROR,
-                    error_message=message,
-                    updated_at=utcnow(),
-                )
+            message = failure_reason(exc)
+            fail_volume(self._store, volume_id, CREATING, ERROR, message)
             LOG.warning("volume %s failed to build: %s", volume_id, message)
             raise BuildFailed(message) from exc
         with self._store.transaction() as unit:
@@ -197,14 +179,7 @@ class VolumeWork:
             self._undo_disk(path)
 
     def _undo_disk(self, path: str | None) -> None:
-        if path is None:
-            return
-        try:
-            self._driver.delete_disk(path)
-        except NotFoundError:
-            pass
-        except DriverError:
-            LOG.exception("could not remove the disk %s of a failed volume", path)
+        undo_disk(self._driver, path, "volume")
 
     # -- delete ----------------------------------------------------------------------------------
 
@@ -225,15 +200,7 @@ class VolumeWork:
                 self._delete_disk(snapshot_path)
             self._delete_disk(path)
         except DriverError as exc:
-            with self._store.transaction() as unit:
-                queries.set_volume_status(
-                    unit,
-                    volume_id,
-                    [DELETING],
-                    status=ERROR_DELETING,
-                    error_message=_reason(exc),
-                    updated_at=utcnow(),
-                )
+            fail_volume(self._store, volume_id, DELETING, ERROR_DELETING, failure_reason(exc))
             LOG.warning("volume %s failed to delete: %s", volume_id, exc)
             return
         with self._store.transaction() as unit:
@@ -267,16 +234,14 @@ class VolumeWork:
         try:
             self._driver.extend_disk(path, new_size)
         except DriverError as exc:
-            with self._store.transaction() as unit:
-                queries.set_volume_status(
-                    unit,
-                    volume_id,
-                    [EXTENDING],
-                    status=ERROR_EXTENDING,
-                    size_gb=old_size,
-                    error_message=_reason(exc),
-                    updated_at=utcnow(),
-                )
+            fail_volume(
+                self._store,
+                volume_id,
+                EXTENDING,
+                ERROR_EXTENDING,
+                failure_reason(exc),
+                size_gb=old_size,
+            )
             LOG.warning("volume %s failed to extend: %s", volume_id, exc)
             return
         with self._store.transaction() as unit:
@@ -314,7 +279,7 @@ class VolumeWork:
                     snapshot_id,
                     [SNAP_CREATING],
                     status=SNAP_ERROR,
-                    error_message=_reason(exc),
+                    error_message=failure_reason(exc),
                     updated_at=utcnow(),
                 )
             LOG.warning("snapshot %s failed: %s", snapshot_id, exc)
@@ -348,7 +313,7 @@ class VolumeWork:
                     snapshot_id,
                     [SNAP_DELETING],
                     status=SNAP_ERROR_DELETING,
-                    error_message=_reason(exc),
+                    error_message=failure_reason(exc),
                     updated_at=utcnow(),
                 )
             return
@@ -356,11 +321,3 @@ class VolumeWork:
             row = queries.snapshot(unit, snapshot_id)
             if row is not None:
                 unit.delete(row)
-
-
-def _reason(exc: BaseException) -> str:
-    if isinstance(exc, NoCapacityError):
-        return f"No valid backend was found: {exc}"
-    if isinstance(exc, VistackError):
-        return exc.message
-    return str(exc) or type(exc).__name__
