@@ -249,7 +249,6 @@ def make_vm(
     """Clone the image's template into the server's VM (same instance UUID, its own ports'
     NICs), run the build's before-power-on hooks, and power it on when asked. A VM that a
     resumed job made already is reused."""
-    compute = deps.backend.compute
     if deps.templates is None:
         raise Conflict(NO_BACKEND)
     flavor = server.flavor
@@ -257,11 +256,21 @@ def make_vm(
         image, cluster, datastore, cpus=int(flavor["vcpus"]), memory_mb=int(flavor["ram"])
     )
     spec = vm_spec(server, cluster, datastore, template, nics_of(deps, context, server.id))
+    return realize_vm(deps, server, spec, power_on=power_on, reattach_volumes=True)
+
+
+def realize_vm(
+    deps: ActionDeps, server: Server, spec: VMSpec, *, power_on: bool, reattach_volumes: bool
+) -> VMInfo:
+    """Create the VM of `spec` (one a resumed job made already is reused), attach the
+    server's volumes again when asked (they are not in the spec), run the build's
+    before-power-on hooks and power it on when asked."""
+    compute = deps.backend.compute
     try:
         vm = compute.create_vm(spec)
     except AlreadyExistsError:
         vm = compute.get_vm(server.id)
-    if deps.work is not None and deps.work.volumes is not None:
+    if reattach_volumes and deps.work is not None and deps.work.volumes is not None:
         deps.work.volumes.attach_disks(server.id)  # the server's volumes stay its own
     if deps.work is not None:
         for hook in deps.work.before_power_on:

@@ -30,6 +30,7 @@ from vistack.compute.domain.lifecycle import (
     destroy_vm,
     nics_of,
     power_off_quietly,
+    realize_vm,
     step,
 )
 from vistack.compute.domain.models import Server
@@ -37,8 +38,8 @@ from vistack.compute.domain.remade import spawn_rebuilt
 from vistack.compute.domain.scheduler import NO_VALID_HOST, pick_cluster, pick_datastore
 from vistack.compute.domain.templates import image_disk
 from vistack.compute.domain.vm_spec import server_vm_spec
-from vistack.drivers.errors import AlreadyExistsError, NoCapacityError
-from vistack.drivers.models import PowerState, VMInfo
+from vistack.drivers.errors import NoCapacityError
+from vistack.drivers.models import VMInfo
 from vistack.image.domain.models import Image
 
 GB = 2**30
@@ -148,17 +149,7 @@ def _make_vm(
     """The server's VM made again as the build makes a volume-backed one (no template: the
     root volume is its first disk), its hooks run, powered on when asked. A VM that a resumed
     job made already is reused."""
-    compute = deps.backend.compute
     nics = nics_of(deps, context, server.id)
     spec = server_vm_spec(server, cluster, datastore, template=None, disks=disks.specs(), nics=nics)
-    try:
-        vm = compute.create_vm(spec)
-    except AlreadyExistsError:
-        vm = compute.get_vm(server.id)
-    if deps.work is not None:
-        for hook in deps.work.before_power_on:
-            hook(server, spec)
-    if power_on and vm.power_state != PowerState.ON:
-        compute.power_on(server.id)
-        vm = compute.get_vm(server.id)
-    return vm
+    # The volumes are the spec's disks: nothing to attach again.
+    return realize_vm(deps, server, spec, power_on=power_on, reattach_volumes=False)
