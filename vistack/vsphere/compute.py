@@ -4,9 +4,11 @@ Reads go through the PropertyCollector (one `RetrievePropertiesEx` per VM read),
 on through it too (`tasks.wait_for_task`), and the instance UUID → moref answer is cached
 (`lookup.Lookup`), so a power operation costs the task and its wait, nothing more.
 
-Where vcsim differs from vCenter: its `CloneVM_Task` ignores CPU, memory and annotation in the
-clone spec, so `create_vm` compares what it reads back with the spec and reconfigures once when
-they differ (on vCenter that second step never runs); `RebootGuest` is missing, so a soft reboot
+`create_vm` completes a new VM in one `ReconfigVM_Task` (`_complete`): the root disk grown to
+the flavor, the spec's ISO images written into the VM's folder and put in CD-ROMs, and what the
+clone ignored: vcsim's `CloneVM_Task` ignores CPU, memory and annotation in the clone spec, so
+the VM read back after the clone is compared with the spec (on vCenter only the disk and the
+CD-ROMs remain to do). Where vcsim differs too: `RebootGuest` is missing, so a soft reboot
 raises `UnsupportedError` there instead of being degraded to a reset.
 """
 
