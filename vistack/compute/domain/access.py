@@ -6,8 +6,9 @@ from __future__ import annotations
 from vistack.common.context import RequestContext
 from vistack.common.policy import PolicyEngine
 from vistack.compute.db import servers as queries
-from vistack.compute.db.store import ComputeUnit
+from vistack.compute.db.store import ComputeStore, ComputeUnit
 from vistack.compute.db.tables import ServerRow
+from vistack.compute.domain.models import Server
 from vistack.compute.domain.servers import server_not_found
 
 
@@ -29,3 +30,14 @@ def visible_row(
     ):
         raise server_not_found(server_id)
     return row
+
+
+def authorized_server(
+    store: ComputeStore, policy: PolicyEngine, context: RequestContext, server_id: str, rule: str
+) -> Server:
+    """The server, once the caller may see it (404 otherwise) and `rule` lets the caller act
+    on it (403 otherwise): the opening of every server sub-resource's request."""
+    with store.transaction() as unit:
+        row = visible_row(unit, policy, context, server_id)
+        policy.authorize(rule, context, {"project_id": row.project_id})
+        return queries.to_server(row)

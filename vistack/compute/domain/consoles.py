@@ -18,10 +18,9 @@ from __future__ import annotations
 from vistack.common.context import RequestContext
 from vistack.common.errors import BadRequest, Conflict, NotFound, NotImplementedByBackend
 from vistack.common.policy import PolicyEngine
-from vistack.compute.db import servers as queries
 from vistack.compute.db.store import ComputeStore
 from vistack.compute.domain import states
-from vistack.compute.domain.access import visible_row
+from vistack.compute.domain.access import authorized_server
 from vistack.compute.domain.models import Server
 from vistack.compute.domain.servers import NO_BACKEND
 from vistack.drivers.bundle import Drivers
@@ -50,12 +49,9 @@ class ConsoleService:
         self._drivers = drivers
 
     def _server(self, context: RequestContext, server_id: str) -> Server:
-        with self._store.transaction() as unit:
-            row = visible_row(unit, self._policy, context, server_id)
-            self._policy.authorize(
-                "os_compute_api:os-remote-consoles", context, {"project_id": row.project_id}
-            )
-            return queries.to_server(row)
+        return authorized_server(
+            self._store, self._policy, context, server_id, "os_compute_api:os-remote-consoles"
+        )
 
     def console_url(
         self, context: RequestContext, server_id: str, protocol: str, console_type: str

@@ -19,9 +19,8 @@ from typing import Any
 from vistack.common.context import RequestContext
 from vistack.common.errors import Conflict, NotFound
 from vistack.common.policy import PolicyEngine
-from vistack.compute.db import servers as queries
 from vistack.compute.db.store import ComputeStore
-from vistack.compute.domain.access import visible_row
+from vistack.compute.domain.access import authorized_server
 from vistack.compute.domain.models import Server
 from vistack.compute.domain.servers import NO_BACKEND
 from vistack.drivers.bundle import Drivers
@@ -62,12 +61,9 @@ class DiagnosticsService:
         self._drivers = drivers
 
     def _server(self, context: RequestContext, server_id: str) -> Server:
-        with self._store.transaction() as unit:
-            row = visible_row(unit, self._policy, context, server_id)
-            self._policy.authorize(
-                "os_compute_api:os-server-diagnostics", context, {"project_id": row.project_id}
-            )
-            return queries.to_server(row)
+        return authorized_server(
+            self._store, self._policy, context, server_id, "os_compute_api:os-server-diagnostics"
+        )
 
     def _stats(self, context: RequestContext, server_id: str) -> tuple[Server, VMStats]:
         server = self._server(context, server_id)

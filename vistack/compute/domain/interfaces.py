@@ -25,7 +25,7 @@ from vistack.common.policy import PolicyEngine
 from vistack.compute.db import servers as queries
 from vistack.compute.db.store import ComputeStore
 from vistack.compute.domain import states
-from vistack.compute.domain.access import visible_row
+from vistack.compute.domain.access import authorized_server, visible_row
 from vistack.compute.domain.build import ServerWork
 from vistack.compute.domain.interface_request import (
     AttachRequest,
@@ -77,14 +77,8 @@ class InterfaceService:
     # ------------------------------------------------------------------ read
 
     def _visible(self, context: RequestContext, server_id: str, rule: str) -> Server:
-        with self._store.transaction() as unit:
-            row = visible_row(unit, self._policy, context, server_id)
-            self._policy.authorize(
-                f"os_compute_api:os-attach-interfaces:{rule}",
-                context,
-                {"project_id": row.project_id},
-            )
-            return queries.to_server(row)
+        rule = f"os_compute_api:os-attach-interfaces:{rule}"
+        return authorized_server(self._store, self._policy, context, server_id, rule)
 
     def list_interfaces(self, context: RequestContext, server_id: str) -> list[dict[str, Any]]:
         """The Neutron ports whose device is the server (Nova asks Neutron the same)."""

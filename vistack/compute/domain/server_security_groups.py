@@ -16,7 +16,7 @@ from vistack.common.errors import BadRequest, Conflict, NotFound, VistackError
 from vistack.common.policy import PolicyEngine
 from vistack.compute.db import servers as queries
 from vistack.compute.db.store import ComputeStore
-from vistack.compute.domain.access import visible_row
+from vistack.compute.domain.access import authorized_server
 from vistack.compute.domain.models import Server
 from vistack.network.domain.query import ListRequest
 from vistack.network.domain.service import NetworkService
@@ -44,12 +44,8 @@ class ServerSecurityGroups:
         self._networks = networks
 
     def _server(self, context: RequestContext, server_id: str, rule: str) -> Server:
-        with self._store.transaction() as unit:
-            row = visible_row(unit, self._policy, context, server_id)
-            self._policy.authorize(
-                f"os_compute_api:os-security-groups:{rule}", context, {"project_id": row.project_id}
-            )
-            return queries.to_server(row)
+        rule = f"os_compute_api:os-security-groups:{rule}"
+        return authorized_server(self._store, self._policy, context, server_id, rule)
 
     def _ports(self, context: RequestContext, server_id: str) -> list[dict[str, Any]]:
         asked = ListRequest(params=(("device_id", server_id),))

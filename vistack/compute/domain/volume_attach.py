@@ -37,7 +37,7 @@ from vistack.compute.db import block_devices as bdm_queries
 from vistack.compute.db import servers as queries
 from vistack.compute.db.store import ComputeStore
 from vistack.compute.domain import states
-from vistack.compute.domain.access import visible_row
+from vistack.compute.domain.access import authorized_server, visible_row
 from vistack.compute.domain.block_devices import (
     TAGS_UNSUPPORTED,
     BlockDevice,
@@ -216,10 +216,7 @@ class VolumeAttachService:
     # ------------------------------------------------------------------ read
 
     def _visible(self, context: RequestContext, server_id: str, rule: str) -> Server:
-        with self._store.transaction() as unit:
-            row = visible_row(unit, self._policy, context, server_id)
-            self._policy.authorize(f"{RULE}:{rule}", context, {"project_id": row.project_id})
-            return queries.to_server(row)
+        return authorized_server(self._store, self._policy, context, server_id, f"{RULE}:{rule}")
 
     def list_attachments(self, context: RequestContext, server_id: str) -> list[BlockDevice]:
         """The server's volumes (attached or being attached), oldest first."""

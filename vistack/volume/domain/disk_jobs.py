@@ -42,6 +42,21 @@ def fail_volume(
         )
 
 
+def fail_snapshot(
+    store: VolumeStore, snapshot_id: str, expected: str, status: str, message: str
+) -> None:
+    """`fail_volume` for a snapshot: from `expected` to the error `status` with `message`."""
+    with store.transaction() as unit:
+        queries.set_snapshot_status(
+            unit,
+            snapshot_id,
+            [expected],
+            status=status,
+            error_message=message,
+            updated_at=utcnow(),
+        )
+
+
 def undo_disk(driver: VolumeDriver, path: str | None, what: str) -> None:
     """Delete the disk at `path` that a failed `what` made (none, or gone already: nothing
     to do). A disk that cannot be deleted is logged, not raised: the job's own failure is

@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from vistack.common.errors import BadRequest
+from vistack.common.errors import BadRequest, NotFound
 
 MAX_NAME = 255
 MAX_METADATA_KEY = 255
@@ -96,6 +96,26 @@ def metadata(value: Any) -> dict[str, str]:
             )
         out[key] = item
     return out
+
+
+def metadata_item(body: Any, key: str) -> dict[str, str]:
+    """The one item of a `PUT .../metadata/{key}` body (`{"meta": {key: value}}`), checked as
+    Cinder checks it for volumes and snapshots alike."""
+    meta = body.get("meta") if isinstance(body, dict) else None
+    if not isinstance(meta, dict):
+        raise BadRequest("Malformed request body: missing 'meta'.")
+    if len(meta) != 1:
+        raise BadRequest("Request body contains too many items.")
+    if key not in meta:
+        raise BadRequest("Request body and URI mismatch")
+    return metadata(meta)
+
+
+def item_of(items: dict[str, str], key: str) -> str:
+    """`items[key]`, or Cinder's 404 for a metadata key that is not there."""
+    if key not in items:
+        raise NotFound(f"Metadata item was not found: {key}")
+    return items[key]
 
 
 def create_volume(body: Any) -> CreateVolume:

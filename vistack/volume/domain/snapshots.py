@@ -231,22 +231,12 @@ class SnapshotService:
         return self._write(context, snapshot_id, requests.metadata(body["metadata"]), replace)
 
     def metadata_item(self, context: RequestContext, snapshot_id: str, key: str) -> str:
-        items = self.metadata(context, snapshot_id)
-        if key not in items:
-            raise NotFound(f"Metadata item was not found: {key}")
-        return items[key]
+        return requests.item_of(self.metadata(context, snapshot_id), key)
 
     def set_metadata_item(
         self, context: RequestContext, snapshot_id: str, key: str, body: Any
     ) -> dict[str, str]:
-        meta = body.get("meta") if isinstance(body, dict) else None
-        if not isinstance(meta, dict):
-            raise BadRequest("Malformed request body: missing 'meta'.")
-        if len(meta) != 1:
-            raise BadRequest("Request body contains too many items.")
-        if key not in meta:
-            raise BadRequest("Request body and URI mismatch")
-        items = requests.metadata(meta)
+        items = requests.metadata_item(body, key)
         self._write(context, snapshot_id, items, False)
         return items
 

@@ -24,7 +24,7 @@ from vistack.drivers.volumes import VolumeDriver, volume_path
 from vistack.volume.db import queries
 from vistack.volume.db.store import VolumeStore
 from vistack.volume.domain import placement
-from vistack.volume.domain.disk_jobs import fail_volume, failure_reason, undo_disk
+from vistack.volume.domain.disk_jobs import fail_snapshot, fail_volume, failure_reason, undo_disk
 from vistack.volume.domain.models import (
     AVAILABLE,
     CREATING,
@@ -100,15 +100,7 @@ class VolumeWork:
                 bus.submit(SNAPSHOT_DELETE, {"snapshot_id": snapshot_id})
             elif status == SNAP_CREATING:
                 self._remove_named(snapshot_disk_name(snapshot_id))
-                with self._store.transaction() as unit:
-                    queries.set_snapshot_status(
-                        unit,
-                        snapshot_id,
-                        [SNAP_CREATING],
-                        status=SNAP_ERROR,
-                        error_message=reason,
-                        updated_at=utcnow(),
-                    )
+                fail_snapshot(self._store, snapshot_id, SNAP_CREATING, SNAP_ERROR, reason)
 
     def _remove_named(self, name: str) -> None:
         """Remove a disk called `name` from whichever datastore has one."""
@@ -273,15 +265,7 @@ class VolumeWork:
             )
             path = disk.path
         except DriverError as exc:
-            with self._store.transaction() as unit:
-                queries.set_snapshot_status(
-                    unit,
-                    snapshot_id,
-                    [SNAP_CREATING],
-                    status=SNAP_ERROR,
-                    error_message=failure_reason(exc),
-                    updated_at=utcnow(),
-                )
+            fail_snapshot(self._store, snapshot_id, SNAP_CREATING, SNAP_ERROR, failure_reason(exc))
             LOG.warning("snapshot %s failed: %s", snapshot_id, exc)
             return
         with self._store.transaction() as unit:
@@ -307,15 +291,9 @@ class VolumeWork:
         try:
             self._delete_disk(path)
         except DriverError as exc:
-            with self._store.transaction() as unit:
-                queries.set_snapshot_status(
-                    unit,
-                    snapshot_id,
-                    [SNAP_DELETING],
-                    status=SNAP_ERROR_DELETING,
-                    error_message=failure_reason(exc),
-                    updated_at=utcnow(),
-                )
+            fail_snapshot(
+                self._store, snapshot_id, SNAP_DELETING, SNAP_ERROR_DELETING, failure_reason(exc)
+            )
             return
         with self._store.transaction() as unit:
             row = queries.snapshot(unit, snapshot_id)
