@@ -22,6 +22,10 @@ wait_for() {  # wait_for <what> <command...>
     return 1
 }
 
+# Independent readers of the config drive ISOs the cloud writes (tests/unit/test_compute_iso9660.py)
+command -v isoinfo >/dev/null 2>&1 || install genisoimage
+command -v xorriso >/dev/null 2>&1 || install xorriso
+
 # MariaDB
 command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ] || install mariadb-server
 if ! mariadb-admin ping >/dev/null 2>&1; then

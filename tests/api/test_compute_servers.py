@@ -505,8 +505,8 @@ def test_a_delete_right_after_the_port_is_made_still_removes_the_port(
     networks = work._networks
     original = networks.create_port
 
-    def create_then_delete(context: RequestContext, body: Any) -> dict[str, Any]:
-        port = original(context, body)
+    def create_then_delete(context: RequestContext, body: Any, **options: Any) -> dict[str, Any]:
+        port = original(context, body, **options)
         server_id = body["port"]["device_id"]
         assert compute_api.delete(f"/servers/{server_id}", token=member.token).status_code == 204
         return port

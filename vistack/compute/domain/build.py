@@ -268,9 +268,9 @@ class ServerWork:
         }
 
     def _plug(self, server: Server, context: RequestContext, cluster: str) -> Plugged:
-        """Make or claim each requested port, recording each id as soon as it exists, and bind
-        it to the cluster (`binding:host_id`, as Nova binds a port to its compute host): a
-        bound compute port is ACTIVE in Neutron."""
+        """Make or claim each requested port, recording each id as soon as it exists, bound to
+        the cluster in the same write (`binding:host_id`, as Nova binds a port to its compute
+        host): a bound compute port is ACTIVE in Neutron."""
         requested = server.requested_networks
         port_ids: list[str] = []
         owned: list[str] = []
@@ -283,6 +283,7 @@ class ServerWork:
                     context,
                     entry["port_id"],
                     {"port": {"device_id": server.id, "device_owner": owner}},
+                    bind_to_host=cluster,
                 )
                 port_ids.append(port["id"])
             else:
@@ -295,16 +296,11 @@ class ServerWork:
                     body["fixed_ips"] = [{"ip_address": entry["fixed_ip"]}]
                 if entry.get("security_group_ids"):
                     body["security_groups"] = entry["security_group_ids"]
-                port = self._networks.create_port(context, {"port": body})
+                port = self._networks.create_port(context, {"port": body}, bind_to_host=cluster)
                 port_ids.append(port["id"])
                 owned.append(port["id"])
             # Recorded even when a delete arrived meanwhile (its undo needs the ids); then stop.
             self._record_then_check(server.id, port_ids=list(port_ids), owned_port_ids=list(owned))
-            port = self._networks.update_port(
-                service_context(server.project_id),
-                port["id"],
-                {"port": {"binding:host_id": cluster}},
-            )
             network_name, portgroup = self._networks.portgroup_of(context, port["network_id"])
             nics.append(NicSpec(portgroup, port["mac_address"]))
             addresses.setdefault(network_name, []).extend(

@@ -15,15 +15,13 @@ file under the final name) and attaches it. `after_undo` deletes the file once t
 from __future__ import annotations
 
 import contextlib
-import io
 import logging
 from collections.abc import Iterable
 from dataclasses import replace
 
-import pycdlib
-
 from vistack.compute.db import servers as queries
 from vistack.compute.db.store import ComputeStore
+from vistack.compute.domain import iso9660
 from vistack.compute.domain.instance_facts import InstanceFactsSource
 from vistack.compute.domain.instance_metadata import config_drive_files
 from vistack.compute.domain.models import Server
@@ -42,29 +40,9 @@ ISO_KEY = "config_drive_iso"
 
 
 def build_iso(files: Iterable[tuple[str, bytes]]) -> bytes:
-    """The ISO image holding `files` ((relative path, bytes) pairs), built in memory.
-
-    Interchange level 4 keeps the ISO 9660 names as they are (lowercase, dashes, long names);
-    Rock Ridge gives Linux the same names and Joliet gives them to Windows (cloudbase-init).
-    """
-    iso = pycdlib.PyCdlib()
-    iso.new(interchange_level=4, joliet=3, rock_ridge="1.09", vol_ident=LABEL)
-    made: set[str] = set()
-    try:
-        for relative, data in files:
-            parts = relative.strip("/").split("/")
-            for depth in range(1, len(parts)):
-                directory = "/" + "/".join(parts[:depth])
-                if directory not in made:
-                    iso.add_directory(directory, rr_name=parts[depth - 1], joliet_path=directory)
-                    made.add(directory)
-            path = "/" + "/".join(parts)
-            iso.add_fp(io.BytesIO(data), len(data), path, rr_name=parts[-1], joliet_path=path)
-        out = io.BytesIO()
-        iso.write_fp(out)
-        return out.getvalue()
-    finally:
-        iso.close()
+    """The ISO image holding `files` ((relative path, bytes) pairs), built in memory with
+    Rock Ridge names for Linux and Joliet names for Windows (cloudbase-init)."""
+    return iso9660.build(files, LABEL)
 
 
 class ConfigDrives:

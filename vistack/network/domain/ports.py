@@ -331,7 +331,12 @@ class PortOps(SubnetOps):
                 raise invalid("binding:profile must be a dictionary.")
             row.binding_profile = profile
 
-    def create_port(self, context: RequestContext, body: Any) -> dict[str, Any]:
+    def create_port(
+        self, context: RequestContext, body: Any, *, bind_to_host: str | None = None
+    ) -> dict[str, Any]:
+        """`bind_to_host`: Nova's (in-process, trusted) binding of the new port to the cluster
+        that will carry its NIC, written with the port instead of by a second, administrative
+        `binding:host_id` update: one transaction and one policy pass fewer per server."""
         attrs = check_attributes(body, PORT_CREATE | {dhcp_options.ATTRIBUTE}, "port")
         if dhcp_options.ATTRIBUTE in attrs:
             dhcp_options.check_backend(self._options)
@@ -422,6 +427,8 @@ class PortOps(SubnetOps):
                         allowed_address_pairs=self._address_pairs(pairs_request, port_mac),
                         **row_values,
                     )
+                    if bind_to_host is not None:
+                        row.binding_host_id = bind_to_host
                     self._check_binding(attrs, row)
                     if asked_groups:
                         # The default group needs no check: it is the project's, and the
@@ -627,7 +634,15 @@ class PortOps(SubnetOps):
             "IpAddressGenerationFailure",
         )
 
-    def update_port(self, context: RequestContext, port_id: str, body: Any) -> dict[str, Any]:
+    def update_port(
+        self,
+        context: RequestContext,
+        port_id: str,
+        body: Any,
+        *,
+        bind_to_host: str | None = None,
+    ) -> dict[str, Any]:
+        """`bind_to_host`: as for `create_port`, Nova's binding in the same update."""
         raw = body.get("port") if isinstance(body, dict) else None
         if isinstance(raw, dict) and "network_id" in raw:
             raise invalid("Cannot update read-only attribute network_id.")
@@ -687,6 +702,8 @@ class PortOps(SubnetOps):
                             "pairs on a port.",
                             "AddressPairAndPortSecurityRequired",
                         )
+                    if bind_to_host is not None:
+                        row.binding_host_id = bind_to_host
                     self._check_binding(attrs, row)
                     groups = self._update_port_groups(unit, context, row, new_groups)
                     allocations: Sequence[IpAllocationRow] = current
