@@ -140,6 +140,31 @@ def test_pools_are_the_datastores(volume_api: VolumeApi, member: Persona) -> Non
     assert_fault(volume_api.get("/scheduler-stats/get_pools", token=member.token), 403)
 
 
+def test_capabilities_of_the_backend_and_of_each_pool(
+    volume_api: VolumeApi, member: Persona
+) -> None:
+    """What Horizon shows when an operator builds a volume type: the same vendor, backend
+    and protocol as the pools report, and the extra specs this backend reads."""
+    pools = volume_api.get("/scheduler-stats/get_pools", params={"detail": "true"}).json()
+    for pool in pools["pools"]:
+        # `#` must be sent encoded, or it starts the URL's fragment (Tempest's call drops the
+        # pool that way and gets the backend's capabilities).
+        shown = volume_api.get(f"/capabilities/{pool['name'].replace('#', '%23')}")
+        assert shown.status_code == 200, shown.text
+        capabilities = shown.json()
+        assert capabilities["pool_name"] == pool["name"].rpartition("#")[2]
+        for key in ("vendor_name", "volume_backend_name", "storage_protocol"):
+            assert capabilities[key] == pool["capabilities"][key]
+        assert capabilities["namespace"] == f"OS::Storage::Capabilities::{pool['name']}"
+        assert set(capabilities["properties"]) == {"vmware:vmdk_type", "vmware:datastore_regex"}
+    assert pools["pools"][0]["capabilities"]["multiattach"] is False
+    backend = pools["pools"][0]["name"].partition("#")[0]
+    assert volume_api.get(f"/capabilities/{backend}").json()["pool_name"] is None
+    assert_fault(volume_api.get(f"/capabilities/{backend}%23nowhere"), 404)
+    assert_fault(volume_api.get("/capabilities/elsewhere@vmware"), 404)
+    assert_fault(volume_api.get(f"/capabilities/{backend}", token=member.token), 403)
+
+
 def test_service_actions_are_checked_then_refused(volume_api: VolumeApi) -> None:
     host = volume_api.get("/os-services").json()["services"][0]["host"]
     body = {"host": host, "binary": "cinder-volume"}

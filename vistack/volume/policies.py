@@ -62,6 +62,7 @@ _ADMIN = {
     "volume_extension:hosts": "List the volume hosts and their usage.",
     "volume_extension:services:update": "Enable, disable, freeze or thaw a service.",
     "scheduler_extension:scheduler_stats:get_pools": "List the pools (datastores).",
+    "volume_extension:capabilities": "Show a backend's or a pool's capabilities.",
     "volume_extension:volume_host_attribute": "See os-vol-host-attr:host.",
 }
 _ANY = {

@@ -119,3 +119,8 @@ def list_extensions(services: Services, context: Context) -> Response:
 def get_pools(request: Request, services: Services, context: Context) -> Response:
     detail = requests.boolean("detail", request.query_params.get("detail", "false"))
     return JSONBody({"pools": services.backend.pools(context, detail=detail)})
+
+
+@router.get("/v3/capabilities/{host}")
+def show_capabilities(host: str, services: Services, context: Context) -> Response:
+    return JSONBody(services.backend.capabilities(context, host))

@@ -184,11 +184,58 @@ class BackendInfo:
                     "reserved_percentage": 0,
                     "thin_provisioning_support": True,
                     "thick_provisioning_support": True,
-                    "multiattach": True,
+                    # A VMDK is attached to one VM at a time here (multi-writer disks are
+                    # not offered), so the scheduler must not promise multiattach.
+                    "multiattach": False,
                     "timestamp": _iso(utcnow()),
                 }
             pools.append(pool)
         return pools
+
+    def capabilities(self, context: RequestContext, host: str) -> dict[str, Any]:
+        """`GET /capabilities/{host}`: what the backend (`host@vmware`) or one of its pools
+        (`host@vmware#datastore`) offers, and the volume type extra specs it understands,
+        in the form Horizon and the client show when an operator builds a volume type.
+
+        :raises NotFound: `host` names no backend or pool of this cloud.
+        """
+        self._policy.authorize("volume_extension:capabilities", context, {})
+        backend, _, pool = host.partition("#")
+        if backend != host_of(self.host):
+            raise NotFound(f"Host {host} could not be found.")
+        if pool and pool not in [
+            p["name"].partition("#")[2] for p in self.pools(context, detail=False)
+        ]:
+            raise NotFound(f"Pool {pool} could not be found on host {backend}.")
+        return {
+            "namespace": f"OS::Storage::Capabilities::{host}",
+            "vendor_name": "VMware",
+            "volume_backend_name": BACKEND,
+            "pool_name": pool or None,
+            "driver_version": "1.0.0",
+            "storage_protocol": "vmdk",
+            "display_name": "vSphere datastores",
+            "description": "Volumes are VMDKs on the vCenter's datastores, attached to VMs by "
+            "reconfiguring them.",
+            "visibility": None,
+            "replication_targets": [],
+            "properties": {name: dict(info) for name, info in EXTRA_SPECS.items()},
+        }
+
+
+#: The volume type extra specs this backend reads (`vistack.volume.domain.types`).
+EXTRA_SPECS: dict[str, dict[str, str]] = {
+    "vmware:vmdk_type": {
+        "title": "VMDK type",
+        "description": "The disk's allocation: thin (default), thick or eagerZeroedThick.",
+        "type": "string",
+    },
+    "vmware:datastore_regex": {
+        "title": "Datastore regex",
+        "description": "Only datastores whose name matches this regular expression.",
+        "type": "string",
+    },
+}
 
 
 def _on(service_host: str, host: str) -> bool:
