@@ -126,6 +126,16 @@ def prepare(api: Api, workdir: Path) -> tuple[str, str]:
     return image["id"], network["network"]["id"]
 
 
+#: How far each poll's `changes-since` reaches back before the previous poll, seconds.
+OVERLAP = 0.5
+
+
+def _stamp(epoch: float) -> str:
+    """`changes-since`'s value for an epoch time: ISO 8601, UTC, milliseconds."""
+    whole = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(epoch))
+    return f"{whole}.{int(epoch % 1 * 1000):03d}Z"
+
+
 class Watcher:
     """Every in-flight server's status from one list request every 10 ms (`changes-since`:
     deleted servers included), as an efficient client waits: per-server polling by 16 workers
@@ -133,7 +143,7 @@ class Watcher:
 
     def __init__(self, api: Api) -> None:
         self._api = api
-        self._since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 2))
+        self._since = _stamp(time.time() - 2)
         self._statuses: dict[str, str] = {}
         self._faults: dict[str, Any] = {}
         self._launched: dict[str, str] = {}
@@ -144,12 +154,14 @@ class Watcher:
 
     def _run(self) -> None:
         while not self._stopped.is_set():
-            # What changed since a second before the previous poll: the windows overlap, so
-            # no change is missed, and the list stays as short as the servers in flight.
+            # What changed since OVERLAP seconds before the previous poll (with milliseconds,
+            # which Nova's ISO 8601 filter takes): the windows overlap by more than a write
+            # transaction lasts, so no change is missed, and each answer holds only the few
+            # servers that changed lately, not every one of the last second or two.
             asked = time.time()
             path = f"/compute/v2.1/servers/detail?changes-since={self._since}"
             status, body = self._api.call("GET", path)
-            self._since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(asked - 1))
+            self._since = _stamp(asked - OVERLAP)
             if status == 200:
                 with self._changed:
                     for server in body["servers"]:
