@@ -34,13 +34,13 @@ def read_back(data: bytes) -> tuple[dict[str, bytes], dict[str, bytes], dict[str
         for root, directories, names in iso.walk(rr_path="/"):
             for name in directories:
                 path = f"{root.rstrip('/')}/{name}"
-                modes[path] = iso.get_record(rr_path=path).rock_ridge.get_file_mode()
+                modes[path] = _mode(iso, path)
             for name in names:
                 path = f"{root.rstrip('/')}/{name}"
                 out = io.BytesIO()
                 iso.get_file_from_iso_fp(out, rr_path=path)
                 by_rr[path.lstrip("/")] = out.getvalue()
-                modes[path] = iso.get_record(rr_path=path).rock_ridge.get_file_mode()
+                modes[path] = _mode(iso, path)
         by_joliet: dict[str, bytes] = {}
         for root, _, names in iso.walk(joliet_path="/"):
             for name in names:
@@ -52,6 +52,13 @@ def read_back(data: bytes) -> tuple[dict[str, bytes], dict[str, bytes], dict[str
         return by_rr, by_joliet, modes
     finally:
         iso.close()
+
+
+def _mode(iso: pycdlib.PyCdlib, rr_path: str) -> int:
+    record = iso.get_record(rr_path=rr_path)
+    rock_ridge = getattr(record, "rock_ridge", None)
+    assert rock_ridge is not None, rr_path
+    return int(rock_ridge.get_file_mode())
 
 
 def test_both_trees_hold_every_file_with_its_bytes() -> None:
