@@ -35,6 +35,7 @@ bench: setup vcsim
 	$(BIN)/python bench/image.py
 	$(BIN)/python bench/network.py
 	$(BIN)/python bench/compute.py
+	$(BIN)/python bench/volume.py
 
 tempest: setup
 	$(BIN)/python tools/tempest/run_tempest.py

@@ -191,6 +191,8 @@ def build_cloud(
         # Nova attaches volumes and boots from them through Cinder's port, and its pre-2.36
         # os-volumes / os-snapshots proxies call Cinder's own services.
         compute.connect_block_storage(volume.nova_port, volume.volumes, volume.snapshots)
+        # Cinder's attachments API checks the servers it is told of with Nova.
+        volume.attachment_api.connect_servers(compute.servers.get)
         if runtime is not None:
             # Servers follow vCenter's VM changes as the inventory's watch reports them.
             compute.servers.follow_vcenter(InventoryVMObserver(runtime.vcenters[0].inventory))

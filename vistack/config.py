@@ -281,6 +281,8 @@ class VolumeSettings:
 
     #: The volume type a create without `volume_type` gets (made at first start).
     default_volume_type: str = "__DEFAULT__"
+    #: The group type `GET /group_types/default` answers (Cinder's option; empty: none).
+    default_group_type: str = ""
     #: The one availability zone volumes are offered in (Cinder's `storage_availability_zone`).
     default_availability_zone: str = "nova"
     #: Datastores volumes may be placed on; empty: every datastore of the vCenter.
@@ -292,6 +294,13 @@ class VolumeSettings:
     quota_per_volume_gigabytes: int = -1
     quota_backups: int = 10
     quota_backup_gigabytes: int = 1000
+    #: Where backups are kept until there is an object store (Cinder's file-based backup
+    #: driver): chunk files under `<dir>/<container>/<backup id>/`; empty means
+    #: `<data_dir>/volume-backups`.
+    backup_dir: str = ""
+    #: Backups are cut in chunks of this many MiB, each with its SHA-256; an incremental
+    #: backup stores only the chunks that changed since its parent.
+    backup_chunk_mb: int = 32
     quota_groups: int = 10
 
 
@@ -340,6 +349,11 @@ class Settings:
     def image_staging_path(self) -> Path:
         staging = self.image.staging_dir
         return Path(staging).resolve() if staging else self.data_path / "image-staging"
+
+    @property
+    def volume_backup_path(self) -> Path:
+        backups = self.volume.backup_dir
+        return Path(backups).resolve() if backups else self.data_path / "volume-backups"
 
     @property
     def policy_path(self) -> Path:

@@ -20,7 +20,7 @@ def test_version_discovery(volume_api: VolumeApi) -> None:
     assert root.status_code == 300
     (version,) = root.json()["versions"]
     assert (version["id"], version["status"]) == ("v3.0", "CURRENT")
-    assert (version["min_version"], version["version"]) == ("3.0", "3.0")
+    assert (version["min_version"], version["version"]) == ("3.0", "3.70")
     assert {"rel": "self", "href": "http://vistack.test/volume/v3/"} in version["links"]
     v3 = volume_api.client.get("/volume/v3/")
     assert v3.status_code == 200 and v3.json()["versions"][0]["id"] == "v3.0"
@@ -28,13 +28,13 @@ def test_version_discovery(volume_api: VolumeApi) -> None:
 
 def test_microversion_header(volume_api: VolumeApi, member: Persona) -> None:
     headers = {"X-Auth-Token": member.token}
-    for asked in ("volume 3.0", "volume latest"):
+    for asked, answered in (("volume 3.0", "volume 3.0"), ("volume latest", "volume 3.70")):
         ok = volume_api.client.get(
             "/volume/v3/types", headers={**headers, "OpenStack-API-Version": asked}
         )
-        assert ok.status_code == 200 and ok.headers["OpenStack-API-Version"] == "volume 3.0"
+        assert ok.status_code == 200 and ok.headers["OpenStack-API-Version"] == answered
     too_new = volume_api.client.get(
-        "/volume/v3/types", headers={**headers, "OpenStack-API-Version": "volume 3.70"}
+        "/volume/v3/types", headers={**headers, "OpenStack-API-Version": "volume 3.71"}
     )
     assert too_new.status_code == 406
     assert list(too_new.json()) == ["notAcceptable"]

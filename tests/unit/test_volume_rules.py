@@ -40,13 +40,14 @@ def test_create_request_parsing() -> None:
     assert (parsed.size, parsed.name) == (3, "n")
     from_volume = requests.create_volume({"volume": {"source_volid": "v"}})
     assert from_volume.size is None and from_volume.source_volid == "v"
+    assert requests.create_volume({"volume": {"size": 1, "group_id": "g"}}).group_id == "g"
     for body in (
         {"volume": {"size": 1.5}},
         {"volume": {"size": -1}},
         {"volume": {"size": 1, "imageRef": "i", "snapshot_id": "s"}},
         {"volume": {"size": 1, "multiattach": "perhaps"}},
         {"volume": {"size": 1, "volume_type": 7}},
-        {"volume": {"size": 1, "group_id": "g"}},
+        {"volume": {"size": 1, "group_id": 7}},
         {"volume": {"imageRef": "i"}},
         "volume",
     ):

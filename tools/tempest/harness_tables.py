@@ -159,16 +159,19 @@ VOLUME_OPTIONS: dict[str, str] = {
     "vendor_name": "VMware",
     "disk_format": "vmdk",  # upload-to-image makes a VMDK
     "backend_names": "vsphere",
+    # The disk names unmanaged volumes and snapshots keep (vistack/volume/domain/manage*.py).
+    "manage_volume_ref": "source-name,volume-%s",
+    "manage_snapshot_ref": "source-name,snapshot-%s",
 }
 VOLUME_FEATURES: dict[str, str] = {
     "multi_backend": "false",
-    "backup": "false",  # backups are not built yet (issue 7)
+    "backup": "true",  # to the file store (docs/volume.md, Backups)
     "snapshot": "true",
     "clone": "true",
-    "manage_snapshot": "false",
-    "manage_volume": "false",
+    "manage_snapshot": "true",
+    "manage_volume": "true",
     "replication": "false",
-    "extend_attached_volume": "false",
+    "extend_attached_volume": "true",  # 3.42
     "extend_attached_encrypted_volume": "false",
     "extend_volume_with_snapshot": "true",
     "enable_volume_image_dep_tests": "false",

@@ -118,6 +118,9 @@ func (g *soapGuard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			refreshInventory()
 		case call.Name == "CreateVirtualDisk_Task" && call.This.Type == "VirtualDiskManager":
 			recordCreatedDisk(body, buf.body.Bytes())
+		case (call.Name == "MoveVirtualDisk_Task" || call.Name == "CopyVirtualDisk_Task") &&
+			call.This.Type == "VirtualDiskManager":
+			renameCopiedExtent(body, buf.body.Bytes())
 		}
 	}
 }

@@ -13,6 +13,7 @@ from vistack.drivers.models import (
     AttachedDisk,
     ClusterInfo,
     ConsoleTicket,
+    DiskIo,
     ImageFile,
     NicInfo,
     NicSpec,
@@ -125,8 +126,9 @@ class ComputeDriver(Protocol):
         """
         ...
 
-    def attach_disk(self, instance_uuid: str, path: str) -> AttachedDisk:
-        """Attach an existing disk (a volume) by datastore path.
+    def attach_disk(self, instance_uuid: str, path: str, io: DiskIo | None = None) -> AttachedDisk:
+        """Attach an existing disk (a volume) by datastore path, with `io` (the volume type's
+        QoS: IOPS limit and shares) as the disk's IO allocation when given.
 
         :raises NotFoundError: no such VM or disk file.
         :raises AlreadyExistsError: the disk is attached to this VM already.

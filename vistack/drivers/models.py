@@ -78,6 +78,8 @@ class DiskSpec:
     path: str | None = None
     provisioning: Provisioning = Provisioning.THIN
     root: bool = False
+    #: An existing disk's IO allocation on the VM (its volume type's front-end QoS).
+    io: DiskIo | None = None
 
 
 @dataclass(frozen=True)
@@ -152,11 +154,24 @@ class VMSpec:
 
 
 @dataclass(frozen=True)
+class DiskIo:
+    """What a volume type's front-end QoS asks of one attached disk: vSphere's
+    `StorageIOAllocationInfo` (an IOPS limit, and shares as `low`/`normal`/`high` or `custom`
+    with a number). None everywhere is vSphere's default (unlimited, normal shares)."""
+
+    iops_limit: int | None = None
+    shares_level: str | None = None
+    shares: int | None = None
+
+
+@dataclass(frozen=True)
 class AttachedDisk:
-    """A disk as a VM sees it: `path` is the datastore path, e.g. `[ds1] volumes/v1.vmdk`."""
+    """A disk as a VM sees it: `path` is the datastore path, e.g. `[ds1] volumes/v1.vmdk`.
+    `io` is the disk's IO allocation when it has a limit or shares other than the default."""
 
     path: str
     capacity_gb: int
+    io: DiskIo | None = None
 
 
 #: The virtual NIC adapter types a port may be plugged in as (vSphere device classes).

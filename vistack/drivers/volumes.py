@@ -7,6 +7,7 @@ volume id), so a disk's path is derivable and stable. Attaching is a compute ope
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from typing import Protocol
 
 from vistack.drivers.models import DatastoreInfo, DiskInfo, Provisioning
@@ -87,5 +88,51 @@ class VolumeDriver(Protocol):
         """Whether a disk file exists at `path`.
 
         :raises TransientError: the backend is unreachable.
+        """
+        ...
+
+    def key_providers(self) -> list[str]:
+        """The key providers (KMS clusters) vCenter has for VM encryption, by cluster id;
+        empty when it has none, or no CryptoManager at all (vcsim), so encrypted volumes
+        cannot be made.
+
+        :raises TransientError: the backend is unreachable.
+        """
+        ...
+
+    def read_disk(self, path: str) -> Iterator[bytes]:
+        """The data of the disk at `path` (its `-flat.vmdk` extent) from its first byte, in
+        pieces of any size (what backups chunk and uploads to images stream). Errors are raised
+        by this call, before the first piece.
+
+        The data may be shorter than the disk's capacity: a datastore that keeps only the bytes
+        written (vcsim) has nothing past them, and the disk reads as zeros there.
+
+        :raises NotFoundError: no disk, or no data extent, at `path`.
+        """
+        ...
+
+    # -- the data path: revert to snapshot (upload to image reads with `read_disk`) ----------
+
+    def replace_disk(self, source: str, path: str, provisioning: Provisioning) -> DiskInfo:
+        """Make the disk at `path` a copy of the disk `source` (revert a volume to its
+        snapshot). The copy is made under a temporary name first and moved over `path` only
+        once complete, so a failure leaves `path` as it was and no temporary disk behind.
+
+        :raises NotFoundError: no disk at `source` or at `path`.
+        :raises InvalidStateError: a VM has `path` attached.
+        :raises NoCapacityError: the datastore has no room for the copy.
+        """
+        ...
+
+    def write_disk(self, path: str, data: Iterable[bytes], size: int) -> None:
+        """Replace the data of the detached disk at `path` with the `size` bytes `data`
+        yields (a restore). The extent never gets shorter: past `size` it is zeroed up to its
+        old length, so the disk keeps its capacity. The bytes go to a temporary file moved
+        over the extent once complete: a failed write leaves the old data and no other file.
+
+        :raises NotFoundError: no disk at `path`.
+        :raises InvalidStateError: `data` did not yield `size` bytes, or a VM has the disk.
+        :raises NoCapacityError: the datastore has no room.
         """
         ...

@@ -18,7 +18,14 @@ import vistack.network.db.l3_tables
 import vistack.network.db.metering_tables
 import vistack.network.db.sharing_tables
 import vistack.network.db.tables
-import vistack.volume.db.tables  # noqa: F401
+import vistack.volume.db.backup_tables
+import vistack.volume.db.default_type_tables
+import vistack.volume.db.group_tables
+import vistack.volume.db.message_tables
+import vistack.volume.db.qos_tables
+import vistack.volume.db.quota_class_tables
+import vistack.volume.db.tables
+import vistack.volume.db.transfer_tables  # noqa: F401
 from vistack.common.db import Base
 
 target_metadata = Base.metadata

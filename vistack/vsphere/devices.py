@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from vistack.drivers.errors import InvalidStateError, NoCapacityError
-from vistack.drivers.models import NIC_ADAPTERS, AttachedDisk, NicInfo, Provisioning
+from vistack.drivers.models import NIC_ADAPTERS, AttachedDisk, DiskIo, NicInfo, Provisioning
 from vistack.vsphere.vmomi import vim
 
 KB_PER_GB = 1024 * 1024
@@ -56,8 +56,9 @@ def new_disk(key: int, controller: int, unit: int, size_gb: int, provisioning: P
     return DeviceSpec(operation=Operation.add, fileOperation=FileOperation.create, device=disk)
 
 
-def existing_disk(key: int, controller: int, unit: int, path: str) -> Any:
-    """Attach the disk file at `path` (no file operation: the file is kept as it is).
+def existing_disk(key: int, controller: int, unit: int, path: str, io: DiskIo | None = None) -> Any:
+    """Attach the disk file at `path` (no file operation: the file is kept as it is), with
+    `io` as its `storageIOAllocation` when given (a volume type's front-end QoS).
 
     The capacity is left to vSphere to read from the descriptor; vcsim stores none.
     """
@@ -68,7 +69,41 @@ def existing_disk(key: int, controller: int, unit: int, path: str) -> Any:
         capacityInKB=0,
         backing=_backing(path, Provisioning.THIN),
     )
+    if io is not None:
+        disk.storageIOAllocation = io_allocation(io)
     return DeviceSpec(operation=Operation.add, device=disk)
+
+
+def io_allocation(io: DiskIo) -> Any:
+    """vSphere's `StorageIOAllocationInfo` for `io`: `limit` in IOPS (-1: unlimited) and
+    `shares` (a level, or `custom` with a number)."""
+    info = vim.StorageResourceManager.IOAllocationInfo(
+        limit=io.iops_limit if io.iops_limit is not None else -1
+    )
+    if io.shares_level is not None:
+        info.shares = vim.SharesInfo(
+            level=io.shares_level, shares=io.shares if io.shares is not None else 0
+        )
+    return info
+
+
+def disk_io(disk: Any) -> DiskIo | None:
+    """The disk's IO allocation, None when it is vSphere's default (no limit, normal or no
+    shares)."""
+    info = getattr(disk, "storageIOAllocation", None)
+    if info is None:
+        return None
+    limit = getattr(info, "limit", None)
+    shares = getattr(info, "shares", None)
+    level = str(shares.level) if shares is not None and shares.level else None
+    iops = int(limit) if limit is not None and int(limit) >= 0 else None
+    if iops is None and level in (None, "normal"):
+        return None
+    return DiskIo(
+        iops_limit=iops,
+        shares_level=level,
+        shares=int(shares.shares) if level == "custom" and shares is not None else None,
+    )
 
 
 def grow(disk: Any, size_gb: int) -> Any:
@@ -154,7 +189,7 @@ def disk_gb(disk: Any) -> int:
 
 
 def attached(disk: Any) -> AttachedDisk:
-    return AttachedDisk(disk_path(disk), disk_gb(disk))
+    return AttachedDisk(disk_path(disk), disk_gb(disk), disk_io(disk))
 
 
 def nic_adapter(nic: Any) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from vistack.drivers.errors import (
@@ -24,7 +25,10 @@ from vistack.drivers.errors import (
 from vistack.drivers.models import DatastoreInfo, DiskInfo, Provisioning
 from vistack.drivers.paths import datastore_path, split_datastore_path
 from vistack.drivers.volumes import VOLUME_FOLDER, volume_path
+from vistack.vsphere import transport
 from vistack.vsphere.devices import KB_PER_GB
+from vistack.vsphere.disk_data import DiskReader
+from vistack.vsphere.disk_writes import DiskWriter
 from vistack.vsphere.lookup import Lookup
 from vistack.vsphere.properties import retrieve, retrieve_one
 from vistack.vsphere.session import Client, VCenterSession
@@ -41,6 +45,11 @@ DISK_TYPES = {
 }
 
 
+#: Timeouts of the datastore HTTP reads of `read_disk` (a read may wait on a busy datastore).
+HTTP_CONNECT_TIMEOUT = 10.0
+HTTP_READ_TIMEOUT = 300.0
+
+
 class VSphereVolumes:
     """`VolumeDriver` on a `VCenterSession`."""
 
@@ -52,6 +61,17 @@ class VSphereVolumes:
         self._timeout = task_timeout
         self._folders: set[tuple[int, str]] = set()
         self._folders_lock = threading.Lock()
+        self._reader = DiskReader(
+            session,
+            lookup,
+            transport.connection_factory(session.endpoint, HTTP_CONNECT_TIMEOUT, HTTP_READ_TIMEOUT),
+        )
+        self._writer = DiskWriter(
+            session,
+            lookup,
+            transport.connection_factory(session.endpoint, HTTP_CONNECT_TIMEOUT, HTTP_READ_TIMEOUT),
+            task_timeout=task_timeout,
+        )
 
     def list_datastores(self) -> list[DatastoreInfo]:
         def run(client: Client) -> list[DatastoreInfo]:
@@ -243,6 +263,61 @@ class VSphereVolumes:
             return bool(self.search(client, datastore, folder, [name], disks=False))
 
         return self._session.call(run)
+
+    def key_providers(self) -> list[str]:
+        """The KMS clusters of `CryptoManagerKmip.kmipServers`. A vCenter without VM
+        encryption has no `cryptoManager` in its content; vcsim names one but serves no such
+        object (its read fails as not found or not implemented), which is "no KMS" too."""
+
+        def run(client: Client) -> list[str]:
+            manager = getattr(client.content, "cryptoManager", None)
+            if manager is None or not isinstance(manager, vim.encryption.CryptoManagerKmip):
+                return []
+            try:
+                props = retrieve_one(client, manager, ["kmipServers"])
+            except (vmodl.fault.MethodNotFound, vmodl.fault.NotSupported, vim.fault.NoPermission):
+                return []
+            clusters = (props.get("kmipServers") if props is not None else None) or ()
+            return [str(c.clusterId.id) for c in clusters if getattr(c, "clusterId", None)]
+
+        return self._session.call(run)
+
+    # -- the data path --------------------------------------------------------------------------
+
+    def read_disk(self, path: str) -> Iterator[bytes]:
+        return self._reader.read(path)
+
+    def write_disk(self, path: str, data: Iterable[bytes], size: int) -> None:
+        self._writer.write(path, data, size)
+
+    def replace_disk(self, source: str, path: str, provisioning: Provisioning) -> DiskInfo:
+        """Copy `source` to `<path>-replace.vmdk`, then `MoveVirtualDisk_Task` it over `path`
+        (force): the disk under `path` changes in one step, never half-copied."""
+        temporary = path.removesuffix(".vmdk") + "-replace.vmdk"
+        datastore, relative = split_datastore_path(path)
+        folder, _, name = relative.rpartition("/")
+
+        def run(client: Client) -> None:
+            datacenter = self._lookup.datacenter(client)
+            if not self.search(client, datastore, folder, [name], disks=False):
+                raise NotFoundError(f"no disk at {path}")
+            self._remove_partial(client, datacenter, temporary)  # an earlier attempt's
+            try:
+                self._copy(client, datacenter, source, temporary, provisioning)
+                task = client.content.virtualDiskManager.MoveVirtualDisk_Task(
+                    sourceName=temporary,
+                    sourceDatacenter=datacenter,
+                    destName=path,
+                    destDatacenter=datacenter,
+                    force=True,
+                )
+                wait_for_task(client, task, self._timeout)
+            except BaseException:
+                self._remove_partial(client, datacenter, temporary)
+                raise
+
+        self._session.call(run, idempotent=False)
+        return DiskInfo(path, datastore, 0, provisioning)
 
     # -- shared with the image driver ---------------------------------------------------------
 

@@ -25,8 +25,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from vistack.common.context import RequestContext
@@ -44,7 +44,7 @@ from vistack.compute.domain.volume_link import VolumeLink
 from vistack.compute.domain.volume_port import VolumeFacts
 from vistack.drivers.bundle import Drivers
 from vistack.drivers.errors import AlreadyExistsError, DriverError, NotFoundError
-from vistack.drivers.models import DiskSpec
+from vistack.drivers.models import DiskIo, DiskSpec
 from vistack.drivers.paths import split_datastore_path
 
 LOG = logging.getLogger(__name__)
@@ -59,14 +59,16 @@ class BootDisks:
 
     root: str | None
     others: tuple[str, ...]
+    #: Disk path → its volume type's QoS on the VM (absent: vSphere's defaults).
+    io: Mapping[str, DiskIo | None] = field(default_factory=dict)
 
     @property
     def root_datastore(self) -> str | None:
         return split_datastore_path(self.root)[0] if self.root else None
 
     def specs(self) -> tuple[DiskSpec, ...]:
-        disks = [DiskSpec(path=self.root, root=True)] if self.root else []
-        return (*disks, *(DiskSpec(path=p) for p in self.others))
+        root = [DiskSpec(path=self.root, root=True, io=self.io.get(self.root))] if self.root else []
+        return (*root, *(DiskSpec(path=p, io=self.io.get(p)) for p in self.others))
 
 
 class ServerVolumes:
@@ -123,7 +125,7 @@ class ServerVolumes:
                 root = path
             else:
                 others.append(path)
-        return BootDisks(root, tuple(others))
+        return BootDisks(root, tuple(others), self._io(server.id))
 
     def complete(self, server_id: str) -> None:
         """The VM has the disks: complete each attachment with its device name (the root
@@ -205,12 +207,14 @@ class ServerVolumes:
                 self._drivers.compute.detach_disk(server_id, device.path)
 
     def attach_disks(self, server_id: str) -> None:
-        """Put the volumes' disks on the server's new VM (unshelve, rebuild), root first."""
+        """Put the volumes' disks on the server's new VM (unshelve, rebuild), root first,
+        each with its volume type's QoS as Cinder reports it for the attachment."""
+        io = self._io(server_id)
         for device in self.devices(server_id):
             if device.path is None or device.attachment_id is None:
                 continue
             with contextlib.suppress(AlreadyExistsError):
-                self._drivers.compute.attach_disk(server_id, device.path)
+                self._drivers.compute.attach_disk(server_id, device.path, io.get(device.path))
 
     # ------------------------------------------------------------------ rebuild (2.93)
 
@@ -259,7 +263,14 @@ class ServerVolumes:
                 root = device.path
             else:
                 others.append(device.path)
-        return BootDisks(root, tuple(others))
+        return BootDisks(root, tuple(others), self._io(server_id))
+
+    def _io(self, server_id: str) -> dict[str, DiskIo | None]:
+        """Each attached volume's QoS on the VM, by disk path, as Cinder reports it."""
+        port = self._link.port
+        if port is None:
+            return {}
+        return {a.path: a.io for a in port.attachments_of(server_id)}
 
     def _set(self, bdm_uuid: str, **values: Any) -> None:
         with self._store.transaction() as unit:

@@ -388,7 +388,7 @@ class VolumeAttachService:
             on_vm = server.vm_state != states.SHELVED_OFFLOADED
             if on_vm:
                 assert self._drivers is not None
-                self._drivers.compute.attach_disk(server.id, attachment.path)
+                self._drivers.compute.attach_disk(server.id, attachment.path, attachment.io)
             try:
                 port.complete_attach(attachment.id, device)
             except BaseException:

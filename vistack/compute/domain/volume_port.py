@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from vistack.common.context import RequestContext
+from vistack.drivers.models import DiskIo
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,8 @@ class AttachmentFacts:
     path: str
     #: The guest device name Nova chose (`/dev/sdb`), None until the attach completes.
     device: str | None = None
+    #: The volume type's front-end QoS for the disk on the VM (None: vSphere's defaults).
+    io: DiskIo | None = None
 
 
 class VolumePort(Protocol):

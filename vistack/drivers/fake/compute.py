@@ -30,6 +30,7 @@ from vistack.drivers.models import (
     AttachedDisk,
     ClusterInfo,
     ConsoleTicket,
+    DiskIo,
     ImageFile,
     NicInfo,
     NicSpec,
@@ -112,6 +113,7 @@ class FakeCompute:
             for extra in spec.disks:
                 if extra.path is not None:
                     state.disks[extra.path].vm = vm.instance_uuid
+                    state.disks[extra.path].io = extra.io
                     vm.disks.append(extra.path)
             for iso in spec.isos:
                 relative = f"{spec.name}/{iso.name}"
@@ -189,7 +191,7 @@ class FakeCompute:
                 raise NotFoundError(f"VM {instance_uuid} has no NIC with MAC {mac}")
             vm.nics = kept
 
-    def attach_disk(self, instance_uuid: str, path: str) -> AttachedDisk:
+    def attach_disk(self, instance_uuid: str, path: str, io: DiskIo | None = None) -> AttachedDisk:
         state = self._state
         with state.operation("attach_disk"):
             vm = state.vm(instance_uuid)
@@ -199,8 +201,9 @@ class FakeCompute:
             if path in vm.disks:
                 raise AlreadyExistsError(f"{path} is attached to VM {instance_uuid} already")
             disk.vm = instance_uuid
+            disk.io = io
             vm.disks.append(path)
-            return AttachedDisk(path, disk.capacity_gb)
+            return AttachedDisk(path, disk.capacity_gb, io)
 
     def detach_disk(self, instance_uuid: str, path: str) -> None:
         state = self._state
@@ -210,6 +213,7 @@ class FakeCompute:
                 raise NotFoundError(f"{path} is not attached to VM {instance_uuid}")
             vm.disks.remove(path)
             state.disks[path].vm = None
+            state.disks[path].io = None
 
     def grow_disk(self, instance_uuid: str, path: str, size_gb: int) -> AttachedDisk:
         state = self._state

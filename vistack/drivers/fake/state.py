@@ -16,7 +16,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from vistack.drivers.errors import DriverError, NotFoundError
-from vistack.drivers.models import NicInfo, PowerState, Provisioning, Topology, VMTuning
+from vistack.drivers.models import (
+    DiskIo,
+    NicInfo,
+    PowerState,
+    Provisioning,
+    Topology,
+    VMTuning,
+)
 from vistack.drivers.vm_rules import VmGroupRule
 
 
@@ -52,6 +59,10 @@ class FakeDisk:
     capacity_gb: int
     provisioning: Provisioning
     vm: str | None = None
+    #: The bytes written to its data extent (a backup reads them, a restore writes them).
+    data: bytes = b""
+    #: The IO allocation (QoS) the VM it is attached to gives it.
+    io: DiskIo | None = None
 
 
 #: vSphere numbers a VM's NICs from this device key up; the fake does the same.
@@ -174,6 +185,8 @@ class FakeState:
             self.files: dict[tuple[str, str], FakeFile] = {}
             #: (cluster, rule name) → its DRS VM-VM rule (what `configurationEx.rule` holds).
             self.vm_rules: dict[tuple[str, str], VmGroupRule] = {}
+            #: The key providers (KMS clusters) vCenter has; none by default, as vcsim.
+            self.key_providers: list[str] = []
 
     def topology(self) -> Topology:
         with self.lock:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+
 from vistack.drivers.errors import (
     AlreadyExistsError,
     InvalidStateError,
@@ -12,6 +14,9 @@ from vistack.drivers.fake.state import FakeDisk, FakeState
 from vistack.drivers.models import DatastoreInfo, DiskInfo, Provisioning
 from vistack.drivers.paths import split_datastore_path
 from vistack.drivers.volumes import VOLUME_FOLDER, volume_path
+
+#: The pieces `read_disk` yields (any size would do; the backup service re-chunks).
+READ_PIECE = 1 << 20
 
 
 class FakeVolumes:
@@ -59,7 +64,7 @@ class FakeVolumes:
                 state.datastore_used_gb(datastore)
             ):
                 raise NoCapacityError(f"datastore {datastore} has no room for {path}")
-            disk = FakeDisk(path, datastore, size_gb, provisioning)
+            disk = FakeDisk(path, datastore, size_gb, provisioning, data=self._source_data(source))
             state.disks[path] = disk
             return _info(disk)
 
@@ -92,6 +97,51 @@ class FakeVolumes:
         with self._state.operation("disk_exists"):
             split_datastore_path(path)
             return path in self._state.disks
+
+    def key_providers(self) -> list[str]:
+        with self._state.operation("key_providers"):
+            return list(self._state.key_providers)
+
+    def read_disk(self, path: str) -> Iterator[bytes]:
+        """The bytes written to the disk (`write_disk`, or copied from its source); a disk
+        never written stores none, and all of it reads as zeros."""
+        with self._state.operation("read_disk"):
+            data = self._disk(path).data
+        return (data[i : i + READ_PIECE] for i in range(0, len(data), READ_PIECE))
+
+    def replace_disk(self, source: str, path: str, provisioning: Provisioning) -> DiskInfo:
+        state = self._state
+        with state.operation("replace_disk"):
+            disk = self._disk(path)
+            size_gb = self._source_size(source)
+            if disk.vm is not None:
+                raise InvalidStateError(f"{path} is attached to VM {disk.vm}")
+            free = state.datastores[disk.datastore].capacity_gb - state.datastore_used_gb(
+                disk.datastore
+            )
+            if size_gb > free:  # the copy exists next to the old disk until it replaces it
+                raise NoCapacityError(f"datastore {disk.datastore} has no room for {source}")
+            disk.capacity_gb, disk.provisioning = size_gb, provisioning
+            disk.data = self._source_data(source)
+            return _info(disk)
+
+    def write_disk(self, path: str, data: Iterable[bytes], size: int) -> None:
+        # The bytes are gathered before the disk changes, as the vSphere driver writes a
+        # temporary file first: a failing source leaves the old data.
+        received = b"".join(data)
+        if len(received) != size:
+            raise InvalidStateError(f"{len(received)} bytes came for {path}, not {size}")
+        with self._state.operation("write_disk"):
+            disk = self._disk(path)
+            if disk.vm is not None:
+                raise InvalidStateError(f"{path} is attached to VM {disk.vm}")
+            disk.data = received + bytes(max(0, len(disk.data) - size))
+
+    def _source_data(self, source: str) -> bytes:
+        if source in self._state.disks:
+            return self._state.disks[source].data
+        file = self._state.files.get(split_datastore_path(source))
+        return file.data if file is not None else b""
 
     def _source_size(self, source: str) -> int:
         """A disk's capacity, or an uploaded image file's size rounded up to whole GB."""

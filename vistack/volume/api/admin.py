@@ -9,15 +9,18 @@ from fastapi import APIRouter, Body, Request, Response
 
 from vistack.common.web import JSONBody
 from vistack.volume.api.deps import Context, Services
-from vistack.volume.domain import requests
+from vistack.volume.api.service_admin import versioned_action, versioned_service
+from vistack.volume.api.views import version_of
+from vistack.volume.domain import pool_filters, requests
 
 router = APIRouter()
 JsonBody = Annotated[Any, Body()]
 
 
 @router.get("/v3/limits")
-def show_limits(services: Services, context: Context) -> Response:
-    absolute = services.quotas.absolute_limits(context)
+def show_limits(request: Request, services: Services, context: Context) -> Response:
+    named = request.query_params.get("project_id") if version_of(request) >= (3, 39) else None
+    absolute = services.quotas.absolute_limits(context, named or None)
     return JSONBody({"limits": {"rate": [], "absolute": absolute}})
 
 
@@ -59,7 +62,7 @@ def list_services(request: Request, services: Services, context: Context) -> Res
     found = services.backend.services(
         context, binary=params.get("binary") or None, host=params.get("host") or None
     )
-    return JSONBody({"services": found})
+    return JSONBody({"services": [versioned_service(request, s) for s in found]})
 
 
 @router.get("/v3/os-hosts")
@@ -73,7 +76,12 @@ def show_host(host: str, services: Services, context: Context) -> Response:
 
 
 @router.put("/v3/os-services/{action}")
-def service_action(action: str, body: JsonBody, services: Services, context: Context) -> Response:
+def service_action(
+    request: Request, action: str, body: JsonBody, services: Services, context: Context
+) -> Response:
+    answered = versioned_action(request, action, body, services, context)
+    if answered is not None:
+        return answered
     services.backend.service_action(context, action, body)
     return Response(status_code=200)  # not reached: the action is refused (see the domain)
 
@@ -84,6 +92,7 @@ EXTENSIONS = (
     ("os-availability-zone", "AvailabilityZones", "Describe availability zones."),
     ("os-extended-snapshot-attributes", "ExtendedSnapshotAttributes", "Snapshot progress."),
     ("os-hosts", "Hosts", "Admin-only host administration (usage per host)."),
+    ("os-quota-class-sets", "QuotaClasses", "Quota classes management support."),
     ("os-quota-sets", "Quotas", "Quota management support."),
     ("os-services", "Services", "Services support."),
     ("os-types-extra-specs", "TypesExtraSpecs", "Type extra specs support."),
@@ -118,7 +127,13 @@ def list_extensions(services: Services, context: Context) -> Response:
 @router.get("/v3/scheduler-stats/get_pools")
 def get_pools(request: Request, services: Services, context: Context) -> Response:
     detail = requests.boolean("detail", request.query_params.get("detail", "false"))
-    return JSONBody({"pools": services.backend.pools(context, detail=detail)})
+    pools = pool_filters.select(
+        services.backend.pools(context, detail=detail),
+        dict(request.query_params),
+        version_of(request),
+        lambda ref: services.types.show(context, ref).extra_specs,
+    )
+    return JSONBody({"pools": pools})
 
 
 @router.get("/v3/capabilities/{host}")

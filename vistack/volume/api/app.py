@@ -6,13 +6,58 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp
 
 from vistack.common.web import Authenticator, install_error_handlers
-from vistack.volume.api import admin, snapshots, types, versions, volume_actions, volumes
+from vistack.volume.api import (
+    admin,
+    attachments,
+    backups,
+    default_types,
+    encryption,
+    group_snapshots,
+    group_types,
+    groups,
+    manageable,
+    messages,
+    qos_specs,
+    quota_classes,
+    resource_filters,
+    service_admin,
+    snapshots,
+    transfers,
+    types,
+    versions,
+    volume_actions,
+    volume_summary,
+    volumes,
+)
 from vistack.volume.api.deps import VolumeServices
 from vistack.volume.api.faults import render_cinder_fault
 from vistack.volume.api.microversion import MicroversionMiddleware
 from vistack.volume.api.project_path import with_project_paths
 
-ROUTERS = (versions, volumes, volume_actions, types, snapshots, admin)
+# volume_summary before volumes: `/v3/volumes/summary` must win over `/v3/volumes/{volume_id}`.
+ROUTERS = (
+    versions,
+    volume_summary,
+    volumes,
+    volume_actions,
+    types,
+    snapshots,
+    admin,
+    attachments,
+    messages,
+    manageable,
+    default_types,
+    service_admin,
+    resource_filters,
+    transfers,
+    qos_specs,
+    encryption,
+    group_types,
+    groups,
+    group_snapshots,
+    backups,
+    quota_classes,
+)
 
 
 def build_volume_app(services_: VolumeServices, authenticator: Authenticator) -> ASGIApp:

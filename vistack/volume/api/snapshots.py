@@ -10,17 +10,27 @@ from vistack.common.errors import BadRequest
 from vistack.common.web import JSONBody
 from vistack.volume.api import views
 from vistack.volume.api.deps import Context, Services
+from vistack.volume.api.views import version_of
+from vistack.volume.domain.manage_snapshots import SnapshotManage
 
 router = APIRouter()
 JsonBody = Annotated[Any, Body()]
 
 
 def _list(request: Request, services: Services, context: Context, *, detail: bool) -> Response:
-    snapshots, more = services.snapshots.list_snapshots(context, dict(request.query_params))
-    body: dict[str, Any] = {"snapshots": [views.snapshot(s, extended=detail) for s in snapshots]}
+    version = version_of(request)
+    found = services.snapshots.list_snapshots_counted(context, dict(request.query_params), version)
+    snapshots, more = found.items, found.more
+    body: dict[str, Any] = {
+        "snapshots": [
+            views.snapshot(s, extended=detail, version=version_of(request)) for s in snapshots
+        ]
+    }
     next_links = views.next_links(request, "snapshots", snapshots, more)
     if next_links:
         body["snapshots_links"] = next_links
+    if views.with_count(request):
+        body["count"] = found.count
     return JSONBody(body)
 
 
@@ -35,22 +45,30 @@ def list_snapshots_detail(request: Request, services: Services, context: Context
 
 
 @router.post("/v3/snapshots")
-def create_snapshot(body: JsonBody, services: Services, context: Context) -> Response:
-    snapshot = services.snapshots.create(context, body)
-    return JSONBody({"snapshot": views.snapshot(snapshot, extended=False)}, status_code=202)
+def create_snapshot(
+    request: Request, body: JsonBody, services: Services, context: Context
+) -> Response:
+    version = version_of(request)
+    snapshot = services.snapshots.create(context, body, version=version)
+    view = views.snapshot(snapshot, extended=False, version=version)
+    return JSONBody({"snapshot": view}, status_code=202)
 
 
 @router.get("/v3/snapshots/{snapshot_id}")
-def show_snapshot(snapshot_id: str, services: Services, context: Context) -> Response:
-    return JSONBody({"snapshot": views.snapshot(services.snapshots.get(context, snapshot_id))})
+def show_snapshot(
+    request: Request, snapshot_id: str, services: Services, context: Context
+) -> Response:
+    snapshot = services.snapshots.get(context, snapshot_id)
+    return JSONBody({"snapshot": views.snapshot(snapshot, version=version_of(request))})
 
 
 @router.put("/v3/snapshots/{snapshot_id}")
 def update_snapshot(
-    snapshot_id: str, body: JsonBody, services: Services, context: Context
+    request: Request, snapshot_id: str, body: JsonBody, services: Services, context: Context
 ) -> Response:
     snapshot = services.snapshots.update(context, snapshot_id, body)
-    return JSONBody({"snapshot": views.snapshot(snapshot, extended=False)})
+    view = views.snapshot(snapshot, extended=False, version=version_of(request))
+    return JSONBody({"snapshot": view})
 
 
 @router.delete("/v3/snapshots/{snapshot_id}")
@@ -69,10 +87,12 @@ def snapshot_action(
         services.snapshots.delete(context, snapshot_id, force=True)
     elif isinstance(body, dict) and "os-update_snapshot_status" in body:
         services.snapshots.update_status(context, snapshot_id, body)
+    elif isinstance(body, dict) and "os-unmanage" in body:
+        SnapshotManage(services.volumes, services.manage).unmanage(context, snapshot_id)
     else:
         raise BadRequest(
-            "There is no such action: name os-reset_status, os-force_delete or "
-            "os-update_snapshot_status."
+            "There is no such action: name os-reset_status, os-force_delete, "
+            "os-update_snapshot_status or os-unmanage."
         )
     return Response(status_code=202)
 

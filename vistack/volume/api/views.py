@@ -1,7 +1,9 @@
-"""Cinder's JSON views of volumes, snapshots, types and attachments (v3.0 shapes)."""
+"""Cinder's JSON views of volumes, snapshots, types and attachments, with the fields each
+microversion adds (`version_of(request)`; see docs/cinder-microversions.md)."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -9,9 +11,32 @@ from urllib.parse import urlencode
 from fastapi import Request
 
 from vistack.common.web import service_url
+from vistack.volume.api.microversion import MIN_VERSION, SCOPE_KEY
 from vistack.volume.api.project_path import ORIGINAL_PATH_KEY
 from vistack.volume.domain.backend import host_of
 from vistack.volume.domain.models import Attachment, Snapshot, Volume, VolumeType
+from vistack.volume.domain.requests import boolean
+
+
+def version_of(request: Request) -> tuple[int, int]:
+    """The request's microversion (3.0 when it names none): views gate fields on it."""
+    version: tuple[int, int] = request.scope.get(SCOPE_KEY, MIN_VERSION)
+    return version
+
+
+def with_count(request: Request) -> bool:
+    """Whether a list answers its `count` of matches (3.45's `with_count=true`).
+
+    :raises BadRequest: `with_count` is not a boolean.
+    """
+    raw = request.query_params.get("with_count")
+    return version_of(request) >= (3, 45) and raw is not None and boolean("with_count", raw)
+
+
+def service_uuid(host: str) -> str:
+    """The cinder-volume service's uuid (3.48): stable for the host, as Cinder's is for its
+    service row (one backend per vCenter here)."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"vistack:cinder-volume:{host_of(host)}"))
 
 
 def timestamp(value: datetime | None) -> str | None:
@@ -81,6 +106,7 @@ def volume(
         view["metadata"]["attached_mode"] = attached[0].mode
     if admin:
         view["migration_status"] = None  # Cinder shows it to administrators only
+    _versioned_volume_fields(view, version_of(request), volume, admin=admin, host=host)
     if not extended:
         return view
     view["os-vol-tenant-attr:tenant_id"] = volume.project_id
@@ -93,6 +119,30 @@ def volume(
             host_of(host, volume.datastore) if volume.datastore else None
         )
     return view
+
+
+def _versioned_volume_fields(
+    view: dict[str, Any], version: tuple[int, int], volume: Volume, *, admin: bool, host: str
+) -> None:
+    """What Cinder's v3 volume view adds by microversion (create, show and detail alike)."""
+    if version >= (3, 13):
+        view["group_id"] = volume.group_id  # its generic volume group (groups.py)
+    if version >= (3, 21) and admin:
+        # The backend's own id for the volume: its disk on the datastore.
+        view["provider_id"] = volume.path
+    if version >= (3, 48):
+        # Disks are attached by vCenter to the VM, never through a host's iSCSI initiator:
+        # os-brick has nothing to lock (false at every version, 3.69's tristate included).
+        view["shared_targets"] = False
+        view["service_uuid"] = service_uuid(host)
+    if version >= (3, 61) and admin:
+        view["cluster_name"] = None  # one cinder-volume per vCenter: no Active/Active cluster
+    if version >= (3, 63):
+        view["volume_type_id"] = volume.volume_type_id
+    if version >= (3, 64):
+        view["encryption_key_id"] = None  # set only for encrypted volumes
+    if version >= (3, 65):
+        view["consumes_quota"] = True  # every volume here counts against its project's quota
 
 
 def next_links(
@@ -108,8 +158,11 @@ def next_links(
     return [{"rel": "next", "href": f"{base}{path}?{urlencode(query)}"}]
 
 
-def snapshot(snap: Snapshot, *, extended: bool = True) -> dict[str, Any]:
-    """A snapshot; `extended` (reads in detail) adds progress and project."""
+def snapshot(
+    snap: Snapshot, *, extended: bool = True, version: tuple[int, int] = MIN_VERSION
+) -> dict[str, Any]:
+    """A snapshot; `extended` (reads in detail) adds progress and project; `user_id` from
+    3.41 and `consumes_quota` from 3.65."""
     view = {
         "id": snap.id,
         "name": snap.name,
@@ -121,6 +174,12 @@ def snapshot(snap: Snapshot, *, extended: bool = True) -> dict[str, Any]:
         "updated_at": timestamp(snap.updated_at),
         "metadata": dict(snap.metadata),
     }
+    if version >= (3, 14):
+        view["group_snapshot_id"] = snap.group_snapshot_id  # the group snapshot it belongs to
+    if version >= (3, 41):
+        view["user_id"] = snap.user_id
+    if version >= (3, 65):
+        view["consumes_quota"] = True
     if extended:
         view["os-extended-snapshot-attributes:progress"] = snap.progress
         view["os-extended-snapshot-attributes:project_id"] = snap.project_id
@@ -140,5 +199,5 @@ def volume_type(item: VolumeType, *, shape: str = "show") -> dict[str, Any]:
     if shape in ("show", "create"):
         view["os-volume-type-access:is_public"] = item.is_public
     if shape == "show":
-        view["qos_specs_id"] = None
+        view["qos_specs_id"] = item.qos_specs_id
     return view

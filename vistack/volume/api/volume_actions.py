@@ -11,7 +11,9 @@ from fastapi import APIRouter, Body, Response
 from vistack.common.context import RequestContext
 from vistack.common.errors import BadRequest, NotImplementedByBackend
 from vistack.common.web import JSONBody
+from vistack.volume.api import data_actions
 from vistack.volume.api.deps import Context, Services, VolumeServices
+from vistack.volume.api.microversion import Microversion
 
 router = APIRouter()
 JsonBody = Annotated[Any, Body()]
@@ -28,6 +30,7 @@ ACTIONS: dict[str, Action] = {
     "os-retype": lambda s, c, v, b: s.actions.retype(c, v, b),
     "os-reserve": lambda s, c, v, b: s.actions.reserve(c, v),
     "os-unreserve": lambda s, c, v, b: s.actions.unreserve(c, v),
+    "os-unmanage": lambda s, c, v, b: s.manage.unmanage(c, v),
     "os-attach": lambda s, c, v, b: s.actions.attach(c, v, b),
     "os-detach": lambda s, c, v, b: s.actions.detach(c, v, b),
     "os-begin_detaching": lambda s, c, v, b: s.actions.begin_detaching(c, v),
@@ -37,19 +40,21 @@ ACTIONS: dict[str, Action] = {
 
 #: Actions Cinder has that this cloud does not do, and why (501, never a silent success).
 UNSUPPORTED = {
-    "os-migrate_volume": "Volume migration between backends is not supported.",
-    "os-volume_upload_image": "Uploading a volume to an image is not supported yet.",
     "os-initialize_connection": "Connections are made by Nova on vSphere; no connector is used.",
     "os-terminate_connection": "Connections are made by Nova on vSphere; no connector is used.",
-    "os-migrate_volume_completion": "Volume migration between backends is not supported.",
-    "revert": "Reverting to a snapshot is microversion 3.40, which this cloud does not serve.",
+    "os-migrate_volume_completion": (
+        "Migrations here move the volume's own disk (os-migrate_volume, retype on-demand); "
+        "there is never a second volume to complete one with."
+    ),
 }
 #: Actions answered 200 with no body (the rest are 202, as Cinder answers them).
 OK_200 = {"os-set_bootable", "os-unset_image_metadata"}
 
 
 @router.post("/v3/volumes/{volume_id}/action")
-def volume_action(volume_id: str, body: JsonBody, services: Services, context: Context) -> Response:
+def volume_action(
+    volume_id: str, body: JsonBody, services: Services, context: Context, version: Microversion
+) -> Response:
     if not isinstance(body, dict) or len(body) != 1:
         raise BadRequest("Malformed request body: name exactly one action.")
     (name,) = body
@@ -60,6 +65,21 @@ def volume_action(volume_id: str, body: JsonBody, services: Services, context: C
         return JSONBody({"metadata": services.actions.set_image_metadata(context, volume_id, body)})
     if name == "os-show_image_metadata":
         return JSONBody({"metadata": services.actions.image_metadata(context, volume_id)})
+    if name == "os-extend_volume_completion" and version.at_least("3.71"):
+        # Nova's report that it finished an in-use extend Cinder waited for. vCenter grows an
+        # attached disk here within the extend itself, so no volume ever waits for Nova.
+        volume = services.volumes.get(context, volume_id)  # 404 for one the caller cannot see
+        raise BadRequest(
+            f"Invalid volume: Volume {volume_id} is not waiting for an extend completion "
+            f"(status {volume.status}): vCenter grows attached disks itself, so Nova never "
+            "has one to report in this cloud."
+        )
+    if name == "os-reimage" and version.at_least("3.68"):
+        services.reimage.request(context, volume_id, body)  # before 3.68: no such action
+        return Response(status_code=202)
+    handled = data_actions.dispatch(name, services, context, volume_id, body, version)
+    if handled is not None:
+        return handled
     action = ACTIONS.get(name)
     if action is None:
         raise BadRequest(f"There is no such action: {name}")

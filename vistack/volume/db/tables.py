@@ -93,6 +93,8 @@ class VolumeRow(Base):
     error_message: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(PreciseDateTime)
     updated_at: Mapped[datetime | None] = mapped_column(PreciseDateTime)
+    #: The generic volume group the volume belongs to (`group_tables.py`, `0021_volume_groups`).
+    group_id: Mapped[str | None] = mapped_column(ID, index=True, default=None)
 
 
 class VolumeAttachmentRow(Base):
@@ -112,6 +114,10 @@ class VolumeAttachmentRow(Base):
     mode: Mapped[str] = mapped_column(String(8), default="rw")
     attached_at: Mapped[datetime | None] = mapped_column(PreciseDateTime)
     created_at: Mapped[datetime] = mapped_column(PreciseDateTime)
+    #: The attachments API's (3.27): the host's connector, and the connection info Cinder
+    #: answered it with (`0020_volume_attachments_messages`); None for Nova's in-process path.
+    connector: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    connection_info: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class SnapshotRow(Base):
@@ -133,6 +139,8 @@ class SnapshotRow(Base):
     error_message: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(PreciseDateTime)
     updated_at: Mapped[datetime | None] = mapped_column(PreciseDateTime)
+    #: The group snapshot this snapshot was taken for (`0021_volume_groups`), else None.
+    group_snapshot_id: Mapped[str | None] = mapped_column(ID, index=True, default=None)
 
 
 class VolumeQuotaRow(Base):

@@ -21,6 +21,8 @@ from vistack.volume.db import queries
 from vistack.volume.db.store import VolumeUnit
 from vistack.volume.db.tables import VolumeRow
 from vistack.volume.domain import attachments, placement, requests
+from vistack.volume.domain.attached_extend import EXTEND_ATTACHED
+from vistack.volume.domain.data_path import DataPath
 from vistack.volume.domain.models import (
     ATTACHED,
     ATTACHING,
@@ -42,9 +44,11 @@ ATTACH_STATUSES = (DETACHED, ATTACHED, ATTACHING, DETACHING)
 class VolumeActions:
     """The volume actions, each one transaction (and a bus job for extend)."""
 
-    def __init__(self, volumes: VolumeService) -> None:
+    def __init__(self, volumes: VolumeService, data_path: DataPath | None = None) -> None:
         self._volumes = volumes
         self._store = volumes.store
+        #: The disk-moving jobs (in-use extend, retype with a move); None without a vCenter.
+        self._data_path = data_path
 
     def _locked(
         self, unit: VolumeUnit, context: RequestContext, volume_id: str, rule: str
@@ -55,8 +59,11 @@ class VolumeActions:
 
     # -- extend ----------------------------------------------------------------------------------
 
-    def extend(self, context: RequestContext, volume_id: str, body: Any) -> None:
-        """Grow a detached `available` volume (in-use extend is microversion 3.42, not served).
+    def extend(
+        self, context: RequestContext, volume_id: str, body: Any, *, attached: bool = False
+    ) -> None:
+        """Grow a detached `available` volume, or with `attached` (microversion 3.42) an
+        `in-use` one through the VM it is attached to (`attached_extend.py`).
 
         The new size is recorded (and quota-checked) at once, so concurrent requests see it;
         a failed extend puts the old size back.
@@ -71,7 +78,10 @@ class VolumeActions:
         with self._store.transaction() as unit:
             unit.lock_project(project_id)
             row = self._locked(unit, context, volume_id, "volume:extend")
-            if row.status != AVAILABLE:
+            server_id = None
+            if attached and row.status == IN_USE:
+                server_id = self._attached_server(unit, context, row)
+            elif row.status != AVAILABLE:
                 raise BadRequest(
                     f"Invalid volume: Volume {row.id} status must be 'available' to extend, "
                     f"but it is {row.status}."
@@ -83,13 +93,33 @@ class VolumeActions:
                 )
             old_size = row.size_gb
             self._volumes.quotas.check(
-                unit, project_id, gigabytes=new_size - old_size, volume_size=new_size
+                unit,
+                project_id,
+                gigabytes=new_size - old_size,
+                volume_size=new_size,
+                volume_type_id=row.volume_type_id,
             )
             row.status, row.size_gb, row.updated_at = EXTENDING, new_size, utcnow()
             unit.flush()
-        self._volumes.bus.submit(
-            EXTEND, {"volume_id": volume_id, "old_size": old_size, "new_size": new_size}
-        )
+        job = {"volume_id": volume_id, "old_size": old_size, "new_size": new_size}
+        if server_id is not None:
+            self._volumes.bus.submit(EXTEND_ATTACHED, {**job, "server_id": server_id})
+            return
+        self._volumes.bus.submit(EXTEND, job)
+
+    def _attached_server(self, unit: VolumeUnit, context: RequestContext, row: VolumeRow) -> str:
+        """The server whose VM grows an in-use volume's disk (one attachment only: a disk
+        shared by several VMs cannot be grown while they all hold it)."""
+        self._volumes.authorize("volume:extend_attached_volume", context, row.project_id)
+        if self._data_path is None:
+            raise ServiceUnavailable("No vCenter is configured: attached disks cannot grow.")
+        servers = [a.server_id for a in queries.attachments_of_volume(unit, row.id)]
+        if len(servers) != 1 or servers[0] is None:
+            raise BadRequest(
+                f"Invalid volume: Volume {row.id} must be attached to exactly one server to "
+                f"extend it in use; it has {len(servers)} attachment(s)."
+            )
+        return servers[0]
 
     # -- flags -----------------------------------------------------------------------------------
 
@@ -170,10 +200,10 @@ class VolumeActions:
             attachments.settle(unit, row)
 
     def retype(self, context: RequestContext, volume_id: str, body: Any) -> None:
-        """Change the volume's type where its disk already satisfies the new one (datastore
-        allowed by its `vmware:datastore_regex`, same `vmware:vmdk_type`): Cinder's retype
-        without migration. Moving or re-provisioning the disk is not done: 400 with
-        `migration_policy` never (as Cinder refuses), 501 with on-demand."""
+        """Change the volume's type: at once where its disk already satisfies the new one
+        (datastore allowed by its `vmware:datastore_regex`, same `vmware:vmdk_type`); else,
+        with `migration_policy` on-demand, by moving or re-provisioning the disk (`retyping`,
+        `migrate.py`), and with `never` a 400, as Cinder refuses."""
         args = _args(body, "os-retype")
         new_type = args.get("new_type")
         policy = args.get("migration_policy") or "never"
@@ -182,7 +212,12 @@ class VolumeActions:
         if policy not in ("never", "on-demand"):
             raise BadRequest("migration_policy must be 'never' or 'on-demand'.")
         settings = self._volumes.settings
+        move: dict[str, Any] | None = None
         with self._store.transaction() as unit:
+            project_id = self._volumes.visible(unit, context, volume_id).project_id
+        self._volumes.store.ensure_project(project_id)
+        with self._store.transaction() as unit:
+            unit.lock_project(project_id)  # the new type's quotas count under it
             row = self._locked(unit, context, volume_id, "volume:retype")
             if row.status not in (AVAILABLE, IN_USE):
                 raise BadRequest(
@@ -190,10 +225,22 @@ class VolumeActions:
                     f"retype, but it is {row.status}."
                 )
             target = self._volumes.types.find(unit, context, new_type)
+            for check in self._volumes.type_checks:  # an encrypted type: see encryption.py
+                check(unit, target)
             if target.id == row.volume_type_id:
                 raise BadRequest(
                     f"Invalid input received: the volume is already of type {new_type}."
                 )
+            # The volume and its snapshots move to the new type's quotas (as they count).
+            snaps = queries.snapshots(unit, None, row.id)
+            self._volumes.quotas.check_type(
+                unit,
+                row.project_id,
+                target.id,
+                volumes=1,
+                snapshots=len(snaps),
+                gigabytes=row.size_gb + sum(s.size_gb for s in snaps),
+            )
             specs = queries.extra_specs(unit, target.id)
             stays = row.datastore is None or placement.allows(
                 row.datastore, settings.datastores, specs.get(DATASTORE_REGEX)
@@ -202,14 +249,21 @@ class VolumeActions:
             if not (stays and same):
                 message = (
                     f"Retype to {target.name} needs the disk moved to another datastore or "
-                    f"re-provisioned ({row.provisioning} on {row.datastore}), which this cloud "
-                    "does not do; choose a type whose vmware:datastore_regex allows the "
-                    "volume's datastore and whose vmware:vmdk_type is the same."
+                    f"re-provisioned ({row.provisioning} on {row.datastore}); retype with "
+                    "migration_policy on-demand to have it moved, or choose a type whose "
+                    "vmware:datastore_regex allows the volume's datastore and whose "
+                    "vmware:vmdk_type is the same."
                 )
                 if policy == "never":
                     raise BadRequest(f"Invalid input received: {message}")
-                raise NotImplementedByBackend(message)
-            row.volume_type_id, row.updated_at = target.id, utcnow()
+                if self._data_path is None:
+                    raise NotImplementedByBackend(message)
+                # on-demand: the disk is copied where the new type wants it (`migrate.py`).
+                move = self._data_path.migration.start_retype(unit, row, target.id, specs)
+            else:
+                row.volume_type_id, row.updated_at = target.id, utcnow()
+        if move is not None and self._data_path is not None:
+            self._data_path.migration.submit(move)
 
     def force_delete(self, context: RequestContext, volume_id: str) -> None:
         self._volumes.delete(context, volume_id, cascade=True, force=True)

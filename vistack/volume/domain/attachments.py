@@ -27,6 +27,8 @@ from vistack.volume.domain.models import (
 
 # Attachment statuses.
 ATT_RESERVED = "reserved"
+#: The attachments API's step between reserved and attached: a connector was given (3.27).
+ATT_ATTACHING = "attaching"
 ATT_ATTACHED = "attached"
 ATT_DETACHING = "detaching"
 

@@ -49,6 +49,7 @@ def volume(
         updated_at=row.updated_at,
         attachments=tuple(attachment(a) for a in attachments),
         error_message=row.error_message,
+        group_id=row.group_id,
     )
 
 
@@ -67,10 +68,13 @@ def snapshot(row: SnapshotRow) -> Snapshot:
         path=row.path,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        group_snapshot_id=row.group_snapshot_id,
     )
 
 
-def volume_type(row: VolumeTypeRow, specs: dict[str, str]) -> VolumeType:
+def volume_type(
+    row: VolumeTypeRow, specs: dict[str, str], qos_specs_id: str | None = None
+) -> VolumeType:
     return VolumeType(
         id=row.id,
         name=row.name,
@@ -79,4 +83,5 @@ def volume_type(row: VolumeTypeRow, specs: dict[str, str]) -> VolumeType:
         extra_specs=dict(specs),
         created_at=row.created_at,
         updated_at=row.updated_at,
+        qos_specs_id=qos_specs_id,
     )

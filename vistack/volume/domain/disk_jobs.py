@@ -16,6 +16,7 @@ from vistack.drivers.errors import DriverError, NoCapacityError, NotFoundError
 from vistack.drivers.volumes import VolumeDriver
 from vistack.volume.db import queries
 from vistack.volume.db.store import VolumeStore
+from vistack.volume.domain import messages
 
 LOG = logging.getLogger(__name__)
 
@@ -26,12 +27,14 @@ def fail_volume(
     expected: str,
     status: str,
     message: str,
+    event: messages.Event | None = None,
     **values: object,
 ) -> None:
     """Move the volume from `expected` to the error `status` with `message` (and `values`,
-    such as the size an extend keeps); a volume no longer in `expected` is left alone."""
+    such as the size an extend keeps); a volume no longer in `expected` is left alone. With
+    `event`, the project is told in a user message (`messages.py`), in the same transaction."""
     with store.transaction() as unit:
-        queries.set_volume_status(
+        changed = queries.set_volume_status(
             unit,
             volume_id,
             [expected],
@@ -40,14 +43,22 @@ def fail_volume(
             updated_at=utcnow(),
             **values,
         )
+        row = queries.volume(unit, volume_id) if changed and event is not None else None
+        if row is not None and event is not None:
+            messages.record(unit, event, project_id=row.project_id, resource_uuid=volume_id)
 
 
 def fail_snapshot(
-    store: VolumeStore, snapshot_id: str, expected: str, status: str, message: str
+    store: VolumeStore,
+    snapshot_id: str,
+    expected: str,
+    status: str,
+    message: str,
+    event: messages.Event | None = None,
 ) -> None:
     """`fail_volume` for a snapshot: from `expected` to the error `status` with `message`."""
     with store.transaction() as unit:
-        queries.set_snapshot_status(
+        changed = queries.set_snapshot_status(
             unit,
             snapshot_id,
             [expected],
@@ -55,6 +66,9 @@ def fail_snapshot(
             error_message=message,
             updated_at=utcnow(),
         )
+        row = queries.snapshot(unit, snapshot_id) if changed and event is not None else None
+        if row is not None and event is not None:
+            messages.record(unit, event, project_id=row.project_id, resource_uuid=snapshot_id)
 
 
 def undo_disk(driver: VolumeDriver, path: str | None, what: str) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from vistack.common.errors import BadRequest, NotFound
 
@@ -55,6 +55,27 @@ def parse_params(query: Mapping[str, str], keys: Sequence[str]) -> ListParams:
         pairs.append(("id", pairs[0][1] if pairs else True))
     offset = _limit(query.get("offset"), "offset") or 0
     return ListParams(tuple(pairs), _limit(query.get("limit")), query.get("marker") or None, offset)
+
+
+@dataclass(frozen=True)
+class Listing(Generic[T]):
+    """A list's page, whether a next link follows, and how many matched in all (3.45's
+    `count`, asked for with `with_count`)."""
+
+    items: list[T]
+    more: bool
+    count: int
+
+
+def counted(
+    items: Sequence[T],
+    params: ListParams,
+    value: Callable[[T, str], Any],
+    ident: Callable[[T], str],
+) -> Listing[T]:
+    """`page`, with the number of items the filters kept (before the marker and limit)."""
+    cut, more = page(items, params, value, ident)
+    return Listing(cut, more, len(items))
 
 
 def page(

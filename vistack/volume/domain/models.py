@@ -104,6 +104,8 @@ class Volume:
     updated_at: datetime | None
     attachments: tuple[Attachment, ...] = ()
     error_message: str | None = None
+    #: The generic volume group it belongs to (3.13's `group_id`).
+    group_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -121,6 +123,8 @@ class Snapshot:
     path: str | None
     created_at: datetime
     updated_at: datetime | None
+    #: The group snapshot it was taken for (3.14's `group_snapshot_id`).
+    group_snapshot_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -132,3 +136,5 @@ class VolumeType:
     extra_specs: dict[str, str] = field(default_factory=dict)
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    #: The QoS spec the type carries (`qos-specs/{id}/associate`).
+    qos_specs_id: str | None = None

@@ -16,12 +16,14 @@ from __future__ import annotations
 from vistack.common.context import RequestContext
 from vistack.common.errors import BadRequest, Conflict, NotFound, ServiceUnavailable
 from vistack.compute.domain.volume_port import AttachmentFacts, VolumeFacts
+from vistack.drivers.models import DiskIo
 from vistack.drivers.volumes import VolumeDriver
 from vistack.volume.db import queries
 from vistack.volume.db.store import VolumeUnit
 from vistack.volume.db.tables import VolumeAttachmentRow, VolumeRow
 from vistack.volume.domain import attachments
 from vistack.volume.domain.models import AVAILABLE, ERROR
+from vistack.volume.domain.qos_specs import disk_io_of_type
 from vistack.volume.domain.quotas import QuotaExceeded
 from vistack.volume.domain.reimage import VolumeReimage
 from vistack.volume.domain.requests import CreateVolume
@@ -44,7 +46,7 @@ class CinderVolumePort:
         with self._store.transaction() as unit:
             volume = self._volumes.visible(unit, context, volume_id, lock=True)
             row = attachments.reserve(unit, volume, server_id)
-            return _attachment(row, volume)
+            return _attachment(row, volume, disk_io_of_type(unit, volume.volume_type_id))
 
     def complete_attach(self, attachment_id: str, device: str) -> AttachmentFacts:
         with self._store.transaction() as unit:
@@ -84,7 +86,8 @@ class CinderVolumePort:
             for row in queries.attachments_of_server(unit, server_id):
                 volume = queries.volume(unit, row.volume_id)
                 if volume is not None:
-                    out.append(_attachment(row, volume))
+                    io = disk_io_of_type(unit, volume.volume_type_id)
+                    out.append(_attachment(row, volume, io))
             return out
 
     def create_for_boot(
@@ -167,11 +170,14 @@ def _facts(unit: VolumeUnit, row: VolumeRow) -> VolumeFacts:
     )
 
 
-def _attachment(row: VolumeAttachmentRow, volume: VolumeRow) -> AttachmentFacts:
+def _attachment(
+    row: VolumeAttachmentRow, volume: VolumeRow, io: DiskIo | None = None
+) -> AttachmentFacts:
     return AttachmentFacts(
         id=row.id,
         volume_id=row.volume_id,
         server_id=row.server_id or "",
         path=volume.path or "",
         device=row.device if row.attach_status != attachments.ATT_RESERVED else None,
+        io=io,
     )

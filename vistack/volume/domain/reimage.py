@@ -17,8 +17,11 @@ so a rebuild redone after a restart re-images a volume left `downloading`.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from vistack.common.clock import utcnow
 from vistack.common.context import RequestContext
@@ -34,9 +37,9 @@ from vistack.drivers.paths import split_datastore_path
 from vistack.drivers.volumes import VOLUME_FOLDER, VolumeDriver, volume_path
 from vistack.image.domain.models import Image
 from vistack.volume.db import queries
-from vistack.volume.domain import attachments
+from vistack.volume.domain import attachments, messages
 from vistack.volume.domain.disk_jobs import fail_volume, failure_reason, undo_disk
-from vistack.volume.domain.models import ERROR, IN_USE
+from vistack.volume.domain.models import AVAILABLE, ERROR, IN_USE
 from vistack.volume.domain.sources import Source, image_source
 from vistack.volume.domain.types import provisioning_of
 from vistack.volume.domain.volumes import VolumeService
@@ -88,6 +91,17 @@ class VolumeReimage:
         except NotFound:
             raise NotFound(f"Image {image_id} could not be found.") from None
         plan = self._start(context, volume_id, server_id, image)
+        self.rewrite(volume_id, plan)
+
+    def rewrite(self, volume_id: str, plan: _Plan) -> None:
+        """The disk part of a re-image whose volume `_start` (or `start_detached`) marked
+        `downloading`: the old disk goes, the image's is copied under its name.
+
+        :raises ReimageFailed: the copy failed; the volume is in `error`.
+        """
+        driver = self._driver
+        if driver is None:
+            raise ServiceUnavailable("Volumes cannot be re-imaged in this cloud: no vCenter.")
         try:
             with contextlib.suppress(NotFoundError):  # an earlier run deleted it already
                 driver.delete_disk(plan.path)
@@ -143,6 +157,46 @@ class VolumeReimage:
                 source=source,
             )
 
+    def start_detached(self, context: RequestContext, volume_id: str, image_id: str) -> _Plan:
+        """Cinder's `os-reimage` action (3.68) on a volume at rest: check it (available or
+        error, attached nowhere) and the image, and mark it `downloading`; `rewrite` (on the
+        bus) does the disk.
+
+        :raises NotFound: no such volume or image.
+        :raises BadRequest: the volume is not at rest, or the image has no disk to copy.
+        """
+        images = self._volumes.images
+        if self._driver is None or images is None:
+            raise ServiceUnavailable(
+                "Volumes cannot be re-imaged in this cloud: it has no vCenter or image service."
+            )
+        try:
+            image = images.visible_image(context, image_id)
+        except NotFound:
+            raise NotFound(f"Image {image_id} could not be found.") from None
+        with self._store.transaction() as unit:
+            row = self._volumes.visible(unit, context, volume_id, lock=True)
+            self._volumes.authorize("volume:reimage", context, row.project_id)
+            if row.status not in (AVAILABLE, ERROR) or queries.attachments_of_volume(unit, row.id):
+                raise BadRequest(
+                    f"Invalid volume: Volume {volume_id} status must be available or error and "
+                    f"attached nowhere to be re-imaged, but current status is: {row.status}."
+                )
+            if row.path is None or row.datastore is None:
+                raise BadRequest(f"Invalid volume: Volume {volume_id} has no disk to re-image.")
+            source = image_source(image, row.size_gb)
+            row.status = REIMAGING
+            row.error_message = None
+            row.updated_at = utcnow()
+            return _Plan(
+                path=row.path,
+                datastore=row.datastore,
+                name=_disk_name(row.path, row.datastore, row.id),
+                size_gb=row.size_gb,
+                provisioning=row.provisioning or "thin",
+                source=source,
+            )
+
     def _finish(self, volume_id: str, path: str, plan: _Plan) -> None:
         with self._store.transaction() as unit:
             row = queries.volume(unit, volume_id, lock=True)
@@ -161,7 +215,7 @@ class VolumeReimage:
         """The volume goes to `error` with the reason; a disk this run made goes."""
         self._undo(path)
         message = f"Re-imaging the volume failed: {failure_reason(exc)}"
-        fail_volume(self._store, volume_id, REIMAGING, ERROR, message)
+        fail_volume(self._store, volume_id, REIMAGING, ERROR, message, messages.REIMAGE_FAILED)
         LOG.warning("volume %s failed to re-image: %s", volume_id, message)
 
     def _undo(self, path: str | None) -> None:
@@ -179,3 +233,13 @@ def _disk_name(path: str, datastore: str, volume_id: str) -> str:
         if volume_path(datastore, name) == path:
             return name
     return volume_id
+
+
+def plan_payload(plan: _Plan) -> dict[str, Any]:
+    """A plan as a bus job's payload (plain JSON values)."""
+    return dataclasses.asdict(plan)
+
+
+def plan_of(payload: Mapping[str, Any]) -> _Plan:
+    fields = dict(payload)
+    return _Plan(**{**fields, "source": Source(**fields["source"])})

@@ -26,6 +26,10 @@ class CreateVolume:
     snapshot_id: str | None = None
     source_volid: str | None = None
     multiattach: bool = False
+    #: The generic volume group to create it in (3.13; the API drops it below).
+    group_id: str | None = None
+    #: The backup to make it from (3.47; the API refuses it below).
+    backup_id: str | None = None
 
 
 def body_of(body: Any, key: str) -> dict[str, Any]:
@@ -120,28 +124,29 @@ def item_of(items: dict[str, str], key: str) -> str:
 
 def create_volume(body: Any) -> CreateVolume:
     fields = body_of(body, "volume")
-    for unsupported in ("backup_id", "consistencygroup_id", "group_id"):
-        if fields.get(unsupported):
-            raise BadRequest(
-                f"{unsupported} is not supported by this cloud (no backups or groups); "
-                "create the volume blank, from an image, a volume or a snapshot."
-            )
+    if fields.get("consistencygroup_id"):
+        raise BadRequest(
+            "consistencygroup_id is not supported by this cloud (consistency groups are "
+            "replaced by generic volume groups: use group_id)."
+        )
     image_ref = fields.get("imageRef") or fields.get("image_id")
     snapshot_id = fields.get("snapshot_id")
     source_volid = fields.get("source_volid")
-    sources = [s for s in (image_ref, snapshot_id, source_volid) if s]
+    backup_id = fields.get("backup_id")
+    sources = [s for s in (image_ref, snapshot_id, source_volid, backup_id) if s]
     if len(sources) > 1:
         raise BadRequest(
-            "Invalid input received: Only one of imageRef, snapshot_id or source_volid may "
-            "be given."
+            "Invalid input received: Only one of imageRef, snapshot_id, source_volid or "
+            "backup_id may be given."
         )
     raw_size = fields.get("size")
-    if raw_size is None and not (snapshot_id or source_volid):
+    if raw_size is None and not (snapshot_id or source_volid or backup_id):
         raise BadRequest("Invalid input received: size is required (an integer in GB).")
     for name, value in (
         ("imageRef", image_ref),
         ("snapshot_id", snapshot_id),
         ("source_volid", source_volid),
+        ("backup_id", backup_id),
     ):
         if value is not None and not isinstance(value, str):
             raise BadRequest(f"Invalid input received: {name} must be a string id.")
@@ -163,7 +168,15 @@ def create_volume(body: Any) -> CreateVolume:
         snapshot_id=snapshot_id or None,
         source_volid=source_volid or None,
         multiattach=boolean("multiattach", fields.get("multiattach", False)),
+        group_id=_group_id(fields.get("group_id")),
+        backup_id=backup_id or None,
     )
+
+
+def _group_id(value: Any) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise BadRequest("Invalid input received: group_id must be a group's id.")
+    return value or None
 
 
 def update_fields(body: Any, key: str) -> dict[str, Any]:

@@ -18,7 +18,8 @@ from vistack.common.errors import BadRequest, NotFound, ServiceUnavailable
 from vistack.volume.db import queries
 from vistack.volume.db.store import VolumeUnit
 from vistack.volume.db.tables import SnapshotRow
-from vistack.volume.domain import convert, listing, requests
+from vistack.volume.domain import convert, filters, listing, requests
+from vistack.volume.domain.filters import Version
 from vistack.volume.domain.models import (
     AVAILABLE,
     IN_USE,
@@ -60,36 +61,55 @@ class SnapshotService:
     def list_snapshots(
         self, context: RequestContext, query: Mapping[str, str]
     ) -> tuple[list[Snapshot], bool]:
+        found = self.list_snapshots_counted(context, query)
+        return found.items, found.more
+
+    def list_snapshots_counted(
+        self, context: RequestContext, query: Mapping[str, str], version: Version = (3, 0)
+    ) -> listing.Listing[Snapshot]:
+        """The caller's snapshots (every project's with `all_tenants` for an admin), filtered
+        as the microversion says (`filters.py`), sorted, paged and counted (3.45)."""
         self._authorize("volume:get_all_snapshots", context, context.project_id or "")
         params = listing.parse_params(query, SORT_KEYS)
         project: str | None = context.project_id or ""
         if requests.boolean("all_tenants", query.get("all_tenants", "0")):
             self._authorize("volume:get_all_tenants", context, "")
             project = query.get("project_id") or None
-        wanted = requests.metadata_filter(query.get("metadata"))
+        admin = self._volumes.types.is_admin(context)
+        wanted = filters.parse(query, "snapshot", version, admin=admin)
         with self._store.transaction() as unit:
             rows = queries.snapshots(unit, project, query.get("volume_id") or None)
+            zones = {v.id: v.availability_zone for v in queries.volumes(unit, project)}
             snapshots = [
                 convert.snapshot(r)
                 for r in rows
-                if (not query.get("name") or r.name == query["name"])
-                and (not query.get("status") or r.status == query["status"])
-                and all((r.metadata_items or {}).get(k) == v for k, v in wanted.items())
+                if filters.matches(wanted, r, lambda row, key: _field(row, key, zones))
             ]
-        return listing.page(
+        return listing.counted(
             snapshots,
             params,
             lambda s, key: getattr(s, "size_gb" if key == "size" else key),
             lambda s: s.id,
         )
 
-    def create(self, context: RequestContext, body: Any) -> Snapshot:
+    def create(
+        self, context: RequestContext, body: Any, *, version: tuple[int, int] = (3, 0)
+    ) -> Snapshot:
+        """From 3.66 an in-use volume needs no `force`; `force` false is refused then (a
+        client asking not to snapshot an in-use volume asks for what 3.66 no longer does)."""
         fields = requests.body_of(body, "snapshot")
         volume_id = fields.get("volume_id")
         if not isinstance(volume_id, str) or not volume_id:
             # Cinder looks the volume up and answers 404 for a missing id, and Tempest expects it.
             raise NotFound("Volume could not be found: 'volume_id' must name a volume.")
         force = requests.boolean("force", fields.get("force", False))
+        if version >= (3, 66):
+            if "force" in fields and not force:
+                raise BadRequest(
+                    "Invalid input received: 'force' false is not accepted from microversion "
+                    "3.66: snapshots of in-use volumes need no force flag; leave it out."
+                )
+            force = True
         name = requests.text("name", fields.get("name", fields.get("display_name")))
         description = requests.text(
             "description",
@@ -111,7 +131,13 @@ class SnapshotService:
                     f"Invalid volume: Volume {volume.id} status must be available, but current "
                     f"status is: {volume.status} (an in-use volume needs force=True)."
                 )
-            self._volumes.quotas.check(unit, project_id, snapshots=1, gigabytes=volume.size_gb)
+            self._volumes.quotas.check(
+                unit,
+                project_id,
+                snapshots=1,
+                gigabytes=volume.size_gb,
+                volume_type_id=volume.volume_type_id,
+            )
             now = utcnow()
             row = SnapshotRow(
                 id=str(uuid.uuid4()),
@@ -161,6 +187,11 @@ class SnapshotService:
                 raise BadRequest(
                     f"Invalid snapshot: Snapshot {row.id} status must be available or error to "
                     f"delete, but it is {row.status}."
+                )
+            if row.group_snapshot_id is not None:
+                raise BadRequest(
+                    f"Invalid snapshot: Snapshot {row.id} is part of group snapshot "
+                    f"{row.group_snapshot_id}; delete the group snapshot instead."
                 )
             dependants = [
                 v.id
@@ -259,3 +290,16 @@ class SnapshotService:
             merged = dict(items) if replace else {**(row.metadata_items or {}), **items}
             row.metadata_items, row.updated_at = merged, utcnow()
             return dict(merged)
+
+
+def _field(row: SnapshotRow, key: str, zones: dict[str, str]) -> Any:
+    """A snapshot's value for the list filter `key` (None for what this cloud does not keep)."""
+    if key == "metadata":
+        return row.metadata_items
+    if key == "availability_zone":
+        return zones.get(row.volume_id)
+    if key == "consumes_quota":
+        return True  # every snapshot counts against its project's quota here
+    if key in SnapshotRow.__table__.c:
+        return getattr(row, key)
+    return None

@@ -26,6 +26,8 @@ class Source:
     image_metadata: dict[str, str] | None = None
     volume_type_id: str | None = None
     availability_zone: str | None = None
+    #: A backup written onto the new volume's blank disk instead of a copy (3.47).
+    backup_id: str | None = None
 
 
 def image_source(image: Image, size_gb: int) -> Source:

@@ -18,7 +18,7 @@ from vistack.common.context import RequestContext
 from vistack.common.errors import BadRequest, Conflict, NotFound
 from vistack.common.policy import PolicyEngine
 from vistack.drivers.models import Provisioning
-from vistack.volume.db import queries
+from vistack.volume.db import default_type_tables, group_queries, qos_queries, queries
 from vistack.volume.db.store import Collision, VolumeStore, VolumeUnit
 from vistack.volume.db.tables import VolumeTypeAccessRow, VolumeTypeRow
 from vistack.volume.domain import convert
@@ -89,8 +89,15 @@ class VolumeTypeService:
             raise NotFound(f"Volume type {ref} could not be found.")
         return row
 
-    def default_row(self, unit: VolumeUnit) -> VolumeTypeRow:
-        """The configured default type, made when missing (a renamed default in the config)."""
+    def default_row(self, unit: VolumeUnit, project_id: str | None = None) -> VolumeTypeRow:
+        """The project's own default type (3.62's `/default-types`) when it has one, else the
+        configured default, made when missing (a renamed default in the config)."""
+        if project_id:
+            chosen = default_type_tables.default_of(unit, project_id)
+            if chosen is not None:
+                own = queries.volume_type(unit, chosen.volume_type_id)
+                if own is not None:
+                    return own
         row = queries.volume_type_named(unit, self._default_name)
         if row is None:
             row = VolumeTypeRow(
@@ -119,7 +126,8 @@ class VolumeTypeService:
             self.default_row(unit)
             rows = queries.volume_types(unit, None if admin else context.project_id or "")
             specs = queries.all_extra_specs(unit)
-            out = [convert.volume_type(r, specs.get(r.id, {})) for r in rows]
+            qos = qos_queries.qos_ids_by_type(unit)
+            out = [convert.volume_type(r, specs.get(r.id, {}), qos.get(r.id)) for r in rows]
         if admin and is_public is not None:
             out = [t for t in out if t.is_public == is_public]
         return out
@@ -128,12 +136,15 @@ class VolumeTypeService:
         self._policy.authorize("volume_extension:type_get", context, {})
         with self._store.transaction() as unit:
             row = self.find(unit, context, ref)
-            return convert.volume_type(row, queries.extra_specs(unit, row.id))
+            qos = qos_queries.association(unit, row.id)
+            return convert.volume_type(
+                row, queries.extra_specs(unit, row.id), qos.qos_id if qos is not None else None
+            )
 
     def default(self, context: RequestContext) -> VolumeType:
         self._policy.authorize("volume_extension:type_get", context, {})
         with self._store.transaction() as unit:
-            row = self.default_row(unit)
+            row = self.default_row(unit, context.project_id)
             return convert.volume_type(row, queries.extra_specs(unit, row.id))
 
     def create(self, context: RequestContext, body: Any) -> VolumeType:
@@ -195,11 +206,19 @@ class VolumeTypeService:
             row = self.find(unit, context, type_id)
             if row.name == self._default_name:
                 raise BadRequest("Default volume type can not be deleted.")
+            projects = default_type_tables.projects_defaulting_to(unit, row.id)
+            if projects:
+                raise BadRequest(
+                    f"Volume type {row.id} is the default volume type of project(s) "
+                    f"{', '.join(projects)}; unset it there first (/default-types)."
+                )
             if queries.volumes_of_type(unit, row.id):
                 raise BadRequest(
                     f"Volume Type {row.id} deletion is not allowed with volumes present with the "
                     "type."
                 )
+            if group_queries.groups_using_volume_type(unit, row.id):
+                raise BadRequest(f"Volume Type {row.id} is still in use by a generic volume group.")
             unit.delete(row)
 
     # -- extra specs ---------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from vistack.common.bus import WorkQueue
@@ -24,7 +24,18 @@ from vistack.image.domain.images import ImageService
 from vistack.volume.db import queries
 from vistack.volume.db.store import VolumeStore, VolumeUnit
 from vistack.volume.db.tables import VolumeRow, VolumeTypeRow
-from vistack.volume.domain import convert, listing, requests, sources
+from vistack.volume.domain import (
+    backup_sources,
+    convert,
+    etags,
+    filters,
+    listing,
+    requests,
+    sources,
+)
+from vistack.volume.domain.backup_jobs import BACKUP_RESTORE
+from vistack.volume.domain.filters import Version
+from vistack.volume.domain.groups import check_new_member
 from vistack.volume.domain.models import (
     ATTACHED,
     AVAILABLE,
@@ -83,6 +94,9 @@ class VolumeService:
         self.images = images
         self.bus = bus
         self.work = work
+        #: Checks a create's volume type must pass, added by the composition root (an
+        #: encrypted type needs a key provider in vCenter: `encryption.EncryptionService`).
+        self.type_checks: list[Callable[[VolumeUnit, VolumeTypeRow], None]] = []
 
     # -- visibility ----------------------------------------------------------------------------
 
@@ -122,17 +136,27 @@ class VolumeService:
     ) -> tuple[list[Volume], bool]:
         """The caller's volumes (every project's with `all_tenants` for an admin), filtered,
         sorted and paged as Cinder does; also whether another page follows."""
+        found = self.list_volumes_counted(context, query)
+        return found.items, found.more
+
+    def list_volumes_counted(
+        self, context: RequestContext, query: Mapping[str, str], version: Version = (3, 0)
+    ) -> listing.Listing[Volume]:
+        """`list_volumes` at a microversion (its filters, see `filters.py`), with the count
+        of every match (3.45's `with_count`)."""
         self.authorize("volume:get_all", context, context.project_id)
         params = listing.parse_params(query, SORT_KEYS)
         project: str | None = context.project_id or ""
         if requests.boolean("all_tenants", query.get("all_tenants", "0")):
             self.authorize("volume:get_all_tenants", context, None)
             project = query.get("project_id") or None
-        filters = _filters(query)
+        wanted = filters.parse(query, "volume", version, admin=self.types.is_admin(context))
         with self.store.transaction() as unit:
             rows = queries.volumes(unit, project)
             types = {t.id: t.name for t in queries.volume_types(unit, None)}
-            selected = [r for r in rows if _matches(r, filters, types)]
+            selected = [
+                r for r in rows if filters.matches(wanted, r, lambda row, k: _field(row, k, types))
+            ]
             attachments = queries.attachments_of_volumes(unit, [r.id for r in selected])
             volumes = [
                 convert.volume(
@@ -140,7 +164,7 @@ class VolumeService:
                 )
                 for r in selected
             ]
-        return listing.page(
+        return listing.counted(
             volumes,
             params,
             lambda v, key: getattr(v, _SORT_VALUE.get(key, key)),
@@ -182,7 +206,9 @@ class VolumeService:
         size_gb = request.size if request.size is not None else source.size_gb
         if request.image_ref is None:
             sources.check_size(
-                size_gb, source.size_gb, "snapshot" if request.snapshot_id else "volume"
+                size_gb,
+                source.size_gb,
+                "snapshot" if request.snapshot_id else "backup" if request.backup_id else "volume",
             )
         self.store.ensure_project(project_id)
         with self.store.transaction() as unit:
@@ -194,8 +220,17 @@ class VolumeService:
             elif source.volume_type_id is not None:
                 type_row = queries.volume_type(unit, source.volume_type_id)
             if type_row is None:
-                type_row = self.types.default_row(unit)
-            self.quotas.check(unit, project_id, volumes=1, gigabytes=size_gb)
+                type_row = self.types.default_row(unit, project_id)
+            for check in self.type_checks:
+                check(unit, type_row)
+            group_id = None
+            if request.group_id is not None:
+                group_id = check_new_member(
+                    unit, context, self.policy, request.group_id, type_row.id
+                )
+            self.quotas.check(
+                unit, project_id, volumes=1, gigabytes=size_gb, volume_type_id=type_row.id
+            )
             now = utcnow()
             row = VolumeRow(
                 id=str(uuid.uuid4()),
@@ -222,8 +257,11 @@ class VolumeService:
                 error_message=None,
                 created_at=now,
                 updated_at=now,
+                group_id=group_id,
             )
             unit.add(row)
+            if source.backup_id is not None:
+                backup_sources.claim(unit, source.backup_id, row.id)
         return row, source
 
     def _source(
@@ -262,6 +300,8 @@ class VolumeService:
                 origin.volume_type_id,
                 origin.availability_zone,
             )
+        if request.backup_id is not None:
+            return backup_sources.backup_source(unit, self.policy, context, request.backup_id)
         if request.snapshot_id is not None:
             snapshot = queries.snapshot(unit, request.snapshot_id)
             if snapshot is None or not self.policy.check(
@@ -291,6 +331,11 @@ class VolumeService:
         if self.bus is None:
             return
         try:
+            if source.backup_id is not None:  # the restore job makes the disk and fills it
+                self.bus.submit(
+                    BACKUP_RESTORE, {"backup_id": source.backup_id, "volume_id": volume_id}
+                )
+                return
             self.bus.submit(
                 CREATE, {"volume_id": volume_id, "source": source.path, "source_gb": source.size_gb}
             )
@@ -340,6 +385,11 @@ class VolumeService:
                     f"not be migrating, attached, belong to a group, have snapshots or be "
                     f"disassociated from snapshots after volume transfer; it is {row.status}."
                 )
+            if row.group_id is not None and not force:
+                raise BadRequest(
+                    f"Invalid volume: Volume {row.id} belongs to group {row.group_id}; remove it "
+                    "from the group (or delete the group with delete-volumes) first."
+                )
             clones = [
                 v.id
                 for v in queries.volumes(unit, None)
@@ -357,6 +407,11 @@ class VolumeService:
                     "them first, or delete with cascade=True."
                 )
             for snapshot in snapshots:
+                if snapshot.group_snapshot_id is not None:
+                    raise BadRequest(
+                        f"Invalid volume: Snapshot {snapshot.id} of volume {row.id} is part of "
+                        f"group snapshot {snapshot.group_snapshot_id}; delete that first."
+                    )
                 if not force and snapshot.status not in SNAPSHOT_DELETABLE:
                     raise BadRequest(
                         f"Invalid volume: Snapshot {snapshot.id} of volume {row.id} is "
@@ -393,22 +448,34 @@ class VolumeService:
             return dict(row.metadata_items or {})
 
     def set_metadata(
-        self, context: RequestContext, volume_id: str, body: Any, *, replace: bool
+        self,
+        context: RequestContext,
+        volume_id: str,
+        body: Any,
+        *,
+        replace: bool,
+        if_match: tuple[str, ...] | None = None,
     ) -> dict[str, str]:
-        """POST merges (Cinder's create), PUT replaces."""
+        """POST merges (Cinder's create), PUT replaces; `if_match` (3.15) must name the
+        metadata's current ETag (`etags.py`)."""
         if not isinstance(body, dict) or not isinstance(body.get("metadata"), dict):
             raise BadRequest("Malformed request body: missing 'metadata'.")
         items = requests.metadata(body["metadata"])
-        return self._write_metadata(context, volume_id, items, replace=replace)
+        return self._write_metadata(context, volume_id, items, replace=replace, if_match=if_match)
 
     def metadata_item(self, context: RequestContext, volume_id: str, key: str) -> str:
         return requests.item_of(self.metadata(context, volume_id), key)
 
     def set_metadata_item(
-        self, context: RequestContext, volume_id: str, key: str, body: Any
+        self,
+        context: RequestContext,
+        volume_id: str,
+        key: str,
+        body: Any,
+        if_match: tuple[str, ...] | None = None,
     ) -> dict[str, str]:
         items = requests.metadata_item(body, key)
-        self._write_metadata(context, volume_id, items, replace=False)
+        self._write_metadata(context, volume_id, items, replace=False, if_match=if_match)
         return items
 
     def delete_metadata_item(self, context: RequestContext, volume_id: str, key: str) -> None:
@@ -423,45 +490,37 @@ class VolumeService:
             row.updated_at = utcnow()
 
     def _write_metadata(
-        self, context: RequestContext, volume_id: str, items: dict[str, str], *, replace: bool
+        self,
+        context: RequestContext,
+        volume_id: str,
+        items: dict[str, str],
+        *,
+        replace: bool,
+        if_match: tuple[str, ...] | None = None,
     ) -> dict[str, str]:
         with self.store.transaction() as unit:
             row = self.visible(unit, context, volume_id, lock=True)
             rule = "volume:update_volume_metadata" if replace else "volume:create_volume_metadata"
             self.authorize(rule, context, row.project_id)
+            etags.check(row.metadata_items or {}, if_match)  # on the locked row: no race
             merged = dict(items) if replace else {**(row.metadata_items or {}), **items}
             row.metadata_items = merged
             row.updated_at = utcnow()
             return dict(merged)
 
 
-def _filters(query: Mapping[str, str]) -> dict[str, Any]:
-    filters: dict[str, Any] = {}
-    for key in ("name", "status", "availability_zone", "volume_type"):
-        value = query.get(key) or (query.get("display_name") if key == "name" else None)
-        if value:
-            filters[key] = value
-    if query.get("bootable") not in (None, ""):
-        filters["bootable"] = requests.boolean("bootable", query["bootable"])
-    if query.get("metadata"):
-        filters["metadata"] = requests.metadata_filter(query["metadata"])
-    return filters
-
-
-def _matches(row: VolumeRow, filters: dict[str, Any], types: dict[str, str]) -> bool:
-    if "name" in filters and row.name != filters["name"]:
-        return False
-    if "status" in filters and row.status != filters["status"]:
-        return False
-    if "availability_zone" in filters and row.availability_zone != filters["availability_zone"]:
-        return False
-    if "volume_type" in filters and filters["volume_type"] not in (
-        row.volume_type_id,
-        types.get(row.volume_type_id),
-    ):
-        return False
-    if "bootable" in filters and row.bootable != filters["bootable"]:
-        return False
-    wanted: dict[str, str] = filters.get("metadata", {})
-    items = row.metadata_items or {}
-    return all(items.get(k) == v for k, v in wanted.items())
+def _field(row: VolumeRow, key: str, types: dict[str, str]) -> Any:
+    """A volume's value for the list filter `key` (None for what this cloud does not keep)."""
+    if key == "volume_type":
+        return frozenset({row.volume_type_id, types.get(row.volume_type_id)})
+    if key == "metadata":
+        return row.metadata_items
+    if key == "glance_metadata":
+        return row.image_metadata
+    if key == "size":
+        return row.size_gb
+    if key == "consumes_quota":
+        return True  # every volume counts against its project's quota here
+    if key in VolumeRow.__table__.c:
+        return getattr(row, key)
+    return None

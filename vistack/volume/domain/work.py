@@ -23,7 +23,7 @@ from vistack.drivers.errors import DriverError, NotFoundError
 from vistack.drivers.volumes import VolumeDriver, volume_path
 from vistack.volume.db import queries
 from vistack.volume.db.store import VolumeStore
-from vistack.volume.domain import placement
+from vistack.volume.domain import messages, placement
 from vistack.volume.domain.disk_jobs import fail_snapshot, fail_volume, failure_reason, undo_disk
 from vistack.volume.domain.models import (
     AVAILABLE,
@@ -130,6 +130,7 @@ class VolumeWork:
             if row is None or row.status != CREATING:
                 return
             size, type_id = row.size_gb, row.volume_type_id
+            from_image = row.image_id is not None and not (row.source_volid or row.snapshot_id)
             specs = queries.extra_specs(unit, type_id)
         path: str | None = None
         try:
@@ -151,7 +152,8 @@ class VolumeWork:
         except (DriverError, VistackError) as exc:
             self._undo_disk(path)
             message = failure_reason(exc)
-            fail_volume(self._store, volume_id, CREATING, ERROR, message)
+            event = messages.build_failed(exc, from_image=from_image)
+            fail_volume(self._store, volume_id, CREATING, ERROR, message, event)
             LOG.warning("volume %s failed to build: %s", volume_id, message)
             raise BuildFailed(message) from exc
         with self._store.transaction() as unit:
@@ -232,6 +234,7 @@ class VolumeWork:
                 EXTENDING,
                 ERROR_EXTENDING,
                 failure_reason(exc),
+                messages.EXTEND_FAILED,
                 size_gb=old_size,
             )
             LOG.warning("volume %s failed to extend: %s", volume_id, exc)
@@ -265,7 +268,14 @@ class VolumeWork:
             )
             path = disk.path
         except DriverError as exc:
-            fail_snapshot(self._store, snapshot_id, SNAP_CREATING, SNAP_ERROR, failure_reason(exc))
+            fail_snapshot(
+                self._store,
+                snapshot_id,
+                SNAP_CREATING,
+                SNAP_ERROR,
+                failure_reason(exc),
+                messages.SNAPSHOT_CREATE_FAILED,
+            )
             LOG.warning("snapshot %s failed: %s", snapshot_id, exc)
             return
         with self._store.transaction() as unit:
@@ -292,7 +302,12 @@ class VolumeWork:
             self._delete_disk(path)
         except DriverError as exc:
             fail_snapshot(
-                self._store, snapshot_id, SNAP_DELETING, SNAP_ERROR_DELETING, failure_reason(exc)
+                self._store,
+                snapshot_id,
+                SNAP_DELETING,
+                SNAP_ERROR_DELETING,
+                failure_reason(exc),
+                messages.SNAPSHOT_DELETE_FAILED,
             )
             return
         with self._store.transaction() as unit:

@@ -1,0 +1,29 @@
+"""Microversion gates of the routes added after 3.0: below its version a route is unknown to
+the client (Cinder answers 404, as for a path it does not serve)."""
+
+from __future__ import annotations
+
+from fastapi import Request
+
+from vistack.common.errors import NotFound
+from vistack.volume.api.microversion import MIN_VERSION, SCOPE_KEY
+
+
+def version(request: Request) -> tuple[int, int]:
+    """The request's microversion (3.0 when it names none)."""
+    found: tuple[int, int] = request.scope.get(SCOPE_KEY, MIN_VERSION)
+    return found
+
+
+def at_least(request: Request, wanted: tuple[int, int]) -> bool:
+    return version(request) >= wanted
+
+
+def require(request: Request, wanted: tuple[int, int]) -> None:
+    """:raises NotFound: the request's microversion is below `wanted`."""
+    if not at_least(request, wanted):
+        raise NotFound(
+            f"The resource could not be found: it needs microversion "
+            f"{wanted[0]}.{wanted[1]} or later (OpenStack-API-Version: volume "
+            f"{wanted[0]}.{wanted[1]})."
+        )

@@ -1,0 +1,211 @@
+"""Group types (3.11): named sets of group specs a generic volume group is made with.
+
+Administrators manage them; everyone may list and show the public ones (a private type is an
+administrator's until Cinder gives it an access API, which it does not). The default group
+type is the one the settings name (`volume.default_group_type`, Cinder's option); none named, or
+none of that name, is Cinder's 404.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from vistack.common.clock import utcnow
+from vistack.common.context import RequestContext
+from vistack.common.errors import BadRequest, Conflict, NotFound
+from vistack.common.policy import PolicyEngine
+from vistack.volume.db import group_queries as gq
+from vistack.volume.db.group_tables import GroupTypeRow
+from vistack.volume.db.store import Collision, VolumeStore, VolumeUnit
+from vistack.volume.domain import requests
+from vistack.volume.domain.group_models import GroupType, group_type
+from vistack.volume.domain.types import check_extra_specs
+
+MAX_NAME = 255
+
+
+class GroupTypeService:
+    """Create, read, update and delete group types and their group specs."""
+
+    def __init__(self, store: VolumeStore, policy: PolicyEngine, default_name: str) -> None:
+        self._store = store
+        self._policy = policy
+        self._default_name = default_name
+
+    def is_admin(self, context: RequestContext) -> bool:
+        return self._policy.check("volume_extension:types_manage", context, {})
+
+    def sees_specs(self, context: RequestContext) -> bool:
+        """Whether views show `group_specs` (Cinder's `group:access_group_types_specs`)."""
+        return self._policy.check("group:access_group_types_specs", context, {})
+
+    def _authorize(self, rule: str, context: RequestContext) -> None:
+        self._policy.authorize(rule, context, {"project_id": context.project_id or ""})
+
+    def find(self, unit: VolumeUnit, context: RequestContext, ref: str) -> GroupTypeRow:
+        """A group type by id or name that `context` may see.
+
+        :raises NotFound: no such type, or a private one and the caller no administrator.
+        """
+        row = gq.group_type(unit, ref) or gq.group_type_named(unit, ref)
+        if row is None or not (row.is_public or self.is_admin(context)):
+            raise NotFound(f"Group type {ref} could not be found.")
+        return row
+
+    def _view(self, unit: VolumeUnit, row: GroupTypeRow) -> GroupType:
+        return group_type(row, gq.group_specs(unit, row.id))
+
+    # -- types -----------------------------------------------------------------------------
+
+    def list_types(self, context: RequestContext, is_public: bool | None) -> list[GroupType]:
+        admin = self.is_admin(context)
+        with self._store.transaction() as unit:
+            rows = gq.group_types(unit, public_only=not admin)
+            specs = gq.all_group_specs(unit)
+            out = [group_type(r, specs.get(r.id, {})) for r in rows]
+        if admin and is_public is not None:
+            out = [t for t in out if t.is_public == is_public]
+        return out
+
+    def show(self, context: RequestContext, ref: str) -> GroupType:
+        with self._store.transaction() as unit:
+            return self._view(unit, self.find(unit, context, ref))
+
+    def default(self, context: RequestContext) -> GroupType:
+        with self._store.transaction() as unit:
+            row = gq.group_type_named(unit, self._default_name) if self._default_name else None
+            if row is None or not (row.is_public or self.is_admin(context)):
+                raise NotFound(
+                    "Default group type could not be found: none is configured "
+                    "(volume.default_group_type)."
+                    if not self._default_name
+                    else f"Default group type {self._default_name} could not be found."
+                )
+            return self._view(unit, row)
+
+    def create(self, context: RequestContext, body: Any) -> GroupType:
+        self._authorize("group:group_types:create", context)
+        fields = requests.body_of(body, "group_type")
+        name = _name(fields.get("name"))
+        description = _description(fields.get("description"))
+        is_public = requests.boolean("is_public", fields.get("is_public", True))
+        specs = check_extra_specs(fields.get("group_specs") or {})
+        try:
+            with self._store.transaction() as unit:
+                if gq.group_type_named(unit, name) is not None:
+                    raise Collision(name)
+                row = GroupTypeRow(
+                    id=str(uuid.uuid4()),
+                    name=name,
+                    description=description,
+                    is_public=is_public,
+                    created_at=utcnow(),
+                )
+                unit.add(row)
+                unit.flush()
+                gq.set_group_specs(unit, row.id, specs)
+                return group_type(row, specs)
+        except Collision:
+            raise Conflict(f"Group Type {name} already exists.") from None
+
+    def update(self, context: RequestContext, type_id: str, body: Any) -> GroupType:
+        self._authorize("group:group_types:update", context)
+        fields = requests.body_of(body, "group_type")
+        if not {"name", "description", "is_public"} & set(fields):
+            raise BadRequest("Specify group type name, description or is_public.")
+        try:
+            with self._store.transaction() as unit:
+                row = self.find(unit, context, type_id)
+                if "name" in fields:
+                    name = _name(fields["name"])
+                    if row.name == self._default_name and name != row.name:
+                        raise BadRequest("The default group type cannot be renamed.")
+                    other = gq.group_type_named(unit, name)
+                    if other is not None and other.id != row.id:
+                        raise Collision(name)
+                    row.name = name
+                if "description" in fields:
+                    row.description = _description(fields["description"])
+                if "is_public" in fields:
+                    row.is_public = requests.boolean("is_public", fields["is_public"])
+                row.updated_at = utcnow()
+                unit.flush()
+                return self._view(unit, row)
+        except Collision:
+            raise Conflict(f"Group Type {fields.get('name')} already exists.") from None
+
+    def delete(self, context: RequestContext, type_id: str) -> None:
+        self._authorize("group:group_types:delete", context)
+        with self._store.transaction() as unit:
+            row = self.find(unit, context, type_id)
+            if row.name == self._default_name:
+                raise BadRequest("The default group type cannot be deleted.")
+            if gq.groups_of_type(unit, row.id):
+                raise BadRequest(
+                    f"Group Type {row.id} deletion is not allowed with groups present."
+                )
+            unit.delete(row)
+
+    # -- group specs -----------------------------------------------------------------------
+
+    def specs(self, context: RequestContext, type_id: str) -> dict[str, str]:
+        self._authorize("group:group_types_specs:get_all", context)
+        with self._store.transaction() as unit:
+            return gq.group_specs(unit, self.find(unit, context, type_id).id)
+
+    def spec(self, context: RequestContext, type_id: str, key: str) -> str:
+        self._authorize("group:group_types_specs:get", context)
+        with self._store.transaction() as unit:
+            specs = gq.group_specs(unit, self.find(unit, context, type_id).id)
+        if key not in specs:
+            raise NotFound(f"Group Type {type_id} has no specs with key {key}.")
+        return specs[key]
+
+    def set_specs(self, context: RequestContext, type_id: str, body: Any) -> dict[str, str]:
+        """POST: create or update the specs given (the others stay)."""
+        self._authorize("group:group_types_specs:create", context)
+        if not isinstance(body, dict) or "group_specs" not in body:
+            raise BadRequest("Missing required element 'group_specs' in request body.")
+        specs = check_extra_specs(body["group_specs"])
+        if not specs:
+            raise BadRequest("group_specs must not be empty.")
+        with self._store.transaction() as unit:
+            row = self.find(unit, context, type_id)
+            gq.set_group_specs(unit, row.id, specs)
+            row.updated_at = utcnow()
+        return specs
+
+    def update_spec(
+        self, context: RequestContext, type_id: str, key: str, body: Any
+    ) -> dict[str, str]:
+        self._authorize("group:group_types_specs:update", context)
+        if not isinstance(body, dict) or len(body) != 1:
+            raise BadRequest("Request body must hold exactly one group spec.")
+        if key not in body:
+            raise BadRequest("Request body and URI mismatch")
+        specs = check_extra_specs(body)
+        with self._store.transaction() as unit:
+            row = self.find(unit, context, type_id)
+            gq.set_group_specs(unit, row.id, specs)
+            row.updated_at = utcnow()
+        return specs
+
+    def delete_spec(self, context: RequestContext, type_id: str, key: str) -> None:
+        self._authorize("group:group_types_specs:delete", context)
+        with self._store.transaction() as unit:
+            row = self.find(unit, context, type_id)
+            if not gq.delete_group_spec(unit, row.id, key):
+                raise NotFound(f"Group Type {type_id} has no specs with key {key}.")
+
+
+def _name(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip() or len(value) > MAX_NAME:
+        raise BadRequest("Group type name must be a non-blank string of at most 255 characters.")
+    return value.strip()
+
+
+def _description(value: Any) -> str | None:
+    if value is not None and (not isinstance(value, str) or len(value) > MAX_NAME):
+        raise BadRequest("Group type description must be a string of at most 255 characters.")
+    return value
