@@ -327,6 +327,15 @@ def _volume_settings(settings: Settings, data_dir: Path, fake: FakeCloud) -> Non
     settings.volume.quota_gigabytes = 200
 
 
+#: `pytestmark = VOLUME_ON_SQLITE_ONLY` runs a module's `volume_api` tests on SQLite alone: for
+#: Cinder feature modules whose queries are plain (no locking beyond what the three-database
+#: modules test), so `make test` does not start two more clouds per module. Their tables are
+#: still created on MariaDB and PostgreSQL by every cloud those modules start.
+VOLUME_ON_SQLITE_ONLY = pytest.mark.parametrize(
+    "volume_api", ["sqlite"], indirect=True, scope="module"
+)
+
+
 @pytest.fixture(scope="module", params=["sqlite", "mariadb", "postgresql"])
 def volume_api(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory

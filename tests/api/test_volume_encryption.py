@@ -10,10 +10,12 @@ from typing import Any
 
 import pytest
 
-from tests.api.conftest import VolumeApi
+from tests.api.conftest import VOLUME_ON_SQLITE_ONLY, VolumeApi
 from tests.api.helpers import Persona, persona, unique
 from tests.api.test_volume_volumes import assert_fault, create_volume
 from vistack.volume.db import queries
+
+pytestmark = VOLUME_ON_SQLITE_ONLY
 
 SPEC = {"provider": "luks", "cipher": "aes-xts-plain64", "key_size": 256}
 

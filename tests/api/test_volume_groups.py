@@ -12,11 +12,13 @@ from typing import Any
 
 import pytest
 
-from tests.api.conftest import VolumeApi
+from tests.api.conftest import VOLUME_ON_SQLITE_ONLY, VolumeApi
 from tests.api.helpers import Persona, persona, unique
 from tests.api.test_volume_volumes import assert_fault, has_disk, wait_gone, wait_volume
 from vistack.drivers.errors import NoCapacityError
 from vistack.volume.api import microversion
+
+pytestmark = VOLUME_ON_SQLITE_ONLY
 
 
 def v(version: str) -> dict[str, str]:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.api.conftest import VolumeApi
+from tests.api.conftest import VOLUME_ON_SQLITE_ONLY, VolumeApi
 from tests.api.helpers import Persona, persona, unique
 from tests.api.test_volume_snapshots import wait_snapshot
 from tests.api.test_volume_volumes import assert_fault, create_volume, has_disk
@@ -15,6 +15,9 @@ from vistack.drivers.models import Provisioning
 from vistack.volume.api import microversion
 
 V38 = {"OpenStack-API-Version": "volume 3.8"}
+
+
+pytestmark = VOLUME_ON_SQLITE_ONLY
 
 
 @pytest.fixture(autouse=True)

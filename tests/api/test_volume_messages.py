@@ -8,11 +8,13 @@ from typing import Any
 
 import pytest
 
-from tests.api.conftest import VolumeApi
+from tests.api.conftest import VOLUME_ON_SQLITE_ONLY, VolumeApi
 from tests.api.helpers import Persona, persona
 from tests.api.test_volume_volumes import assert_fault, create_volume, wait_volume
 from vistack.drivers.errors import TransientError
 from vistack.volume.api import microversion
+
+pytestmark = VOLUME_ON_SQLITE_ONLY
 
 
 def mv(version: str) -> dict[str, str]:

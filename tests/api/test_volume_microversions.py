@@ -15,7 +15,7 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.api.conftest import ImageApi, VolumeApi
+from tests.api.conftest import VOLUME_ON_SQLITE_ONLY, ImageApi, VolumeApi
 from tests.api.helpers import Persona, persona, unique
 from tests.api.test_volume_snapshots import wait_snapshot
 from tests.api.test_volume_types import make_type
@@ -27,6 +27,8 @@ from tests.api.test_volume_volumes import (
     wait_volume,
 )
 from vistack.volume.api import microversion
+
+pytestmark = VOLUME_ON_SQLITE_ONLY
 
 
 @pytest.fixture(autouse=True)
