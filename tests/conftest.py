@@ -28,6 +28,23 @@ from vistack.network.dataplane.sync import teardown_state_dir
 ROOT = Path(__file__).resolve().parent.parent
 VISTACK = Path(sys.executable).parent / "vistack"
 
+#: Suites whose tests each take tens of seconds (real `vistack up` processes driven by the
+#: CLI, the SDK and Tempest): collected first, so pytest-xdist hands them out while every
+#: worker is still busy, and the short tests fill the end of the run instead of one worker
+#: finishing a queue of long ones alone.
+SLOW_FIRST = ("tests/clients/",)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Long tests first (stable: each module's tests keep their order and stay together)."""
+
+    def slow(item: pytest.Item) -> bool:
+        path = Path(str(item.path)).resolve()
+        relative = path.relative_to(ROOT).as_posix() if path.is_relative_to(ROOT) else ""
+        return relative.startswith(SLOW_FIRST)
+
+    items.sort(key=lambda item: not slow(item))
+
 
 def free_port() -> int:
     with socket.socket() as sock:

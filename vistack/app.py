@@ -193,6 +193,10 @@ def build_cloud(
         compute.connect_block_storage(volume.nova_port, volume.volumes, volume.snapshots)
         # Cinder's attachments API checks the servers it is told of with Nova.
         volume.attachment_api.connect_servers(compute.servers.get)
+        if volume.data_path is not None and compute.small_apis is not None:
+            # Cinder tells Nova an attached volume grew (its `volume-extended` event).
+            hook = compute.small_apis.external_events.volume_extended
+            volume.data_path.attached_extend.connect_nova(hook)
         if runtime is not None:
             # Servers follow vCenter's VM changes as the inventory's watch reports them.
             compute.servers.follow_vcenter(InventoryVMObserver(runtime.vcenters[0].inventory))

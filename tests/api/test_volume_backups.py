@@ -6,8 +6,11 @@ microversion shows."""
 
 from __future__ import annotations
 
+import base64
+import json
 import shutil
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -120,7 +123,7 @@ def pattern(size: int, seed: int) -> bytes:
 
 def test_full_backup_and_restores(backup_api: VolumeApi, member: Persona) -> None:
     api, token = backup_api, member.token
-    volume = create_volume(api, token, 2)
+    volume = create_volume(api, token, 2, metadata={"k1": "v1", "k2": "v2"})
     # Three MiB and a bit: chunk 1 is zeros (stored nowhere), the last one is short.
     data = pattern(MIB, 1) + bytes(MIB) + pattern(MIB + 12345, 2)
     set_data(api, volume["id"], data)
@@ -160,12 +163,15 @@ def test_full_backup_and_restores(backup_api: VolumeApi, member: Persona) -> Non
     assert new["volume_name"] == f"restore_backup_{backup['id']}"
     shown = api.get(f"/volumes/{new['volume_id']}", token=token).json()["volume"]
     assert (shown["status"], shown["size"], shown["bootable"]) == ("available", 2, "true")
+    assert shown["metadata"] == {"k1": "v1", "k2": "v2"}  # the source volume's, from the backup
     assert data_of(api, new["volume_id"]) == data
     # Onto an existing, bigger volume holding more data: the rest is zeroed, nothing shrinks.
-    target = create_volume(api, token, 3, name="target")
+    target = create_volume(api, token, 3, name="target", metadata={"k2": "old", "own": "x"})
     set_data(api, target["id"], b"\xff" * (5 * MIB))
     onto = restore(api, token, backup["id"], volume_id=target["id"])
     assert onto == {"backup_id": backup["id"], "volume_id": target["id"], "volume_name": "target"}
+    target_meta = api.get(f"/volumes/{target['id']}", token=token).json()["volume"]["metadata"]
+    assert target_meta == {"k1": "v1", "k2": "v2", "own": "x"}  # laid over, nothing deleted
     written = data_of(api, target["id"])
     assert written[: len(data)] == data and written[len(data) :] == bytes(5 * MIB - len(data))
     delete_backup(api, token, backup["id"])
@@ -385,6 +391,7 @@ def test_export_and_import(backup_api: VolumeApi, member: Persona) -> None:
     assert exported.status_code == 200, exported.text
     record = exported.json()["backup-record"]
     assert set(record) == {"backup_service", "backup_url"}
+    assert record["backup_service"].startswith("cinder.backup.drivers.")  # as Tempest checks
     again = api.post("/backups/import_record", json={"backup-record": record})
     assert "already exists" in assert_fault(again, 400)
     # The database loses the backup but the store keeps its files: the import brings it back.
@@ -404,6 +411,23 @@ def test_export_and_import(backup_api: VolumeApi, member: Persona) -> None:
     assert shown["status"] == "available"
     restored = restore(api, api.admin_token, backup["id"])
     assert data_of(api, restored["volume_id"]) == pattern(MIB + 5, 6)
+    # The record under another id (as Tempest imports it): a second backup of the same data,
+    # which outlives the original.
+    raw = json.loads(base64.b64decode(record["backup_url"]))
+    other = str(uuid.uuid4())
+    url = base64.b64encode(json.dumps({**raw, "id": other}).encode()).decode()
+    twin = {"backup_service": record["backup_service"], "backup_url": url}
+    copied = api.post("/backups/import_record", json={"backup-record": twin})
+    assert copied.status_code == 201, copied.text
+    assert copied.json()["backup"]["id"] == other
+    delete_backup(api, api.admin_token, backup["id"])
+    restored = restore(api, api.admin_token, other)
+    assert data_of(api, restored["volume_id"]) == pattern(MIB + 5, 6)
+    bad_id = base64.b64encode(json.dumps({**raw, "id": "../x"}).encode()).decode()
+    bad = {"backup_service": record["backup_service"], "backup_url": bad_id}
+    assert "not a backup id" in assert_fault(
+        api.post("/backups/import_record", json={"backup-record": bad}), 400
+    )
     garbage = {"backup-record": {"backup_service": record["backup_service"], "backup_url": "x"}}
     assert_fault(api.post("/backups/import_record", json=garbage), 400)
     assert_fault(

@@ -41,7 +41,9 @@ def test_encryption_spec_crud(volume_api: VolumeApi, member: Persona, kind: dict
     spec = created.json()["encryption"]
     assert {k: spec[k] for k in SPEC} == SPEC
     assert (spec["control_location"], spec["volume_type_id"]) == ("front-end", kind["id"])
+    assert set(spec) == {*SPEC, "control_location", "volume_type_id", "encryption_id"}
     shown = volume_api.get(path).json()
+    assert {"created_at", "updated_at", "deleted_at"} <= set(shown)  # only the show has them
     assert shown["encryption_id"] == spec["encryption_id"] and shown["deleted"] is False
     assert volume_api.get(f"{path}/provider").json() == {"provider": "luks"}
     assert_fault(volume_api.get(f"{path}/nothing"), 404)

@@ -91,6 +91,31 @@ def snapshot_group(api: VolumeApi, token: str, group_id: str, status: str) -> di
     return wait_status(api, f"/group_snapshots/{ident}", "group_snapshot", token, status)
 
 
+def test_group_type_list_sorts_and_filters(volume_api: VolumeApi, member: Persona) -> None:
+    """Cinder's list parameters: sort, is_public (an administrator's: absent is public only,
+    `none` all), limit/marker; a member sees the public types whatever it asks."""
+    tag = unique("")
+    names = {f"a{tag}": True, f"b{tag}": False}
+    for name, public in names.items():
+        body = {"group_type": {"name": name, "is_public": public}}
+        assert volume_api.post("/group_types", headers=V11, json=body).status_code == 202
+
+    def listed(query: str, token: str | None = None) -> list[str]:
+        response = volume_api.get(f"/group_types?{query}", token=token, headers=V11)
+        assert response.status_code == 200, response.text
+        return [t["name"] for t in response.json()["group_types"] if t["name"] in names]
+
+    assert listed("sort=name:asc&is_public=None") == [f"a{tag}", f"b{tag}"]
+    assert listed("sort_key=name&sort_dir=desc&is_public=none") == [f"b{tag}", f"a{tag}"]
+    assert listed("is_public=False") == [f"b{tag}"]
+    assert listed("is_public=true") == listed("") == [f"a{tag}"]
+    assert listed("is_public=none", token=member.token) == [f"a{tag}"]
+    first = volume_api.get("/group_types?is_public=none&limit=1", headers=V11).json()
+    assert len(first["group_types"]) == 1
+    assert_fault(volume_api.get("/group_types?is_public=maybe", headers=V11), 400)
+    assert_fault(volume_api.get("/group_types?sort=size", headers=V11), 400)
+
+
 def test_group_types_and_specs(volume_api: VolumeApi, member: Persona) -> None:
     assert_fault(volume_api.get("/group_types"), 404)  # 3.0: no such resource
     assert_fault(volume_api.get("/group_types", headers=v("3.10")), 404)

@@ -10,7 +10,7 @@ import pytest
 from tests.api.conftest import VOLUME_ON_SQLITE_ONLY, VolumeApi
 from tests.api.helpers import Persona, persona, unique
 from tests.api.test_volume_snapshots import wait_snapshot
-from tests.api.test_volume_volumes import assert_fault, create_volume, has_disk
+from tests.api.test_volume_volumes import assert_fault, create_volume, disk_of, has_disk
 from vistack.drivers.models import Provisioning
 from vistack.volume.api import microversion
 
@@ -106,6 +106,27 @@ def test_manage_then_unmanage_keeps_the_disk(volume_api: VolumeApi) -> None:
     assert listed(volume_api, f"host={host(volume_api)}")[name]["safe_to_manage"] is True
 
 
+def test_unmanaged_volume_is_managed_again_by_cinder_name(volume_api: VolumeApi) -> None:
+    """Tempest's round trip: unmanage a volume, then manage `volume-<id>` on its host."""
+    original = create_volume(volume_api, volume_api.admin_token)
+    action = volume_api.post(f"/volumes/{original['id']}/action", json={"os-unmanage": None})
+    assert action.status_code == 202, action.text
+    body = {
+        "volume": {
+            "host": original["os-vol-host-attr:host"],
+            "ref": {"source-name": f"volume-{original['id']}"},
+            "volume_type": original["volume_type"],
+            "availability_zone": original["availability_zone"],
+        }
+    }
+    response = volume_api.post("/os-volume-manage", json=body)
+    assert response.status_code == 202, response.text
+    shown = volume_api.get(f"/volumes/{response.json()['volume']['id']}").json()["volume"]
+    for key in ("size", "volume_type", "availability_zone", "os-vol-host-attr:host"):
+        assert shown[key] == original[key], key
+    assert disk_of(volume_api, original["id"])  # the same disk, not a copy
+
+
 def test_unmanage_refusals(volume_api: VolumeApi, member: Persona) -> None:
     volume = create_volume(volume_api, member.token)
     path = f"/volumes/{volume['id']}/action"
@@ -142,6 +163,11 @@ def test_manage_and_unmanage_a_snapshot_disk(volume_api: VolumeApi, member: Pers
     assert adopted.status_code == 202, adopted.text
     snapshot = adopted.json()["snapshot"]
     assert snapshot["status"] == "available" and snapshot["volume_id"] == volume["id"]
+    # Cinder's base view (Tempest's manage_snapshot schema); GET keeps the extended fields.
+    base = {"id", "name", "description", "size", "status", "volume_id", "metadata"}
+    assert set(snapshot) == base | {"created_at", "updated_at"}
+    full = volume_api.get(f"/snapshots/{snapshot['id']}", headers=V38).json()["snapshot"]
+    assert full["os-extended-snapshot-attributes:project_id"] and full["id"] == snapshot["id"]
     assert_fault(volume_api.post("/os-snapshot-manage", json=body), 400)  # owned now
     path = f"/snapshots/{snapshot['id']}/action"
     assert volume_api.post(path, json={"os-unmanage": {}}).status_code == 202

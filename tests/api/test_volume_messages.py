@@ -66,6 +66,28 @@ def test_a_build_without_room_is_told_in_a_message(volume_api: VolumeApi) -> Non
     assert_fault(volume_api.get(path, token=owner.token, headers=mv("3.3")), 404)
 
 
+def test_a_type_no_pool_satisfies_is_told_in_a_message(volume_api: VolumeApi) -> None:
+    """Tempest's way to a user message: unscoped extra specs no pool reports the same."""
+    owner = persona(volume_api.identity)
+    specs = {"storage_protocol": "bogus-protocol", "vendor_name": "bogus-vendor"}
+    created = volume_api.post(
+        "/types", json={"volume_type": {"name": "bogus", "extra_specs": specs}}
+    )
+    assert created.status_code == 200, created.text
+    type_id = created.json()["volume_type"]["id"]
+    body = {"volume": {"size": 1, "volume_type": type_id}}
+    response = volume_api.post("/volumes", token=owner.token, json=body)
+    assert response.status_code == 202, response.text
+    volume = wait_volume(volume_api, response.json()["volume"]["id"], owner.token, "error")
+    [message] = messages(volume_api, owner.token)["messages"]
+    assert message["event_id"] == "VOLUME_VOLUME_001_003"
+    assert message["resource_uuid"] == volume["id"]
+    # A type the pools satisfy (the capabilities they report) builds.
+    good = {"storage_protocol": "vmdk", "vendor_name": "<in> VMware"}
+    created = volume_api.post("/types", json={"volume_type": {"name": "good", "extra_specs": good}})
+    create_volume(volume_api, owner.token, 1, volume_type=created.json()["volume_type"]["id"])
+
+
 def test_driver_failures_filters_and_pages(volume_api: VolumeApi) -> None:
     owner = persona(volume_api.identity)
     made = []

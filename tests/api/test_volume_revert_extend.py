@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from tests.api.conftest import VolumeApi, _fake_cloud_api, _volume_settings
+from tests.api.compute_rows import insert_server
+from tests.api.conftest import ComputeApi, VolumeApi, _fake_cloud_api, _volume_settings
 from tests.api.helpers import Persona, persona
 from tests.api.test_volume_volumes import assert_fault, create_volume, disk_of, wait_volume
 from vistack.drivers.errors import TransientError
@@ -137,13 +138,23 @@ def test_in_use_extend_grows_the_attached_disk_from_3_42(
 ) -> None:
     volume = create_volume(volume_api, member.token)
     vid, token = volume["id"], member.token
-    attach_to_a_vm(volume_api, vid, token)
+    server_id = attach_to_a_vm(volume_api, vid, token)
+    compute = ComputeApi(volume_api.cloud, volume_api.client, volume_api.fake)
+    insert_server(compute, member.project_id, id=server_id, cluster="cluster", vm_host="host")
     extend = {"os-extend": {"new_size": 3}}
     assert "in-use" in assert_fault(act(volume_api, vid, extend, token, "3.41"), 400)
     assert act(volume_api, vid, extend, token, "3.42").status_code == 202
     grown = wait_volume(volume_api, vid, token, "in-use", "error_extending")
     assert grown["status"] == "in-use" and grown["size"] == 3
     assert volume_api.fake.state.disks[disk_of(volume_api, vid)].capacity_gb == 3
+    # Nova was told (Cinder's `volume-extended`): the owner sees the action, an admin its step.
+    path = f"/servers/{server_id}/os-instance-actions"
+    [action] = compute.get(path, token=token).json()["instanceActions"]
+    assert action["action"] == "extend_volume"
+    shown = compute.get(f"{path}/{action['request_id']}").json()["instanceAction"]
+    [event] = shown["events"]
+    assert (event["event"], event["result"]) == ("compute_extend_volume", "Success")
+    assert event["finish_time"] is not None
 
 
 def test_a_failed_in_use_extend_keeps_the_old_size(volume_api: VolumeApi, member: Persona) -> None:

@@ -8,7 +8,7 @@ import pytest
 from tests.unit.test_volume_domain import VolumeDomain, admin, domain, member
 from vistack.common.errors import BadRequest, NotFound
 from vistack.drivers.models import DatastoreInfo, Provisioning
-from vistack.volume.domain import listing, placement, requests
+from vistack.volume.domain import listing, placement, requests, spec_ops
 from vistack.volume.domain.quotas import QuotaExceeded
 from vistack.volume.domain.requests import CreateVolume
 from vistack.volume.domain.types import check_extra_specs, provisioning_of
@@ -33,6 +33,49 @@ def test_placement_says_why_nothing_fits() -> None:
         placement.choose(POOLS, 91)
     with pytest.raises(placement.NoValidDatastore, match="regex"):
         placement.choose(POOLS, 1, regex="nothing")
+
+
+@pytest.mark.parametrize(
+    ("value", "requirement", "expected"),
+    [
+        ("vmdk", "vmdk", True),
+        ("vmdk", "iSCSI", False),
+        (True, "<is> True", True),
+        (False, "<is> True", False),
+        (False, "<is> False", True),
+        ("VMware vSphere", "<in> vSphere", True),
+        ("VMware", "<in> NetApp", False),
+        (60, ">= 50", True),
+        (60, "<= 50", False),
+        (60, "== 60", True),
+        (60, "!= 60", False),
+        (60, "= 50", True),  # Cinder's '=' is "at least"
+        ("vmdk", ">= 1", False),  # not a number: no match, no error
+        ("vmdk", "s== vmdk", True),
+        ("vmdk", "s!= vmdk", False),
+        ("b", "s> a", True),
+        ("nfs", "<or> iscsi <or> nfs", True),
+        ("fc", "<or> iscsi <or> nfs", False),
+    ],
+)
+def test_extra_spec_operators(value: object, requirement: str, expected: bool) -> None:
+    assert spec_ops.matches(value, requirement) is expected
+
+
+def test_placement_matches_capability_specs() -> None:
+    ok = {"vendor_name": "VMware", "capabilities:storage_protocol": "<in> vmdk"}
+    assert placement.choose(POOLS, 10, specs=ok).name == "LocalDS_1"
+    # Driver-scoped keys and keys no pool reports are not the capability filter's.
+    other = {"vmware:vmdk_type": "thick", "replication_enabled": "<is> True"}
+    assert placement.choose(POOLS, 10, specs=other).name == "LocalDS_1"
+    # A spec about one pool: only that pool satisfies it.
+    one = {"pool_name": "Shared_0", "free_capacity_gb": ">= 50"}
+    assert placement.choose(POOLS, 10, specs=one).name == "Shared_0"
+    bogus = {"storage_protocol": "bogus-proto", "vendor_name": "bogus-vendor"}
+    with pytest.raises(placement.NoValidDatastore, match=r"No valid backend.*bogus-proto"):
+        placement.choose(POOLS, 1, specs=bogus)
+    with pytest.raises(placement.NoValidDatastore, match="multiattach"):
+        placement.choose(POOLS, 1, specs={"multiattach": "<is> True"})
 
 
 def test_create_request_parsing() -> None:

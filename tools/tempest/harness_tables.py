@@ -158,7 +158,7 @@ VOLUME_OPTIONS: dict[str, str] = {
     "storage_protocol": "vmdk",  # connection_info's driver_volume_type, as VMware's driver
     "vendor_name": "VMware",
     "disk_format": "vmdk",  # upload-to-image makes a VMDK
-    "backend_names": "vsphere",
+    "backend_names": "vmware",  # the pools' volume_backend_name (extra specs are matched to it)
     # The disk names unmanaged volumes and snapshots keep (vistack/volume/domain/manage*.py).
     "manage_volume_ref": "source-name,volume-%s",
     "manage_snapshot_ref": "source-name,snapshot-%s",

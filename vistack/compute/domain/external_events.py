@@ -15,8 +15,9 @@ means something on vSphere:
 - `power-update` compares the server with its VM in vCenter now (what `PowerSync` does every
   round), and, as Nova's API does, records the `start` / `stop` action (`POWER_ON` /
   `POWER_OFF`) with its `compute_power_update` event;
-- `volume-extended` is recorded as Nova records it (the `extend_volume` action); a vSphere disk
-  needs nothing from the VM's side;
+- `volume-extended` is recorded as Nova records it (the `extend_volume` action with its
+  `compute_extend_volume` event); a vSphere disk needs nothing from the VM's side (the VM grew
+  it). Cinder in this process sends it through `volume_extended`, not over HTTP;
 - `accelerator-request-bound` and `volume-reimaged` are accepted and logged only: this cloud
   has no accelerators (Cyborg) and rebuilds no volume-backed server (nothing waits for them).
 
@@ -232,8 +233,7 @@ class ExternalEvents:
                 elif event.name == "power-update":
                     self._power_update(context, event, target)
                 elif event.name == "volume-extended":
-                    self._start_action(context, event.server_id, "extend_volume")
-                    self._finish_action(context, event.server_id, "Success")
+                    self._volume_extended(context, event.server_id, target)
             except Exception:  # the answer is given: what follows is logged, never raised
                 LOG.warning(
                     "external event %s for server %s could not be acted on",
@@ -262,6 +262,30 @@ class ExternalEvents:
             if addresses != (row.addresses or {}):
                 queries.set_fields(unit, server_id, addresses=addresses)
             return True
+
+    def volume_extended(self, server_id: str, volume_id: str) -> bool:
+        """Cinder's `volume-extended` event from this process (after an in-use extend, 3.42),
+        sent as Cinder sends it: with Nova's service standing, under a request of its own.
+        False when Nova would not accept it (no such server, or on no cluster yet).
+
+        :raises Exception: the action could not be recorded (the caller logs it).
+        """
+        target = self._targets({server_id}).get(server_id)
+        if target is None or not target.cluster:
+            return False
+        LOG.info("volume %s extended on server %s", volume_id, server_id)
+        self._volume_extended(service_context(target.project_id), server_id, target)
+        return True
+
+    def _volume_extended(self, context: RequestContext, server_id: str, target: _Target) -> None:
+        """Nova's `extend_volume` action, whose compute step (`compute_extend_volume`) has
+        nothing left to do on vSphere: the VM holding the disk grew it for Cinder."""
+        self._start_action(context, server_id, "extend_volume")
+        step = self._events.start(
+            server_id, context.request_id, "compute_extend_volume", host=target.cluster
+        )
+        self._events.finish(step)
+        self._finish_action(context, server_id, "Success")
 
     def _power_update(self, context: RequestContext, event: Event, target: _Target) -> None:
         action = POWER_ACTIONS.get(event.tag or "")

@@ -15,6 +15,9 @@ from vistack.volume.api.deps import Context, Services
 router = APIRouter()
 JsonBody = Annotated[Any, Body()]
 PATH = "/v3/types/{type_id}/encryption"
+#: What Cinder's create answers: the spec and its ids, without the row's timestamps and
+#: soft-delete fields, which only the show of the spec carries.
+CREATED = ("volume_type_id", "encryption_id", "provider", "cipher", "key_size", "control_location")
 
 
 def _json(spec: dict[str, Any]) -> dict[str, Any]:
@@ -30,7 +33,8 @@ def show_encryption(type_id: str, services: Services, context: Context) -> Respo
 def create_encryption(
     type_id: str, body: JsonBody, services: Services, context: Context
 ) -> Response:
-    return JSONBody({"encryption": _json(services.encryption.create(context, type_id, body))})
+    spec = services.encryption.create(context, type_id, body)
+    return JSONBody({"encryption": {k: spec[k] for k in CREATED}})
 
 
 @router.get(PATH + "/{key}")

@@ -10,7 +10,6 @@ from vistack.common.web import JSONBody
 from vistack.volume.api import group_views
 from vistack.volume.api.deps import Context, Services
 from vistack.volume.api.microversion import Microversion
-from vistack.volume.domain import requests
 
 router = APIRouter()
 JsonBody = Annotated[Any, Body()]
@@ -22,11 +21,7 @@ def list_group_types(
     request: Request, services: Services, context: Context, version: Microversion
 ) -> Response:
     group_views.require(version, SINCE)
-    raw = request.query_params.get("is_public")
-    is_public = (
-        None if raw is None or raw.lower() in ("", "none") else requests.boolean("is_public", raw)
-    )
-    types = services.groups.types.list_types(context, is_public)
+    types = services.groups.types.list_types(context, request.query_params)
     specs = services.groups.types.sees_specs(context)
     return JSONBody({"group_types": [group_views.group_type(t, specs=specs) for t in types]})
 

@@ -112,9 +112,8 @@ def list_manageable_snapshots_detail(
 
 
 @router.post("/v3/os-snapshot-manage")
-def manage_snapshot(
-    request: Request, body: JsonBody, services: Services, context: Context
-) -> Response:
+def manage_snapshot(body: JsonBody, services: Services, context: Context) -> Response:
     snapshot = snapshot_manage(services).manage(context, body)
-    view = views.snapshot(snapshot, version=views.version_of(request))
-    return JSONBody({"snapshot": view}, status_code=202)
+    # Cinder answers `os-snapshot-manage` with its base snapshot view at every microversion:
+    # no extended attributes (progress, project) and none of the later fields; GET has them.
+    return JSONBody({"snapshot": views.snapshot(snapshot, extended=False)}, status_code=202)

@@ -26,7 +26,7 @@ from vistack.volume.db import queries
 from vistack.volume.db.store import VolumeStore
 from vistack.volume.domain import placement
 
-BACKEND = "vmware"
+BACKEND = placement.BACKEND
 
 
 def host_of(host: str, datastore: str | None = None) -> str:
@@ -173,20 +173,8 @@ class BackendInfo:
             pool: dict[str, Any] = {"name": host_of(self.host, ds.name)}
             if detail:
                 pool["capabilities"] = {
-                    "pool_name": ds.name,
-                    "volume_backend_name": BACKEND,
-                    "vendor_name": "VMware",
-                    "driver_version": "1.0.0",
-                    "storage_protocol": "vmdk",
-                    "total_capacity_gb": ds.capacity_gb,
-                    "free_capacity_gb": ds.free_gb,
+                    **placement.capabilities(ds),  # what volume types are matched against
                     "allocated_capacity_gb": allocated.get(ds.name, 0),
-                    "reserved_percentage": 0,
-                    "thin_provisioning_support": True,
-                    "thick_provisioning_support": True,
-                    # A VMDK is attached to one VM at a time here (multi-writer disks are
-                    # not offered), so the scheduler must not promise multiattach.
-                    "multiattach": False,
                     "timestamp": _iso(utcnow()),
                 }
             pools.append(pool)

@@ -241,13 +241,15 @@ class BackupWork:
             LOG.warning("restore of backup %s failed: %s", backup_id, exc)
             return
         with self._store.transaction() as unit:
+            restored = queries.volume(unit, volume_id)
+            current = dict(restored.metadata_items or {}) if restored is not None else {}
             queries.set_volume_status(
                 unit,
                 volume_id,
                 [expected],
                 status="available",
                 updated_at=utcnow(),
-                **_restored_meta(manifest.volume_meta),
+                **_restored_meta(manifest.volume_meta, current),
             )
             backup_queries.set_backup_status(
                 unit,
@@ -267,6 +269,7 @@ class BackupWork:
             size,
             configured=self._settings.datastores,
             regex=specs.get(DATASTORE_REGEX),
+            specs=specs,
         )
         disk = self._driver.create_disk(datastore.name, volume_id, size, provisioning)
         with self._store.transaction() as unit:
@@ -345,12 +348,21 @@ def _volume_meta(row: VolumeRow | None) -> dict[str, Any]:
         "bootable": row.bootable,
         "image_id": row.image_id,
         "image_metadata": dict(row.image_metadata) if row.image_metadata is not None else None,
+        "metadata": dict(row.metadata_items or {}),
     }
 
 
-def _restored_meta(meta: Mapping[str, Any]) -> dict[str, Any]:
-    """The volume columns a restore sets from its backup's `volume_meta` (none if absent)."""
+def _restored_meta(meta: Mapping[str, Any], current: Mapping[str, str]) -> dict[str, Any]:
+    """The volume columns a restore sets from its backup's `volume_meta` (none if absent).
+
+    The source volume's metadata is laid over what the restored volume has (`current`): Cinder
+    updates the volume's metadata from the backup without deleting other keys."""
     values: dict[str, Any] = {}
+    if isinstance(meta.get("metadata"), dict):
+        values["metadata_items"] = {
+            **current,
+            **{str(k): str(v) for k, v in meta["metadata"].items()},
+        }
     if "bootable" in meta:
         values["bootable"] = bool(meta["bootable"])
     if "image_id" in meta:

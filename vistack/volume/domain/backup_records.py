@@ -4,7 +4,9 @@ backup made again from one, for a cloud that lost its database but kept its back
 `backup_url` is base64 of JSON: the backup's fields and its manifest (the chunk map), so an
 import can put a missing manifest back. An import is accepted only when every chunk the
 manifest names is in the store with its digest, and only once per id: the backup then exists
-again, `available`, in the importing administrator's project, as Cinder imports.
+again, `available`, in the importing administrator's project, as Cinder imports. A record whose
+id was changed (Tempest imports one beside its original) is a second backup of the same data:
+the store keeps that data again under the new id (`BackupStore.clone`).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from datetime import datetime
 from typing import Any
 
@@ -25,8 +28,9 @@ from vistack.volume.domain.backup_models import AVAILABLE, Backup, backup
 from vistack.volume.domain.backup_store import BackupStore, BackupStoreError, Manifest
 from vistack.volume.domain.backups import BackupService
 
-#: What `backup_service` says: the store that holds the chunks (Cinder names its driver).
-SERVICE = "vistack.volume.backup_store.FileChunkStore"
+#: What `backup_service` says: Cinder names the backup driver class that holds the chunks; this
+#: store keeps them as files in a directory, which is what Cinder's POSIX driver does.
+SERVICE = "cinder.backup.drivers.posix.PosixBackupDriver"
 _FIELDS = (
     "id",
     "volume_id",
@@ -96,7 +100,10 @@ class BackupRecords:
                     "import the parent first."
                 )
             self._backups.check_quota(unit, project_id, int(record["size_gb"]))
-            wrote = self._put_manifest(manifest)
+            if manifest.backup_id == record["id"]:
+                wrote = self._put_manifest(manifest)
+            else:
+                manifest, wrote = self._clone(manifest, str(record["id"])), True
             try:
                 self._chunks.verify(manifest)
             except BackupStoreError as exc:
@@ -119,6 +126,22 @@ class BackupRecords:
             unit.add(row)
             unit.flush()
             return backup(row, has_children=False)
+
+    def _clone(self, manifest: Manifest, backup_id: str) -> Manifest:
+        """The data of a record whose id was changed (Tempest imports an exported record that
+        way, beside the original): stored again under the new id from the original's files,
+        which must still be in the store."""
+        if self._chunks.exists(manifest.container, backup_id):
+            raise BadRequest(
+                f"Invalid backup: the store holds other data under backup {backup_id}."
+            )
+        try:
+            return self._chunks.clone(manifest, backup_id)
+        except (BackupStoreError, OSError) as exc:
+            raise BadRequest(
+                f"Invalid backup: the data of backup {manifest.backup_id} it was exported as "
+                f"cannot be read from the store: {exc}"
+            ) from None
 
     def _put_manifest(self, manifest: Manifest) -> bool:
         """Put the manifest back if the store lost it; whether it was written."""
@@ -145,8 +168,10 @@ def _decode(url: str) -> tuple[dict[str, Any], Manifest]:
         if missing:
             raise ValueError(f"{', '.join(missing)} missing")
         datetime.fromisoformat(str(record["data_timestamp"]))
-        if manifest.backup_id != record["id"] or manifest.container != record["container"]:
-            raise ValueError("its manifest is another backup's")
+        if not re.fullmatch(r"[A-Za-z0-9-]{1,64}", str(record["id"])):
+            raise ValueError(f"its id {record['id']!r} is not a backup id")
+        if manifest.container != record["container"]:
+            raise ValueError("its manifest is another container's")
     except (binascii.Error, UnicodeError, ValueError, KeyError, BackupStoreError) as exc:
         message = f"Invalid input received: backup_url is not a backup record: {exc}"
         raise BadRequest(message) from None

@@ -16,6 +16,7 @@ backup either has a manifest and every chunk it names, or no files at all.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import os
@@ -209,6 +210,39 @@ class BackupStore:
             shutil.rmtree(folder, ignore_errors=True)
             raise
         return manifest
+
+    def clone(self, manifest: Manifest, backup_id: str) -> Manifest:
+        """Store `manifest`'s data again as backup `backup_id` (an imported record whose id was
+        changed): the chunk files `manifest` owns are hard-linked (copied where links fail)
+        into the new backup's folder, so either backup can be deleted without the other
+        losing data; chunks it shares with its parents stay shared.
+
+        :raises BackupStoreError: a chunk cannot be read (nothing is left behind).
+        :raises OSError: the filesystem failed (nothing is left behind).
+        """
+        folder = self.folder(manifest.container, backup_id)
+        key = f"{manifest.container}/{backup_id}"
+        folder.mkdir(parents=True, exist_ok=False)
+        chunks: list[ChunkRef] = []
+        try:
+            for chunk in manifest.chunks:
+                if chunk.owner != manifest.key:
+                    chunks.append(chunk)
+                    continue
+                self._chunk(chunk)  # there and intact before it is taken over
+                source = self.folder(manifest.container, manifest.backup_id)
+                name = _chunk_name(chunk.index)
+                try:
+                    os.link(source / name, folder / name)
+                except OSError:
+                    shutil.copyfile(source / name, folder / name)
+                chunks.append(ChunkRef(chunk.index, chunk.length, chunk.sha256, key))
+            copy = dataclasses.replace(manifest, backup_id=backup_id, chunks=tuple(chunks))
+            self.save_manifest(copy)
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+        return copy
 
     def save_manifest(self, manifest: Manifest) -> None:
         folder = self.folder(manifest.container, manifest.backup_id)

@@ -9,6 +9,7 @@ none of that name, is Cinder's 404.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from vistack.common.clock import utcnow
@@ -18,11 +19,25 @@ from vistack.common.policy import PolicyEngine
 from vistack.volume.db import group_queries as gq
 from vistack.volume.db.group_tables import GroupTypeRow
 from vistack.volume.db.store import Collision, VolumeStore, VolumeUnit
-from vistack.volume.domain import requests
+from vistack.volume.domain import listing, requests
 from vistack.volume.domain.group_models import GroupType, group_type
 from vistack.volume.domain.types import check_extra_specs
 
 MAX_NAME = 255
+#: The columns a group type list sorts by (Cinder's: those of its table).
+SORT_KEYS = ("id", "name", "description", "is_public", "created_at", "updated_at")
+
+
+def _is_public(raw: str | None) -> bool | None:
+    """An administrator's `is_public` filter: absent is public only, `none` is every type."""
+    if raw is None:
+        return True
+    if raw.strip().lower() == "none":
+        return None
+    try:
+        return requests.boolean("is_public", raw)
+    except BadRequest:
+        raise BadRequest(f"Invalid is_public filter [{raw}]: use true, false or none.") from None
 
 
 class GroupTypeService:
@@ -58,15 +73,29 @@ class GroupTypeService:
 
     # -- types -----------------------------------------------------------------------------
 
-    def list_types(self, context: RequestContext, is_public: bool | None) -> list[GroupType]:
+    def list_types(self, context: RequestContext, query: Mapping[str, str]) -> list[GroupType]:
+        """The group types, filtered, sorted and cut as Cinder's list is.
+
+        `is_public` is an administrator's filter: absent, the public types (Cinder's default);
+        `true`/`false`, the public or the private ones; `none`, all. Everyone else sees the
+        public ones whatever they ask. `sort` (or `sort_key`/`sort_dir`) orders by a column,
+        newest first by default; `limit`, `marker` and `offset` cut the list.
+
+        :raises BadRequest: an unknown sort key or direction, a bad limit or is_public.
+        :raises NotFound: the marker is no type of the list.
+        """
         admin = self.is_admin(context)
+        is_public = _is_public(query.get("is_public")) if admin else True
+        params = listing.parse_params(query, SORT_KEYS)
         with self._store.transaction() as unit:
-            rows = gq.group_types(unit, public_only=not admin)
+            rows = [
+                r
+                for r in gq.group_types(unit, public_only=not admin)
+                if is_public is None or r.is_public == is_public
+            ]
+            cut, _more = listing.page(rows, params, _column, lambda row: row.id)
             specs = gq.all_group_specs(unit)
-            out = [group_type(r, specs.get(r.id, {})) for r in rows]
-        if admin and is_public is not None:
-            out = [t for t in out if t.is_public == is_public]
-        return out
+            return [group_type(r, specs.get(r.id, {})) for r in cut]
 
     def show(self, context: RequestContext, ref: str) -> GroupType:
         with self._store.transaction() as unit:
@@ -209,3 +238,8 @@ def _description(value: Any) -> str | None:
     if value is not None and (not isinstance(value, str) or len(value) > MAX_NAME):
         raise BadRequest("Group type description must be a string of at most 255 characters.")
     return value
+
+
+def _column(row: GroupTypeRow, key: str) -> Any:
+    """A row's value of a sort key (one of SORT_KEYS, checked before)."""
+    return getattr(row, key)

@@ -39,6 +39,8 @@ from vistack.volume.domain.volumes import VolumeService
 #: Where `os-unmanage` may start (Cinder's: a volume at rest, not attached).
 UNMANAGEABLE = (AVAILABLE, ERROR, "error_managing")
 SORT_KEYS = ("size", "reference")
+#: Cinder's volume name template, `volume-<id>`: a reference may name a volume's disk so.
+VOLUME_PREFIX = "volume-"
 
 
 @dataclass(frozen=True)
@@ -235,7 +237,8 @@ class VolumeManage:
 
     def find(self, pool: str | None, reference: str) -> DiskInfo:
         """The disk a reference names: a full datastore path, or a name in the volume folder
-        (with or without `.vmdk`) of the pool, or of any pool when the host names none."""
+        (with or without `.vmdk`) of the pool, or of any pool when the host names none.
+        A name `volume-<id>` also finds the disk `<id>` (Cinder's name for a volume's disk)."""
         wanted_pool = pool
         if reference.startswith("["):
             wanted_pool, relative = split_datastore_path(reference)
@@ -247,9 +250,14 @@ class VolumeManage:
             candidates = set()
         file_name = relative.rpartition("/")[2]
         file_name = file_name if file_name.endswith(".vmdk") else f"{file_name}.vmdk"
-        for disk in self.disks(wanted_pool):
-            if disk.path in candidates or disk.path.endswith(f"] {VOLUME_FOLDER}/{file_name}"):
-                return disk
+        names = [file_name]
+        if not candidates:
+            names.extend(_alias(file_name))
+        disks = self.disks(wanted_pool)
+        for wanted in names:  # a disk of exactly that name first, then its alias
+            for disk in disks:
+                if disk.path in candidates or disk.path.endswith(f"] {VOLUME_FOLDER}/{wanted}"):
+                    return disk
         raise BadRequest(
             f"Invalid input received: no disk {reference!r} in the volume folder "
             f"({VOLUME_FOLDER}/) of {wanted_pool or 'any datastore'}."
@@ -259,6 +267,24 @@ class VolumeManage:
         if self._driver is None:
             raise ServiceUnavailable("No vCenter is configured: there are no disks to manage.")
         return self._driver
+
+
+def _alias(file_name: str) -> list[str]:
+    """The name a `volume-<id>` reference also stands for: `<id>.vmdk`.
+
+    Cinder's drivers name a volume's disk `volume-<id>` (its `volume_name_template`), so that
+    is the name people and Tempest use to manage a volume's disk again after unmanaging it;
+    this cloud names a volume's disk by the bare id (`work.build`). Only a well-formed id is
+    stripped, so no other name gains a second meaning.
+    """
+    stem = file_name.removesuffix(".vmdk")
+    if not stem.startswith(VOLUME_PREFIX):
+        return []
+    try:
+        volume_id = str(uuid.UUID(stem.removeprefix(VOLUME_PREFIX)))
+    except ValueError:
+        return []
+    return [f"{volume_id}.vmdk"]
 
 
 def owners(unit: VolumeUnit) -> dict[str, str]:

@@ -140,6 +140,7 @@ class VolumeWork:
                 size,
                 configured=self._settings.datastores,
                 regex=specs.get(DATASTORE_REGEX),
+                specs=specs,
             )
             if source is None:
                 disk = self._driver.create_disk(datastore.name, volume_id, size, provisioning)
