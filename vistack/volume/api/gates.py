@@ -6,17 +6,11 @@ from __future__ import annotations
 from fastapi import Request
 
 from vistack.common.errors import NotFound
-from vistack.volume.api.microversion import MIN_VERSION, SCOPE_KEY
-
-
-def version(request: Request) -> tuple[int, int]:
-    """The request's microversion (3.0 when it names none)."""
-    found: tuple[int, int] = request.scope.get(SCOPE_KEY, MIN_VERSION)
-    return found
+from vistack.volume.api.microversion import version_of
 
 
 def at_least(request: Request, wanted: tuple[int, int]) -> bool:
-    return version(request) >= wanted
+    return version_of(request) >= wanted
 
 
 def require(request: Request, wanted: tuple[int, int]) -> None:

@@ -11,17 +11,12 @@ from urllib.parse import urlencode
 from fastapi import Request
 
 from vistack.common.web import service_url
-from vistack.volume.api.microversion import MIN_VERSION, SCOPE_KEY
+from vistack.volume.api.microversion import MIN_VERSION
+from vistack.volume.api.microversion import version_of as version_of
 from vistack.volume.api.project_path import ORIGINAL_PATH_KEY
 from vistack.volume.domain.backend import host_of
 from vistack.volume.domain.models import Attachment, Snapshot, Volume, VolumeType
 from vistack.volume.domain.requests import boolean
-
-
-def version_of(request: Request) -> tuple[int, int]:
-    """The request's microversion (3.0 when it names none): views gate fields on it."""
-    version: tuple[int, int] = request.scope.get(SCOPE_KEY, MIN_VERSION)
-    return version
 
 
 def with_count(request: Request) -> bool:

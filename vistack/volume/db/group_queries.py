@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import func, select, update
 
 from vistack.volume.db.group_tables import (
     GroupRow,
@@ -14,6 +14,7 @@ from vistack.volume.db.group_tables import (
     GroupTypeSpecRow,
     GroupVolumeTypeRow,
 )
+from vistack.volume.db.spec_rows import SpecRows
 from vistack.volume.db.store import VolumeUnit
 from vistack.volume.db.tables import SnapshotRow, VolumeRow
 
@@ -35,37 +36,12 @@ def group_types(unit: VolumeUnit, *, public_only: bool) -> Sequence[GroupTypeRow
     return unit.session.scalars(query).all()
 
 
-def group_specs(unit: VolumeUnit, type_id: str) -> dict[str, str]:
-    rows = unit.session.scalars(
-        select(GroupTypeSpecRow).where(GroupTypeSpecRow.group_type_id == type_id)
-    ).all()
-    return {row.key: row.value for row in rows}
-
-
-def all_group_specs(unit: VolumeUnit) -> dict[str, dict[str, str]]:
-    out: dict[str, dict[str, str]] = {}
-    for row in unit.session.scalars(select(GroupTypeSpecRow)).all():
-        out.setdefault(row.group_type_id, {})[row.key] = row.value
-    return out
-
-
-def set_group_specs(unit: VolumeUnit, type_id: str, specs: dict[str, str]) -> None:
-    for key, value in specs.items():
-        row = unit.session.get(GroupTypeSpecRow, (type_id, key))
-        if row is None:
-            unit.add(GroupTypeSpecRow(group_type_id=type_id, key=key, value=value))
-        else:
-            row.value = value
-    unit.flush()
-
-
-def delete_group_spec(unit: VolumeUnit, type_id: str, key: str) -> bool:
-    result = unit.session.execute(
-        delete(GroupTypeSpecRow).where(
-            GroupTypeSpecRow.group_type_id == type_id, GroupTypeSpecRow.key == key
-        )
-    )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+#: A group type's group specs (`GroupTypeSpecRow`).
+GROUP_SPECS = SpecRows(GroupTypeSpecRow, "group_type_id")
+group_specs = GROUP_SPECS.of
+all_group_specs = GROUP_SPECS.all
+set_group_specs = GROUP_SPECS.set
+delete_group_spec = GROUP_SPECS.delete
 
 
 def groups_of_type(unit: VolumeUnit, type_id: str) -> int:

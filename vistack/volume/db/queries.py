@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import delete, func, or_, select, update
 
+from vistack.volume.db.spec_rows import SpecRows
 from vistack.volume.db.store import VolumeUnit
 from vistack.volume.db.tables import (
     SnapshotRow,
@@ -200,37 +201,12 @@ def volume_types(unit: VolumeUnit, project_id: str | None) -> Sequence[VolumeTyp
     return unit.session.scalars(query).all()
 
 
-def extra_specs(unit: VolumeUnit, type_id: str) -> dict[str, str]:
-    rows = unit.session.scalars(
-        select(VolumeTypeExtraSpecRow).where(VolumeTypeExtraSpecRow.type_id == type_id)
-    ).all()
-    return {row.key: row.value for row in rows}
-
-
-def all_extra_specs(unit: VolumeUnit) -> dict[str, dict[str, str]]:
-    out: dict[str, dict[str, str]] = {}
-    for row in unit.session.scalars(select(VolumeTypeExtraSpecRow)).all():
-        out.setdefault(row.type_id, {})[row.key] = row.value
-    return out
-
-
-def set_extra_specs(unit: VolumeUnit, type_id: str, specs: dict[str, str]) -> None:
-    for key, value in specs.items():
-        row = unit.session.get(VolumeTypeExtraSpecRow, (type_id, key))
-        if row is None:
-            unit.add(VolumeTypeExtraSpecRow(type_id=type_id, key=key, value=value))
-        else:
-            row.value = value
-    unit.flush()
-
-
-def delete_extra_spec(unit: VolumeUnit, type_id: str, key: str) -> bool:
-    result = unit.session.execute(
-        delete(VolumeTypeExtraSpecRow).where(
-            VolumeTypeExtraSpecRow.type_id == type_id, VolumeTypeExtraSpecRow.key == key
-        )
-    )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+#: A volume type's extra specs (`VolumeTypeExtraSpecRow`).
+EXTRA_SPECS = SpecRows(VolumeTypeExtraSpecRow, "type_id")
+extra_specs = EXTRA_SPECS.of
+all_extra_specs = EXTRA_SPECS.all
+set_extra_specs = EXTRA_SPECS.set
+delete_extra_spec = EXTRA_SPECS.delete
 
 
 def type_access(unit: VolumeUnit, type_id: str) -> list[str]:
