@@ -98,3 +98,46 @@ def test_remote_consoles_at_2_8(compute_api: ComputeApi, env: Env) -> None:
     assert fault(ask("mks", "novnc"), 400, "badRequest") == "Invalid console type novnc"
     compute_api.fake.fail_next("acquire_console_ticket", UnsupportedError("MethodNotFound"))
     assert "cannot hand out console tickets" in fault(ask("mks", "webmks"), 501, "notImplemented")
+
+
+def test_the_console_log_is_the_tail_of_the_vms_serial_port_file(
+    compute_api: ComputeApi, env: Env
+) -> None:
+    server_id = active_server(compute_api, env)
+    action = f"/servers/{server_id}/action"
+
+    def output(argument: Any) -> Any:
+        body = {"os-getConsoleOutput": argument}
+        return compute_api.post(action, token=env.member.token, json=body)
+
+    assert output({}).json() == {"output": ""}  # nothing written yet
+    vm = compute_api.fake.state.vms[server_id]
+    assert vm.serial_log is not None and vm.serial_log.endswith("/serial.log")
+    lines = [f"line {n}" for n in range(30)]
+    compute_api.fake.write_file(vm.serial_log, ("\n".join(lines) + "\x07\x1b[0m\n").encode())
+    whole = output({"length": None}).json()["output"]
+    assert whole == "\n".join(lines) + "[0m\n"  # control characters removed
+    assert output({"length": -1}).json()["output"] == whole
+    assert output(None).json()["output"] == whole
+    # Nova's count: the empty "line" after the final newline is one of them.
+    assert output({"length": 3}).json()["output"] == "line 28\nline 29[0m\n"
+    assert output({"length": "4"}).json()["output"] == "line 27\nline 28\nline 29[0m\n"
+    assert output({"length": 0}).json()["output"] == ""
+    for bad in (-2, "x", 1.5, True, "-3"):
+        assert "length" in fault(output({"length": bad}), 400, "badRequest")
+    assert "unexpected" in fault(output({"lines": 3}), 400, "badRequest")
+    missing = compute_api.post(
+        f"/servers/{MISSING}/action", token=env.member.token, json={"os-getConsoleOutput": {}}
+    )
+    fault(missing, 404, "itemNotFound")
+
+
+def test_a_vm_without_a_serial_port_has_no_console_log(compute_api: ComputeApi, env: Env) -> None:
+    server_id = active_server(compute_api, env)
+    compute_api.fake.state.vms[server_id].serial_log = None  # built before the port existed
+    refused = compute_api.post(
+        f"/servers/{server_id}/action",
+        token=env.member.token,
+        json={"os-getConsoleOutput": {"length": 5}},
+    )
+    assert "serial port" in fault(refused, 404, "itemNotFound")

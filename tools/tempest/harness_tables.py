@@ -115,7 +115,9 @@ COMPUTE_OPTIONS: dict[str, str] = {
 COMPUTE_FEATURES: dict[str, str] = {
     "disk_config": "true",  # OS-DCF:diskConfig is accepted and shown (MANUAL: vSphere's disks)
     "change_password": "false",  # 501: vSphere cannot set a guest password without tools
-    "console_output": "false",  # os-getConsoleOutput answers 501: a vSphere VM has no log
+    # os-getConsoleOutput reads the VM's serial.log, which only a running guest fills: Tempest
+    # waits for lines the simulator never writes (vistack's own tests cover the action).
+    "console_output": "false",
     "resize": "true",  # grow only; ReconfigVM plus the root disk kept for a revert
     "pause": "false",  # 501: vSphere has no pause (suspend is its equivalent)
     "suspend": "true",

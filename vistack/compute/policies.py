@@ -173,6 +173,7 @@ COMPUTE_RULES: tuple[RuleDefault, ...] = (
     _rule("os_compute_api:os-security-groups:list", PROJECT_READER, "A server's groups."),
     _rule("os_compute_api:os-server-diagnostics", ADMIN, "Show a server's diagnostics."),
     _rule("os_compute_api:os-remote-consoles", PROJECT_MEMBER, "Get a remote console."),
+    _rule("os_compute_api:os-console-output", PROJECT_MEMBER, "Read a server's console log."),
     _rule("os_compute_api:os-admin-actions:reset_state", ADMIN, "Reset a server's state."),
     _rule("os_compute_api:os-admin-actions:inject_network_info", ADMIN, "Refresh networks."),
     _rule("os_compute_api:os-deferred-delete:restore", PROJECT_MEMBER, "Restore a server."),

@@ -262,6 +262,16 @@ class ComputeDriver(Protocol):
         """
         ...
 
+    def console_log(self, instance_uuid: str, max_bytes: int) -> bytes | None:
+        """The last `max_bytes` of what the guest wrote to its serial console (the file
+        behind the VM's serial port; empty until the guest writes), or None when the VM has
+        no file-backed serial port (it was built without one).
+
+        :raises NotFoundError: no such VM.
+        :raises TransientError: the file could not be read just now.
+        """
+        ...
+
     def attach_iso(self, instance_uuid: str, path: str) -> None:
         """Add a CD-ROM backed by the ISO file at datastore `path`, connected at power-on (the
         config drive).

@@ -6,6 +6,9 @@ fake ever split strings on brackets themselves.
 
 from __future__ import annotations
 
+#: The file in a VM's folder its serial port writes the guest's console to (`console_log`).
+SERIAL_LOG_NAME = "serial.log"
+
 
 def datastore_path(datastore: str, path: str) -> str:
     """`[datastore] path`."""

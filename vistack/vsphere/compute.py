@@ -39,7 +39,7 @@ from vistack.drivers.models import (
 )
 from vistack.drivers.paths import datastore_path, split_datastore_path
 from vistack.drivers.vm_rules import RuleKind, VmGroupRule
-from vistack.vsphere import cdrom, consoles, devices, diagnostics, transport
+from vistack.vsphere import cdrom, consoles, devices, diagnostics, serial_log, transport
 from vistack.vsphere.datastore_files import put_file
 from vistack.vsphere.drs_rules import DrsRules
 from vistack.vsphere.lookup import Lookup
@@ -254,7 +254,7 @@ class VSphereCompute:
             files=vim.vm.FileInfo(
                 vmPathName=datastore_path(spec.datastore, f"{spec.name}/{spec.name}.vmx")
             ),
-            deviceChange=changes + nics,
+            deviceChange=changes + nics + [self._serial_port(spec)],
         )
         if allocations_differ(spec.tuning, VMTuning()):
             apply_allocations(config, spec.tuning)
@@ -268,7 +268,7 @@ class VSphereCompute:
     ) -> Any:
         assert spec.template is not None
         template = client.moref("VirtualMachine", spec.template.id)
-        changes = list(nics)
+        changes = [*nics, self._serial_port(spec)]
         extra = [d for d in spec.disks if not d.root]
         if extra:
             source = retrieve_one(client, template, ["config.hardware.device"])
@@ -337,6 +337,13 @@ class VSphereCompute:
         if growing and root is not None and info.disks[0].capacity_gb < root.size_gb:
             return config, root.size_gb
         return (config, 0) if needed else None
+
+    @staticmethod
+    def _serial_port(spec: VMSpec) -> Any:
+        """The serial port writing the guest's console to a file in the VM's folder, where the
+        config drive's ISO goes too (`serial_log`)."""
+        relative = f"{spec.name}/{serial_log.SERIAL_LOG_NAME}"
+        return serial_log.serial_port_change(datastore_path(spec.datastore, relative))
 
     @staticmethod
     def _vm_result(client: Client, result: Any) -> Any:
@@ -533,6 +540,13 @@ class VSphereCompute:
 
     def vm_stats(self, instance_uuid: str) -> VMStats:
         return self._session.call(lambda c: self._on_vm(c, instance_uuid, diagnostics.vm_stats))
+
+    def console_log(self, instance_uuid: str, max_bytes: int) -> bytes | None:
+        devices_now = self._session.call(lambda c: self._on_vm(c, instance_uuid, self._device_list))
+        path = serial_log.serial_log_path(devices_now)
+        if path is None:
+            return None
+        return serial_log.read_tail(self._session, self._lookup, self._put, path, max_bytes)
 
     # -- suspend and DRS VM-VM rules (vistack.vsphere.drs_rules) -----------------------------
 

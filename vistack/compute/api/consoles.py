@@ -1,8 +1,10 @@
 """Remote consoles: the `os-get*Console` actions (2.1 to 2.5) and
-`POST /v2.1/servers/{id}/remote-consoles` (2.6; the `mks` protocol from 2.8)."""
+`POST /v2.1/servers/{id}/remote-consoles` (2.6; the `mks` protocol from 2.8); and the
+console log, `os-getConsoleOutput`."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Annotated, Any
 
@@ -27,6 +29,7 @@ LEGACY = {
     "os-getSerialConsole": ("serial", ("serial",)),
 }
 NOT_FOUND = "The resource could not be found."
+CONSOLE_LENGTH = re.compile(r"-?[0-9]+")
 
 
 def _one_of(value: Any, name: str, allowed: tuple[str, ...]) -> str:
@@ -82,3 +85,37 @@ def remote_console(
     consoles = required(services.subresources).consoles
     url = consoles.console_url(context, server_id, protocol, console_type)
     return JSONBody({"remote_console": {"protocol": protocol, "type": console_type, "url": url}})
+
+
+def _console_length(argument: Any) -> int | None:
+    """`length` of an `os-getConsoleOutput` body, checked as Nova's schema checks it: an
+    integer or a string of digits, at least -1 (unlimited), or null."""
+    if argument is None:
+        argument = {}
+    if not isinstance(argument, Mapping):
+        raise BadRequest("Invalid input for field/attribute os-getConsoleOutput.")
+    extra = set(argument) - {"length"}
+    if extra:
+        raise BadRequest(
+            f"Additional properties are not allowed ({', '.join(sorted(map(repr, extra)))} "
+            "were unexpected)"
+        )
+    length = argument.get("length")
+    if length is None:
+        return None
+    valid = isinstance(length, int) and not isinstance(length, bool)
+    if isinstance(length, str) and CONSOLE_LENGTH.fullmatch(length):
+        length, valid = int(length), True
+    if not valid or int(length) < -1:
+        raise BadRequest(
+            f"Invalid input for field/attribute length. Value: {length}. The length of the "
+            "console log is a whole number of lines, at least -1 (-1 or null: all of it)."
+        )
+    return int(length)
+
+
+@action("os-getConsoleOutput")
+def console_output(call: ActionCall) -> Response:
+    length = _console_length(call.argument)
+    reader = required(call.services.subresources).console_output
+    return JSONBody({"output": reader.output(call.context, call.server_id, length)})

@@ -1,6 +1,7 @@
 """`POST /v2.1/servers/{id}/action`: dispatches to the handlers registered by name in
-`action_registry` (each feature's `actions_*` module), and refuses by name, in Nova's fault
-format, the actions this cloud does not perform (yet)."""
+`action_registry` (each feature's `actions_*` module). An action vSphere cannot do is still
+registered, by its feature's module, and answers its own documented fault; an unknown name
+is Nova's 400."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request, Response
 
-from vistack.common.errors import BadRequest, NotImplementedByBackend
+from vistack.common.errors import BadRequest
 from vistack.compute.api import (
     actions_admin,  # noqa: F401  (registers its actions)
     actions_images,  # noqa: F401  (registers its actions)
@@ -31,13 +32,6 @@ from vistack.compute.api.microversion import Microversion
 router = APIRouter()
 JsonBody = Annotated[Any, Body()]
 
-#: Nova actions not served yet: refused with 501 rather than accepted and ignored.
-NOT_YET: frozenset[str] = frozenset()
-#: Actions vSphere itself cannot do.
-UNSUPPORTED = {
-    "os-getConsoleOutput": "vSphere VMs have no serial console log to read; use a remote console.",
-}
-
 
 @router.post("/v2.1/servers/{server_id}/action")
 def server_action(
@@ -56,12 +50,4 @@ def server_action(
         call = ActionCall(services, context, server_id, name, argument, version, request)
         answer = handler(call)
         return answer if answer is not None else Response(status_code=202)
-    if name in UNSUPPORTED:
-        services.servers.get(context, server_id)  # 404 first, as Nova checks the server
-        raise NotImplementedByBackend(UNSUPPORTED[name])
-    if name in NOT_YET:
-        services.servers.get(context, server_id)
-        raise NotImplementedByBackend(
-            f"The server action {name} is not available in this cloud yet."
-        )
     raise BadRequest(f"There is no such action: {name}")

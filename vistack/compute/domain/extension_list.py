@@ -6,7 +6,7 @@ Nova's v2.1 API has no extensions any more; it answers with a fixed list naming 
 list whose APIs it really serves, so a client probing for one (`os-hosts`, `os-consoles`...)
 finds what works. Left out are those it refuses or answers 410/501 for: nova-network's (fixed
 IPs, floating IP DNS and bulk, fping, multinic, default security group rules, virtual
-interfaces), cells, cloudpipe, certificates, agents, baremetal, personality, console output,
+interfaces), cells, cloudpipe, certificates, agents, baremetal, personality,
 console auth tokens, evacuate, changePassword, per-user quotas, assisted volume snapshots,
 preserve_ephemeral, sort keys and hiding addresses.
 """
@@ -58,6 +58,7 @@ SERVED: tuple[tuple[str, str, str], ...] = (
         "Allow boot with the new BDM data format.",
     ),
     ("os-config-drive", "ConfigDrive", "Config Drive Extension."),
+    ("os-console-output", "ConsoleOutput", "Console log output support."),
     ("os-consoles", "Consoles", "Interactive Console support."),
     ("os-create-backup", "CreateBackup", "Create a backup of a server."),
     ("os-deferred-delete", "DeferredDelete", "Instance deferred delete."),

@@ -1,6 +1,7 @@
 """The services behind a server's sub-resources and small actions, built together: its
-interfaces, security groups, diagnostics, consoles, the administrator's actions and the
-action events (one field of `ComputeServices`, one construction in `wiring.py`)."""
+interfaces, security groups, diagnostics, consoles and console logs, the administrator's
+actions and the action events (one field of `ComputeServices`, one construction in
+`wiring.py`)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from vistack.compute.db.store import ComputeStore
 from vistack.compute.domain.action_events import ActionEvents
 from vistack.compute.domain.admin_actions import AdminActions
 from vistack.compute.domain.build import ServerWork
+from vistack.compute.domain.console_output import ConsoleOutput
 from vistack.compute.domain.consoles import ConsoleService
 from vistack.compute.domain.diagnostics import DiagnosticsService
 from vistack.compute.domain.interfaces import InterfaceService
@@ -25,6 +27,7 @@ class ServerSubResources:
     security_groups: ServerSecurityGroups
     diagnostics: DiagnosticsService
     consoles: ConsoleService
+    console_output: ConsoleOutput
     admin: AdminActions
     #: The read side of action events (`os-instance-actions/{request_id}`).
     events: ActionEvents
@@ -42,6 +45,7 @@ def build_sub_resources(
         security_groups=ServerSecurityGroups(store, policy, networks),
         diagnostics=DiagnosticsService(store, policy, drivers),
         consoles=ConsoleService(store, policy, drivers),
+        console_output=ConsoleOutput(store, policy, drivers),
         admin=AdminActions(store, policy, networks),
         events=ActionEvents(store, policy),
     )

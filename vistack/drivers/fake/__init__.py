@@ -15,8 +15,9 @@ from vistack.drivers.errors import DriverError
 from vistack.drivers.fake.compute import FakeCompute
 from vistack.drivers.fake.images import FakeImages
 from vistack.drivers.fake.networks import FakeNetworks
-from vistack.drivers.fake.state import FakeState, FakeTopology
+from vistack.drivers.fake.state import FakeFile, FakeState, FakeTopology
 from vistack.drivers.fake.volumes import FakeVolumes
+from vistack.drivers.paths import split_datastore_path
 
 __all__ = ["FakeCloud", "FakeCompute", "FakeImages", "FakeNetworks", "FakeTopology", "FakeVolumes"]
 
@@ -39,6 +40,12 @@ class FakeCloud:
     def fail_next(self, operation: str, error: DriverError) -> None:
         """The next call of driver method `operation` raises `error` instead of running."""
         self.state.fail_next(operation, error)
+
+    def write_file(self, path: str, data: bytes) -> None:
+        """Put `data` at datastore `path`, as something outside the drivers would (a guest
+        writing its serial log, an administrator copying a file)."""
+        datastore, relative = split_datastore_path(path)
+        self.state.files[(datastore, relative)] = FakeFile(datastore, relative, data)
 
     def set_latency(self, seconds: float) -> None:
         """Every later call waits `seconds` first (to test timeouts and concurrency)."""

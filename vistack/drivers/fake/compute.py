@@ -41,7 +41,7 @@ from vistack.drivers.models import (
     VMStats,
     VMTuning,
 )
-from vistack.drivers.paths import datastore_path, split_datastore_path
+from vistack.drivers.paths import SERIAL_LOG_NAME, datastore_path, split_datastore_path
 from vistack.drivers.vm_rules import RuleKind, VmGroupRule
 
 
@@ -121,6 +121,7 @@ class FakeCompute:
                     spec.datastore, relative, iso.data
                 )
                 vm.isos.append(datastore_path(spec.datastore, relative))
+            vm.serial_log = datastore_path(spec.datastore, f"{spec.name}/{SERIAL_LOG_NAME}")
             if spec.power_on:
                 vm.power_state = PowerState.ON
             state.vms[vm.instance_uuid] = vm
@@ -476,6 +477,18 @@ class FakeCompute:
             if path not in vm.isos:
                 raise NotFoundError(f"no CD-ROM of VM {instance_uuid} holds {path}")
             vm.isos.remove(path)
+
+    def console_log(self, instance_uuid: str, max_bytes: int) -> bytes | None:
+        """The tail of the VM's serial log file, as a guest would have written it there (tests
+        write it with `FakeCloud.write_file`): empty until then."""
+        state = self._state
+        with state.operation("console_log"):
+            path = state.vm(instance_uuid).serial_log
+            if path is None:
+                return None
+            found = state.files.get(split_datastore_path(path))
+            data = found.data if found is not None else b""
+            return data[-max_bytes:] if max_bytes else b""
 
     def list_isos(self, instance_uuid: str) -> list[str]:
         with self._state.operation("list_isos"):

@@ -104,6 +104,8 @@ class FakeVM:
     template: bool = False
     #: Datastore paths of the ISO files its CD-ROMs hold (the config drive).
     isos: list[str] = field(default_factory=list)
+    #: The datastore path its serial port writes the guest's console to, or None.
+    serial_log: str | None = None
     #: Allocations and hardware version (`hw_version` always set, as vCenter reports it).
     tuning: VMTuning = FAKE_TUNING
 
