@@ -327,6 +327,11 @@ def _volume_settings(settings: Settings, data_dir: Path, fake: FakeCloud) -> Non
     settings.volume.quota_gigabytes = 200
 
 
+#: `pytestmark = COMPUTE_ON_SQLITE_ONLY`: the same for Nova feature modules with plain queries.
+COMPUTE_ON_SQLITE_ONLY = pytest.mark.parametrize(
+    "compute_api", ["sqlite"], indirect=True, scope="module"
+)
+
 #: `pytestmark = VOLUME_ON_SQLITE_ONLY` runs a module's `volume_api` tests on SQLite alone: for
 #: Cinder feature modules whose queries are plain (no locking beyond what the three-database
 #: modules test), so `make test` does not start two more clouds per module. Their tables are

@@ -145,10 +145,11 @@ COMPUTE_FEATURES: dict[str, str] = {
     "ide_bus": "false",  # only asked of volume and device-tagging tests
     "unified_limits": "false",  # compute quotas are Nova's legacy os-quota-sets
     "enable_instance_password": "true",  # create answers adminPass
-    # The scheduler filters by zone, capacity and server group policy; the group hint works.
+    # The scheduler filters by zone, capacity and server group policy, and takes the group,
+    # same_host and different_host hints (the host being the cluster).
     "scheduler_enabled_filters": (
         "AvailabilityZoneFilter,ComputeFilter,ServerGroupAntiAffinityFilter,"
-        "ServerGroupAffinityFilter"
+        "ServerGroupAffinityFilter,SameHostFilter,DifferentHostFilter"
     ),
 }
 # [volume] and [volume-feature-enabled]: what vistack's Cinder does (docs/volume.md). The

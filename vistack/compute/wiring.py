@@ -18,6 +18,7 @@ from vistack.compute.domain.flavors import FlavorService
 from vistack.compute.domain.floating_ip_actions import FloatingIpActions
 from vistack.compute.domain.floating_ip_proxy import FloatingIpProxy
 from vistack.compute.domain.group_placement import GroupPlacement
+from vistack.compute.domain.host_hints import HostHints
 from vistack.compute.domain.hosts import HostService
 from vistack.compute.domain.image_precache import ImagePrecache
 from vistack.compute.domain.image_proxy import ImageProxy
@@ -97,6 +98,7 @@ def build_compute_services(
     precache = None
     if servers.work is not None:  # the build goes where an administrator said (2.74)
         servers.work.placement_filters.append(destination.narrow)
+        servers.work.placement_filters.append(HostHints(store).narrow)
         templates = servers.work.templates
         precache = ImagePrecache(policy, bus, aggregates, clusters, image.images, templates)
     if servers.work is not None and drivers is not None:

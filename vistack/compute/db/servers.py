@@ -219,6 +219,18 @@ def settled_with_times(
     return [(r[0], r[1], r[2], r[3], r[4]) for r in unit.session.execute(query)]
 
 
+def live_clusters(unit: ComputeUnit, server_ids: Sequence[str]) -> set[str]:
+    """The clusters the live, placed servers among `server_ids` run in."""
+    if not server_ids:
+        return set()
+    query = select(ServerRow.cluster).where(
+        ServerRow.id.in_(list(server_ids)),
+        ServerRow.deleted_at.is_(None),
+        ServerRow.cluster.is_not(None),
+    )
+    return {str(cluster) for cluster in unit.session.scalars(query)}
+
+
 def start_action(
     unit: ComputeUnit,
     server_id: str,

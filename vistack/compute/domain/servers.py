@@ -45,6 +45,7 @@ from vistack.compute.domain.build import (
 from vistack.compute.domain.clusters import ClusterService
 from vistack.compute.domain.destination import destination_metadata
 from vistack.compute.domain.flavors import FlavorService
+from vistack.compute.domain.host_hints import host_hints
 from vistack.compute.domain.keypairs import KeypairService
 from vistack.compute.domain.models import NetworkRequest, Server, ServerQuery, ServerRequest
 from vistack.compute.domain.power_sync import PowerSync
@@ -194,7 +195,8 @@ class ServerService:
         parsed = parse_create(body, version)
         devices = parse_create_devices(body, version)
         request = self._resolve(context, parsed, devices)
-        servers = self._record(context, project_id, request, scheduler_group(body), devices)
+        hints = host_hints(body)
+        servers = self._record(context, project_id, request, scheduler_group(body), devices, hints)
         for server in servers:
             self._bus.submit(
                 BUILD_TOPIC,
@@ -351,6 +353,7 @@ class ServerService:
         request: ServerRequest,
         group_id: str | None = None,
         devices: tuple[DeviceRequest, ...] = (),
+        hints: dict[str, list[str]] | None = None,
     ) -> list[Server]:
         flavor = request.flavor
         group_ids = self._security_group_ids(context, request.security_groups)
@@ -410,6 +413,7 @@ class ServerService:
                         "launch_index": index,
                         "disk_config": request.disk_config,
                         **destination_metadata(request.requested_cluster),
+                        **(hints or {}),
                     },
                 )
                 unit.add(row)
