@@ -28,10 +28,17 @@ def test_the_list_names_what_is_served_to_anyone(compute_api: ComputeApi, member
     aliases = [e["alias"] for e in extensions]
     assert len(aliases) == len(set(aliases))
     assert "Hosts" in [e["name"] for e in extensions]
-    for served in ("os-hosts", "os-consoles", "os-server-password", "os-server-external-events"):
+    for served in (
+        "os-hosts",
+        "os-consoles",
+        "os-server-password",
+        "os-server-external-events",
+        "os-personality",
+        "os-console-output",
+    ):
         assert served in aliases
     # Refused or gone here: not claimed.
-    for refused in ("os-agents", "os-cells", "os-fixed-ips", "os-evacuate", "os-personality"):
+    for refused in ("os-agents", "os-cells", "os-fixed-ips", "os-evacuate"):
         assert refused not in aliases
 
 

@@ -324,11 +324,11 @@ def test_a_server_on_a_given_port_plugs_it_and_gives_it_back(
             {
                 "imageRef": "IMAGE",
                 "flavorRef": "1",
-                "personality": [{"path": "/x", "contents": ""}],
+                "personality": [{"path": "/x", "contents": "%%%"}],
             },
             400,
             "badRequest",
-            "personality",
+            "Personality content for /x cannot be decoded",
         ),
         ({"imageRef": "IMAGE", "flavorRef": "1", "bogus": 1}, 400, "badRequest", "bogus"),
     ],

@@ -89,8 +89,12 @@ def test_status_during_a_rebuild_is_rebuild() -> None:
 
 
 def test_rebuild_personality_is_gone_at_2_57_and_hostname_is_checked_not_rewritten() -> None:
-    with pytest.raises(BadRequest, match="not supported"):
+    with pytest.raises(BadRequest, match="'contents' must be a base64 string"):
         parse_rebuild({"imageRef": "i", "personality": [{"path": "/x"}]}, at("2.56"))
+    files = [{"path": "/etc/motd", "contents": "aGk="}]
+    rebuilt = parse_rebuild({"imageRef": "i", "personality": files}, at("2.56"))
+    assert rebuilt.injected_files == (("/etc/motd", b"hi"),)
+    assert rebuilt.changes == {"config_drive": True}  # the files travel on the config drive
     with pytest.raises(BadRequest, match="'personality'"):
         parse_rebuild({"imageRef": "i", "personality": []}, at("2.57"))
     assert parse_rebuild({"imageRef": "i", "hostname": "web-1"}, at("2.90")).changes == {

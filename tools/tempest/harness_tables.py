@@ -136,7 +136,7 @@ COMPUTE_FEATURES: dict[str, str] = {
     "serial_console": "false",
     "interface_attach": "true",
     "snapshot": "true",
-    "personality": "false",  # injected files are not supported
+    "personality": "true",  # up to 2.56: the files travel on the config drive
     "config_drive": "true",
     "attach_encrypted_volume": "false",  # no volume encryption
     "swap_volume": "false",

@@ -6,9 +6,9 @@ Nova's v2.1 API has no extensions any more; it answers with a fixed list naming 
 list whose APIs it really serves, so a client probing for one (`os-hosts`, `os-consoles`...)
 finds what works. Left out are those it refuses or answers 410/501 for: nova-network's (fixed
 IPs, floating IP DNS and bulk, fping, multinic, default security group rules, virtual
-interfaces), cells, cloudpipe, certificates, agents, baremetal, personality,
-console auth tokens, evacuate, changePassword, per-user quotas, assisted volume snapshots,
-preserve_ephemeral, sort keys and hiding addresses.
+interfaces), cells, cloudpipe, certificates, agents, baremetal, pause, console auth tokens,
+evacuate, changePassword, per-user quotas, assisted volume snapshots, preserve_ephemeral, sort
+keys and hiding addresses.
 """
 
 from __future__ import annotations
@@ -112,7 +112,7 @@ SERVED: tuple[tuple[str, str, str], ...] = (
         "Allow multiple create in the Create Server v2.1 API.",
     ),
     ("os-networks", "Networks", "Admin-only Network Management Extension."),
-    ("os-pause-server", "PauseServer", "Enable pause/unpause server actions."),
+    ("os-personality", "Personality", "Personality support."),
     ("os-quota-class-sets", "QuotaClasses", "Quota classes management support."),
     ("os-quota-sets", "Quotas", "Quotas management support."),
     ("os-rescue", "Rescue", "Instance rescue mode."),

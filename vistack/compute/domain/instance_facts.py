@@ -29,6 +29,7 @@ from vistack.compute.domain.instance_metadata import (
     PortFacts,
     SubnetFacts,
 )
+from vistack.compute.domain.personality import from_metadata
 from vistack.config import ConfigError
 from vistack.network.domain.query import ListRequest
 from vistack.network.domain.service import NetworkService
@@ -134,6 +135,7 @@ class InstanceFactsSource:
             security_groups=tuple(row.security_groups or ()),
             password=str(system.get(PASSWORD) or ""),
             vendor_data=self._vendor_data,
+            files=from_metadata(system),
         )
 
     def _ports(

@@ -54,6 +54,8 @@ OPENSTACK_VERSIONS = (FOLSOM, GRIZZLY, HAVANA, LIBERTY, NEWTON_ONE, NEWTON_TWO, 
 #: EC2 versions Nova leaves off the config drive (`[api] config_drive_skip_versions`).
 CONFIG_DRIVE_SKIPPED_EC2 = EC2_VERSIONS[:-1]
 
+#: Where the config drive holds personality files (Nova's `CONTENT_DIR`).
+CONTENT_DIR = "content"
 MD_JSON = "meta_data.json"
 UD = "user_data"
 PASSWORD = "password"
@@ -134,6 +136,9 @@ class InstanceFacts:
     vendor_data: Mapping[str, Any] = field(default_factory=dict)
     #: Only on the config drive (Nova puts the admin password there, never on the service).
     admin_pass: str | None = None
+    #: Personality files, (path, contents): only on the config drive, as in Nova, where the
+    #: metadata service never has them.
+    files: tuple[tuple[str, bytes], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -175,6 +180,11 @@ def meta_data(facts: InstanceFacts, version: str, *, config_drive: bool = False)
         data["meta"] = dict(facts.metadata)
     if config_drive and facts.admin_pass:
         data["admin_pass"] = facts.admin_pass
+    if config_drive and facts.files:
+        data["files"] = [
+            {"path": path, "content_path": f"/{CONTENT_DIR}/{content_name(index)}"}
+            for index, (path, _) in enumerate(facts.files)
+        ]
     if facts.key is not None:
         data["public_keys"] = {facts.key.name: facts.key.public_key}
         data["keys"] = [
@@ -291,6 +301,11 @@ def vendor_data2(facts: InstanceFacts) -> dict[str, Any]:
     """vendor_data2.json as Nova's default providers (`StaticJSON` only) make it: the static
     vendor data under `static`; no dynamic vendor data services are called."""
     return {"static": dict(facts.vendor_data)}
+
+
+def content_name(index: int) -> str:
+    """The `content/` entry of the personality file at `index` (Nova's `%04i`)."""
+    return f"{index:04d}"
 
 
 def _dumps(data: Any) -> bytes:
@@ -443,3 +458,5 @@ def config_drive_files(facts: InstanceFacts) -> Iterator[tuple[str, bytes]]:
             yield f"{base}/{NW_JSON}", _dumps(network_data(facts))
         if VD2_JSON in files:
             yield f"{base}/{VD2_JSON}", _dumps(vendor_data2(facts))
+    for index, (_, contents) in enumerate(facts.files):
+        yield f"openstack/{CONTENT_DIR}/{content_name(index)}", contents

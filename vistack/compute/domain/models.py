@@ -126,3 +126,5 @@ class ServerRequest:
     tags: tuple[str, ...] = ()
     #: `OS-DCF:diskConfig` as asked (shown back; vSphere grows the root disk either way).
     disk_config: str = "MANUAL"
+    #: Personality: (path, contents) of the files the config drive carries (personality.py).
+    injected_files: tuple[tuple[str, bytes], ...] = ()

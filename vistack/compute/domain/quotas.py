@@ -181,6 +181,14 @@ class ComputeQuotas:
         if 0 <= limit < count:
             raise QuotaExceeded(f"Maximum number of metadata items exceeds {limit}")
 
+    def injection_limits(self, project_id: str) -> dict[str, int]:
+        """The project's personality limits: `injected_files`, `injected_file_path_bytes`,
+        `injected_file_content_bytes` (checked by `personality.check_limits`)."""
+        with self._store.transaction() as unit:
+            limits = self._limits(unit, project_id)
+        names = ("injected_files", "injected_file_path_bytes", "injected_file_content_bytes")
+        return {name: limits[name] for name in names}
+
     # ------------------------------------------------------------------ os-quota-sets
 
     def show(

@@ -53,6 +53,13 @@ from vistack.compute.domain.lifecycle import (
     step,
 )
 from vistack.compute.domain.models import Server
+from vistack.compute.domain.personality import KEY as INJECTED_FILES
+from vistack.compute.domain.personality import (
+    InjectedFiles,
+    check_limits,
+    injected_metadata,
+    parse_personality,
+)
 from vistack.compute.domain.rebuild_volume import (
     check_image_for_volume,
     rebuild_volume_backed,
@@ -104,6 +111,9 @@ class RebuildRequest:
     key_given: bool = False
     #: `OS-DCF:diskConfig` when the rebuild names one.
     disk_config: str | None = None
+    #: The files the rebuilt server's config drive carries (personality, before 2.57): the
+    #: rebuild replaces the server's files with these, none included.
+    injected_files: InjectedFiles = ()
 
 
 def parse_rebuild(argument: Any, at_least: Callable[[str], bool]) -> RebuildRequest:
@@ -122,12 +132,13 @@ def parse_rebuild(argument: Any, at_least: Callable[[str], bool]) -> RebuildRequ
         )
     if "imageRef" not in argument:
         raise BadRequest("'imageRef' is a required property")
-    if argument.get("personality"):
-        raise BadRequest("Personality files are not supported by this cloud.")
+    files = parse_personality(argument.get("personality"))
     if argument.get("trusted_image_certificates"):
         raise BadRequest("Trusted image certificates are not supported by this cloud.")
     image_id = ref_id(argument["imageRef"], "imageRef")
     changes: dict[str, Any] = {}
+    if files:
+        changes["config_drive"] = True  # the files travel on it (personality.py)
     if "name" in argument:
         name = argument["name"]
         if not isinstance(name, str) or not name.strip() or len(name) > 255:
@@ -178,6 +189,7 @@ def parse_rebuild(argument: Any, at_least: Callable[[str], bool]) -> RebuildRequ
         key_name=key_name,
         key_given=key_given,
         disk_config=disk_config if "OS-DCF:diskConfig" in argument else None,
+        injected_files=files,
     )
 
 
@@ -235,10 +247,13 @@ class RebuildService:
                 if request.key_name is not None
                 else None
             )
-        if "metadata_items" in changes:
+        if "metadata_items" in changes or request.injected_files:
             server = self._peek(server_id)
-            if server is not None:
+            if server is not None and "metadata_items" in changes:
                 deps.quotas.check_metadata_items(server.project_id, len(changes["metadata_items"]))
+            if server is not None and request.injected_files:
+                limits = deps.quotas.injection_limits(server.project_id)
+                check_limits(request.injected_files, limits)
 
         def check(row: ServerRow) -> None:
             if row.image_id:
@@ -256,10 +271,17 @@ class RebuildService:
             written = {**changes, "fault": None}
             if row.image_id:
                 written["image_id"] = image.id
-            if request.disk_config is None:
-                return written
-            kept = {**(row.system_metadata or {}), "disk_config": request.disk_config}
-            return {**written, "system_metadata": kept}
+            kept = {
+                key: value
+                for key, value in (row.system_metadata or {}).items()
+                if key != INJECTED_FILES
+            }
+            kept.update(injected_metadata(request.injected_files))
+            if request.disk_config is not None:
+                kept["disk_config"] = request.disk_config
+            if kept != (row.system_metadata or {}):
+                written["system_metadata"] = kept
+            return written
 
         before = begin(
             deps,

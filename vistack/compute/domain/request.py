@@ -2,8 +2,8 @@
 
 Only the shape is checked here; whether the image, flavor, key pair, networks and zone exist is
 `ServerService`'s question. Requests this cloud cannot honour are refused by name, never
-accepted and ignored: file injection (`personality`) and boot from volume (block device
-mappings, which need the block storage service).
+accepted and ignored (trusted image certificates, for one); personality files are checked by
+`personality.py` and travel on the config drive.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import Any
 
 from vistack.common.errors import BadRequest
 from vistack.compute.domain.models import NetworkRequest, ServerRequest
+from vistack.compute.domain.personality import parse_personality
 from vistack.compute.domain.tag_rules import check_tags
 
 MAX_USER_DATA = 65535
@@ -264,8 +265,7 @@ def parse_create(body: Any, version: tuple[int, int] = (2, 1)) -> ServerRequest:
             f"Additional properties are not allowed ({', '.join(sorted(map(repr, unknown)))} "
             "were unexpected)"
         )
-    if server.get("personality"):
-        raise BadRequest("File injection (personality) is not supported by this cloud.")
+    files = parse_personality(server.get("personality"))
     image_ref = server.get("imageRef") or _local_image(server)
     volume_root = _boots_from_volume(server)
     if image_ref in (None, "") and not volume_root:
@@ -312,7 +312,9 @@ def parse_create(body: Any, version: tuple[int, int] = (2, 1)) -> ServerRequest:
         requested_cluster=requested,
         forced_host=forced is not None,
         security_groups=_security_groups(server.get("security_groups")),
-        config_drive=_flag(server.get("config_drive"), "config_drive"),
+        # The files travel on the config drive (personality.py): asking for files asks for one.
+        config_drive=_flag(server.get("config_drive"), "config_drive") or bool(files),
+        injected_files=files,
         disk_config=disk_config_of(server.get(DISK_CONFIG, "MANUAL")),
         min_count=min_count,
         max_count=max_count,

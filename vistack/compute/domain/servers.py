@@ -48,6 +48,7 @@ from vistack.compute.domain.flavors import FlavorService
 from vistack.compute.domain.host_hints import host_hints
 from vistack.compute.domain.keypairs import KeypairService
 from vistack.compute.domain.models import NetworkRequest, Server, ServerQuery, ServerRequest
+from vistack.compute.domain.personality import check_limits, injected_metadata
 from vistack.compute.domain.power_sync import PowerSync
 from vistack.compute.domain.quotas import ComputeQuotas
 from vistack.compute.domain.request import (
@@ -237,6 +238,9 @@ class ServerService:
         if parsed.key_name is not None:
             key_data = self._keypairs.public_key_for_build(context, parsed.key_name)
         self._quotas.check_metadata_items(context.project_id or "", len(parsed.metadata))
+        if parsed.injected_files:
+            limits = self._quotas.injection_limits(context.project_id or "")
+            check_limits(parsed.injected_files, limits)
         if parsed.availability_zone is not None:
             self._clusters.candidates(parsed.availability_zone)  # unknown zone: 400
         if parsed.requested_cluster is not None:
@@ -264,6 +268,8 @@ class ServerService:
             hostname=parsed.hostname,
             description=parsed.description,
             tags=parsed.tags,
+            disk_config=parsed.disk_config,
+            injected_files=parsed.injected_files,
         )
 
     def _check_destination(self, context: RequestContext, parsed: ServerRequest) -> None:
@@ -414,6 +420,7 @@ class ServerService:
                         "disk_config": request.disk_config,
                         **destination_metadata(request.requested_cluster),
                         **(hints or {}),
+                        **injected_metadata(request.injected_files),
                     },
                 )
                 unit.add(row)
