@@ -140,8 +140,10 @@ COMPUTE_FEATURES: dict[str, str] = {
     "config_drive": "true",
     "attach_encrypted_volume": "false",  # no volume encryption
     "swap_volume": "false",
-    "volume_backed_live_migration": "false",
-    "volume_multiattach": "false",
+    # vMotion leaves every disk where it is (the target cluster must see it), volumes too.
+    "volume_backed_live_migration": "true",
+    # Multi-writer disks (docs/volume.md, Multiattach); the type is MULTIATTACH_TYPE.
+    "volume_multiattach": "true",
     "ide_bus": "false",  # only asked of volume and device-tagging tests
     "unified_limits": "false",  # compute quotas are Nova's legacy os-quota-sets
     "enable_instance_password": "true",  # create answers adminPass
