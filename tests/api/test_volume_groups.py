@@ -16,7 +16,6 @@ from tests.api.conftest import VOLUME_ON_SQLITE_ONLY, VolumeApi
 from tests.api.helpers import Persona, persona, unique
 from tests.api.test_volume_volumes import assert_fault, has_disk, wait_gone, wait_volume
 from vistack.drivers.errors import NoCapacityError
-from vistack.volume.api import microversion
 
 pytestmark = VOLUME_ON_SQLITE_ONLY
 
@@ -26,12 +25,6 @@ def v(version: str) -> dict[str, str]:
 
 
 V11, V13, V14, V38 = v("3.11"), v("3.13"), v("3.14"), v("3.38")
-
-
-@pytest.fixture(autouse=True)
-def groups_served(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The service advertises 3.0; these tests serve the group microversions themselves."""
-    monkeypatch.setattr(microversion, "MAX_VERSION", max(microversion.MAX_VERSION, (3, 58)))
 
 
 @pytest.fixture(scope="module")
@@ -155,6 +148,27 @@ def test_group_types_and_specs(volume_api: VolumeApi, member: Persona) -> None:
     assert_fault(volume_api.get(path, headers=V11), 404)
 
 
+def test_group_lists_are_the_callers_unless_an_administrator_asks_all_tenants(
+    volume_api: VolumeApi, member: Persona
+) -> None:
+    vtype, gtype = kinds(volume_api)
+    name = unique("listed")
+    group_id = make_group(volume_api, member.token, vtype, gtype, name=name)
+
+    def ids(query: str, token: str | None = None) -> set[str]:
+        response = volume_api.get(f"/groups?{query}", token=token, headers=V13)
+        assert response.status_code == 200, response.text
+        return {g["id"] for g in response.json()["groups"]}
+
+    assert group_id in ids("", member.token) and group_id in ids(f"name={name}", member.token)
+    assert group_id not in ids(f"name={name}x", member.token)
+    assert group_id not in ids("")  # the administrator's own project
+    assert group_id in ids("all_tenants=1") and group_id in ids("all_tenants=true&status=available")
+    assert group_id in ids(f"all_tenants=1&project_id={member.project_id}")
+    assert group_id not in ids(f"all_tenants=1&project_id={uuid.uuid4()}")
+    assert_fault(volume_api.get("/groups?all_tenants=1", token=member.token, headers=V13), 403)
+
+
 def test_group_members_update_and_delete(volume_api: VolumeApi, member: Persona) -> None:
     vtype, gtype = kinds(volume_api)
     assert_fault(volume_api.post("/groups", token=member.token, json={"group": {}}), 404)
@@ -205,13 +219,16 @@ def test_group_snapshots_and_groups_from_them(volume_api: VolumeApi, member: Per
     volumes = [member_volume(volume_api, member.token, vtype, group_id) for _ in range(2)]
     gsnap = snapshot_group(volume_api, member.token, group_id, "available")
     assert gsnap["group_id"] == group_id and gsnap["group_type_id"] == gtype
-    paged = volume_api.get(
+    page = volume_api.get(
         "/group_snapshots/detail",
         token=member.token,
         headers=v("3.29"),
         params={"group_id": group_id, "limit": 1, "sort": "name:asc"},
-    ).json()["group_snapshots"]
+    ).json()
+    paged = page["group_snapshots"]
     assert [g["id"] for g in paged] == [gsnap["id"]] and "project_id" not in paged[0]
+    # A full page links to the next one, as Cinder's group snapshot list does.
+    assert f"marker={gsnap['id']}" in page["group_snapshot_links"][0]["href"]
     snaps = volume_api.get("/snapshots/detail", token=member.token, headers=V14).json()
     mine = [s for s in snaps["snapshots"] if s["group_snapshot_id"] == gsnap["id"]]
     assert sorted(s["volume_id"] for s in mine) == sorted(x["id"] for x in volumes)

@@ -7,25 +7,17 @@ administrator's `os-migrate_volume` moves to a named pool."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tests.api.conftest import VolumeApi, _fake_cloud_api, _volume_settings
+from tests.api.conftest import VOLUME_ON_SQLITE_ONLY, VolumeApi
 from tests.api.helpers import Persona, persona
 from tests.api.test_volume_types import make_type
 from tests.api.test_volume_volumes import assert_fault, create_volume, disk_of, wait_volume
 from vistack.drivers.errors import NoCapacityError
 
-
-@pytest.fixture(scope="module", params=["sqlite"])
-def volume_api(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[VolumeApi]:
-    """The module's cloud on SQLite only, to keep the suite fast (every test here also passes
-    on MariaDB and PostgreSQL: run it with conftest's `volume_api` to check)."""
-    yield from _fake_cloud_api(request, tmp_path_factory, VolumeApi, _volume_settings)
+pytestmark = VOLUME_ON_SQLITE_ONLY
 
 
 @pytest.fixture(scope="module")

@@ -6,31 +6,23 @@ before."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from tests.api.compute_rows import insert_server
-from tests.api.conftest import ComputeApi, VolumeApi, _fake_cloud_api, _volume_settings
+from tests.api.conftest import VOLUME_ON_SQLITE_ONLY, ComputeApi, VolumeApi
 from tests.api.helpers import Persona, persona
+from tests.api.test_volume_snapshots import snapshot_of, wait_snapshot
 from tests.api.test_volume_volumes import assert_fault, create_volume, disk_of, wait_volume
 from vistack.drivers.errors import TransientError
 from vistack.drivers.fake.state import FakeVM
-from vistack.volume.api import microversion
+
+pytestmark = VOLUME_ON_SQLITE_ONLY
 
 
 def mv(version: str) -> dict[str, str]:
     return {"OpenStack-API-Version": f"volume {version}"}
-
-
-@pytest.fixture(scope="module", params=["sqlite"])
-def volume_api(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[VolumeApi]:
-    """The module's cloud on SQLite only, to keep the suite fast (every test here also passes
-    on MariaDB and PostgreSQL: run it with conftest's `volume_api` to check)."""
-    yield from _fake_cloud_api(request, tmp_path_factory, VolumeApi, _volume_settings)
 
 
 @pytest.fixture(scope="module")
@@ -38,32 +30,8 @@ def member(volume_api: VolumeApi) -> Persona:
     return persona(volume_api.identity)
 
 
-@pytest.fixture(autouse=True)
-def _serve_3_42(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(microversion, "MAX_VERSION", max(microversion.MAX_VERSION, (3, 42)))
-
-
 def act(api: VolumeApi, volume_id: str, body: object, token: str, version: str = "3.0") -> Any:
     return api.post(f"/volumes/{volume_id}/action", token=token, json=body, headers=mv(version))
-
-
-def snapshot(api: VolumeApi, volume_id: str, token: str) -> str:
-    response = api.post("/snapshots", token=token, json={"snapshot": {"volume_id": volume_id}})
-    assert response.status_code == 202, response.text
-    snapshot_id = str(response.json()["snapshot"]["id"])
-    wait_snapshot(api, snapshot_id, token, "available")
-    return snapshot_id
-
-
-def wait_snapshot(api: VolumeApi, snapshot_id: str, token: str, status: str) -> None:
-    import time
-
-    deadline = time.monotonic() + 20
-    while api.get(f"/snapshots/{snapshot_id}", token=token).json()["snapshot"]["status"] != (
-        status
-    ):
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
 
 
 def test_revert_gives_the_disk_its_latest_snapshot_back(
@@ -73,9 +41,9 @@ def test_revert_gives_the_disk_its_latest_snapshot_back(
     vid, token = volume["id"], member.token
     disks = volume_api.fake.state.disks
     disks[disk_of(volume_api, vid)].data = b"first"
-    older = snapshot(volume_api, vid, token)
+    older = snapshot_of(volume_api, vid, token)["id"]
     disks[disk_of(volume_api, vid)].data = b"second"
-    latest = snapshot(volume_api, vid, token)
+    latest = snapshot_of(volume_api, vid, token)["id"]
     disks[disk_of(volume_api, vid)].data = b"changed since"
     revert_older = {"revert": {"snapshot_id": older}}
     assert "latest" in assert_fault(act(volume_api, vid, revert_older, token, "3.40"), 400)
@@ -104,7 +72,7 @@ def test_revert_refuses_attached_volumes_and_survives_a_failure(
     vid, token = volume["id"], member.token
     disks = volume_api.fake.state.disks
     disks[disk_of(volume_api, vid)].data = b"snapshotted"
-    latest = snapshot(volume_api, vid, token)
+    latest = snapshot_of(volume_api, vid, token)["id"]
     disks[disk_of(volume_api, vid)].data = b"current"
     volume_api.fake.state.fail_next("replace_disk", TransientError("datastore went away"))
     body = {"revert": {"snapshot_id": latest}}

@@ -156,8 +156,12 @@ def test_capabilities_of_the_backend_and_of_each_pool(
         for key in ("vendor_name", "volume_backend_name", "storage_protocol"):
             assert capabilities[key] == pool["capabilities"][key]
         assert capabilities["namespace"] == f"OS::Storage::Capabilities::{pool['name']}"
-        assert set(capabilities["properties"]) == {"vmware:vmdk_type", "vmware:datastore_regex"}
-    assert pools["pools"][0]["capabilities"]["multiattach"] is False
+        assert set(capabilities["properties"]) == {
+            "vmware:vmdk_type",
+            "vmware:datastore_regex",
+            "multiattach",
+        }
+    assert pools["pools"][0]["capabilities"]["multiattach"] is True
     backend = pools["pools"][0]["name"].partition("#")[0]
     assert volume_api.get(f"/capabilities/{backend}").json()["pool_name"] is None
     assert_fault(volume_api.get(f"/capabilities/{backend}%23nowhere"), 404)

@@ -73,6 +73,12 @@ def test_snapshot_lifecycle(volume_api: VolumeApi, member: Persona) -> None:
         "/snapshots/detail", token=member.token, params={"volume_id": volume["id"]}
     ).json()["snapshots"]
     assert [s["id"] for s in detail] == [snapshot["id"]]
+    scope = {"volume_id": volume["id"], "all_tenants": "1"}
+    every = volume_api.get("/snapshots", params=scope).json()["snapshots"]
+    assert [s["id"] for s in every] == [snapshot["id"]]
+    elsewhere = volume_api.get("/snapshots", params={**scope, "project_id": str(uuid.uuid4())})
+    assert elsewhere.json()["snapshots"] == []
+    assert_fault(volume_api.get("/snapshots", token=member.token, params=scope), 403)
     updated = volume_api.put(
         f"/snapshots/{snapshot['id']}",
         token=member.token,

@@ -153,3 +153,39 @@ def test_private_types_and_access(volume_api: VolumeApi, member: Persona) -> Non
     assert_fault(volume_api.post(f"/types/{public['id']}/action", json=add), 400)
     only_public = volume_api.get("/types", params={"is_public": "false"}).json()["volume_types"]
     assert {t["is_public"] for t in only_public} == {False}
+
+
+def test_type_list_follows_cinders_filter_sort_and_paging(
+    volume_api: VolumeApi, member: Persona
+) -> None:
+    """Cinder's list: an administrator's `is_public` (absent or true: the public types and
+    those given to its project; false: the private ones; none: all), a member's list the
+    public types and those given to its project whatever it asks; sort and page parameters."""
+    tag = unique("")
+    public_a = make_type(volume_api, name=f"a{tag}")
+    private_b = make_type(volume_api, name=f"b{tag}", **{"os-volume-type-access:is_public": False})
+    public_c = make_type(volume_api, name=f"c{tag}")
+    mine = {public_a["id"]: "a", private_b["id"]: "b", public_c["id"]: "c"}
+
+    def listed(query: str, token: str | None = None) -> list[str]:
+        response = volume_api.get(f"/types?{query}", token=token)
+        assert response.status_code == 200, response.text
+        return [mine[t["id"]] for t in response.json()["volume_types"] if t["id"] in mine]
+
+    assert sorted(listed("")) == sorted(listed("is_public=true")) == ["a", "c"]
+    assert listed("is_public=false") == ["b"]
+    assert listed("is_public=None&sort=name:asc") == ["a", "b", "c"]
+    assert listed("is_public=none&sort_key=name&sort_dir=desc") == ["c", "b", "a"]
+    assert listed("is_public=none&sort=name:asc", token=member.token) == ["a", "c"]
+    action = f"/types/{private_b['id']}/action"
+    add = {"addProjectAccess": {"project": member.project_id}}
+    assert volume_api.post(action, json=add).status_code == 202
+    assert listed("sort=name", token=member.token) == ["c", "b", "a"]
+    first = volume_api.get("/types?is_public=none&sort=name:asc&limit=1").json()
+    assert len(first["volume_types"]) == 1 and "volume_type_links" not in first
+    after = volume_api.get(f"/types?is_public=none&sort=name:asc&marker={public_a['id']}")
+    assert [mine[t["id"]] for t in after.json()["volume_types"] if t["id"] in mine] == ["b", "c"]
+    assert_fault(volume_api.get("/types?is_public=maybe"), 400)
+    assert_fault(volume_api.get("/types?sort=size"), 400)
+    assert_fault(volume_api.get("/types?sort_dir=sideways"), 400)
+    assert_fault(volume_api.get(f"/types?marker={uuid.uuid4()}"), 404)

@@ -9,40 +9,27 @@ import shutil
 import subprocess
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.api.conftest import ImageApi, VolumeApi, _fake_cloud_api, _volume_settings
+from tests.api.conftest import VOLUME_ON_SQLITE_ONLY, ImageApi, VolumeApi
 from tests.api.helpers import Persona, persona
 from tests.api.test_volume_volumes import assert_fault, create_volume, disk_of, wait_volume
 from vistack.drivers.errors import TransientError
-from vistack.volume.api import microversion
 from vistack.volume.db import queries
 
 V3_1 = {"OpenStack-API-Version": "volume 3.1"}
-pytestmark = pytest.mark.skipif(shutil.which("qemu-img") is None, reason="needs qemu-img")
-
-
-@pytest.fixture(scope="module", params=["sqlite"])
-def volume_api(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[VolumeApi]:
-    """The module's cloud on SQLite only, to keep the suite fast (every test here also passes
-    on MariaDB and PostgreSQL: run it with conftest's `volume_api` to check)."""
-    yield from _fake_cloud_api(request, tmp_path_factory, VolumeApi, _volume_settings)
+pytestmark = [
+    VOLUME_ON_SQLITE_ONLY,
+    pytest.mark.skipif(shutil.which("qemu-img") is None, reason="needs qemu-img"),
+]
 
 
 @pytest.fixture(scope="module")
 def member(volume_api: VolumeApi) -> Persona:
     return persona(volume_api.identity)
-
-
-@pytest.fixture(autouse=True)
-def _serve_3_42(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(microversion, "MAX_VERSION", max(microversion.MAX_VERSION, (3, 42)))
 
 
 def upload(

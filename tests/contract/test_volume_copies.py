@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.contract.conftest import Backend, new_name
-from vistack.drivers.errors import AlreadyExistsError, NotFoundError
+from vistack.drivers.errors import AlreadyExistsError, InvalidStateError, NotFoundError
 from vistack.drivers.models import Provisioning
 from vistack.drivers.volumes import volume_path
 
@@ -32,6 +32,19 @@ def test_a_copy_can_grow(backend: Backend) -> None:
     source = volumes.create_disk(first, new_name(), 1, backend.thin)
     copy = volumes.copy_disk(source.path, second, new_name(), Provisioning.THIN)
     assert volumes.extend_disk(copy.path, 3).capacity_gb == 3
+
+
+def test_a_copy_keeps_the_capacity_of_its_source(backend: Backend) -> None:
+    """A retype's move and a snapshot are copies: the disk under the volume keeps its size
+    (on vcsim, whose flat files hold only the bytes written, too)."""
+    volumes = backend.drivers.volumes
+    first, second = backend.drivers.topology.datastores[:2]
+    source = volumes.create_disk(first, new_name(), 1, backend.thin)
+    volumes.extend_disk(source.path, 3)
+    copy = volumes.copy_disk(source.path, second, new_name(), Provisioning.THIN)
+    with pytest.raises(InvalidStateError):
+        volumes.extend_disk(copy.path, 2)  # it is 3 GB, and disks never shrink
+    assert volumes.extend_disk(copy.path, 4).capacity_gb == 4
 
 
 def test_copy_onto_an_existing_disk_is_refused_and_keeps_it(backend: Backend) -> None:

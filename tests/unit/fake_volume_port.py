@@ -121,7 +121,11 @@ class FakeVolumePort:
                     f"volume {volume_id} status must be available, not {volume.facts.status}"
                 )
             attachment = AttachmentFacts(
-                str(uuid.uuid4()), volume_id, server_id, str(volume.facts.path)
+                str(uuid.uuid4()),
+                volume_id,
+                server_id,
+                str(volume.facts.path),
+                multiattach=volume.facts.multiattach,
             )
             self.attachments[attachment.id] = attachment
             volume.attachments.append(attachment.id)

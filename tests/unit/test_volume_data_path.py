@@ -10,7 +10,7 @@ import pytest
 from vistack.common.errors import BadRequest
 from vistack.drivers.errors import UnsupportedError
 from vistack.volume.domain.upload import padded, parse, stage_sparse
-from vistack.vsphere.disk_data import extent_name
+from vistack.vsphere.disk_data import descriptor_capacity_kb, extent_name
 
 
 def test_upload_arguments_default_to_a_private_bare_vmdk() -> None:
@@ -73,3 +73,12 @@ def test_extent_name_from_the_descriptor() -> None:
         extent_name(split, "v.vmdk")
     with pytest.raises(UnsupportedError):
         extent_name(b'RW 100 SESPARSE "v-sesparse.vmdk"\n', "v.vmdk")
+
+
+def test_capacity_from_the_descriptor() -> None:
+    vmfs = b'# Disk DescriptorFile\ncreateType="vmfs"\nRW 6291456 VMFS "v-1-flat.vmdk"\n'
+    assert descriptor_capacity_kb(vmfs) == 3 * 2**20
+    split = b'RW 100 VMFS "a-flat.vmdk"\nRW 100 VMFS "b-flat.vmdk"\n'
+    assert descriptor_capacity_kb(split) == 100
+    assert descriptor_capacity_kb(b"") is None  # vcsim's empty descriptors
+    assert descriptor_capacity_kb(b"KDMV\x01\x00\x00\x00RW 8 ") is None

@@ -115,15 +115,29 @@ def test_reserve_refuses_a_volume_that_is_not_free(domain: VolumeDomain) -> None
 
 def test_multiattach_volume_takes_a_second_server(domain: VolumeDomain) -> None:
     port, context = domain.services.nova_port, member()
-    volume = _volume(domain, context, multiattach=True)
+    with pytest.raises(BadRequest, match="multiattach parameter has been removed"):
+        _volume(domain, context, multiattach=True)
+    shared = {"multiattach": "<is> True"}
+    domain.services.types.create(admin(), {"volume_type": {"name": "ma", "extra_specs": shared}})
+    volume = _volume(domain, context, volume_type="ma")
+    assert volume.multiattach
+    assert domain.fake.state.disks[volume.path or ""].provisioning.value == "eagerZeroedThick"
     first = port.reserve(context, volume.id, "server-1")
+    assert first.multiattach
     port.complete_attach(first.id, "/dev/sdb")
     second = port.reserve(context, volume.id, "server-2")
+    # The first server keeps it in use while the second one's attachment is made.
+    assert domain.services.volumes.get(context, volume.id).status == "in-use"
     port.complete_attach(second.id, "/dev/sdc")
     assert set(port.show(context, volume.id).server_ids) == {"server-1", "server-2"}
     port.begin_detach(context, volume.id, "server-1")
+    assert domain.services.volumes.get(context, volume.id).status == "detaching"
     port.complete_detach(first.id)
     assert domain.services.volumes.get(context, volume.id).status == "in-use"
+    assert port.show(context, volume.id).server_ids == ("server-2",)
+    last = port.begin_detach(context, volume.id, "server-2")
+    port.complete_detach(last.id)
+    assert domain.services.volumes.get(context, volume.id).status == "available"
 
 
 def test_begin_detach_errors(domain: VolumeDomain) -> None:

@@ -74,8 +74,10 @@ def test_placement_matches_capability_specs() -> None:
     bogus = {"storage_protocol": "bogus-proto", "vendor_name": "bogus-vendor"}
     with pytest.raises(placement.NoValidDatastore, match=r"No valid backend.*bogus-proto"):
         placement.choose(POOLS, 1, specs=bogus)
+    # Every datastore takes multi-writer disks: a multiattach type schedules anywhere.
+    assert placement.choose(POOLS, 1, specs={"multiattach": "<is> True"}).name == "LocalDS_1"
     with pytest.raises(placement.NoValidDatastore, match="multiattach"):
-        placement.choose(POOLS, 1, specs={"multiattach": "<is> True"})
+        placement.choose(POOLS, 1, specs={"multiattach": "<is> False"})
 
 
 def test_create_request_parsing() -> None:

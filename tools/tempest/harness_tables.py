@@ -156,6 +156,9 @@ COMPUTE_FEATURES: dict[str, str] = {
 }
 # [volume] and [volume-feature-enabled]: what vistack's Cinder does (docs/volume.md). The
 # catalog type and the microversion range come from the cloud (harness_volume.py).
+# The public volume type with multiattach="<is> True" the harness makes when missing
+# (harness_volume.py); Tempest's multiattach tests create their volumes with it.
+MULTIATTACH_TYPE = "tempest-multiattach"
 VOLUME_OPTIONS: dict[str, str] = {
     "build_timeout": "120",
     "build_interval": "1",
@@ -167,6 +170,7 @@ VOLUME_OPTIONS: dict[str, str] = {
     # The disk names unmanaged volumes and snapshots keep (vistack/volume/domain/manage*.py).
     "manage_volume_ref": "source-name,volume-%s",
     "manage_snapshot_ref": "source-name,snapshot-%s",
+    "volume_type_multiattach": MULTIATTACH_TYPE,
 }
 VOLUME_FEATURES: dict[str, str] = {
     "multi_backend": "false",

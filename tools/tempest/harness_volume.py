@@ -8,7 +8,7 @@ import dataclasses
 from typing import Any
 
 from harness_common import HarnessError, api_call, service_url
-from harness_tables import SERVICE_BY_NAME
+from harness_tables import MULTIATTACH_TYPE, SERVICE_BY_NAME
 
 
 @dataclasses.dataclass(frozen=True)
@@ -34,5 +34,22 @@ def prepare_volume(
             raise HarnessError(f"GET {root} lists no v3.0 version: {document}")
         high = str(versions[0].get("version") or "") or None
         low = str(versions[0].get("min_version") or "") or None
+        ensure_multiattach_type(url, token_id, timeout)
         return VolumeInfo(catalog_type, low, high)
     return None
+
+
+def ensure_multiattach_type(url: str, token_id: str, timeout: float) -> None:
+    """The public volume type Tempest's multiattach tests name ([volume]
+    volume_type_multiattach), made once: a cloud keeps it across runs."""
+    listed = api_call(f"{url}/types", token_id, timeout) or {}
+    if any(t.get("name") == MULTIATTACH_TYPE for t in listed.get("volume_types") or []):
+        return
+    body = {
+        "volume_type": {
+            "name": MULTIATTACH_TYPE,
+            "extra_specs": {"multiattach": "<is> True"},
+            "os-volume-type-access:is_public": True,
+        }
+    }
+    api_call(f"{url}/types", token_id, timeout, body)

@@ -126,13 +126,17 @@ class ComputeDriver(Protocol):
         """
         ...
 
-    def attach_disk(self, instance_uuid: str, path: str, io: DiskIo | None = None) -> AttachedDisk:
+    def attach_disk(
+        self, instance_uuid: str, path: str, io: DiskIo | None = None, *, shared: bool = False
+    ) -> AttachedDisk:
         """Attach an existing disk (a volume) by datastore path, with `io` (the volume type's
-        QoS: IOPS limit and shares) as the disk's IO allocation when given.
+        QoS: IOPS limit and shares) as the disk's IO allocation when given. With `shared`
+        (a multiattach volume) the backing is in multi-writer sharing, which is what lets
+        vSphere open one disk file from several VMs at once.
 
         :raises NotFoundError: no such VM or disk file.
         :raises AlreadyExistsError: the disk is attached to this VM already.
-        :raises InvalidStateError: the disk is attached to another VM.
+        :raises InvalidStateError: the disk is attached to another VM (and not shared there).
         """
         ...
 

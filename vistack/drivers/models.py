@@ -80,6 +80,8 @@ class DiskSpec:
     root: bool = False
     #: An existing disk's IO allocation on the VM (its volume type's front-end QoS).
     io: DiskIo | None = None
+    #: An existing disk other VMs may hold too (a multiattach volume): multi-writer sharing.
+    shared: bool = False
 
 
 @dataclass(frozen=True)
@@ -167,11 +169,13 @@ class DiskIo:
 @dataclass(frozen=True)
 class AttachedDisk:
     """A disk as a VM sees it: `path` is the datastore path, e.g. `[ds1] volumes/v1.vmdk`.
-    `io` is the disk's IO allocation when it has a limit or shares other than the default."""
+    `io` is the disk's IO allocation when it has a limit or shares other than the default;
+    `shared` says its backing is in multi-writer sharing (a multiattach volume)."""
 
     path: str
     capacity_gb: int
     io: DiskIo | None = None
+    shared: bool = False
 
 
 #: The virtual NIC adapter types a port may be plugged in as (vSphere device classes).

@@ -240,7 +240,14 @@ class VSphereCompute:
                 )
             else:
                 changes.append(
-                    devices.existing_disk(key, devices.NEW_CONTROLLER_KEY, unit, disk.path, disk.io)
+                    devices.existing_disk(
+                        key,
+                        devices.NEW_CONTROLLER_KEY,
+                        unit,
+                        disk.path,
+                        disk.io,
+                        shared=disk.shared,
+                    )
                 )
             unit += 1
         config = vim.vm.ConfigSpec(
@@ -287,7 +294,9 @@ class VSphereCompute:
                     )
                 else:
                     changes.append(
-                        devices.existing_disk(-300 - index, controller, unit, disk.path, disk.io)
+                        devices.existing_disk(
+                            -300 - index, controller, unit, disk.path, disk.io, shared=disk.shared
+                        )
                     )
         config = vim.vm.ConfigSpec(
             instanceUuid=spec.instance_uuid,
@@ -476,13 +485,15 @@ class VSphereCompute:
 
         self._session.call(lambda c: self._on_vm(c, instance_uuid, run), idempotent=False)
 
-    def attach_disk(self, instance_uuid: str, path: str, io: DiskIo | None = None) -> AttachedDisk:
+    def attach_disk(
+        self, instance_uuid: str, path: str, io: DiskIo | None = None, *, shared: bool = False
+    ) -> AttachedDisk:
         def run(client: Client, vm: Any) -> AttachedDisk:
             device_list = self._device_list(client, vm)
             if any(devices.disk_path(d) == path for d in devices.disks(device_list)):
                 raise AlreadyExistsError(f"{path} is attached to VM {instance_uuid} already")
             controller, unit = devices.free_scsi_slot(device_list, set())
-            change = devices.existing_disk(-1, controller, unit, path, io)
+            change = devices.existing_disk(-1, controller, unit, path, io, shared=shared)
             config = vim.vm.ConfigSpec(deviceChange=[change])
             wait_for_task(client, vm.ReconfigVM_Task(spec=config), self._timeout)
             return self._disk(client, vm, instance_uuid, path)

@@ -35,13 +35,21 @@ def scsi_controller() -> Any:
     return DeviceSpec(operation=Operation.add, device=controller)
 
 
-def _backing(path: str, provisioning: Provisioning) -> Any:
-    return vim.vm.device.VirtualDisk.FlatVer2BackingInfo(
+#: The backing's `sharing` of a disk several VMs write at once (a multiattach volume).
+MULTI_WRITER = "sharingMultiWriter"
+
+
+def _backing(path: str, provisioning: Provisioning, *, shared: bool = False) -> Any:
+    backing = vim.vm.device.VirtualDisk.FlatVer2BackingInfo(
         fileName=path,
         diskMode="persistent",
         thinProvisioned=provisioning is Provisioning.THIN,
         eagerlyScrub=provisioning is Provisioning.EAGER_ZEROED_THICK,
     )
+    if shared:
+        # Without it the first VM's lock on the file makes vSphere refuse the second VM.
+        backing.sharing = MULTI_WRITER
+    return backing
 
 
 def new_disk(key: int, controller: int, unit: int, size_gb: int, provisioning: Provisioning) -> Any:
@@ -56,9 +64,18 @@ def new_disk(key: int, controller: int, unit: int, size_gb: int, provisioning: P
     return DeviceSpec(operation=Operation.add, fileOperation=FileOperation.create, device=disk)
 
 
-def existing_disk(key: int, controller: int, unit: int, path: str, io: DiskIo | None = None) -> Any:
+def existing_disk(
+    key: int,
+    controller: int,
+    unit: int,
+    path: str,
+    io: DiskIo | None = None,
+    *,
+    shared: bool = False,
+) -> Any:
     """Attach the disk file at `path` (no file operation: the file is kept as it is), with
-    `io` as its `storageIOAllocation` when given (a volume type's front-end QoS).
+    `io` as its `storageIOAllocation` when given (a volume type's front-end QoS), and with
+    `shared` in multi-writer sharing (a multiattach volume, on every VM that holds it).
 
     The capacity is left to vSphere to read from the descriptor; vcsim stores none.
     """
@@ -67,7 +84,7 @@ def existing_disk(key: int, controller: int, unit: int, path: str, io: DiskIo | 
         controllerKey=controller,
         unitNumber=unit,
         capacityInKB=0,
-        backing=_backing(path, Provisioning.THIN),
+        backing=_backing(path, Provisioning.THIN, shared=shared),
     )
     if io is not None:
         disk.storageIOAllocation = io_allocation(io)
@@ -188,8 +205,13 @@ def disk_gb(disk: Any) -> int:
     return -(-kb // KB_PER_GB)
 
 
+def disk_shared(disk: Any) -> bool:
+    """Whether the disk's backing is in multi-writer sharing."""
+    return str(getattr(disk.backing, "sharing", "") or "") == MULTI_WRITER
+
+
 def attached(disk: Any) -> AttachedDisk:
-    return AttachedDisk(disk_path(disk), disk_gb(disk), disk_io(disk))
+    return AttachedDisk(disk_path(disk), disk_gb(disk), disk_io(disk), disk_shared(disk))
 
 
 def nic_adapter(nic: Any) -> str:

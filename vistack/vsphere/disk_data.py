@@ -17,13 +17,14 @@ from vistack.drivers.errors import DriverError, NotFoundError, TransientError, U
 from vistack.drivers.paths import datastore_path, split_datastore_path
 from vistack.vsphere.datastore_files import folder_request
 from vistack.vsphere.lookup import Lookup
-from vistack.vsphere.session import VCenterSession
+from vistack.vsphere.session import Client, VCenterSession
 
 CHUNK = 1 << 20
 #: A descriptor is a few hundred bytes; more than this is not a descriptor.
 DESCRIPTOR_LIMIT = 64 * 1024
 #: `RW 2097152 VMFS "name-flat.vmdk"` (FLAT on hosted products); sparse types are not raw.
 _EXTENT = re.compile(rb'^\s*(?:RW|RDONLY)\s+\d+\s+(\w+)\s+"([^"]+)"', re.MULTILINE)
+_SECTORS = re.compile(rb"^\s*(?:RW|RDONLY)\s+(\d+)\s", re.MULTILINE)
 _RAW_EXTENTS = (b"FLAT", b"VMFS")
 _SPARSE_MAGIC = b"KDMV"
 
@@ -42,6 +43,15 @@ def extent_name(descriptor: bytes, disk_name: str) -> str:
         kinds = ", ".join(kind.decode("ascii", "replace") for kind, _ in extents)
         raise UnsupportedError(f"{disk_name} has extents of kind {kinds}, not one flat extent")
     return str(extents[0][1].decode("utf-8", "replace"))
+
+
+def descriptor_capacity_kb(descriptor: bytes) -> int | None:
+    """The disk's capacity from its descriptor's extent lines (512-byte sectors); None for a
+    one-file (sparse) disk or a descriptor that names no extent."""
+    if descriptor.startswith(_SPARSE_MAGIC):
+        return None
+    sectors = sum(int(found) for found in _SECTORS.findall(descriptor))
+    return sectors // 2 or None
 
 
 class DiskReader:
@@ -64,12 +74,25 @@ class DiskReader:
         data = extent_name(descriptor, name)
         return self._get(datastore, f"{folder}/{data}" if folder else data, None)
 
+    def capacity_kb(self, client: Client, path: str) -> int | None:
+        """The capacity its descriptor gives the disk at `path`, read on `client` (for a caller
+        already inside `session.call`); None when it names none."""
+        datastore, relative = split_datastore_path(path)
+        url, headers = folder_request(client, self._lookup, datastore, relative)
+        what = datastore_path(datastore, relative)
+        return descriptor_capacity_kb(b"".join(self._open(url, headers, what, DESCRIPTOR_LIMIT)))
+
     def _get(self, datastore: str, relative: str, limit: int | None) -> Iterator[bytes]:
         """Open the file (errors raised here) and stream it, at most `limit` bytes."""
         what = datastore_path(datastore, relative)
         url, headers = self._session.call(
             lambda c: folder_request(c, self._lookup, datastore, relative)
         )
+        return self._open(url, headers, what, limit)
+
+    def _open(
+        self, url: str, headers: dict[str, str], what: str, limit: int | None
+    ) -> Iterator[bytes]:
         endpoint = self._session.endpoint
         connection = self._connect(endpoint.host, endpoint.port)
         try:

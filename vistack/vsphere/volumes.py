@@ -1,10 +1,10 @@
 """The volume driver on vSphere: VMDKs under `volumes/` made with the VirtualDiskManager.
 
 First Class Disks would be the modern choice on vCenter, but vcsim lacks their extend and attach
-calls, and the default must work against the embedded vCenter (DESIGN §3). vcsim stores no
-capacity in its descriptors and a datastore search reports none, so capacities read back from a
-datastore listing are whatever the server reports (0 on vcsim); the volume service keeps the
-size it asked for in its own database.
+calls, and the default must work against the embedded vCenter (DESIGN §3). Stock vcsim stores
+no capacity in its descriptors (the project's launcher writes them) and a datastore search
+reports none, so capacities read back from a datastore listing are whatever the server reports
+(0 on vcsim); the volume service keeps the size it asked for in its own database.
 """
 
 from __future__ import annotations
@@ -163,11 +163,14 @@ class VSphereVolumes:
     def _copy_into_new_disk(
         self, client: Client, datacenter: Any, source: str, dest: str, provisioning: Provisioning
     ) -> None:
-        """The simulator's way: a new disk (its own descriptor, sized to hold the source's
-        bytes) whose flat extent receives the source's data file: a two-file disk's flat file,
-        or a one-file image as it is. vcsim never reads disk contents, so the copy keeps the
-        bytes and, unlike a verbatim copy (whose descriptor would still name the source's flat
-        file), can be extended like any disk."""
+        """The simulator's way: a new disk (its own descriptor, as big as the source's says,
+        else sized to hold the source's bytes) whose flat extent receives the source's data
+        file: a two-file disk's flat file, or a one-file image as it is. vcsim never reads disk
+        contents, so the copy keeps the bytes and, unlike a verbatim copy (whose descriptor
+        would still name the source's flat file), can be extended like any disk. The capacity
+        comes from the descriptor because vcsim keeps only the bytes written: a 3 GB volume's
+        flat file may hold none, and a copy sized by it (a retype's move, a snapshot) would
+        shrink the disk under its volume to 1 GB."""
         datastore, relative = split_datastore_path(source)
         folder, _, name = relative.rpartition("/")
         flat = name.removesuffix(".vmdk") + "-flat.vmdk"
@@ -178,9 +181,11 @@ class VSphereVolumes:
         if data_name not in found:
             raise NotFoundError(f"no disk at {source}")
         size = int(getattr(found[data_name], "fileSize", 0) or 0)
-        capacity_gb = max(1, -(-size // 2**30))
+        capacity_kb = max(1, -(-size // 2**30)) * KB_PER_GB
+        if data_name == flat:
+            capacity_kb = max(capacity_kb, self._reader.capacity_kb(client, source) or 0)
         spec = vim.VirtualDiskManager.FileBackedVirtualDiskSpec(
-            capacityKb=capacity_gb * KB_PER_GB,
+            capacityKb=capacity_kb,
             adapterType="lsiLogic",
             diskType=DISK_TYPES[provisioning],
         )

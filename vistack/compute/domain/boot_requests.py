@@ -22,6 +22,9 @@ from vistack.compute.domain.volume_link import VolumeLink
 from vistack.image.domain.images import ImageService
 
 GIB = 1024**3
+MULTIATTACH_MICROVERSION = (
+    "Multiattach volumes are only supported starting with compute API version 2.60."
+)
 
 
 class BootRequests:
@@ -37,8 +40,12 @@ class BootRequests:
         devices: Sequence[DeviceRequest],
         *,
         max_count: int,
+        multiattach: bool = True,
     ) -> None:
-        """:raises BadRequest: a mapping Nova would refuse (its message says which).
+        """`multiattach`: the microversion takes multiattach volumes (2.60), as Nova asks
+        before it lets one be a server's disk.
+
+        :raises BadRequest: a mapping Nova would refuse (its message says which).
         :raises ServiceUnavailable: mappings that need volumes, and no block storage."""
         if not devices:
             return
@@ -53,6 +60,8 @@ class BootRequests:
                     raise BadRequest(
                         f"Block Device Mapping is Invalid: failed to get volume {device.uuid}."
                     ) from None
+                if volume.multiattach and not multiattach:
+                    raise BadRequest(MULTIATTACH_MICROVERSION)
                 if volume.status != "available" and not volume.multiattach:
                     raise BadRequest(
                         f"Invalid volume: volume {volume.id} status must be 'available', "

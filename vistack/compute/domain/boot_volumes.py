@@ -61,14 +61,30 @@ class BootDisks:
     others: tuple[str, ...]
     #: Disk path → its volume type's QoS on the VM (absent: vSphere's defaults).
     io: Mapping[str, DiskIo | None] = field(default_factory=dict)
+    #: The disk paths of multiattach volumes: multi-writer sharing on the VM.
+    shared: frozenset[str] = frozenset()
 
     @property
     def root_datastore(self) -> str | None:
         return split_datastore_path(self.root)[0] if self.root else None
 
     def specs(self) -> tuple[DiskSpec, ...]:
-        root = [DiskSpec(path=self.root, root=True, io=self.io.get(self.root))] if self.root else []
-        return (*root, *(DiskSpec(path=p, io=self.io.get(p)) for p in self.others))
+        root = (
+            [
+                DiskSpec(
+                    path=self.root,
+                    root=True,
+                    io=self.io.get(self.root),
+                    shared=self.root in self.shared,
+                )
+            ]
+            if self.root
+            else []
+        )
+        return (
+            *root,
+            *(DiskSpec(path=p, io=self.io.get(p), shared=p in self.shared) for p in self.others),
+        )
 
 
 class ServerVolumes:
@@ -125,7 +141,7 @@ class ServerVolumes:
                 root = path
             else:
                 others.append(path)
-        return BootDisks(root, tuple(others), self._io(server.id))
+        return BootDisks(root, tuple(others), self._io(server.id), self._shared(server.id))
 
     def complete(self, server_id: str) -> None:
         """The VM has the disks: complete each attachment with its device name (the root
@@ -187,8 +203,13 @@ class ServerVolumes:
                 port.unreserve(device.attachment_id)  # reserved or attaching: drop it
         doomed = device.nova_created if failed_build else device.delete_on_termination
         if doomed and device.volume_id is not None:
-            with contextlib.suppress(NotFound):
+            try:
                 port.delete(context, device.volume_id)
+            except NotFound:
+                pass
+            except Conflict as exc:
+                # A multiattach volume still on other servers stays (as Nova keeps it).
+                LOG.info("volume %s kept at the end of %s: %s", device.volume_id, server_id, exc)
         with self._store.transaction() as unit:
             bdm_queries.remove(unit, device.uuid)
 
@@ -210,11 +231,14 @@ class ServerVolumes:
         """Put the volumes' disks on the server's new VM (unshelve, rebuild), root first,
         each with its volume type's QoS as Cinder reports it for the attachment."""
         io = self._io(server_id)
+        shared = self._shared(server_id)
         for device in self.devices(server_id):
             if device.path is None or device.attachment_id is None:
                 continue
             with contextlib.suppress(AlreadyExistsError):
-                self._drivers.compute.attach_disk(server_id, device.path, io.get(device.path))
+                self._drivers.compute.attach_disk(
+                    server_id, device.path, io.get(device.path), shared=device.path in shared
+                )
 
     # ------------------------------------------------------------------ rebuild (2.93)
 
@@ -263,7 +287,7 @@ class ServerVolumes:
                 root = device.path
             else:
                 others.append(device.path)
-        return BootDisks(root, tuple(others), self._io(server_id))
+        return BootDisks(root, tuple(others), self._io(server_id), self._shared(server_id))
 
     def _io(self, server_id: str) -> dict[str, DiskIo | None]:
         """Each attached volume's QoS on the VM, by disk path, as Cinder reports it."""
@@ -271,6 +295,13 @@ class ServerVolumes:
         if port is None:
             return {}
         return {a.path: a.io for a in port.attachments_of(server_id)}
+
+    def _shared(self, server_id: str) -> frozenset[str]:
+        """The disk paths of the server's multiattach volumes (multi-writer on its VM)."""
+        port = self._link.port
+        if port is None:
+            return frozenset()
+        return frozenset(a.path for a in port.attachments_of(server_id) if a.multiattach)
 
     def _set(self, bdm_uuid: str, **values: Any) -> None:
         with self._store.transaction() as unit:

@@ -195,7 +195,7 @@ class ServerService:
             raise Conflict(NO_BACKEND)
         parsed = parse_create(body, version)
         devices = parse_create_devices(body, version)
-        request = self._resolve(context, parsed, devices)
+        request = self._resolve(context, parsed, devices, version)
         hints = host_hints(body)
         servers = self._record(context, project_id, request, scheduler_group(body), devices, hints)
         for server in servers:
@@ -214,6 +214,7 @@ class ServerService:
         context: RequestContext,
         parsed: ServerRequest,
         devices: tuple[DeviceRequest, ...] = (),
+        version: tuple[int, int] = (2, 1),
     ) -> ServerRequest:
         """Check the request against the other services: image, flavor, key, networks, zone,
         and the block device mappings (volumes and images to make volumes of)."""
@@ -233,7 +234,9 @@ class ServerService:
         if devices:
             if self.boot_requests is None:
                 raise ServiceUnavailable(NO_VOLUME_SERVICE)
-            self.boot_requests.check(context, devices, max_count=parsed.max_count)
+            self.boot_requests.check(
+                context, devices, max_count=parsed.max_count, multiattach=version >= (2, 60)
+            )
         key_data = None
         if parsed.key_name is not None:
             key_data = self._keypairs.public_key_for_build(context, parsed.key_name)

@@ -45,6 +45,7 @@ from vistack.compute.domain.block_devices import (
     device_tag,
     next_device,
 )
+from vistack.compute.domain.boot_requests import MULTIATTACH_MICROVERSION
 from vistack.compute.domain.build import ServerWork
 from vistack.compute.domain.models import Server
 from vistack.compute.domain.servers import NO_BACKEND, server_not_found, state_conflict
@@ -67,10 +68,9 @@ VOLUME_STATES = (
 )
 RULE = "os_compute_api:os-volumes-attachments"
 NOT_ATTACHED = "The volume was either invalid or not attached to the instance."
-MULTIATTACH_UNSUPPORTED = (
-    "Attaching a volume to more than one server at once (multiattach) is not supported by "
-    "this cloud: vSphere would need the disk in multi-writer sharing. Detach it from the "
-    "other server first."
+MULTIATTACH_SHELVED = (
+    "Attaching multiattach volumes is not supported for shelved-offloaded instances: unshelve "
+    "the server first."
 )
 
 
@@ -334,11 +334,10 @@ class VolumeAttachService:
         except NotFound:
             raise NotFound(f"Volume {asked.volume_id} could not be found.") from None
         if volume.multiattach and not multiattach_allowed:
-            raise BadRequest(
-                "Multiattach volumes are only supported starting with compute API version 2.60."
-            )
-        if volume.multiattach and any(s != server_id for s in volume.server_ids):
-            raise BadRequest(MULTIATTACH_UNSUPPORTED)
+            raise BadRequest(MULTIATTACH_MICROVERSION)
+        if volume.multiattach and server.vm_state == states.SHELVED_OFFLOADED:
+            # As Nova: with no VM there is no host to check the sharing against.
+            raise BadRequest(MULTIATTACH_SHELVED)
         with work.locks.of(server_id):
             server = self._still_there(server_id, "attach_volume")
             return self._run(
@@ -388,7 +387,11 @@ class VolumeAttachService:
             on_vm = server.vm_state != states.SHELVED_OFFLOADED
             if on_vm:
                 assert self._drivers is not None
-                self._drivers.compute.attach_disk(server.id, attachment.path, attachment.io)
+                # A multiattach volume's disk is in multi-writer sharing on every VM that
+                # holds it, the first one included, so a second VM can open it later.
+                self._drivers.compute.attach_disk(
+                    server.id, attachment.path, attachment.io, shared=attachment.multiattach
+                )
             try:
                 port.complete_attach(attachment.id, device)
             except BaseException:

@@ -53,6 +53,9 @@ class AttachmentFacts:
     device: str | None = None
     #: The volume type's front-end QoS for the disk on the VM (None: vSphere's defaults).
     io: DiskIo | None = None
+    #: The volume is multiattach: its disk goes on each VM in multi-writer sharing, so the
+    #: VMs that hold it can all open it (vSphere locks a disk file to one VM otherwise).
+    multiattach: bool = False
 
 
 class VolumePort(Protocol):
@@ -67,7 +70,8 @@ class VolumePort(Protocol):
         ...
 
     def reserve(self, context: RequestContext, volume_id: str, server_id: str) -> AttachmentFacts:
-        """Reserve the volume for `server_id`: `available` becomes `attaching`.
+        """Reserve the volume for `server_id`: `available` becomes `attaching` (as does an
+        `in-use` multiattach volume, until this attachment completes).
 
         :raises NotFound: no such volume (or not visible).
         :raises Conflict: the volume is not `available` (and not multiattach), or is already

@@ -114,6 +114,7 @@ class FakeCompute:
                 if extra.path is not None:
                     state.disks[extra.path].vm = vm.instance_uuid
                     state.disks[extra.path].io = extra.io
+                    state.disks[extra.path].shared = extra.shared
                     vm.disks.append(extra.path)
             for iso in spec.isos:
                 relative = f"{spec.name}/{iso.name}"
@@ -192,7 +193,9 @@ class FakeCompute:
                 raise NotFoundError(f"VM {instance_uuid} has no NIC with MAC {mac}")
             vm.nics = kept
 
-    def attach_disk(self, instance_uuid: str, path: str, io: DiskIo | None = None) -> AttachedDisk:
+    def attach_disk(
+        self, instance_uuid: str, path: str, io: DiskIo | None = None, *, shared: bool = False
+    ) -> AttachedDisk:
         state = self._state
         with state.operation("attach_disk"):
             vm = state.vm(instance_uuid)
@@ -201,10 +204,15 @@ class FakeCompute:
                 raise NotFoundError(f"no disk at {path}")
             if path in vm.disks:
                 raise AlreadyExistsError(f"{path} is attached to VM {instance_uuid} already")
+            holders = _holders(state, path)
+            if holders and not (shared and disk.shared):
+                # vSphere's lock: a second VM opens the file only in multi-writer sharing.
+                raise InvalidStateError(f"{path} is attached to VM {holders[0]}")
             disk.vm = instance_uuid
             disk.io = io
+            disk.shared = shared
             vm.disks.append(path)
-            return AttachedDisk(path, disk.capacity_gb, io)
+            return AttachedDisk(path, disk.capacity_gb, io, shared)
 
     def detach_disk(self, instance_uuid: str, path: str) -> None:
         state = self._state
@@ -213,8 +221,11 @@ class FakeCompute:
             if path not in vm.disks:
                 raise NotFoundError(f"{path} is not attached to VM {instance_uuid}")
             vm.disks.remove(path)
-            state.disks[path].vm = None
-            state.disks[path].io = None
+            disk = state.disks[path]
+            others = _holders(state, path)  # a multiattach volume's other VMs keep it
+            disk.vm = others[0] if others else None
+            if not others:
+                disk.io, disk.shared = None, False
 
     def grow_disk(self, instance_uuid: str, path: str, size_gb: int) -> AttachedDisk:
         state = self._state
@@ -285,7 +296,10 @@ class FakeCompute:
             cpus=vm.cpus,
             cores_per_socket=vm.cores_per_socket,
             memory_mb=vm.memory_mb,
-            disks=tuple(AttachedDisk(p, state.disks[p].capacity_gb) for p in vm.disks),
+            disks=tuple(
+                AttachedDisk(p, state.disks[p].capacity_gb, shared=state.disks[p].shared)
+                for p in vm.disks
+            ),
             nics=tuple(state.nic_info(vm, n) for n in vm.nics),
             annotation=vm.annotation,
             datastore=vm.datastore,
@@ -554,3 +568,8 @@ def _tuned(current: VMTuning, wanted: VMTuning) -> VMTuning:
     if upgrade_needed(wanted.hw_version, version):
         version = wanted.hw_version
     return VMTuning(cpu=wanted.cpu, memory=wanted.memory, hw_version=version)
+
+
+def _holders(state: FakeState, path: str) -> list[str]:
+    """The VMs that have the disk at `path` attached (several for a multiattach volume)."""
+    return [uuid for uuid, vm in state.vms.items() if path in vm.disks]

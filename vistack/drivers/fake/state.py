@@ -63,6 +63,8 @@ class FakeDisk:
     data: bytes = b""
     #: The IO allocation (QoS) the VM it is attached to gives it.
     io: DiskIo | None = None
+    #: In multi-writer sharing on the VMs that hold it (a multiattach volume).
+    shared: bool = False
 
 
 #: vSphere numbers a VM's NICs from this device key up; the fake does the same.

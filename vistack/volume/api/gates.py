@@ -15,7 +15,15 @@ def at_least(request: Request, wanted: tuple[int, int]) -> bool:
 
 def require(request: Request, wanted: tuple[int, int]) -> None:
     """:raises NotFound: the request's microversion is below `wanted`."""
-    if not at_least(request, wanted):
+    refuse_below(version_of(request), wanted)
+
+
+def refuse_below(version: tuple[int, int], wanted: tuple[int, int]) -> None:
+    """`require` for a handler that already holds its request's version.
+
+    :raises NotFound: `version` is below `wanted`.
+    """
+    if version < wanted:
         raise NotFound(
             f"The resource could not be found: it needs microversion "
             f"{wanted[0]}.{wanted[1]} or later (OpenStack-API-Version: volume "

@@ -23,7 +23,7 @@ def _list(
     request: Request, services: Services, context: Context, version: Version, *, detail: bool
 ) -> Response:
     group_views.require(version, SINCE)
-    found, _more = services.groups.snapshots.list_group_snapshots(
+    found, more = services.groups.snapshots.list_group_snapshots(
         context, dict(request.query_params)
     )
     project = services.groups.snapshots.sees_project(context)
@@ -33,7 +33,7 @@ def _list(
         else group_views.group_snapshot_summary(s)
         for s in found
     ]
-    return JSONBody({"group_snapshots": items})
+    return JSONBody(group_views.page(request, "group_snapshots", items, found, more))
 
 
 @router.get("/v3/group_snapshots")

@@ -10,10 +10,17 @@ from vistack.common.web import JSONBody
 from vistack.volume.api import group_views
 from vistack.volume.api.deps import Context, Services
 from vistack.volume.api.microversion import Microversion
+from vistack.volume.domain.group_models import GroupType
 
 router = APIRouter()
 JsonBody = Annotated[Any, Body()]
 SINCE = "3.11"
+
+
+def _answer(item: GroupType, services: Services, context: Context, status: int = 200) -> Response:
+    """One group type, its `group_specs` shown only to who may read them."""
+    view = group_views.group_type(item, specs=services.groups.types.sees_specs(context))
+    return JSONBody({"group_type": view}, status_code=status)
 
 
 @router.get("/v3/group_types")
@@ -31,9 +38,7 @@ def create_group_type(
     body: JsonBody, services: Services, context: Context, version: Microversion
 ) -> Response:
     group_views.require(version, SINCE)
-    created = services.groups.types.create(context, body)
-    specs = services.groups.types.sees_specs(context)
-    return JSONBody({"group_type": group_views.group_type(created, specs=specs)}, status_code=202)
+    return _answer(services.groups.types.create(context, body), services, context, 202)
 
 
 @router.get("/v3/group_types/default")
@@ -41,9 +46,7 @@ def show_default_group_type(
     services: Services, context: Context, version: Microversion
 ) -> Response:
     group_views.require(version, SINCE)
-    found = services.groups.types.default(context)
-    specs = services.groups.types.sees_specs(context)
-    return JSONBody({"group_type": group_views.group_type(found, specs=specs)})
+    return _answer(services.groups.types.default(context), services, context)
 
 
 @router.get("/v3/group_types/{type_id}")
@@ -51,9 +54,7 @@ def show_group_type(
     type_id: str, services: Services, context: Context, version: Microversion
 ) -> Response:
     group_views.require(version, SINCE)
-    found = services.groups.types.show(context, type_id)
-    specs = services.groups.types.sees_specs(context)
-    return JSONBody({"group_type": group_views.group_type(found, specs=specs)})
+    return _answer(services.groups.types.show(context, type_id), services, context)
 
 
 @router.put("/v3/group_types/{type_id}")
@@ -61,9 +62,7 @@ def update_group_type(
     type_id: str, body: JsonBody, services: Services, context: Context, version: Microversion
 ) -> Response:
     group_views.require(version, SINCE)
-    updated = services.groups.types.update(context, type_id, body)
-    specs = services.groups.types.sees_specs(context)
-    return JSONBody({"group_type": group_views.group_type(updated, specs=specs)})
+    return _answer(services.groups.types.update(context, type_id, body), services, context)
 
 
 @router.delete("/v3/group_types/{type_id}")

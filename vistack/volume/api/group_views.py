@@ -4,17 +4,31 @@ from __future__ import annotations
 
 from typing import Any
 
-from vistack.common.errors import NotFound
+from fastapi import Request
+
 from vistack.common.microversion import Version
-from vistack.volume.api.views import timestamp
+from vistack.volume.api import gates
+from vistack.volume.api.views import next_links, timestamp
 from vistack.volume.domain.group_models import Group, GroupSnapshot, GroupType
 
 
 def require(version: Version, minimum: str) -> None:
     """Below `minimum` the resource or action does not exist: Cinder's 404 for a method its
-    version does not serve (VersionNotFoundForAPIMethod)."""
-    if not version.at_least(minimum):
-        raise NotFound(f"The resource could not be found (it needs microversion {minimum}).")
+    version does not serve (VersionNotFoundForAPIMethod), as every gated route (`gates`)."""
+    major, _, minor = minimum.partition(".")
+    gates.refuse_below((version.major, version.minor), (int(major), int(minor)))
+
+
+def page(
+    request: Request, collection: str, items: list[dict[str, Any]], rows: list[Any], more: bool
+) -> dict[str, Any]:
+    """A group or group snapshot list's body: the items and, when the page was cut, the
+    `group_links` / `group_snapshot_links` to the next one (Cinder's list view for both)."""
+    body: dict[str, Any] = {collection: items}
+    links = next_links(request, collection, rows, more)
+    if links:
+        body[f"{collection.removesuffix('s')}_links"] = links
+    return body
 
 
 def group_type(item: GroupType, *, specs: bool) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Body, Request, Response
 from vistack.common.errors import BadRequest
 from vistack.common.microversion import Version
 from vistack.common.web import JSONBody
-from vistack.volume.api import group_views, views
+from vistack.volume.api import group_views
 from vistack.volume.api.deps import Context, Services
 from vistack.volume.api.microversion import Microversion
 from vistack.volume.domain import requests
@@ -35,11 +35,7 @@ def _list(
         else group_views.group_summary(g)
         for g in groups
     ]
-    body: dict[str, Any] = {"groups": items}
-    next_links = views.next_links(request, "groups", groups, more)
-    if next_links:
-        body["group_links"] = next_links
-    return JSONBody(body)
+    return JSONBody(group_views.page(request, "groups", items, groups, more))
 
 
 @router.get("/v3/groups")

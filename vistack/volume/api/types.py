@@ -10,7 +10,7 @@ from vistack.common.errors import BadRequest
 from vistack.common.web import JSONBody
 from vistack.volume.api import views
 from vistack.volume.api.deps import Context, Services
-from vistack.volume.domain import filters, requests
+from vistack.volume.domain import filters
 
 router = APIRouter()
 JsonBody = Annotated[Any, Body()]
@@ -18,16 +18,15 @@ JsonBody = Annotated[Any, Body()]
 
 @router.get("/v3/types")
 def list_types(request: Request, services: Services, context: Context) -> Response:
-    raw = request.query_params.get("is_public")
-    is_public = (
-        None if raw is None or raw.lower() in ("", "none") else requests.boolean("is_public", raw)
-    )
-    types = services.types.list_types(context, is_public)
-    specs = request.query_params.get("extra_specs")
-    if specs and views.version_of(request) >= (3, 52):
-        # 3.52: only the types having every given extra spec (values compared as text).
-        wanted = {k: str(v) for k, v in filters.mapping("extra_specs", specs).items()}
-        types = [t for t in types if all(t.extra_specs.get(k) == v for k, v in wanted.items())]
+    """Cinder's list: `is_public` (an administrator's filter), `sort`/`sort_key`/`sort_dir`,
+    `limit`/`marker`/`offset`, and from 3.52 `extra_specs` (the types having all of them)."""
+    query = request.query_params
+    wanted = None
+    if query.get("extra_specs") and views.version_of(request) >= (3, 52):
+        wanted = {
+            k: str(v) for k, v in filters.mapping("extra_specs", query["extra_specs"]).items()
+        }
+    types = services.types.list_types(context, query, wanted)
     return JSONBody({"volume_types": [views.volume_type(t) for t in types]})
 
 

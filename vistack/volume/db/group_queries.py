@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
+from vistack.volume.db import status_rows
 from vistack.volume.db.group_tables import (
     GroupRow,
     GroupSnapshotRow,
@@ -57,26 +58,12 @@ def groups_of_type(unit: VolumeUnit, type_id: str) -> int:
 
 
 def group(unit: VolumeUnit, group_id: str, *, lock: bool = False) -> GroupRow | None:
-    """The group; with `lock`, held until commit (see `queries.volume` for why the no-op
-    UPDATE comes first)."""
-    if lock:
-        unit.session.execute(
-            update(GroupRow)
-            .where(GroupRow.id == group_id)
-            .values(updated_at=GroupRow.updated_at)
-            .execution_options(synchronize_session=False)
-        )
-    query = select(GroupRow).where(GroupRow.id == group_id)
-    if lock:
-        query = query.with_for_update()
-    return unit.session.scalars(query).first()
+    """The group; with `lock`, held until commit (`status_rows.one`)."""
+    return status_rows.one(unit, GroupRow, group_id, lock=lock)
 
 
 def groups(unit: VolumeUnit, project_id: str | None) -> Sequence[GroupRow]:
-    query = select(GroupRow).order_by(GroupRow.created_at, GroupRow.id)
-    if project_id is not None:
-        query = query.where(GroupRow.project_id == project_id)
-    return unit.session.scalars(query).all()
+    return status_rows.oldest_first(unit, GroupRow, project_id=project_id)
 
 
 def group_count(unit: VolumeUnit, project_id: str) -> int:
@@ -92,14 +79,7 @@ def set_group_status(
     unit: VolumeUnit, group_id: str, expected: Sequence[str], **values: object
 ) -> bool:
     """Change a group only if its status is one of `expected` (a conditional write)."""
-    result = unit.session.execute(
-        update(GroupRow)
-        .where(GroupRow.id == group_id, GroupRow.status.in_(list(expected)))
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
-    unit.session.expire_all()
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return status_rows.set_status(unit, GroupRow, group_id, expected, **values)
 
 
 def group_volume_types(unit: VolumeUnit, group_id: str) -> list[str]:
@@ -141,11 +121,7 @@ def groups_using_volume_type(unit: VolumeUnit, type_id: str) -> int:
 
 def members(unit: VolumeUnit, group_id: str) -> Sequence[VolumeRow]:
     """The group's volumes, oldest first."""
-    return unit.session.scalars(
-        select(VolumeRow)
-        .where(VolumeRow.group_id == group_id)
-        .order_by(VolumeRow.created_at, VolumeRow.id)
-    ).all()
+    return status_rows.oldest_first(unit, VolumeRow, group_id=group_id)
 
 
 def member_ids(unit: VolumeUnit) -> dict[str, list[str]]:
@@ -171,36 +147,20 @@ def group_snapshot(unit: VolumeUnit, group_snapshot_id: str) -> GroupSnapshotRow
 def group_snapshots(
     unit: VolumeUnit, project_id: str | None, group_id: str | None = None
 ) -> Sequence[GroupSnapshotRow]:
-    query = select(GroupSnapshotRow).order_by(GroupSnapshotRow.created_at, GroupSnapshotRow.id)
-    if project_id is not None:
-        query = query.where(GroupSnapshotRow.project_id == project_id)
-    if group_id is not None:
-        query = query.where(GroupSnapshotRow.group_id == group_id)
-    return unit.session.scalars(query).all()
+    return status_rows.oldest_first(
+        unit, GroupSnapshotRow, project_id=project_id, group_id=group_id
+    )
 
 
 def set_group_snapshot_status(
     unit: VolumeUnit, group_snapshot_id: str, expected: Sequence[str], **values: object
 ) -> bool:
-    result = unit.session.execute(
-        update(GroupSnapshotRow)
-        .where(
-            GroupSnapshotRow.id == group_snapshot_id, GroupSnapshotRow.status.in_(list(expected))
-        )
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
-    unit.session.expire_all()
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return status_rows.set_status(unit, GroupSnapshotRow, group_snapshot_id, expected, **values)
 
 
 def snapshot_members(unit: VolumeUnit, group_snapshot_id: str) -> Sequence[SnapshotRow]:
     """The snapshots taken for the group snapshot, oldest first."""
-    return unit.session.scalars(
-        select(SnapshotRow)
-        .where(SnapshotRow.group_snapshot_id == group_snapshot_id)
-        .order_by(SnapshotRow.created_at, SnapshotRow.id)
-    ).all()
+    return status_rows.oldest_first(unit, SnapshotRow, group_snapshot_id=group_snapshot_id)
 
 
 def groups_from_snapshot(unit: VolumeUnit, group_snapshot_id: str) -> Sequence[GroupRow]:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, func, or_, select
 
+from vistack.volume.db import status_rows
 from vistack.volume.db.spec_rows import SpecRows
 from vistack.volume.db.store import VolumeUnit
 from vistack.volume.db.tables import (
@@ -22,44 +23,20 @@ from vistack.volume.db.tables import (
 
 
 def volume(unit: VolumeUnit, volume_id: str, *, lock: bool = False) -> VolumeRow | None:
-    """The volume; with `lock`, held until commit so that state changes of one volume
-    serialise. The lock is a no-op UPDATE first: on MariaDB and PostgreSQL it takes the row
-    lock, and on SQLite it makes this transaction the writer before it reads (a read first
-    would see a snapshot a concurrent writer may have made stale)."""
-    if lock:
-        unit.session.execute(
-            update(VolumeRow)
-            .where(VolumeRow.id == volume_id)
-            .values(updated_at=VolumeRow.updated_at)
-            .execution_options(synchronize_session=False)
-        )
-    query = select(VolumeRow).where(VolumeRow.id == volume_id)
-    if lock:
-        query = query.with_for_update()
-    return unit.session.scalars(query).first()
+    """The volume; with `lock`, held until commit (`status_rows.one`)."""
+    return status_rows.one(unit, VolumeRow, volume_id, lock=lock)
 
 
 def volumes(unit: VolumeUnit, project_id: str | None) -> Sequence[VolumeRow]:
     """Every volume of the project (every project's with None), oldest first."""
-    query = select(VolumeRow).order_by(VolumeRow.created_at, VolumeRow.id)
-    if project_id is not None:
-        query = query.where(VolumeRow.project_id == project_id)
-    return unit.session.scalars(query).all()
+    return status_rows.oldest_first(unit, VolumeRow, project_id=project_id)
 
 
 def set_volume_status(
     unit: VolumeUnit, volume_id: str, expected: Sequence[str], **values: object
 ) -> bool:
-    """Change a volume only if its status is one of `expected` (a conditional write: two
-    requests racing on one volume cannot both win). Returns whether it changed."""
-    result = unit.session.execute(
-        update(VolumeRow)
-        .where(VolumeRow.id == volume_id, VolumeRow.status.in_(list(expected)))
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
-    unit.session.expire_all()
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    """Change a volume only if its status is one of `expected` (`status_rows.set_status`)."""
+    return status_rows.set_status(unit, VolumeRow, volume_id, expected, **values)
 
 
 def usage(unit: VolumeUnit, project_id: str) -> dict[str, int]:
@@ -158,25 +135,13 @@ def snapshot(unit: VolumeUnit, snapshot_id: str) -> SnapshotRow | None:
 def snapshots(
     unit: VolumeUnit, project_id: str | None, volume_id: str | None = None
 ) -> Sequence[SnapshotRow]:
-    query = select(SnapshotRow).order_by(SnapshotRow.created_at, SnapshotRow.id)
-    if project_id is not None:
-        query = query.where(SnapshotRow.project_id == project_id)
-    if volume_id is not None:
-        query = query.where(SnapshotRow.volume_id == volume_id)
-    return unit.session.scalars(query).all()
+    return status_rows.oldest_first(unit, SnapshotRow, project_id=project_id, volume_id=volume_id)
 
 
 def set_snapshot_status(
     unit: VolumeUnit, snapshot_id: str, expected: Sequence[str], **values: object
 ) -> bool:
-    result = unit.session.execute(
-        update(SnapshotRow)
-        .where(SnapshotRow.id == snapshot_id, SnapshotRow.status.in_(list(expected)))
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
-    unit.session.expire_all()
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return status_rows.set_status(unit, SnapshotRow, snapshot_id, expected, **values)
 
 
 # -- types -----------------------------------------------------------------------------------

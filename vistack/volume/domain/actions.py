@@ -34,6 +34,7 @@ from vistack.volume.domain.models import (
     RESERVED,
     RESETTABLE,
 )
+from vistack.volume.domain.multiattach import is_multiattach
 from vistack.volume.domain.types import DATASTORE_REGEX, provisioning_of
 from vistack.volume.domain.volumes import VolumeService
 from vistack.volume.domain.work import EXTEND
@@ -111,6 +112,12 @@ class VolumeActions:
         """The server whose VM grows an in-use volume's disk (one attachment only: a disk
         shared by several VMs cannot be grown while they all hold it)."""
         self._volumes.authorize("volume:extend_attached_volume", context, row.project_id)
+        if row.multiattach:
+            raise BadRequest(
+                f"Invalid volume: Volume {row.id} is multiattach and in-use: vSphere cannot "
+                "grow a disk in multi-writer sharing while VMs hold it. Detach it from every "
+                "server, extend it, then attach it again."
+            )
         if self._data_path is None:
             raise ServiceUnavailable("No vCenter is configured: attached disks cannot grow.")
         servers = [a.server_id for a in queries.attachments_of_volume(unit, row.id)]
@@ -242,6 +249,14 @@ class VolumeActions:
                 gigabytes=row.size_gb + sum(s.size_gb for s in snaps),
             )
             specs = queries.extra_specs(unit, target.id)
+            shared = is_multiattach(specs)
+            if row.status == IN_USE and shared != row.multiattach:
+                raise BadRequest(
+                    f"Invalid input received: Volume {row.id} is in-use; retyping it "
+                    f"{'to' if shared else 'from'} a multiattach type is only possible while "
+                    "it is available (the disk's sharing on the VMs would have to change). "
+                    "Detach it first."
+                )
             stays = row.datastore is None or placement.allows(
                 row.datastore, settings.datastores, specs.get(DATASTORE_REGEX)
             )
@@ -262,6 +277,7 @@ class VolumeActions:
                 move = self._data_path.migration.start_retype(unit, row, target.id, specs)
             else:
                 row.volume_type_id, row.updated_at = target.id, utcnow()
+                row.multiattach = shared
         if move is not None and self._data_path is not None:
             self._data_path.migration.submit(move)
 

@@ -16,8 +16,9 @@ vSphere specifics:
   host attaches (`ReconfigVM_Task` with an existing disk). The size, path and datastore that
   upstream adds for os-brick's vmdk connector (a connector with `platform` and `os_type`)
   are added in the same case. No storage policy is set on the disks: `profile_id` is None.
-- One volume goes on one server at a time: a VM's disk file is locked by the VM it is on,
-  so multiattach is not offered, and attaching an attached volume is refused with 400.
+- A VM's disk file is locked by the VM it is on, so only a multiattach volume (its type says
+  `multiattach="<is> True"`) takes a second attachment: its disk goes on each VM in
+  multi-writer sharing (`multiattach.py`). Attaching any other attached volume is a 400.
 - The server named must exist (Cinder takes Nova's word; here Nova is in process and the
   check is cheap, which keeps records of attachments to nothing out of the database).
 """
@@ -124,8 +125,8 @@ class AttachmentService:
         answer the connection info (Cinder's create-and-update in one call).
 
         :raises NotFound: no such volume or server.
-        :raises BadRequest: the volume is not available (an attached one included: no
-            multiattach here), or read-only and `rw` was asked for.
+        :raises BadRequest: the volume is not available (an attached one included, unless
+            it is multiattach), or read-only and `rw` was asked for.
         """
         if request.server_id is not None and self._servers is not None:
             try:
@@ -280,14 +281,14 @@ class _Refused(Exception):
 
 
 def _check_attachable(unit: VolumeUnit, volume: VolumeRow) -> None:
-    """A volume on a server (or reserved for one) cannot be attached again: vSphere locks a
-    disk file to the VM it is on, so multiattach is not offered here."""
-    if queries.attachments_of_volume(unit, volume.id):
+    """A volume on a server (or reserved for one) is attached again only when it is
+    multiattach: vSphere locks a disk file to the VM it is on unless the disk is in
+    multi-writer sharing, which only multiattach volumes get."""
+    if not volume.multiattach and queries.attachments_of_volume(unit, volume.id):
         raise BadRequest(
             f"Invalid volume: Volume {volume.id} is already attached or reserved (status "
-            f"{volume.status}); this cloud does not attach a volume to more than one server "
-            "(multiattach is not supported on vSphere: a disk file is locked by the VM it is "
-            "on). Detach it first."
+            f"{volume.status}) and is not multiattach: a volume goes on several servers only "
+            "when its type has the extra spec multiattach='<is> True'. Detach it first."
         )
     if volume.path is None:
         raise BadRequest(

@@ -69,7 +69,7 @@ def reserve(
     free = volume.status in (AVAILABLE, RESERVED) or (
         volume.status == ATTACHING and not attachments
     )
-    shared = volume.multiattach and volume.status in (IN_USE, ATTACHING)
+    shared = volume.multiattach and volume.status in (IN_USE, ATTACHING, DETACHING)
     if not (free or shared):
         raise Conflict(
             f"Volume {volume.id} status must be available to attach (or in-use with "
@@ -126,7 +126,10 @@ def begin_detach(unit: VolumeUnit, volume: VolumeRow, server_id: str | None) -> 
     if len(attachments) > 1:
         raise Conflict(f"Volume {volume.id} has several attachments: name the server.")
     attachment = attachments[0]
-    if volume.status != IN_USE or attachment.attach_status != ATT_ATTACHED:
+    # A multiattach volume is `attaching` or `detaching` while another server's attachment
+    # comes or goes; this server's attachment is what must be attached.
+    statuses = (IN_USE, ATTACHING, DETACHING) if volume.multiattach else (IN_USE,)
+    if volume.status not in statuses or attachment.attach_status != ATT_ATTACHED:
         raise Conflict(
             f"Volume {volume.id} status must be in-use to detach, but it is {volume.status}."
         )

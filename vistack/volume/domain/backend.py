@@ -223,6 +223,12 @@ EXTRA_SPECS: dict[str, dict[str, str]] = {
         "description": "Only datastores whose name matches this regular expression.",
         "type": "string",
     },
+    "multiattach": {
+        "title": "Multiattach",
+        "description": "'<is> True': volumes may be attached to several servers at once "
+        "(multi-writer disks, eagerZeroedThick).",
+        "type": "string",
+    },
 }
 
 

@@ -21,10 +21,8 @@ from vistack.volume.db import group_queries as gq
 from vistack.volume.db import queries
 from vistack.volume.db.group_tables import GroupSnapshotRow
 from vistack.volume.db.store import VolumeUnit
-from vistack.volume.db.tables import SnapshotRow
-from vistack.volume.domain import listing, requests
+from vistack.volume.domain import list_scope, listing, requests
 from vistack.volume.domain.group_models import (
-    G_AVAILABLE,
     G_CREATING,
     GROUP_SNAPSHOT_DELETABLE,
     GROUP_SNAPSHOT_RESETTABLE,
@@ -34,8 +32,15 @@ from vistack.volume.domain.group_models import (
     GroupSnapshot,
     group_snapshot,
 )
-from vistack.volume.domain.groups import GroupService
-from vistack.volume.domain.models import AVAILABLE, CREATING, IN_USE, SNAP_CREATING, SNAP_DELETING
+from vistack.volume.domain.groups import (
+    FILTERS,
+    GroupService,
+    require_available,
+    reset_status_of,
+    start_delete,
+)
+from vistack.volume.domain.models import AVAILABLE, CREATING, IN_USE, SNAP_DELETING
+from vistack.volume.domain.snapshots import creating_row
 
 SORT_KEYS = ("id", "name", "status", "created_at", "group_id")
 GROUP_SNAPSHOT_CREATE = "volume.group_snapshot.create"
@@ -76,18 +81,10 @@ class GroupSnapshotService:
     ) -> tuple[list[GroupSnapshot], bool]:
         self._authorize("group:get_all_group_snapshots", context, context.project_id or "")
         params = listing.parse_params(query, SORT_KEYS)
-        project: str | None = context.project_id or ""
-        if requests.boolean("all_tenants", query.get("all_tenants", "0")):
-            self._authorize("volume:get_all_tenants", context, "")
-            project = query.get("project_id") or None
+        project = list_scope.project_of(self._policy, context, query)
         with self._store.transaction() as unit:
             rows = gq.group_snapshots(unit, project, query.get("group_id") or None)
-            found = [
-                group_snapshot(r)
-                for r in rows
-                if (not query.get("name") or r.name == query["name"])
-                and (not query.get("status") or r.status == query["status"])
-            ]
+            found = [group_snapshot(r) for r in rows if list_scope.matches(r, query, FILTERS)]
         return listing.page(found, params, lambda s, key: getattr(s, key), lambda s: s.id)
 
     # -- create ------------------------------------------------------------------------------
@@ -115,11 +112,7 @@ class GroupSnapshotService:
         with self._store.transaction() as unit:
             unit.lock_project(project_id)
             group = self._groups.visible(unit, context, group_id, lock=True)
-            if group.status != G_AVAILABLE:
-                raise BadRequest(
-                    f"Invalid group: Group {group.id} status must be available, but current "
-                    f"status is: {group.status}."
-                )
+            require_available(group)
             members = gq.members(unit, group.id)
             for volume in members:
                 if volume.status not in (AVAILABLE, IN_USE):
@@ -153,22 +146,14 @@ class GroupSnapshotService:
             unit.add(row)
             for volume in members:
                 unit.add(
-                    SnapshotRow(
-                        id=str(uuid.uuid4()),
-                        project_id=project_id,
-                        user_id=context.user_id or "",
-                        volume_id=volume.id,
+                    creating_row(
+                        context,
+                        project_id,
+                        volume,
                         name=name,
                         description=description,
-                        size_gb=volume.size_gb,
-                        status=SNAP_CREATING,
-                        progress="0%",
-                        metadata_items={},
-                        path=None,
-                        error_message=None,
-                        created_at=now,
-                        updated_at=now,
                         group_snapshot_id=row.id,
+                        now=now,
                     )
                 )
             unit.flush()
@@ -210,26 +195,16 @@ class GroupSnapshotService:
                     f"Invalid group snapshot: volume {busy[0]} is being created from one of its "
                     "snapshots."
                 )
-            if not members:
-                unit.delete(row)
+            if not start_delete(
+                unit, row, members, member_status=SNAP_DELETING, status=GS_DELETING
+            ):
                 return
-            now = utcnow()
-            for snapshot in members:
-                snapshot.status, snapshot.updated_at = SNAP_DELETING, now
-            row.status, row.updated_at = GS_DELETING, now
         if self._groups.bus is not None:
             self._groups.bus.submit(GROUP_SNAPSHOT_DELETE, {"group_snapshot_id": ident})
 
     def reset_status(self, context: RequestContext, ident: str, body: Any) -> None:
         """3.19: an administrator sets the group snapshot's status (not its members')."""
-        args = body.get("reset_status") if isinstance(body, dict) else None
-        status = args.get("status") if isinstance(args, dict) else None
-        status = status.lower() if isinstance(status, str) else status
-        if status not in GROUP_SNAPSHOT_RESETTABLE:
-            raise BadRequest(
-                "Invalid input received: status must be one of "
-                f"{', '.join(GROUP_SNAPSHOT_RESETTABLE)}, not {status!r}."
-            )
+        status = reset_status_of(body, GROUP_SNAPSHOT_RESETTABLE)
         with self._store.transaction() as unit:
             row = self.visible(unit, context, ident)
             self._authorize("group:reset_group_snapshot_status", context, row.project_id)

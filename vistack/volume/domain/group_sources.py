@@ -25,7 +25,7 @@ from vistack.volume.db.tables import VolumeRow
 from vistack.volume.domain import requests
 from vistack.volume.domain.group_models import G_AVAILABLE, G_CREATING, GS_AVAILABLE, Group, group
 from vistack.volume.domain.group_snapshots import GroupSnapshotService
-from vistack.volume.domain.groups import GroupService, check_group_quota
+from vistack.volume.domain.groups import GroupService, check_group_quota, record_group
 from vistack.volume.domain.models import AVAILABLE, CREATING, DETACHED, IN_USE, SNAP_AVAILABLE
 
 GROUP_BUILD = "volume.group.build"
@@ -45,6 +45,31 @@ class Copy:
     image_metadata: dict[str, str] | None
     snapshot_id: str | None = None
     source_volid: str | None = None
+
+    @classmethod
+    def of(
+        cls,
+        volume: VolumeRow,
+        path: str,
+        size_gb: int,
+        *,
+        snapshot_id: str | None = None,
+        source_volid: str | None = None,
+    ) -> Copy:
+        """A copy of `path` (a member snapshot's disk, or the source volume's own) that
+        inherits the source volume's type, name, description, bootable flag and image."""
+        return cls(
+            path=path,
+            size_gb=size_gb,
+            volume_type_id=volume.volume_type_id,
+            name=volume.name,
+            description=volume.description,
+            bootable=volume.bootable,
+            image_id=volume.image_id,
+            image_metadata=_plain(volume.image_metadata),
+            snapshot_id=snapshot_id,
+            source_volid=source_volid,
+        )
 
 
 class GroupFromSource:
@@ -106,25 +131,19 @@ class GroupFromSource:
             self._groups.quotas.check_each_type(
                 unit, project_id, [(c.volume_type_id, c.size_gb) for c in copies]
             )
-            now = utcnow()
-            row = GroupRow(
-                id=str(uuid.uuid4()),
-                project_id=project_id,
-                user_id=context.user_id or "",
+            row = record_group(
+                unit,
+                context,
+                project_id,
                 name=name.strip() if name else name,
                 description=description,
                 status=G_CREATING,
-                availability_zone=zone,
-                group_type_id=type_id,
+                zone=zone,
+                type_id=type_id,
+                type_ids=type_ids,
                 group_snapshot_id=snapshot_id or None,
                 source_group_id=source_id or None,
-                error_message=None,
-                created_at=now,
-                updated_at=now,
             )
-            unit.add(row)
-            unit.flush()
-            gq.add_group_volume_types(unit, row.id, type_ids)
             jobs: list[list[object]] = []
             volume_ids: list[str] = []
             for copy in copies:
@@ -161,19 +180,7 @@ class GroupFromSource:
                     f"Invalid snapshot: Snapshot {member.id} of the group snapshot status must "
                     f"be available, but it is {member.status}."
                 )
-            copies.append(
-                Copy(
-                    path=member.path,
-                    size_gb=member.size_gb,
-                    volume_type_id=volume.volume_type_id,
-                    name=volume.name,
-                    description=volume.description,
-                    bootable=volume.bootable,
-                    image_id=volume.image_id,
-                    image_metadata=_plain(volume.image_metadata),
-                    snapshot_id=member.id,
-                )
-            )
+            copies.append(Copy.of(volume, member.path, member.size_gb, snapshot_id=member.id))
         return origin, copies
 
     def _from_group(
@@ -195,19 +202,7 @@ class GroupFromSource:
                     f"Invalid volume: Source volume {volume.id} status must be available or "
                     f"in-use, but it is {volume.status}."
                 )
-            copies.append(
-                Copy(
-                    path=volume.path,
-                    size_gb=volume.size_gb,
-                    volume_type_id=volume.volume_type_id,
-                    name=volume.name,
-                    description=volume.description,
-                    bootable=volume.bootable,
-                    image_id=volume.image_id,
-                    image_metadata=_plain(volume.image_metadata),
-                    source_volid=volume.id,
-                )
-            )
+            copies.append(Copy.of(volume, volume.path, volume.size_gb, source_volid=volume.id))
         return origin, copies
 
 

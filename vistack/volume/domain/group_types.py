@@ -8,7 +8,6 @@ none of that name, is Cinder's 404.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,25 +18,10 @@ from vistack.common.policy import PolicyEngine
 from vistack.volume.db import group_queries as gq
 from vistack.volume.db.group_tables import GroupTypeRow
 from vistack.volume.db.store import Collision, VolumeStore, VolumeUnit
-from vistack.volume.domain import listing, requests
+from vistack.volume.domain import requests, type_rules
 from vistack.volume.domain.group_models import GroupType, group_type
+from vistack.volume.domain.type_rules import GROUP_TYPE
 from vistack.volume.domain.types import check_extra_specs
-
-MAX_NAME = 255
-#: The columns a group type list sorts by (Cinder's: those of its table).
-SORT_KEYS = ("id", "name", "description", "is_public", "created_at", "updated_at")
-
-
-def _is_public(raw: str | None) -> bool | None:
-    """An administrator's `is_public` filter: absent is public only, `none` is every type."""
-    if raw is None:
-        return True
-    if raw.strip().lower() == "none":
-        return None
-    try:
-        return requests.boolean("is_public", raw)
-    except BadRequest:
-        raise BadRequest(f"Invalid is_public filter [{raw}]: use true, false or none.") from None
 
 
 class GroupTypeService:
@@ -85,17 +69,15 @@ class GroupTypeService:
         :raises NotFound: the marker is no type of the list.
         """
         admin = self.is_admin(context)
-        is_public = _is_public(query.get("is_public")) if admin else True
-        params = listing.parse_params(query, SORT_KEYS)
+        is_public = type_rules.public_filter(admin, query)
         with self._store.transaction() as unit:
             rows = [
                 r
                 for r in gq.group_types(unit, public_only=not admin)
                 if is_public is None or r.is_public == is_public
             ]
-            cut, _more = listing.page(rows, params, _column, lambda row: row.id)
             specs = gq.all_group_specs(unit)
-            return [group_type(r, specs.get(r.id, {})) for r in cut]
+            return [group_type(r, specs.get(r.id, {})) for r in type_rules.page_types(rows, query)]
 
     def show(self, context: RequestContext, ref: str) -> GroupType:
         with self._store.transaction() as unit:
@@ -116,53 +98,37 @@ class GroupTypeService:
     def create(self, context: RequestContext, body: Any) -> GroupType:
         self._authorize("group:group_types:create", context)
         fields = requests.body_of(body, "group_type")
-        name = _name(fields.get("name"))
-        description = _description(fields.get("description"))
-        is_public = requests.boolean("is_public", fields.get("is_public", True))
+        values = type_rules.new_type_values(GROUP_TYPE, fields)
         specs = check_extra_specs(fields.get("group_specs") or {})
         try:
             with self._store.transaction() as unit:
-                if gq.group_type_named(unit, name) is not None:
-                    raise Collision(name)
-                row = GroupTypeRow(
-                    id=str(uuid.uuid4()),
-                    name=name,
-                    description=description,
-                    is_public=is_public,
-                    created_at=utcnow(),
-                )
+                if gq.group_type_named(unit, values["name"]) is not None:
+                    raise Collision(values["name"])
+                row = GroupTypeRow(**values)
                 unit.add(row)
                 unit.flush()
                 gq.set_group_specs(unit, row.id, specs)
                 return group_type(row, specs)
         except Collision:
-            raise Conflict(f"Group Type {name} already exists.") from None
+            raise Conflict(GROUP_TYPE.conflict(values["name"])) from None
 
     def update(self, context: RequestContext, type_id: str, body: Any) -> GroupType:
         self._authorize("group:group_types:update", context)
         fields = requests.body_of(body, "group_type")
-        if not {"name", "description", "is_public"} & set(fields):
-            raise BadRequest("Specify group type name, description or is_public.")
         try:
             with self._store.transaction() as unit:
                 row = self.find(unit, context, type_id)
-                if "name" in fields:
-                    name = _name(fields["name"])
-                    if row.name == self._default_name and name != row.name:
-                        raise BadRequest("The default group type cannot be renamed.")
-                    other = gq.group_type_named(unit, name)
-                    if other is not None and other.id != row.id:
-                        raise Collision(name)
-                    row.name = name
-                if "description" in fields:
-                    row.description = _description(fields["description"])
-                if "is_public" in fields:
-                    row.is_public = requests.boolean("is_public", fields["is_public"])
-                row.updated_at = utcnow()
+                type_rules.update_type(
+                    GROUP_TYPE,
+                    row,
+                    fields,
+                    default_name=self._default_name,
+                    named=lambda name: gq.group_type_named(unit, name),
+                )
                 unit.flush()
                 return self._view(unit, row)
         except Collision:
-            raise Conflict(f"Group Type {fields.get('name')} already exists.") from None
+            raise Conflict(GROUP_TYPE.conflict(fields.get("name"))) from None
 
     def delete(self, context: RequestContext, type_id: str) -> None:
         self._authorize("group:group_types:delete", context)
@@ -187,9 +153,7 @@ class GroupTypeService:
         self._authorize("group:group_types_specs:get", context)
         with self._store.transaction() as unit:
             specs = gq.group_specs(unit, self.find(unit, context, type_id).id)
-        if key not in specs:
-            raise NotFound(f"Group Type {type_id} has no specs with key {key}.")
-        return specs[key]
+        return type_rules.spec_value(GROUP_TYPE, specs, type_id, key)
 
     def set_specs(self, context: RequestContext, type_id: str, body: Any) -> dict[str, str]:
         """POST: create or update the specs given (the others stay)."""
@@ -209,10 +173,7 @@ class GroupTypeService:
         self, context: RequestContext, type_id: str, key: str, body: Any
     ) -> dict[str, str]:
         self._authorize("group:group_types_specs:update", context)
-        if not isinstance(body, dict) or len(body) != 1:
-            raise BadRequest("Request body must hold exactly one group spec.")
-        if key not in body:
-            raise BadRequest("Request body and URI mismatch")
+        type_rules.one_spec(GROUP_TYPE, body, key)
         specs = check_extra_specs(body)
         with self._store.transaction() as unit:
             row = self.find(unit, context, type_id)
@@ -225,21 +186,4 @@ class GroupTypeService:
         with self._store.transaction() as unit:
             row = self.find(unit, context, type_id)
             if not gq.delete_group_spec(unit, row.id, key):
-                raise NotFound(f"Group Type {type_id} has no specs with key {key}.")
-
-
-def _name(value: Any) -> str:
-    if not isinstance(value, str) or not value.strip() or len(value) > MAX_NAME:
-        raise BadRequest("Group type name must be a non-blank string of at most 255 characters.")
-    return value.strip()
-
-
-def _description(value: Any) -> str | None:
-    if value is not None and (not isinstance(value, str) or len(value) > MAX_NAME):
-        raise BadRequest("Group type description must be a string of at most 255 characters.")
-    return value
-
-
-def _column(row: GroupTypeRow, key: str) -> Any:
-    """A row's value of a sort key (one of SORT_KEYS, checked before)."""
-    return getattr(row, key)
+                raise NotFound(type_rules.missing_spec(GROUP_TYPE, type_id, key))

@@ -16,7 +16,7 @@ every group. Group snapshots copy one disk after another, so a type asking for
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from vistack.common.bus import WorkQueue
@@ -29,7 +29,7 @@ from vistack.volume.db import group_queries as gq
 from vistack.volume.db import queries
 from vistack.volume.db.group_tables import GroupRow, GroupTypeRow
 from vistack.volume.db.store import VolumeStore, VolumeUnit
-from vistack.volume.domain import listing, requests
+from vistack.volume.domain import list_scope, listing, requests
 from vistack.volume.domain.group_models import (
     CONSISTENT_SNAPSHOT_SPEC,
     G_AVAILABLE,
@@ -55,6 +55,8 @@ from vistack.volume.domain.quotas import QuotaExceeded, VolumeQuotas
 from vistack.volume.domain.types import VolumeTypeService
 
 SORT_KEYS = ("id", "name", "status", "created_at", "availability_zone")
+#: What a group or group snapshot list filters on (by equality).
+FILTERS = ("name", "status")
 GROUP_DELETE = "volume.group.delete"
 #: Member statuses an update may add (Cinder's) and remove.
 ADDABLE = (AVAILABLE, IN_USE)
@@ -80,6 +82,60 @@ def check_group_quota(quotas: VolumeQuotas, unit: VolumeUnit, project_id: str, w
         )
 
 
+def record_group(
+    unit: VolumeUnit,
+    context: RequestContext,
+    project_id: str,
+    *,
+    name: str | None,
+    description: str | None,
+    status: str,
+    zone: str,
+    type_id: str,
+    type_ids: list[str],
+    group_snapshot_id: str | None = None,
+    source_group_id: str | None = None,
+) -> GroupRow:
+    """A new group of `project_id` and the volume types its volumes may have, written (and
+    flushed) in `unit`: what a group create and a create-from-src both record."""
+    now = utcnow()
+    row = GroupRow(
+        id=str(uuid.uuid4()),
+        project_id=project_id,
+        user_id=context.user_id or "",
+        name=name,
+        description=description,
+        status=status,
+        availability_zone=zone,
+        group_type_id=type_id,
+        group_snapshot_id=group_snapshot_id,
+        source_group_id=source_group_id,
+        error_message=None,
+        created_at=now,
+        updated_at=now,
+    )
+    unit.add(row)
+    unit.flush()
+    gq.add_group_volume_types(unit, row.id, type_ids)
+    return row
+
+
+def start_delete(
+    unit: VolumeUnit, row: Any, members: Sequence[Any], *, member_status: str, status: str
+) -> bool:
+    """The start of a group's or group snapshot's delete, its checks passed: an empty one is
+    gone at once (False: no job to queue); else it and its members go `deleting` together
+    for the job that removes them (True)."""
+    if not members:
+        unit.delete(row)
+        return False
+    now = utcnow()
+    for member in members:
+        member.status, member.updated_at = member_status, now
+    row.status, row.updated_at = status, now
+    return True
+
+
 def refuse_unsupported_specs(type_row: GroupTypeRow, specs: dict[str, str]) -> None:
     """A group type asking for what a vSphere datastore cannot give is refused (400)."""
     if spec_is_true(specs.get(REPLICATION_SPEC)):
@@ -94,6 +150,51 @@ def refuse_unsupported_specs(type_row: GroupTypeRow, specs: dict[str, str]) -> N
             "and this cloud copies a group's disks one after another (no single point in time "
             "across disks); use a group type without it."
         )
+
+
+def visible_group(
+    unit: VolumeUnit,
+    context: RequestContext,
+    policy: PolicyEngine,
+    group_id: str,
+    *,
+    lock: bool = False,
+) -> GroupRow:
+    """The group if `context` may see it (`group:get`); with `lock`, held until commit.
+
+    :raises NotFound: no such group, or another project's.
+    """
+    row = gq.group(unit, group_id, lock=lock)
+    if row is None or not policy.check("group:get", context, {"project_id": row.project_id}):
+        raise NotFound(f"Group {group_id} could not be found.")
+    return row
+
+
+def require_available(row: GroupRow) -> GroupRow:
+    """:raises BadRequest: the group is not `available` (what member changes and group
+    snapshots need)."""
+    if row.status != G_AVAILABLE:
+        raise BadRequest(
+            f"Invalid group: Group {row.id} status must be available, but current status is: "
+            f"{row.status}."
+        )
+    return row
+
+
+def reset_status_of(body: Any, allowed: tuple[str, ...]) -> str:
+    """The status of a `{"reset_status": {"status": ...}}` body (a group's, 3.20, or a group
+    snapshot's, 3.19), lower-cased.
+
+    :raises BadRequest: no status, or one `allowed` does not hold.
+    """
+    args = body.get("reset_status") if isinstance(body, dict) else None
+    status = args.get("status") if isinstance(args, dict) else None
+    status = status.lower() if isinstance(status, str) else status
+    if status not in allowed:
+        raise BadRequest(
+            f"Invalid input received: status must be one of {', '.join(allowed)}, not {status!r}."
+        )
+    return str(status)
 
 
 def id_list(name: str, value: Any) -> list[str]:
@@ -143,12 +244,7 @@ class GroupService:
 
         :raises NotFound: no such group, or another project's.
         """
-        row = gq.group(unit, group_id, lock=lock)
-        if row is None or not self.policy.check(
-            "group:get", context, {"project_id": row.project_id}
-        ):
-            raise NotFound(f"Group {group_id} could not be found.")
-        return row
+        return visible_group(unit, context, self.policy, group_id, lock=lock)
 
     def sees_project(self, context: RequestContext) -> bool:
         """Whether views show `project_id` (3.58, `group:group_project_attribute`)."""
@@ -172,10 +268,7 @@ class GroupService:
         name and status, sorted and paged as Cinder does."""
         self.authorize("group:get_all", context, context.project_id or "")
         params = listing.parse_params(query, SORT_KEYS)
-        project: str | None = context.project_id or ""
-        if requests.boolean("all_tenants", query.get("all_tenants", "0")):
-            self.authorize("volume:get_all_tenants", context, "")
-            project = query.get("project_id") or None
+        project = list_scope.project_of(self.policy, context, query)
         with self.store.transaction() as unit:
             rows = gq.groups(unit, project)
             types = gq.all_group_volume_types(unit)
@@ -183,8 +276,7 @@ class GroupService:
             found = [
                 group(r, types.get(r.id, []), members.get(r.id, []))
                 for r in rows
-                if (not query.get("name") or r.name == query["name"])
-                and (not query.get("status") or r.status == query["status"])
+                if list_scope.matches(r, query, FILTERS)
             ]
         return listing.page(found, params, lambda g, key: getattr(g, key), lambda g: g.id)
 
@@ -224,25 +316,17 @@ class GroupService:
         with self.store.transaction() as unit:
             unit.lock_project(project_id)
             check_group_quota(self.quotas, unit, project_id, 1)
-            now = utcnow()
-            row = GroupRow(
-                id=str(uuid.uuid4()),
-                project_id=project_id,
-                user_id=context.user_id or "",
+            row = record_group(
+                unit,
+                context,
+                project_id,
                 name=name,
                 description=description,
                 status=G_AVAILABLE,
-                availability_zone=zone,
-                group_type_id=type_id,
-                group_snapshot_id=None,
-                source_group_id=None,
-                error_message=None,
-                created_at=now,
-                updated_at=now,
+                zone=zone,
+                type_id=type_id,
+                type_ids=type_ids,
             )
-            unit.add(row)
-            unit.flush()
-            gq.add_group_volume_types(unit, row.id, type_ids)
             return group(row, type_ids, [])
 
     def _zone(self, value: Any) -> str:
@@ -279,11 +363,8 @@ class GroupService:
         with self.store.transaction() as unit:
             row = self.visible(unit, context, group_id, lock=True)
             self.authorize("group:update", context, row.project_id)
-            if (add or remove) and row.status != G_AVAILABLE:
-                raise BadRequest(
-                    f"Invalid group: Group {row.id} status must be available, but current "
-                    f"status is: {row.status}."
-                )
+            if add or remove:
+                require_available(row)
             allowed = gq.group_volume_types(unit, row.id)
             for volume_id in add:
                 volume = queries.volume(unit, volume_id, lock=True)
@@ -387,26 +468,14 @@ class GroupService:
                         f"Invalid group: Volume {volume.id} in group {row.id} is "
                         f"{volume.status}; it cannot be deleted now."
                     )
-            if not members:
-                unit.delete(row)
+            if not start_delete(unit, row, members, member_status=DELETING, status=G_DELETING):
                 return
-            now = utcnow()
-            for volume in members:
-                volume.status, volume.updated_at = DELETING, now
-            row.status, row.updated_at = G_DELETING, now
         if self.bus is not None:
             self.bus.submit(GROUP_DELETE, {"group_id": group_id})
 
     def reset_status(self, context: RequestContext, group_id: str, body: Any) -> None:
         """3.20: an administrator sets the group's status (the group only, as Cinder)."""
-        args = body.get("reset_status") if isinstance(body, dict) else None
-        status = args.get("status") if isinstance(args, dict) else None
-        status = status.lower() if isinstance(status, str) else status
-        if status not in GROUP_RESETTABLE:
-            raise BadRequest(
-                f"Invalid input received: status must be one of {', '.join(GROUP_RESETTABLE)}, "
-                f"not {status!r}."
-            )
+        status = reset_status_of(body, GROUP_RESETTABLE)
         with self.store.transaction() as unit:
             row = self.visible(unit, context, group_id, lock=True)
             self.authorize("group:reset_status", context, row.project_id)
@@ -450,14 +519,8 @@ def check_new_member(
     :raises NotFound: no such group.
     :raises BadRequest: the group is not available or does not allow the type.
     """
-    row = gq.group(unit, group_id, lock=True)  # a delete of the group waits, or is seen
-    if row is None or not policy.check("group:get", context, {"project_id": row.project_id}):
-        raise NotFound(f"Group {group_id} could not be found.")
-    if row.status != G_AVAILABLE:
-        raise BadRequest(
-            f"Invalid group: Group {row.id} status must be available, but current status is: "
-            f"{row.status}."
-        )
+    # Locked: a delete of the group waits, or is seen.
+    row = require_available(visible_group(unit, context, policy, group_id, lock=True))
     if volume_type_id not in gq.group_volume_types(unit, row.id):
         raise BadRequest(
             f"Invalid input received: Invalid volume_type provided: {volume_type_id} (requested "

@@ -34,6 +34,7 @@ from vistack.volume.db.tables import VolumeRow
 from vistack.volume.domain import listing, requests
 from vistack.volume.domain.backend import BACKEND
 from vistack.volume.domain.models import AVAILABLE, DETACHED, ERROR, Volume
+from vistack.volume.domain.multiattach import is_multiattach
 from vistack.volume.domain.volumes import VolumeService
 
 #: Where `os-unmanage` may start (Cinder's: a volume at rest, not attached).
@@ -161,7 +162,7 @@ class VolumeManage:
                 volume_type_id=type_row.id,
                 bootable=bootable,
                 readonly=None,
-                multiattach=False,
+                multiattach=is_multiattach(queries.extra_specs(unit, type_row.id)),
                 source_volid=None,
                 snapshot_id=None,
                 image_id=None,

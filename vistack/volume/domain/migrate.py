@@ -32,6 +32,7 @@ from vistack.volume.domain import placement, requests
 from vistack.volume.domain.backend import BACKEND
 from vistack.volume.domain.disk_jobs import fail_volume, failure_reason, undo_disk
 from vistack.volume.domain.models import AVAILABLE
+from vistack.volume.domain.multiattach import is_multiattach
 from vistack.volume.domain.types import DATASTORE_REGEX, provisioning_of
 from vistack.volume.domain.volumes import VolumeService
 
@@ -219,9 +220,10 @@ class VolumeMigration:
         values: dict[str, Any] = {"status": AVAILABLE, "provisioning": provisioning.value}
         if new_path is not None:
             values.update(path=new_path, datastore=datastore)
-        if type_id is not None:
-            values["volume_type_id"] = type_id
         with self._store.transaction() as unit:
+            if type_id is not None:
+                values["volume_type_id"] = type_id
+                values["multiattach"] = is_multiattach(queries.extra_specs(unit, type_id))
             done = queries.set_volume_status(
                 unit, volume_id, [status], error_message=None, updated_at=utcnow(), **values
             )

@@ -180,4 +180,5 @@ def _attachment(
         path=volume.path or "",
         device=row.device if row.attach_status != attachments.ATT_RESERVED else None,
         io=io,
+        multiattach=volume.multiattach,
     )

@@ -52,9 +52,9 @@ def capabilities(ds: DatastoreInfo) -> dict[str, Any]:
         "reserved_percentage": 0,
         "thin_provisioning_support": True,
         "thick_provisioning_support": True,
-        # A VMDK is attached to one VM at a time here (multi-writer disks are not offered),
-        # so the scheduler must not promise multiattach.
-        "multiattach": False,
+        # A multiattach volume's disk goes on each VM in multi-writer sharing, which every
+        # vSphere datastore takes (VMFS and NFS for eager-zeroed thick disks, vSAN any).
+        "multiattach": True,
     }
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from vistack.common.clock import utcnow
@@ -17,8 +18,8 @@ from vistack.common.context import RequestContext
 from vistack.common.errors import BadRequest, NotFound, ServiceUnavailable
 from vistack.volume.db import queries
 from vistack.volume.db.store import VolumeUnit
-from vistack.volume.db.tables import SnapshotRow
-from vistack.volume.domain import convert, filters, listing, requests
+from vistack.volume.db.tables import SnapshotRow, VolumeRow
+from vistack.volume.domain import convert, filters, list_scope, listing, requests
 from vistack.volume.domain.filters import Version
 from vistack.volume.domain.models import (
     AVAILABLE,
@@ -33,6 +34,39 @@ from vistack.volume.domain.volumes import VolumeService
 from vistack.volume.domain.work import SNAPSHOT_CREATE, SNAPSHOT_DELETE
 
 SORT_KEYS = ("id", "name", "size", "status", "created_at", "updated_at", "volume_id")
+
+
+def creating_row(
+    context: RequestContext,
+    project_id: str,
+    volume: VolumeRow,
+    *,
+    name: str | None,
+    description: str | None,
+    metadata: dict[str, str] | None = None,
+    group_snapshot_id: str | None = None,
+    now: datetime | None = None,
+) -> SnapshotRow:
+    """A new `creating` snapshot of `volume`, its size, no disk yet: what a snapshot create
+    and each member of a group snapshot (`group_snapshot_id`) record before the copy job."""
+    when = now or utcnow()
+    return SnapshotRow(
+        id=str(uuid.uuid4()),
+        project_id=project_id,
+        user_id=context.user_id or "",
+        volume_id=volume.id,
+        name=name,
+        description=description,
+        size_gb=volume.size_gb,
+        status=SNAP_CREATING,
+        progress="0%",
+        metadata_items=metadata if metadata is not None else {},
+        path=None,
+        error_message=None,
+        created_at=when,
+        updated_at=when,
+        group_snapshot_id=group_snapshot_id,
+    )
 
 
 class SnapshotService:
@@ -71,10 +105,7 @@ class SnapshotService:
         as the microversion says (`filters.py`), sorted, paged and counted (3.45)."""
         self._authorize("volume:get_all_snapshots", context, context.project_id or "")
         params = listing.parse_params(query, SORT_KEYS)
-        project: str | None = context.project_id or ""
-        if requests.boolean("all_tenants", query.get("all_tenants", "0")):
-            self._authorize("volume:get_all_tenants", context, "")
-            project = query.get("project_id") or None
+        project = list_scope.project_of(self._policy, context, query)
         admin = self._volumes.types.is_admin(context)
         wanted = filters.parse(query, "snapshot", version, admin=admin)
         with self._store.transaction() as unit:
@@ -138,22 +169,8 @@ class SnapshotService:
                 gigabytes=volume.size_gb,
                 volume_type_id=volume.volume_type_id,
             )
-            now = utcnow()
-            row = SnapshotRow(
-                id=str(uuid.uuid4()),
-                project_id=project_id,
-                user_id=context.user_id or "",
-                volume_id=volume.id,
-                name=name,
-                description=description,
-                size_gb=volume.size_gb,
-                status=SNAP_CREATING,
-                progress="0%",
-                metadata_items=metadata,
-                path=None,
-                error_message=None,
-                created_at=now,
-                updated_at=now,
+            row = creating_row(
+                context, project_id, volume, name=name, description=description, metadata=metadata
             )
             unit.add(row)
             snapshot = convert.snapshot(row)

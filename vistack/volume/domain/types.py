@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from vistack.common.clock import utcnow
@@ -21,12 +22,12 @@ from vistack.drivers.models import Provisioning
 from vistack.volume.db import default_type_tables, group_queries, qos_queries, queries
 from vistack.volume.db.store import Collision, VolumeStore, VolumeUnit
 from vistack.volume.db.tables import VolumeTypeAccessRow, VolumeTypeRow
-from vistack.volume.domain import convert
+from vistack.volume.domain import convert, multiattach, requests, type_rules
 from vistack.volume.domain.models import VolumeType
+from vistack.volume.domain.type_rules import MAX_NAME, VOLUME_TYPE
 
 VMDK_TYPE = "vmware:vmdk_type"
 DATASTORE_REGEX = "vmware:datastore_regex"
-MAX_NAME = 255
 
 
 def provisioning_of(specs: dict[str, str]) -> Provisioning:
@@ -63,6 +64,7 @@ def check_extra_specs(specs: Any) -> dict[str, str]:
             raise BadRequest(
                 f"Extra spec {DATASTORE_REGEX} is not a regular expression: {exc}"
             ) from None
+    multiattach.check_specs(out)
     return out
 
 
@@ -118,19 +120,40 @@ class VolumeTypeService:
     # -- the API -------------------------------------------------------------------------------
 
     def list_types(
-        self, context: RequestContext, is_public: bool | None = None
+        self,
+        context: RequestContext,
+        query: Mapping[str, str],
+        extra_specs: Mapping[str, str] | None = None,
     ) -> list[VolumeType]:
+        """The volume types, filtered, sorted and cut as Cinder's list is.
+
+        `is_public` is an administrator's filter (`type_rules.public_filter`): absent or true,
+        the public types and the private ones the caller's project was given; false, the
+        private ones; `none`, all. Everyone else sees the public types and those given to
+        their project, whatever they ask. `extra_specs` (3.52) keeps the types having every
+        one of them (values compared as text). Then `type_rules.page_types` sorts and cuts.
+
+        :raises BadRequest: an unknown sort key or direction, a bad limit or is_public.
+        :raises NotFound: the marker is no type of the list.
+        """
         self._policy.authorize("volume_extension:type_get_all", context, {})
-        admin = self.is_admin(context)
+        is_public = type_rules.public_filter(self.is_admin(context), query)
+        wanted = dict(extra_specs or {})
         with self._store.transaction() as unit:
             self.default_row(unit)
-            rows = queries.volume_types(unit, None if admin else context.project_id or "")
+            rows = queries.volume_types(unit, (context.project_id or "") if is_public else None)
             specs = queries.all_extra_specs(unit)
+            kept = [
+                r
+                for r in rows
+                if is_public is not False or not r.is_public
+                if all(specs.get(r.id, {}).get(k) == v for k, v in wanted.items())
+            ]
             qos = qos_queries.qos_ids_by_type(unit)
-            out = [convert.volume_type(r, specs.get(r.id, {}), qos.get(r.id)) for r in rows]
-        if admin and is_public is not None:
-            out = [t for t in out if t.is_public == is_public]
-        return out
+            return [
+                convert.volume_type(r, specs.get(r.id, {}), qos.get(r.id))
+                for r in type_rules.page_types(kept, query)
+            ]
 
     def show(self, context: RequestContext, ref: str) -> VolumeType:
         self._policy.authorize("volume_extension:type_get", context, {})
@@ -149,56 +172,37 @@ class VolumeTypeService:
 
     def create(self, context: RequestContext, body: Any) -> VolumeType:
         self._policy.authorize("volume_extension:types_manage", context, {})
-        fields = _body(body, "volume_type")
-        name = _name(fields.get("name"))
-        description = _description(fields.get("description"))
-        is_public = _boolean(
-            "os-volume-type-access:is_public",
-            fields.get("os-volume-type-access:is_public", fields.get("is_public", True)),
-        )
+        fields = requests.body_of(body, "volume_type")
+        values = type_rules.new_type_values(VOLUME_TYPE, fields)
         specs = check_extra_specs(fields.get("extra_specs") or {})
         try:
             with self._store.transaction() as unit:
-                if queries.volume_type_named(unit, name) is not None:
-                    raise Collision(name)
-                row = VolumeTypeRow(
-                    id=str(uuid.uuid4()),
-                    name=name,
-                    description=description,
-                    is_public=is_public,
-                    created_at=utcnow(),
-                )
+                if queries.volume_type_named(unit, values["name"]) is not None:
+                    raise Collision(values["name"])
+                row = VolumeTypeRow(**values)
                 unit.add(row)
                 queries.set_extra_specs(unit, row.id, specs)
                 return convert.volume_type(row, specs)
         except Collision:
-            raise Conflict(f"Volume Type {name} already exists.") from None
+            raise Conflict(VOLUME_TYPE.conflict(values["name"])) from None
 
     def update(self, context: RequestContext, type_id: str, body: Any) -> VolumeType:
         self._policy.authorize("volume_extension:types_manage", context, {})
-        fields = _body(body, "volume_type")
-        if not {"name", "description", "is_public"} & set(fields):
-            raise BadRequest("Specify volume type name, description, is_public or a combination.")
+        fields = requests.body_of(body, "volume_type")
         try:
             with self._store.transaction() as unit:
                 row = self.find(unit, context, type_id)
-                if "name" in fields:
-                    name = _name(fields["name"])
-                    if row.name == self._default_name and name != row.name:
-                        raise BadRequest("The default volume type cannot be renamed.")
-                    other = queries.volume_type_named(unit, name)
-                    if other is not None and other.id != row.id:
-                        raise Collision(name)
-                    row.name = name
-                if "description" in fields:
-                    row.description = _description(fields["description"])
-                if "is_public" in fields:
-                    row.is_public = _boolean("is_public", fields["is_public"])
-                row.updated_at = utcnow()
+                type_rules.update_type(
+                    VOLUME_TYPE,
+                    row,
+                    fields,
+                    default_name=self._default_name,
+                    named=lambda name: queries.volume_type_named(unit, name),
+                )
                 unit.flush()
                 return convert.volume_type(row, queries.extra_specs(unit, row.id))
         except Collision:
-            raise Conflict(f"Volume Type {fields.get('name')} already exists.") from None
+            raise Conflict(VOLUME_TYPE.conflict(fields.get("name"))) from None
 
     def delete(self, context: RequestContext, type_id: str) -> None:
         self._policy.authorize("volume_extension:types_manage", context, {})
@@ -232,9 +236,7 @@ class VolumeTypeService:
         self._policy.authorize("volume_extension:types_extra_specs:show", context, {})
         with self._store.transaction() as unit:
             specs = queries.extra_specs(unit, self.find(unit, context, type_id).id)
-        if key not in specs:
-            raise NotFound(f"Volume Type {type_id} has no extra specs with key {key}.")
-        return specs[key]
+        return type_rules.spec_value(VOLUME_TYPE, specs, type_id, key)
 
     def set_extra_specs(self, context: RequestContext, type_id: str, specs: Any) -> dict[str, str]:
         self._policy.authorize("volume_extension:types_extra_specs:create", context, {})
@@ -253,13 +255,11 @@ class VolumeTypeService:
         self, context: RequestContext, type_id: str, key: str, body: Any
     ) -> dict[str, str]:
         self._policy.authorize("volume_extension:types_extra_specs:update", context, {})
-        if not isinstance(body, dict) or len(body) != 1:
-            raise BadRequest("Request body must hold exactly one extra spec.")
-        if key not in body:
-            raise BadRequest("Request body and URI mismatch")
+        type_rules.one_spec(VOLUME_TYPE, body, key)
         with self._store.transaction() as unit:
             row = self.find(unit, context, type_id)
             checked = check_extra_specs(body)
+            check_extra_specs({**queries.extra_specs(unit, row.id), **checked})
             queries.set_extra_specs(unit, row.id, checked)
         return checked
 
@@ -268,7 +268,7 @@ class VolumeTypeService:
         with self._store.transaction() as unit:
             row = self.find(unit, context, type_id)
             if not queries.delete_extra_spec(unit, row.id, key):
-                raise NotFound(f"Volume Type {type_id} has no extra specs with key {key}.")
+                raise NotFound(type_rules.missing_spec(VOLUME_TYPE, type_id, key))
 
     # -- access --------------------------------------------------------------------------------
 
@@ -316,35 +316,8 @@ class VolumeTypeService:
             unit.delete(access)
 
 
-def _body(body: Any, key: str) -> dict[str, Any]:
-    if not isinstance(body, dict) or not isinstance(body.get(key), dict):
-        raise BadRequest(f"Missing required element '{key}' in request body.")
-    fields: dict[str, Any] = body[key]
-    return fields
-
-
-def _name(value: Any) -> str:
-    if not isinstance(value, str) or not value.strip() or len(value) > MAX_NAME:
-        raise BadRequest("Volume type name must be a non-blank string of at most 255 characters.")
-    return value.strip()
-
-
-def _description(value: Any) -> str | None:
-    if value is not None and (not isinstance(value, str) or len(value) > MAX_NAME):
-        raise BadRequest("Volume type description must be a string of at most 255 characters.")
-    return value
-
-
-def _boolean(name: str, value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.lower() in {"true", "false", "1", "0", "yes", "no"}:
-        return value.lower() in {"true", "1", "yes"}
-    raise BadRequest(f"{name} must be a boolean, not {value!r}.")
-
-
 def _project(body: Any, action: str) -> str:
-    fields = _body(body, action)
+    fields = requests.body_of(body, action)
     project = fields.get("project")
     if not isinstance(project, str) or not project:
         raise BadRequest(f"{action} needs a 'project'.")

@@ -50,6 +50,7 @@ from vistack.volume.domain.models import (
     SNAPSHOT_DELETABLE,
     Volume,
 )
+from vistack.volume.domain.multiattach import BODY_FLAG_REMOVED, is_multiattach
 from vistack.volume.domain.quotas import VolumeQuotas
 from vistack.volume.domain.sources import Source
 from vistack.volume.domain.types import VolumeTypeService
@@ -194,6 +195,8 @@ class VolumeService:
         """
         if self.work is None:
             raise ServiceUnavailable("No vCenter is configured: volumes cannot be created.")
+        if request.multiattach:  # Cinder's rule: only a multiattach type makes one
+            raise BadRequest(BODY_FLAG_REMOVED)
         project_id = context.project_id or ""
         zone = self.settings.default_availability_zone
         if request.availability_zone not in (None, zone):
@@ -245,7 +248,7 @@ class VolumeService:
                 volume_type_id=type_row.id,
                 bootable=source.bootable,
                 readonly=None,
-                multiattach=request.multiattach,
+                multiattach=is_multiattach(queries.extra_specs(unit, type_row.id)),
                 source_volid=request.source_volid,
                 snapshot_id=request.snapshot_id,
                 image_id=source.image_id,

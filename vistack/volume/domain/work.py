@@ -39,6 +39,7 @@ from vistack.volume.domain.models import (
     SNAP_ERROR,
     SNAP_ERROR_DELETING,
 )
+from vistack.volume.domain.multiattach import disk_provisioning
 from vistack.volume.domain.types import DATASTORE_REGEX, provisioning_of
 
 LOG = logging.getLogger(__name__)
@@ -134,7 +135,7 @@ class VolumeWork:
             specs = queries.extra_specs(unit, type_id)
         path: str | None = None
         try:
-            provisioning = provisioning_of(specs)
+            provisioning = disk_provisioning(specs)  # multiattach: eagerZeroedThick
             datastore = placement.choose(
                 self._driver.list_datastores(),
                 size,
