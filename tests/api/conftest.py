@@ -34,6 +34,29 @@ SERVER_URLS = {
         "postgresql+psycopg://vistack:vistack@127.0.0.1:5432/postgres",
     ),
 }
+#: The API fixtures parametrised by database (their param is the database's name).
+DATABASE_FIXTURES = ("api", "image_api", "network_api", "edge_api", "compute_api", "volume_api")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A module that sets `DATABASES = ("sqlite",)` runs its API tests on those databases
+    only: the others are deselected (not skipped), so no cloud is started for them.
+
+    For feature modules whose queries are plain (no locking, ordering or type subtleties beyond
+    what the three-database modules cover); every cloud still creates all tables on MariaDB
+    and PostgreSQL through the migrations the other modules run."""
+    kept: list[pytest.Item] = []
+    dropped: list[pytest.Item] = []
+    for item in items:
+        wanted = getattr(getattr(item, "module", None), "DATABASES", None)
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        used = {params[name] for name in DATABASE_FIXTURES if name in params}
+        (dropped if wanted is not None and used - set(wanted) else kept).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
 ADMIN_PASSWORD = "admin-secret"
 DEMO_PASSWORD = "demo-secret"
 

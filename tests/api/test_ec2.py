@@ -15,6 +15,9 @@ from tests.api.conftest import IdentityApi
 from tests.api.helpers import Persona, assert_fault, persona, revoke
 from vistack.identity.domain.aws_signatures import EMPTY_BODY_HASH, SignedRequest, compute_signature
 
+#: Plain feature queries: SQLite only (tests/api/conftest.py, DATABASES).
+DATABASES = ("sqlite",)
+
 HOST = "ec2.vistack.test:8788"
 
 

@@ -26,6 +26,9 @@ from vistack.image.domain.metadefs import MetadefService
 from vistack.image.metadefs import schemas
 from vistack.image.policies import IMAGE_RULES
 
+#: Plain feature queries: SQLite only (tests/api/conftest.py, DATABASES).
+DATABASES = ("sqlite",)
+
 SEEDED = (
     "OS::Compute::VMware",
     "OS::Compute::VMwareHardware",

@@ -27,6 +27,9 @@ from vistack.network.db.agent_tables import AgentRow
 from vistack.network.db.repository import Collision
 from vistack.network.domain.agents import AgentReporter, AgentService
 
+#: Plain feature queries: SQLite only (tests/api/conftest.py, DATABASES).
+DATABASES = ("sqlite",)
+
 STAMP = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$")
 
 

@@ -43,6 +43,9 @@ from vistack.network.db.l3_tables import FloatingIpRow, RouterRow
 from vistack.network.db.repository import NetworkStore
 from vistack.network.domain.service import NetworkService
 
+#: Plain feature queries: SQLite only (tests/api/conftest.py, DATABASES).
+DATABASES = ("sqlite",)
+
 
 @pytest.fixture(scope="module")
 def service(network_api: NetworkApi) -> Iterator[NetworkService]:

@@ -21,6 +21,9 @@ from tests.api.test_network_subnets import create_subnet
 from tests.api.test_networks import create_network, fault
 from vistack.network.dataplane.compile import read_state
 
+#: Plain feature queries: SQLite only (tests/api/conftest.py, DATABASES).
+DATABASES = ("sqlite",)
+
 PXE = [
     {"opt_name": "bootfile-name", "opt_value": "pxelinux.0"},
     {"opt_name": "tftp-server", "opt_value": "123.123.123.123"},

@@ -18,6 +18,9 @@ from tests.api.test_networks import fault
 from vistack.edge.state import MeterLabel, MeterRule
 from vistack.network.dataplane.compile import read_state
 
+#: Plain feature queries: SQLite only (tests/api/conftest.py, DATABASES).
+DATABASES = ("sqlite",)
+
 LABELS = "/v2.0/metering/metering-labels"
 RULES = "/v2.0/metering/metering-label-rules"
 LABEL_KEYS = {"id", "name", "description", "shared", "project_id", "tenant_id"}

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from tests.api.conftest import NetworkApi
 
+#: Plain feature queries: SQLite only (tests/api/conftest.py, DATABASES).
+DATABASES = ("sqlite",)
+
 
 def aliases(api: NetworkApi) -> set[str]:
     return {e["alias"] for e in api.get("/v2.0/extensions").json()["extensions"]}

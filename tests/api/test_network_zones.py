@@ -23,6 +23,9 @@ from tests.api.test_networks import create_network, fault
 from vistack.config import ConfigError, NetworkSettings
 from vistack.network.domain.models import network_options
 
+#: Plain feature queries: SQLite only (tests/api/conftest.py, DATABASES).
+DATABASES = ("sqlite",)
+
 member = persona_fixture("edge_api")
 
 

@@ -11,7 +11,6 @@ import pytest
 from vistack.common.errors import BadRequest
 from vistack.compute.domain.block_devices import (
     LOCAL_DISKS_UNSUPPORTED,
-    SNAPSHOTS_UNSUPPORTED,
     TAGS_UNSUPPORTED,
     check_device,
     index_of,
@@ -77,7 +76,10 @@ def test_v2_defaults_and_boot_indexes() -> None:
 @pytest.mark.parametrize(
     ("mapping", "words"),
     [
-        ({"source_type": "snapshot", "uuid": VOLUME}, SNAPSHOTS_UNSUPPORTED),
+        (
+            {"source_type": "snapshot", "uuid": VOLUME, "destination_type": "local"},
+            LOCAL_DISKS_UNSUPPORTED,
+        ),
         (
             {"source_type": "blank", "destination_type": "local", "volume_size": 1},
             LOCAL_DISKS_UNSUPPORTED,
@@ -130,8 +132,8 @@ def test_the_legacy_form_and_mixing_the_two() -> None:
     )
     assert root.is_root_volume and root.delete_on_termination and root.device_name == "/dev/vda"
     assert data.boot_index is None and data.device_name == "/dev/vdb"
-    with pytest.raises(BadRequest, match="snapshots"):
-        parse_v1([{"snapshot_id": VOLUME, "device_name": "vdb"}])
+    (snapshot,) = parse_v1([{"snapshot_id": VOLUME, "device_name": "vdb"}])
+    assert (snapshot.source_type, snapshot.uuid) == ("snapshot", VOLUME)
     with pytest.raises(BadRequest, match="device_name"):
         parse_v1([{"volume_id": VOLUME}])
     both = {

@@ -260,17 +260,40 @@ def ensure_public_network(base: str, token_id: str, timeout: float) -> str:
     query = f"{base}/v2.0/networks?name={PUBLIC_NETWORK}&router:external=true"
     found = api_call(query, token_id, timeout).get("networks") or []
     if found:
-        return str(found[0]["id"])
+        network_id = str(found[0]["id"])
+        defaults = api_call(f"{base}/v2.0/networks?is_default=true", token_id, timeout)
+        if found[0].get("is_default") is False and not defaults.get("networks"):
+            body = {"network": {"is_default": True}}
+            api_call(f"{base}/v2.0/networks/{network_id}", token_id, timeout, body, method="PUT")
+        ensure_default_subnetpool(base, token_id, timeout)
+        return network_id
     network = api_call(
         f"{base}/v2.0/networks",
         token_id,
         timeout,
-        {"network": {"name": PUBLIC_NETWORK, "router:external": True}},
+        # The default external network, as devstack's: auto-allocated routers' gateway.
+        {"network": {"name": PUBLIC_NETWORK, "router:external": True, "is_default": True}},
     )["network"]
     subnet = {**PUBLIC_SUBNET, "network_id": network["id"], "name": f"{PUBLIC_NETWORK}-subnet"}
     api_call(f"{base}/v2.0/subnets", token_id, timeout, {"subnet": subnet})
     log(f"created external network {PUBLIC_NETWORK} ({network['id']}, {PUBLIC_SUBNET['cidr']})")
+    ensure_default_subnetpool(base, token_id, timeout)
     return str(network["id"])
+
+
+#: devstack's shared default IPv4 pool, which auto-allocated topologies take their subnet from.
+DEFAULT_POOL: dict[str, Any] = {"name": "shared-default-subnetpool-v4", "prefixes": ["10.0.0.0/22"],
+                "default_prefixlen": 26, "shared": True, "is_default": True}  # fmt: skip
+
+
+def ensure_default_subnetpool(base: str, token_id: str, timeout: float) -> None:
+    """Make devstack's default IPv4 subnet pool unless the cloud has a default one already
+    (Tempest's AutoAllocateNetworkTest needs it, with the default external network)."""
+    pools = api_call(f"{base}/v2.0/subnetpools", token_id, timeout).get("subnetpools") or []
+    if any(p.get("is_default") and p.get("ip_version") == 4 for p in pools):
+        return
+    api_call(f"{base}/v2.0/subnetpools", token_id, timeout, {"subnetpool": DEFAULT_POOL})
+    log(f"created default subnet pool {DEFAULT_POOL['name']} ({DEFAULT_POOL['prefixes'][0]})")
 
 
 def network_extensions(

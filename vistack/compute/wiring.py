@@ -137,6 +137,7 @@ def build_compute_services(
         keypairs=keypairs,
         shelved_offload_time=settings.compute.shelved_offload_time,
     )
+    disk.snapshots.volumes.link = link  # createImage of volume-backed servers (Cinder snapshots)
     return ComputeServices(
         flavors,
         keypairs,

@@ -13,6 +13,7 @@ import vistack.identity.db.tables
 import vistack.image.db.metadef_tables
 import vistack.image.db.tables
 import vistack.network.db.agent_tables
+import vistack.network.db.auto_allocation
 import vistack.network.db.dhcp_option_tables
 import vistack.network.db.l3_tables
 import vistack.network.db.metering_tables

@@ -54,6 +54,18 @@ NETWORK_RULES: tuple[RuleDefault, ...] = (
     _rule("update_network:shared", _ADMIN, "Share or unshare a network."),
     _rule("create_network:router:external", _ADMIN, "Create an external network."),
     _rule("update_network:router:external", _ADMIN, "Make a network external or not."),
+    _rule("create_network:is_default", _ADMIN, "Create the default external network."),
+    _rule("update_network:is_default", _ADMIN, "Make an external network the default, or not."),
+    _rule(
+        "get_auto_allocated_topology",
+        _OWNER_MEMBER,
+        "Get (making it on first call) a project's auto-allocated topology (edge backend).",
+    ),
+    _rule(
+        "delete_auto_allocated_topology",
+        _OWNER_MEMBER,
+        "Delete a project's auto-allocated topology (edge backend).",
+    ),
     *_admin_only("network", "create", _PROVIDER),
     *_admin_only("network", "get", _PROVIDER),
     _rule(

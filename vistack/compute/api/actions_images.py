@@ -1,4 +1,6 @@
-"""createImage and createBackup: a snapshot of the server's root disk into Glance.
+"""createImage and createBackup: a snapshot of the server's root disk into Glance (for a
+volume-backed server, createImage snapshots its volumes in Cinder instead and the image maps
+them: `domain/volume_snapshots.py`).
 
 Both answer 202. Before 2.45 the image is named by a `Location` header (a backup's only when
 its rotation keeps it, as Nova does); from 2.45 by the body `{"image_id": ...}`.

@@ -5,8 +5,9 @@ Nova gives the disks.
 Only the shape is checked here (pure functions, no service): whether the volumes and images
 exist, and whether the flavor and quota allow them, is the create's question
 (`boot_volumes.py`). What vSphere cannot do is refused by name: local disks other than the
-image's root (ephemeral and swap disks from a mapping) and snapshot sources, which the block
-storage port does not offer.
+image's root (ephemeral and swap disks from a mapping). Snapshot sources (a volume made from a
+Cinder snapshot, what the image of a volume-backed server's snapshot maps) need a block
+storage service that offers snapshots to Nova (`volume_snapshot_port.py`).
 """
 
 from __future__ import annotations
@@ -100,6 +101,12 @@ class BlockDevice:
     @property
     def is_root(self) -> bool:
         return self.boot_index == 0 and self.destination_type == "volume"
+
+    @property
+    def snapshot_id(self) -> str | None:
+        """The snapshot a volume is made from (source_type snapshot). Recorded in the
+        `image_id` column, the mapping's source id (the table has no snapshot column)."""
+        return self.image_id if self.source_type == "snapshot" else None
 
 
 def _invalid(field: str, why: str) -> BadRequest:
@@ -227,7 +234,8 @@ def _one_v2(entry: Any, *, tags: bool, volume_type: bool) -> DeviceRequest:
 
 def parse_v1(raw: Any) -> tuple[DeviceRequest, ...]:
     """The legacy `block_device_mapping`: volumes (`volume_id`) by device name; the one on
-    the root device (`vda`/`sda`) is the boot volume. Snapshots are refused as in v2."""
+    the root device (`vda`/`sda`) is the boot volume; `snapshot_id` maps a volume made
+    from that snapshot."""
     if raw is None:
         return ()
     if not isinstance(raw, list):
@@ -244,10 +252,12 @@ def parse_v1(raw: Any) -> tuple[DeviceRequest, ...]:
             )
         if entry.get("no_device"):
             continue
-        if entry.get("snapshot_id"):
-            raise BadRequest(SNAPSHOTS_UNSUPPORTED)
+        snapshot_id = entry.get("snapshot_id")
         volume_id = entry.get("volume_id")
-        if not _is_uuid(volume_id):
+        if snapshot_id:  # a volume made from the snapshot (Nova's legacy snapshot mapping)
+            if not _is_uuid(snapshot_id):
+                raise BadRequest(f"Invalid snapshot id: {snapshot_id!r}.")
+        elif not _is_uuid(volume_id):
             raise BadRequest(f"Invalid volume id: {volume_id!r}.")
         if not entry.get("device_name"):
             raise BadRequest("Each legacy block device mapping needs its device_name.")
@@ -257,9 +267,9 @@ def parse_v1(raw: Any) -> tuple[DeviceRequest, ...]:
         dot = entry.get("delete_on_termination")
         out.append(
             DeviceRequest(
-                source_type="volume",
+                source_type="snapshot" if snapshot_id else "volume",
                 destination_type="volume",
-                uuid=str(volume_id),
+                uuid=str(snapshot_id or volume_id),
                 boot_index=0 if root else None,
                 volume_size=_int(size, "volume_size", 1) if size not in (None, "") else None,
                 device_name=name,
@@ -274,8 +284,8 @@ def parse_v1(raw: Any) -> tuple[DeviceRequest, ...]:
 
 SNAPSHOTS_UNSUPPORTED = (
     "Block device mappings from volume snapshots (source_type 'snapshot') are not supported "
-    "by this cloud: create a volume from the snapshot in the block storage service and map "
-    "that volume."
+    "by this cloud's block storage service: create a volume from the snapshot in the block "
+    "storage service and map that volume."
 )
 LOCAL_DISKS_UNSUPPORTED = (
     "Local block devices other than the image's root disk (ephemeral or swap disks, "
@@ -289,8 +299,6 @@ def check_set(devices: Iterable[DeviceRequest]) -> None:
     unique device names, and only the combinations this cloud can build."""
     listed = list(devices)
     for device in listed:
-        if device.source_type == "snapshot":
-            raise BadRequest(SNAPSHOTS_UNSUPPORTED)
         if device.destination_type == "local" and not (
             device.source_type == "image" and device.boot_index == 0
         ):
@@ -386,8 +394,8 @@ def parse_create_devices(body: Any, version: tuple[int, int]) -> tuple[DeviceReq
     """A create's mappings at `version` (v2, or the legacy v1 form, not both), without the
     plain "image on a local disk" one, which is the ordinary image boot.
 
-    :raises BadRequest: malformed, or what this cloud cannot build (snapshots, local disks
-        other than the image's root, device tags).
+    :raises BadRequest: malformed, or what this cloud cannot build (local disks other than
+        the image's root, device tags).
     """
     server = body.get("server") if isinstance(body, Mapping) else None
     if not isinstance(server, Mapping):

@@ -5,6 +5,10 @@ Nova checks at the API what a person can get wrong (a volume that does not exist
 use, an image too big for its volume) and leaves the rest to the build, which makes the
 volumes (`boot_volumes.ServerVolumes`). Cinder's quota is Cinder's: a volume it refuses fails
 the build with Cinder's message as the server's fault.
+
+An image that carries block device mappings (the snapshot of a volume-backed server) boots
+from them (`from_image`): the server is volume-backed, its volumes made from the image's
+snapshots. A snapshot that is gone (deleted in Cinder since) is a 400 naming it, as in Nova.
 """
 
 from __future__ import annotations
@@ -17,8 +21,10 @@ from vistack.common.context import RequestContext
 from vistack.common.errors import BadRequest, NotFound
 from vistack.compute.db import block_devices as bdm_queries
 from vistack.compute.db.store import ComputeUnit
-from vistack.compute.domain.block_devices import DeviceRequest
+from vistack.compute.domain.block_devices import SNAPSHOTS_UNSUPPORTED, DeviceRequest
+from vistack.compute.domain.image_mappings import image_devices, merge
 from vistack.compute.domain.volume_link import VolumeLink
+from vistack.compute.domain.volume_snapshot_port import snapshot_port
 from vistack.image.domain.images import ImageService
 
 GIB = 1024**3
@@ -73,6 +79,55 @@ class BootRequests:
                     )
             elif device.source_type == "image":
                 self._check_image(context, device)
+            elif device.source_type == "snapshot":
+                self._check_snapshot(context, device)
+
+    def _check_snapshot(self, context: RequestContext, device: DeviceRequest) -> None:
+        snapshots = snapshot_port(self._link)
+        if snapshots is None:
+            raise BadRequest(SNAPSHOTS_UNSUPPORTED)
+        try:
+            snapshot = snapshots.show_snapshot(context, str(device.uuid))
+        except NotFound:
+            raise BadRequest(
+                f"Block Device Mapping is Invalid: failed to get snapshot {device.uuid}."
+            ) from None
+        if snapshot.status != "available":
+            raise BadRequest(
+                f"Invalid snapshot: snapshot {snapshot.id} status must be 'available', not "
+                f"'{snapshot.status}'."
+            )
+        if device.volume_size is not None and device.volume_size < snapshot.size_gb:
+            raise BadRequest(
+                f"Volume size {device.volume_size} is smaller than snapshot {snapshot.id} "
+                f"({snapshot.size_gb} GB)."
+            )
+
+    def from_image(
+        self, context: RequestContext, image_id: str, devices: tuple[DeviceRequest, ...]
+    ) -> tuple[str, tuple[DeviceRequest, ...]]:
+        """The create's image and mappings once the image's own mappings are read: an image
+        that maps its root volume (a volume-backed server's snapshot) makes the server
+        volume-backed (image "" as for any boot from volume), with the image's mappings
+        merged with the request's. Any other image is left to the create's checks.
+
+        :raises BadRequest: the image's mappings cannot be booted from, or it is not active.
+        """
+        try:
+            image = self._images.visible_image(context, image_id)
+        except NotFound:
+            return image_id, devices  # the create's own check says so
+        mapped = image_devices(image.id, image.properties)
+        if not mapped:
+            return image_id, devices
+        if not any(d.boot_index == 0 for d in mapped):
+            raise BadRequest(
+                f"Image {image.id} maps volumes but not its root disk, and has no disk of its "
+                "own to boot from."
+            )
+        if image.status != "active":
+            raise BadRequest(f"Image {image.id} is not active.")
+        return "", merge(mapped, devices)
 
     def _check_image(self, context: RequestContext, device: DeviceRequest) -> None:
         try:
@@ -100,7 +155,8 @@ class BootRequests:
                 "source_type": device.source_type,
                 "destination_type": device.destination_type,
                 "volume_id": device.uuid if device.source_type == "volume" else None,
-                "image_id": device.uuid if device.source_type == "image" else None,
+                # The image or snapshot a volume is made from (`BlockDevice.snapshot_id`).
+                "image_id": device.uuid if device.source_type in ("image", "snapshot") else None,
                 "volume_size": device.volume_size,
                 "volume_type": device.volume_type,
                 "device_name": device.device_name,

@@ -38,10 +38,15 @@ from vistack.common.errors import (
 )
 from vistack.compute.db import block_devices as bdm_queries
 from vistack.compute.db.store import ComputeStore
-from vistack.compute.domain.block_devices import BlockDevice, next_device
+from vistack.compute.domain.block_devices import (
+    SNAPSHOTS_UNSUPPORTED,
+    BlockDevice,
+    next_device,
+)
 from vistack.compute.domain.models import Server
 from vistack.compute.domain.volume_link import VolumeLink
 from vistack.compute.domain.volume_port import VolumeFacts
+from vistack.compute.domain.volume_snapshot_port import snapshot_port
 from vistack.drivers.bundle import Drivers
 from vistack.drivers.errors import AlreadyExistsError, DriverError, NotFoundError
 from vistack.drivers.models import DiskIo, DiskSpec
@@ -118,7 +123,11 @@ class ServerVolumes:
         others: list[str] = []
         for index, device in enumerate(devices):
             volume_id = device.volume_id
-            if volume_id is None:
+            if volume_id is None and device.snapshot_id is not None:
+                made = self._from_snapshot(context, server, device, index)
+                volume_id = made.id
+                self._set(device.uuid, volume_id=made.id, nova_created=True, path=made.path)
+            elif volume_id is None:
                 made = port.create_for_boot(
                     context,
                     size_gb=int(device.volume_size or 1),
@@ -142,6 +151,32 @@ class ServerVolumes:
             else:
                 others.append(path)
         return BootDisks(root, tuple(others), self._io(server.id), self._shared(server.id))
+
+    def _from_snapshot(
+        self, context: RequestContext, server: Server, device: BlockDevice, index: int
+    ) -> VolumeFacts:
+        """A volume made from the mapping's Cinder snapshot (source_type snapshot).
+
+        :raises BadRequest: no block storage service that offers snapshots to Nova.
+        :raises VistackError: Cinder refused (the snapshot is gone, say): the build's fault.
+        """
+        snapshots = snapshot_port(self._link)
+        if snapshots is None:
+            raise BadRequest(SNAPSHOTS_UNSUPPORTED)
+        try:
+            return snapshots.create_from_snapshot(
+                context,
+                str(device.snapshot_id),
+                size_gb=device.volume_size,
+                name=f"{server.name}-blockdevice-{index}",
+                availability_zone=server.availability_zone,
+                volume_type=device.volume_type,
+            )
+        except NotFound:
+            raise BadRequest(
+                f"Block Device Mapping is Invalid: failed to get snapshot {device.snapshot_id}: "
+                "it was deleted from the block storage service."
+            ) from None
 
     def complete(self, server_id: str) -> None:
         """The VM has the disks: complete each attachment with its device name (the root

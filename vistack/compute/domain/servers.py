@@ -10,6 +10,7 @@ as Nova's do.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import secrets
@@ -195,6 +196,10 @@ class ServerService:
             raise Conflict(NO_BACKEND)
         parsed = parse_create(body, version)
         devices = parse_create_devices(body, version)
+        if parsed.image_id and self.boot_requests is not None:
+            # An image that maps volumes (a volume-backed server's snapshot) boots from them.
+            image_id, devices = self.boot_requests.from_image(context, parsed.image_id, devices)
+            parsed = dataclasses.replace(parsed, image_id=image_id)
         request = self._resolve(context, parsed, devices, version)
         hints = host_hints(body)
         servers = self._record(context, project_id, request, scheduler_group(body), devices, hints)
@@ -248,7 +253,7 @@ class ServerService:
             self._clusters.candidates(parsed.availability_zone)  # unknown zone: 400
         if parsed.requested_cluster is not None:
             self._check_destination(context, parsed)
-        networks = self._networks_of(context, parsed)
+        networks = self._networks_of(context, parsed, version)
         return ServerRequest(
             name=parsed.name,
             image_id=parsed.image_id,
@@ -287,10 +292,13 @@ class ServerService:
             raise BadRequest(f"Compute host {parsed.requested_cluster} could not be found.")
 
     def _networks_of(
-        self, context: RequestContext, parsed: ServerRequest
+        self, context: RequestContext, parsed: ServerRequest, version: tuple[int, int] = (2, 1)
     ) -> tuple[NetworkRequest, ...]:
         """The requested networks checked, or (none asked) the one network the project can
-        use: Nova's rule, which refuses to guess between several."""
+        use: Nova's rule, which refuses to guess between several. With none at all,
+        `networks: auto` (2.37, where networks must be given, so "not none" means "auto")
+        has Neutron auto-allocate the project's network, as Nova asks it at build time (done
+        here: all servers of the request then share it); older versions boot without one."""
         if parsed.networks or not parsed.auto_networks:
             seen_ports: set[str] = set()
             for entry in parsed.networks:
@@ -312,6 +320,14 @@ class ServerService:
             raise Conflict(
                 "Multiple possible networks found, use a Network ID to be more specific."
             )
+        if not usable and version >= (2, 37):
+            network_id = self._networks.auto_allocation.allocate_for(context)
+            if network_id is None:
+                project = context.project_id
+                raise BadRequest(
+                    f"Unable to automatically allocate a network for project {project}"
+                )
+            return (NetworkRequest(network_id=network_id),)
         return tuple(NetworkRequest(network_id=n["id"]) for n in usable)
 
     def _check_network(self, context: RequestContext, network_id: str) -> None:

@@ -15,6 +15,10 @@ its state, with the action recorded as an error (Nova's behaviour: a failed snap
 put a server in ERROR). A delete during the copy wins: the job stops and the image goes. A
 restart cleans up the same way (`start`): the interrupted image is deleted unless it was
 already complete.
+
+A volume-backed server has no disk to copy: its createImage snapshots each of its volumes in
+Cinder and makes an image with no data that maps them (`volume_snapshots.py`); its
+createBackup is a 400, as in Nova.
 """
 
 from __future__ import annotations
@@ -53,6 +57,8 @@ from vistack.compute.domain.lifecycle import (
 )
 from vistack.compute.domain.models import Server
 from vistack.compute.domain.servers import state_conflict
+from vistack.compute.domain.volume_snapshots import KIND as VOLUME_KIND
+from vistack.compute.domain.volume_snapshots import VolumeSnapshots
 from vistack.compute.domain.work import context_of, context_payload
 from vistack.drivers.errors import DriverError, NotFoundError
 from vistack.drivers.models import ImageFile
@@ -123,6 +129,8 @@ class SnapshotService:
 
     def __init__(self, deps: ActionDeps) -> None:
         self._deps = deps
+        #: createImage of volume-backed servers; the composition root connects Cinder's link.
+        self.volumes = VolumeSnapshots(deps)
         deps.bus.register(SNAPSHOT_TOPIC, self.run)
 
     # ------------------------------------------------------------------ API half
@@ -211,7 +219,11 @@ class SnapshotService:
         server = self.check_start(context, server_id, rule, action)
         if count_metadata:
             deps.quotas.check_metadata_items(server.project_id, len(metadata))
-        image = self.make_image(context, server, name, image_type, {**metadata, **extra})
+        if server.image_id:
+            image = self.make_image(context, server, name, image_type, {**metadata, **extra})
+        else:  # volume-backed (check_start let only createImage through)
+            image = self.volumes.make_image(context, server, name, metadata, NOT_INHERITED)
+            payload = {**payload, "kind": VOLUME_KIND}
         try:
             begin(
                 deps,
@@ -262,9 +274,18 @@ class SnapshotService:
             if row.vm_state not in allowed or row.task_state is not None:
                 raise state_conflict(row, action)
             if not row.image_id:  # volume-backed: its root disk is a volume
-                refusal = SHELVE_REFUSED if action == "shelve" else SNAPSHOT_REFUSED
-                raise NotImplementedByBackend(refusal)
+                self._check_volume_backed(action)
             return queries.to_server(row)
+
+    def _check_volume_backed(self, action: str) -> None:
+        """What a volume-backed server may do here: createImage snapshots its volumes when
+        Cinder offers snapshots to Nova; createBackup is refused as Nova refuses it."""
+        if action == "createBackup":
+            raise BadRequest("Backup is not supported for volume-backed instances.")
+        if action == "shelve":
+            raise NotImplementedByBackend(SHELVE_REFUSED)
+        if self.volumes.port() is None:
+            raise NotImplementedByBackend(SNAPSHOT_REFUSED)
 
     def make_image(
         self,
@@ -330,16 +351,22 @@ class SnapshotService:
             server = loaded[0]
             context = job_context(payload, server)
             backup = payload.get("kind") == "backup"
+            volumes = payload.get("kind") == VOLUME_KIND
             event = "compute_backup_instance" if backup else "compute_snapshot_instance"
+            if volumes:  # Nova's event for the snapshot of a volume-backed server
+                event = "api_snapshot_instance"
             try:
                 with recorded(deps, server, request_id, event):
-                    self.copy_disk(
-                        context,
-                        server,
-                        image_id,
-                        states.IMAGE_PENDING_UPLOAD,
-                        states.IMAGE_UPLOADING,
-                    )
+                    if volumes:
+                        self.volumes.snapshot(context, server, image_id, JOB_KEY)
+                    else:
+                        self.copy_disk(
+                            context,
+                            server,
+                            image_id,
+                            states.IMAGE_PENDING_UPLOAD,
+                            states.IMAGE_UPLOADING,
+                        )
                 if backup:
                     # Before the task ends, so a client that sees it end sees the rotation.
                     self.rotate(
@@ -409,10 +436,13 @@ class SnapshotService:
         remember(self._deps, server_id, JOB_KEY, None)
 
     def discard(self, context: RequestContext, server_id: str, image_id: str) -> None:
-        """Delete a snapshot's image and any file its copy left (best effort, logged)."""
+        """Delete a snapshot's image and any file its copy left, or the volume snapshots a
+        volume-backed server's snapshot made (best effort, logged)."""
         deps = self._deps
         loaded = load(deps, server_id)
         job = loaded[1].get(JOB_KEY) if loaded is not None else None
+        if isinstance(job, dict):
+            self.volumes.undo(context, job)
         try:
             deps.images.delete(context, image_id)
         except NotFound:

@@ -11,10 +11,13 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from vistack.common.web import JSONBody
+from vistack.network.api import auto_allocate
 from vistack.network.api.deps import Context, NetworkServices, Services
 from vistack.network.domain.errors import NeutronNotFound
 
 router = APIRouter()
+#: Its routes answer 404 themselves where the extension is not listed (`dvs` mode).
+router.include_router(auto_allocate.router)
 
 UPDATED = "2026-11-24T00:00:00-00:00"
 EXTENSIONS: tuple[tuple[str, str, str], ...] = (
@@ -55,6 +58,11 @@ L3_EXTENSIONS: tuple[tuple[str, str, str], ...] = (
     ("extraroute", "Neutron Extra Route", "Extra routes on routers"),
     ("extraroute-atomic", "Atomically add/remove extra routes", "add_extraroutes, remove_..."),
     ("fip-port-details", "Floating IP Port Details Extension", "port_details on floating IPs"),
+    (
+        "auto-allocated-topology",
+        "Auto Allocated Topology Services",
+        "A project's network, subnets and router made on demand ('Get Me A Network')",
+    ),
     ("metering", "Neutron Metering", "Metering labels counted on routers' gateway legs"),
     (
         "metering_source_and_destination_fields",

@@ -458,6 +458,7 @@ NETWORKS = Collection(
             "ipv4_address_scope",
             "ipv6_address_scope",
             "l2_adjacency",
+            "is_default",
             "tags",
             "created_at",
             "updated_at",

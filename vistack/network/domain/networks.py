@@ -7,13 +7,15 @@ from __future__ import annotations
 import random
 import uuid
 from collections.abc import Callable
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, cast
 
 from vistack.common.clock import utcnow
 from vistack.common.context import RequestContext
 from vistack.drivers.errors import DriverError, InvalidStateError, NotFoundError
 from vistack.drivers.models import PortgroupInfo
 from vistack.drivers.networks import NetworkDriver
+from vistack.network.db import auto_allocation as auto_store
 from vistack.network.db import listing
 from vistack.network.db.l3_queries import delete_network_floatingips
 from vistack.network.db.l3_tables import FLOATINGIP_OWNER
@@ -27,6 +29,7 @@ from vistack.network.db.tables import (
 )
 from vistack.network.domain import query, rbac
 from vistack.network.domain.attributes import boolean, check_attributes, named_view, text
+from vistack.network.domain.auto_allocate import AutoAllocationService
 from vistack.network.domain.base import (
     DHCP_OWNER,
     LOG,
@@ -47,9 +50,17 @@ from vistack.network.domain.errors import (
 from vistack.network.domain.revisions import check_revision
 from vistack.network.domain.zones import set_network_hints
 
+if TYPE_CHECKING:
+    from vistack.network.domain.service import NetworkService
+
 
 class NetworkOps(ServiceBase):
     """Network operations of `NetworkService`."""
+
+    @cached_property
+    def auto_allocation(self) -> AutoAllocationService:
+        """`/v2.0/auto-allocated-topology` (edge backend), also compute's `networks: auto`."""
+        return AutoAllocationService(cast("NetworkService", self))
 
     @staticmethod
     def _network_target(row: NetworkRow) -> dict[str, Any]:
@@ -95,14 +106,17 @@ class NetworkOps(ServiceBase):
         subnet_ids: list[str],
         context: RequestContext,
         zones: dict[str, list[str]] | None = None,
+        default_id: str | None = None,
     ) -> dict[str, Any]:
-        """`zones`: the network's entry of `self.zones.network_view` (None: no zone data)."""
+        """`zones`: the network's entry of `self.zones.network_view` (None: no zone data);
+        `default_id`: the default external network's id (`is_default`)."""
         view: dict[str, Any] = {
             **named_view(row),
             "admin_state_up": row.admin_state_up,
             "status": row.status,
             "shared": row.shared,
             "router:external": row.external,
+            "is_default": row.id == default_id,
             "subnets": subnet_ids,
             "mtu": row.mtu,
             "port_security_enabled": row.port_security_enabled,
@@ -149,6 +163,7 @@ class NetworkOps(ServiceBase):
         networks, the provider attributes' policy once per (project, shared, external)."""
         ids = [row[0] for row in rows]
         zones = self.zones.network_view(Unit(session), ids)
+        default_id = auto_store.default_external(Unit(session))
         wanted = fields is None or "subnets" in fields
         subnets = listing.network_subnets(session, ids) if wanted else {}
         hidden: dict[tuple[str, bool, bool], set[str]] = {}
@@ -191,6 +206,7 @@ class NetworkOps(ServiceBase):
                 "status": status,
                 "shared": shared,
                 "router:external": external,
+                "is_default": network_id == default_id,
                 "subnets": subnets.get(network_id, []),
                 "mtu": mtu,
                 "port_security_enabled": port_security,
@@ -216,7 +232,8 @@ class NetworkOps(ServiceBase):
             row = self._visible_network(unit, context, network_id)
             subnets = [s.id for s in unit.subnets(network_id)]
             zones = self.zones.network_view(unit, [row.id]).get(row.id)
-            return self._network_view(row, subnets, context, zones)
+            default_id = auto_store.default_external(unit)
+            return self._network_view(row, subnets, context, zones, default_id)
 
     def portgroup_of(self, context: RequestContext, network_id: str) -> tuple[str, str]:
         """(name, port group key) of a network the caller may see: what a compute build plugs
@@ -296,16 +313,19 @@ class NetworkOps(ServiceBase):
             raise over_quota(resource)
 
     def create_network(self, context: RequestContext, body: Any) -> dict[str, Any]:
-        attrs = check_attributes(body, NETWORK_CREATE, "network")
+        attrs = check_attributes(body, NETWORK_CREATE | {"is_default"}, "network")
         project = self._owner(context, attrs)
         target = {"target.project_id": project, "target.shared": False, "target.external": False}
         self._policy.authorize("create_network", context, target)
-        self._authorize_attributes("create", "network", attrs, context, target)
+        # `is_default: false` is the default, so not "set" (Neutron's rule; CLIs send it).
+        asked = {k: v for k, v in attrs.items() if (k, v) != ("is_default", False)}
+        self._authorize_attributes("create", "network", asked, context, target)
         name = text(attrs.get("name"), "name")
         description = text(attrs.get("description"), "description")
         admin_state_up = boolean(attrs.get("admin_state_up", True), "admin_state_up")
         shared = boolean(attrs.get("shared", False), "shared")
         external = boolean(attrs.get("router:external", False), "router:external")
+        is_default = self._default_asked(attrs, external)
         security = boolean(attrs.get("port_security_enabled", True), "port_security_enabled")
         mtu = self._mtu(attrs.get("mtu"))
         segment = self._segment(attrs)
@@ -318,6 +338,8 @@ class NetworkOps(ServiceBase):
         self._store.ensure_project(project)
         with self._store.transaction() as unit:
             self._check_quota(unit, "network", project)
+            if is_default:
+                self._refuse_second_default(unit, network_id)
         for attempt in range(MAX_ATTEMPTS):
             with self._store.transaction() as unit:
                 if segment is None:
@@ -363,11 +385,19 @@ class NetworkOps(ServiceBase):
                     )
                     set_network_hints(unit, network_id, hints)
                     rbac.grant_flags(unit, row)
+                    if is_default:
+                        self._refuse_second_default(unit, network_id)
+                        auto_store.set_default_external(unit, network_id, True)
                     zones = self.zones.network_view(unit, [network_id]).get(network_id)
-                    view = self._network_view(row, [], context, zones)
+                    view = self._network_view(
+                        row, [], context, zones, network_id if is_default else None
+                    )
                 return view
             except Collision:
                 self._discard_portgroup(portgroup.key)
+                if is_default:  # the default slot, taken by a concurrent create?
+                    with self._store.transaction() as unit:
+                        self._refuse_second_default(unit, network_id)
                 if (segment is not None and segment[2] is not None) or kind == "flat":
                     raise self._segment_in_use(kind, physnet, vlan) from None
                 continue
@@ -375,6 +405,29 @@ class NetworkOps(ServiceBase):
                 self._discard_portgroup(portgroup.key)
                 raise
         raise NeutronUnavailable("Too many concurrent network creates; retry.")
+
+    @staticmethod
+    def _default_asked(attrs: dict[str, Any], external: bool) -> bool:
+        """`is_default` of a create or update (False when not given): only an external
+        network can be the default one, where auto-allocated routers put their gateway."""
+        is_default = boolean(attrs.get("is_default", False), "is_default")
+        if is_default and not external:
+            raise invalid(
+                "is_default can only be set on an external network: set router:external to "
+                "true as well (the default external network is where auto-allocated "
+                "topologies get their gateway)."
+            )
+        return is_default
+
+    @staticmethod
+    def _refuse_second_default(unit: Unit, network_id: str) -> None:
+        """Neutron's `DefaultExternalNetworkExists`: at most one default external network."""
+        current = auto_store.default_external(unit)
+        if current is not None and current != network_id:
+            raise NeutronConflict(
+                f"A default external network already exists: {current}.",
+                "DefaultExternalNetworkExists",
+            )
 
     @staticmethod
     def _segment_in_use(kind: str, physnet: str, vlan: int) -> NeutronConflict:
@@ -435,7 +488,7 @@ class NetworkOps(ServiceBase):
         raw = body.get("network") if isinstance(body, dict) else None
         if isinstance(raw, dict) and any(k.startswith("provider:") for k in raw):
             raise invalid("Plugin does not support updating provider attributes.")
-        attrs = check_attributes(body, NETWORK_UPDATE, "network")
+        attrs = check_attributes(body, NETWORK_UPDATE | {"is_default"}, "network")
         with self._store.transaction() as unit:
             row = self._visible_network(unit, context, network_id)
             target = self._network_target(row)
@@ -450,6 +503,7 @@ class NetworkOps(ServiceBase):
                 row.admin_state_up = boolean(attrs["admin_state_up"], "admin_state_up")
             if "router:external" in attrs:
                 rbac.set_external(unit, row, boolean(attrs["router:external"], "router:external"))
+            self._update_default(unit, row, attrs)
             if "port_security_enabled" in attrs:
                 row.port_security_enabled = boolean(
                     attrs["port_security_enabled"], "port_security_enabled"
@@ -463,7 +517,24 @@ class NetworkOps(ServiceBase):
             unit.flush()
             subnet_ids = [s.id for s in unit.subnets(row.id)]
             zones = self.zones.network_view(unit, [row.id]).get(row.id)
-            return self._network_view(row, subnet_ids, context, zones)
+            default_id = auto_store.default_external(unit)
+            return self._network_view(row, subnet_ids, context, zones, default_id)
+
+    def _update_default(self, unit: Unit, row: NetworkRow, attrs: dict[str, Any]) -> None:
+        """`is_default` as asked; a network no longer external stops being the default."""
+        if "is_default" in attrs:
+            is_default = self._default_asked(attrs, row.external)
+            if is_default:
+                self._refuse_second_default(unit, row.id)
+            try:
+                auto_store.set_default_external(unit, row.id, is_default)
+            except Collision:
+                raise NeutronConflict(
+                    "A default external network was set by a concurrent request.",
+                    "DefaultExternalNetworkExists",
+                ) from None
+        elif not row.external:
+            auto_store.set_default_external(unit, row.id, False)
 
     @staticmethod
     def _touch(row: NetworkRow | SubnetRow | PortRow | SecurityGroupRow) -> None:

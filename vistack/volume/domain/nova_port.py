@@ -16,6 +16,7 @@ from __future__ import annotations
 from vistack.common.context import RequestContext
 from vistack.common.errors import BadRequest, Conflict, NotFound, ServiceUnavailable
 from vistack.compute.domain.volume_port import AttachmentFacts, VolumeFacts
+from vistack.compute.domain.volume_snapshot_port import SnapshotFacts
 from vistack.drivers.models import DiskIo
 from vistack.drivers.volumes import VolumeDriver
 from vistack.volume.db import queries
@@ -23,6 +24,7 @@ from vistack.volume.db.store import VolumeUnit
 from vistack.volume.db.tables import VolumeAttachmentRow, VolumeRow
 from vistack.volume.domain import attachments
 from vistack.volume.domain.models import AVAILABLE, ERROR
+from vistack.volume.domain.nova_snapshots import NovaSnapshots
 from vistack.volume.domain.qos_specs import disk_io_of_type
 from vistack.volume.domain.quotas import QuotaExceeded
 from vistack.volume.domain.reimage import VolumeReimage
@@ -37,6 +39,7 @@ class CinderVolumePort:
         self._volumes = volumes
         self._store = volumes.store
         self._reimage = VolumeReimage(volumes, driver)
+        self._snapshots = NovaSnapshots(volumes)
 
     def show(self, context: RequestContext, volume_id: str) -> VolumeFacts:
         with self._store.transaction() as unit:
@@ -108,6 +111,10 @@ class CinderVolumePort:
             volume_type=volume_type,
             image_ref=image_id,
         )
+        return self._create(context, request)
+
+    def _create(self, context: RequestContext, request: CreateVolume) -> VolumeFacts:
+        """Record the volume as the API would and build it in this thread."""
         try:
             row, source = self._volumes.record(context, request)
         except QuotaExceeded as exc:
@@ -126,6 +133,45 @@ class CinderVolumePort:
                 status = built.status if built is not None else "deleted"
                 raise ServiceUnavailable(f"Volume {row.id} did not become available ({status}).")
             return _facts(unit, built)
+
+    # -- snapshots (SnapshotPort: createImage of a volume-backed server, and booting from it)
+
+    def snapshot_volume(
+        self, context: RequestContext, volume_id: str, *, name: str, description: str | None
+    ) -> SnapshotFacts:
+        return self._snapshots.snapshot_volume(
+            context, volume_id, name=name, description=description
+        )
+
+    def show_snapshot(self, context: RequestContext, snapshot_id: str) -> SnapshotFacts:
+        return self._snapshots.show_snapshot(context, snapshot_id)
+
+    def delete_snapshot(self, context: RequestContext, snapshot_id: str) -> None:
+        self._snapshots.delete_snapshot(context, snapshot_id)
+
+    def volume_image_metadata(self, context: RequestContext, volume_id: str) -> dict[str, str]:
+        return self._snapshots.volume_image_metadata(context, volume_id)
+
+    def create_from_snapshot(
+        self,
+        context: RequestContext,
+        snapshot_id: str,
+        *,
+        size_gb: int | None,
+        name: str,
+        availability_zone: str | None = None,
+        volume_type: str | None = None,
+    ) -> VolumeFacts:
+        self._volumes.authorize("volume:create", context, context.project_id)
+        size = self._snapshots.check_size(context, snapshot_id, size_gb)
+        request = CreateVolume(
+            size=size,
+            name=name,
+            availability_zone=availability_zone,
+            volume_type=volume_type,
+            snapshot_id=snapshot_id,
+        )
+        return self._create(context, request)
 
     def reimage(
         self, context: RequestContext, volume_id: str, image_id: str, server_id: str
