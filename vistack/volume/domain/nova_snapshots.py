@@ -17,9 +17,9 @@ from vistack.compute.domain.volume_snapshot_port import SnapshotFacts
 from vistack.volume.db import queries
 from vistack.volume.db.store import VolumeUnit
 from vistack.volume.db.tables import SnapshotRow
-from vistack.volume.domain.models import AVAILABLE, IN_USE, SNAP_AVAILABLE, SNAP_DELETING
+from vistack.volume.domain.models import SNAP_AVAILABLE, SNAP_DELETING
 from vistack.volume.domain.quotas import QuotaExceeded
-from vistack.volume.domain.snapshots import creating_row
+from vistack.volume.domain.snapshots import record_snapshot
 from vistack.volume.domain.volumes import VolumeService
 from vistack.volume.domain.work import VolumeWork
 
@@ -49,31 +49,12 @@ class NovaSnapshots:
         self, context: RequestContext, volume_id: str, *, name: str, description: str | None
     ) -> SnapshotFacts:
         work = self._work()
-        with self._store.transaction() as unit:
-            project_id = self._volumes.visible(unit, context, volume_id).project_id
-        self._volumes.authorize("volume:create_snapshot", context, project_id)
-        self._store.ensure_project(project_id)
-        with self._store.transaction() as unit:
-            unit.lock_project(project_id)
-            volume = self._volumes.visible(unit, context, volume_id, lock=True)
-            if volume.status not in (AVAILABLE, IN_USE):
-                raise Conflict(
-                    f"Invalid volume: Volume {volume.id} status must be available or in-use "
-                    f"to snapshot, but it is {volume.status}."
-                )
-            try:
-                self._volumes.quotas.check(
-                    unit,
-                    project_id,
-                    snapshots=1,
-                    gigabytes=volume.size_gb,
-                    volume_type_id=volume.volume_type_id,
-                )
-            except QuotaExceeded as exc:
-                raise Conflict(exc.message) from None
-            row = creating_row(context, project_id, volume, name=name, description=description)
-            unit.add(row)
-            snapshot_id = row.id
+        try:  # Nova forces snapshots of in-use volumes; its createImage answers 409 on refusal
+            snapshot_id = record_snapshot(
+                self._volumes, context, volume_id, force=True, name=name, description=description
+            ).id
+        except (BadRequest, QuotaExceeded) as exc:
+            raise Conflict(exc.message) from None
         work.create_snapshot(snapshot_id)
         with self._store.transaction() as unit:
             made = queries.snapshot(unit, snapshot_id)

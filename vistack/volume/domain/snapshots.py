@@ -36,6 +36,50 @@ from vistack.volume.domain.work import SNAPSHOT_CREATE, SNAPSHOT_DELETE
 SORT_KEYS = ("id", "name", "size", "status", "created_at", "updated_at", "volume_id")
 
 
+def record_snapshot(
+    volumes: VolumeService,
+    context: RequestContext,
+    volume_id: str,
+    *,
+    force: bool,
+    name: str | None,
+    description: str | None,
+    metadata: dict[str, str] | None = None,
+) -> Snapshot:
+    """Record a `creating` snapshot of the volume as Cinder's API does: visible to the caller,
+    allowed by policy, its status right (`in-use` only with `force`) and the project's quota
+    checked under the project's lock. Copying the disk is the caller's to start (a bus job for
+    the API, the caller's thread for Nova's createImage).
+
+    :raises NotFound: no such volume. :raises BadRequest: its status does not allow it.
+    :raises QuotaExceeded: over the snapshot or gigabyte quotas.
+    """
+    with volumes.store.transaction() as unit:
+        project_id = volumes.visible(unit, context, volume_id).project_id
+    volumes.authorize("volume:create_snapshot", context, project_id)
+    volumes.store.ensure_project(project_id)
+    with volumes.store.transaction() as unit:
+        unit.lock_project(project_id)
+        volume = volumes.visible(unit, context, volume_id, lock=True)
+        if volume.status != AVAILABLE and not (force and volume.status == IN_USE):
+            raise BadRequest(
+                f"Invalid volume: Volume {volume.id} status must be available, but current "
+                f"status is: {volume.status} (an in-use volume needs force=True)."
+            )
+        volumes.quotas.check(
+            unit,
+            project_id,
+            snapshots=1,
+            gigabytes=volume.size_gb,
+            volume_type_id=volume.volume_type_id,
+        )
+        row = creating_row(
+            context, project_id, volume, name=name, description=description, metadata=metadata
+        )
+        unit.add(row)
+        return convert.snapshot(row)
+
+
 def creating_row(
     context: RequestContext,
     project_id: str,
@@ -150,30 +194,15 @@ class SnapshotService:
         metadata = requests.metadata(fields.get("metadata"))
         if self._volumes.bus is None or self._volumes.work is None:
             raise ServiceUnavailable("No vCenter is configured: snapshots cannot be created.")
-        with self._store.transaction() as unit:
-            project_id = self._volumes.visible(unit, context, volume_id).project_id
-        self._authorize("volume:create_snapshot", context, project_id)
-        self._store.ensure_project(project_id)
-        with self._store.transaction() as unit:
-            unit.lock_project(project_id)
-            volume = self._volumes.visible(unit, context, volume_id, lock=True)
-            if volume.status != AVAILABLE and not (force and volume.status == IN_USE):
-                raise BadRequest(
-                    f"Invalid volume: Volume {volume.id} status must be available, but current "
-                    f"status is: {volume.status} (an in-use volume needs force=True)."
-                )
-            self._volumes.quotas.check(
-                unit,
-                project_id,
-                snapshots=1,
-                gigabytes=volume.size_gb,
-                volume_type_id=volume.volume_type_id,
-            )
-            row = creating_row(
-                context, project_id, volume, name=name, description=description, metadata=metadata
-            )
-            unit.add(row)
-            snapshot = convert.snapshot(row)
+        snapshot = record_snapshot(
+            self._volumes,
+            context,
+            volume_id,
+            force=force,
+            name=name,
+            description=description,
+            metadata=metadata,
+        )
         self._volumes.bus.submit(SNAPSHOT_CREATE, {"snapshot_id": snapshot.id})
         return snapshot
 
