@@ -77,14 +77,18 @@ def existing_disk(
     `io` as its `storageIOAllocation` when given (a volume type's front-end QoS), and with
     `shared` in multi-writer sharing (a multiattach volume, on every VM that holds it).
 
-    The capacity is left to vSphere to read from the descriptor; vcsim stores none.
+    The capacity is left to vSphere to read from the descriptor; vcsim stores none. A shared
+    disk is described as eager-zeroed thick, the only allocation vSphere opens in multi-writer
+    on VMFS and NFS (a multiattach volume's disk is made so): a backing that said thin beside
+    multi-writer would contradict it, and vcsim reports the VM's backing as sent.
     """
+    allocation = Provisioning.EAGER_ZEROED_THICK if shared else Provisioning.THIN
     disk = vim.vm.device.VirtualDisk(
         key=key,
         controllerKey=controller,
         unitNumber=unit,
         capacityInKB=0,
-        backing=_backing(path, Provisioning.THIN, shared=shared),
+        backing=_backing(path, allocation, shared=shared),
     )
     if io is not None:
         disk.storageIOAllocation = io_allocation(io)
