@@ -35,7 +35,7 @@ from vistack.common.errors import BadRequest, Conflict, NotFound
 from vistack.volume.db import attachment_queries, queries
 from vistack.volume.db.store import VolumeUnit
 from vistack.volume.db.tables import VolumeAttachmentRow, VolumeRow
-from vistack.volume.domain import attachments, listing, messages, requests
+from vistack.volume.domain import attachments, list_scope, listing, messages
 from vistack.volume.domain.volumes import VolumeService
 
 MODES = ("rw", "ro")
@@ -213,10 +213,7 @@ class AttachmentService:
         filtered by volume, status or server, sorted and paged as Cinder's lists are."""
         self._volumes.authorize("volume:get_all", context, context.project_id)
         params = listing.parse_params(query, SORT_KEYS)
-        project: str | None = context.project_id or ""
-        if requests.boolean("all_tenants", query.get("all_tenants") or "0"):
-            self._volumes.authorize("volume:get_all_tenants", context, None)
-            project = query.get("project_id") or None
+        project = list_scope.project_of(self._volumes.policy, context, query)
         wanted = {field: query[key] for key, field in _FILTERS.items() if query.get(key)}
         server = query.get("instance_id") or query.get("instance_uuid")
         with self._store.transaction() as unit:

@@ -21,7 +21,7 @@ from vistack.common.errors import BadRequest, NotFound, ServiceUnavailable
 from vistack.volume.db import backup_queries, queries
 from vistack.volume.db.backup_tables import BackupRow
 from vistack.volume.db.store import VolumeUnit
-from vistack.volume.domain import listing, requests
+from vistack.volume.domain import list_scope, listing, requests
 from vistack.volume.domain.backup_jobs import BACKUP_CREATE, BACKUP_DELETE, BACKUP_RESTORE
 from vistack.volume.domain.backup_models import (
     AVAILABLE,
@@ -102,10 +102,7 @@ class BackupService:
         """The page, whether a next link follows, and how many match in all (3.45's count)."""
         self.authorize("backup:get_all", context, context.project_id or "")
         params = listing.parse_params(query, SORT_KEYS)
-        project: str | None = context.project_id or ""
-        if requests.boolean("all_tenants", query.get("all_tenants", "0")):
-            self.authorize("volume:get_all_tenants", context, "")
-            project = query.get("project_id") or None
+        project = list_scope.project_of(self._policy, context, query)
         wanted = requests.metadata_filter(query.get("metadata"))
         with self._store.transaction() as unit:
             rows = backup_queries.backups(unit, project, query.get("volume_id") or None)

@@ -29,7 +29,7 @@ from vistack.drivers.errors import NoCapacityError
 from vistack.volume.db import message_queries
 from vistack.volume.db.message_tables import VolumeMessageRow
 from vistack.volume.db.store import VolumeStore, VolumeUnit
-from vistack.volume.domain import listing, requests
+from vistack.volume.domain import list_scope, listing
 from vistack.volume.domain.placement import NoValidDatastore
 
 #: Cinder's default `message_ttl` (seconds): 30 days.
@@ -183,10 +183,7 @@ class MessageService:
         """Filtered, sorted and paged at 3.5 (`paged`); before it, every message, newest
         first, as Cinder lists them."""
         self._policy.authorize("message:get_all", context, {"project_id": context.project_id})
-        project: str | None = context.project_id or ""
-        if requests.boolean("all_tenants", query.get("all_tenants") or "0"):
-            self._policy.authorize("volume:get_all_tenants", context, {"project_id": ""})
-            project = query.get("project_id") or None
+        project = list_scope.project_of(self._policy, context, query)
         params = listing.parse_params(query if paged else {}, SORT_KEYS)
         wanted = {k: query[k] for k in FILTERS if paged and query.get(k)}
         now = utcnow()

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from vistack.common.context import RequestContext
 from vistack.volume.db import queries
-from vistack.volume.domain import requests
+from vistack.volume.domain import list_scope
 from vistack.volume.domain.volumes import VolumeService
 
 
@@ -25,10 +25,7 @@ def summarize(
     volumes: VolumeService, context: RequestContext, query: Mapping[str, str]
 ) -> VolumeSummary:
     volumes.authorize("volume:get_all", context, context.project_id)
-    project: str | None = context.project_id or ""
-    if requests.boolean("all_tenants", query.get("all_tenants") or "0"):
-        volumes.authorize("volume:get_all_tenants", context, None)
-        project = query.get("project_id") or None
+    project = list_scope.project_of(volumes.policy, context, query)
     count = size = 0
     values: dict[str, set[str]] = {}
     with volumes.store.transaction() as unit:

@@ -29,6 +29,7 @@ from vistack.volume.domain import (
     convert,
     etags,
     filters,
+    list_scope,
     listing,
     requests,
     sources,
@@ -147,10 +148,7 @@ class VolumeService:
         of every match (3.45's `with_count`)."""
         self.authorize("volume:get_all", context, context.project_id)
         params = listing.parse_params(query, SORT_KEYS)
-        project: str | None = context.project_id or ""
-        if requests.boolean("all_tenants", query.get("all_tenants", "0")):
-            self.authorize("volume:get_all_tenants", context, None)
-            project = query.get("project_id") or None
+        project = list_scope.project_of(self.policy, context, query)
         wanted = filters.parse(query, "volume", version, admin=self.types.is_admin(context))
         with self.store.transaction() as unit:
             rows = queries.volumes(unit, project)
