@@ -207,6 +207,22 @@ def test_bad_bodies(network_api: NetworkApi) -> None:
     )
 
 
+def test_the_dvs_backend_has_no_default_external_network(
+    network_api: NetworkApi, cleanup: list[str]
+) -> None:
+    """`is_default` belongs to auto-allocated topologies, which need routers: the dvs backend
+    neither shows it nor takes it (false, the default value, is accepted as Neutron does)."""
+    body = {"network": {"name": unique("ext"), "router:external": True, "is_default": True}}
+    message = fault(network_api.post("/v2.0/networks", json=body), 400)
+    assert "is_default is not supported by the dvs network backend" in message
+    fields: dict[str, Any] = {"router:external": True, "is_default": False}
+    plain = create_network(network_api, None, **fields)
+    cleanup.append(plain["id"])
+    assert "is_default" not in plain
+    shown = network_api.get(f"/v2.0/networks/{plain['id']}").json()["network"]
+    assert "is_default" not in shown
+
+
 def test_visibility_sharing_and_ownership(
     network_api: NetworkApi, member: Persona, other: Persona, cleanup: list[str]
 ) -> None:

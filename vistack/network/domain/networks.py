@@ -116,7 +116,7 @@ class NetworkOps(ServiceBase):
             "status": row.status,
             "shared": row.shared,
             "router:external": row.external,
-            "is_default": row.id == default_id,
+            **({"is_default": row.id == default_id} if self._options.l3 else {}),
             "subnets": subnet_ids,
             "mtu": row.mtu,
             "port_security_enabled": row.port_security_enabled,
@@ -206,7 +206,7 @@ class NetworkOps(ServiceBase):
                 "status": status,
                 "shared": shared,
                 "router:external": external,
-                "is_default": network_id == default_id,
+                **({"is_default": network_id == default_id} if self._options.l3 else {}),
                 "subnets": subnets.get(network_id, []),
                 "mtu": mtu,
                 "port_security_enabled": port_security,
@@ -406,11 +406,17 @@ class NetworkOps(ServiceBase):
                 raise
         raise NeutronUnavailable("Too many concurrent network creates; retry.")
 
-    @staticmethod
-    def _default_asked(attrs: dict[str, Any], external: bool) -> bool:
+    def _default_asked(self, attrs: dict[str, Any], external: bool) -> bool:
         """`is_default` of a create or update (False when not given): only an external
-        network can be the default one, where auto-allocated routers put their gateway."""
+        network can be the default one, where auto-allocated routers put their gateway, and
+        only where the backend makes routers (the auto-allocated-topology extension)."""
         is_default = boolean(attrs.get("is_default", False), "is_default")
+        if is_default and not self._options.l3:
+            raise invalid(
+                "is_default is not supported by the dvs network backend: it makes no routers, "
+                "so no topology is ever auto-allocated behind a default external network. "
+                "Leave is_default out (or use the edge backend)."
+            )
         if is_default and not external:
             raise invalid(
                 "is_default can only be set on an external network: set router:external to "
