@@ -172,13 +172,23 @@ class Watcher:
                     self._changed.notify_all()
             time.sleep(0.01)
 
-    def wait(self, server_id: str, status: str) -> None:
+    def wait(self, server_id: str, status: str, timeout: float = 300.0) -> None:
+        """Until the server shows `status`; a run that stalls ends with the server named
+        rather than hanging (a change written more than OVERLAP before a poll is missed,
+        which happens only when the cloud is stopped mid-transaction, e.g. by a profiler)."""
+        deadline = time.monotonic() + timeout
         with self._changed:
             while self._statuses.get(server_id) != status:
                 if self._statuses.get(server_id) == "ERROR":
                     fault = self._faults.get(server_id)
                     raise RuntimeError(f"server {server_id} went to ERROR: {fault}")
-                self._changed.wait(timeout=60)
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    seen = self._statuses.get(server_id)
+                    raise RuntimeError(
+                        f"server {server_id} not {status} after {timeout:.0f} s (last seen: {seen})"
+                    )
+                self._changed.wait(timeout=min(left, 60.0))
 
     def launched_at(self, server_id: str) -> float:
         """When the API recorded the server ACTIVE (`OS-SRV-USG:launched_at`), epoch seconds."""
