@@ -12,11 +12,10 @@ the test's own.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import openstack.connection
 import openstack.exceptions
@@ -24,19 +23,17 @@ import pytest
 
 from tests.clients.compute_story import vmdk_image
 from tests.clients.test_cli import run, run_json, unique
+from tests.clients.vcenter_reads import gone, until, vm_disk_devices
 from tests.conftest import RunningCloud
-from vistack.drivers.errors import NotFoundError
 from vistack.drivers.volumes import volume_path
 from vistack.vsphere.devices import MULTI_WRITER
 from vistack.vsphere.embedded import read_endpoint_file
 from vistack.vsphere.lookup import Lookup
-from vistack.vsphere.properties import retrieve_one
-from vistack.vsphere.session import Client, VCenterSession
+from vistack.vsphere.session import VCenterSession
 from vistack.vsphere.volumes import VSphereVolumes
 
 pytestmark = pytest.mark.clients
 
-T = TypeVar("T")
 #: Nova's microversion for multiattach, and the one before it (refused).
 MULTIATTACH = ("--os-compute-api-version", "2.60")
 BEFORE = ("--os-compute-api-version", "2.59")
@@ -61,26 +58,14 @@ class VCenter:
 
     def vm_disks(self, server_id: str) -> dict[str, Backing]:
         """The VM's disks, `{backing fileName: Backing}` ({} when there is no VM)."""
-
-        def read(client: Client) -> dict[str, Backing]:
-            try:
-                vm = self.lookup.vm(client, server_id)
-            except NotFoundError:
-                return {}
-            props = retrieve_one(client, vm, ["config.hardware.device"])
-            devices = (props.get("config.hardware.device") if props else None) or ()
-            return {
-                str(d.backing.fileName): Backing(
-                    str(getattr(d.backing, "sharing", "") or ""),
-                    bool(getattr(d.backing, "eagerlyScrub", False)),
-                    bool(getattr(d.backing, "thinProvisioned", False)),
-                )
-                for d in devices
-                if type(d).__name__.endswith("VirtualDisk")
-            }
-
-        self.lookup.forget_vm(server_id)
-        return self.session.call(read)
+        return {
+            str(d.backing.fileName): Backing(
+                str(getattr(d.backing, "sharing", "") or ""),
+                bool(getattr(d.backing, "eagerlyScrub", False)),
+                bool(getattr(d.backing, "thinProvisioned", False)),
+            )
+            for d in vm_disk_devices(self.session, self.lookup, server_id)
+        }
 
 
 @pytest.fixture
@@ -90,17 +75,6 @@ def vcenter(running_cloud: RunningCloud) -> Iterator[VCenter]:
     with VCenterSession(endpoint, keepalive_seconds=0) as session:
         lookup = Lookup(endpoint.datacenter)
         yield VCenter(session, lookup, VSphereVolumes(session, lookup))
-
-
-def until(what: str, read: Callable[[], T], done: Callable[[T], bool], timeout: float = 60) -> T:
-    """Poll `read` (an SDK or vSphere read, not a CLI process) until `done` holds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = read()
-        if done(value):
-            return value
-        assert time.monotonic() < deadline, f"{what}: {value}"
-        time.sleep(0.1)
 
 
 def settled(
@@ -118,17 +92,6 @@ def settled(
         lambda: conn.block_storage.get_volume(volume_id),
         ok,
     )
-
-
-def gone(read: Callable[[], Any]) -> None:
-    def missing() -> bool:
-        try:
-            read()
-        except openstack.exceptions.NotFoundException:
-            return True
-        return False
-
-    until("gone", missing, bool)
 
 
 def test_a_multiattach_volume_on_two_servers(

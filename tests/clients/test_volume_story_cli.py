@@ -15,11 +15,10 @@ files.
 from __future__ import annotations
 
 import re
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import openstack.connection
 import openstack.exceptions
@@ -27,19 +26,17 @@ import pytest
 
 from tests.clients.compute_story import vmdk_image
 from tests.clients.test_cli import run, run_json, unique
+from tests.clients.vcenter_reads import gone, until, vm_disk_devices
 from tests.conftest import RunningCloud
-from vistack.drivers.errors import NotFoundError
 from vistack.drivers.paths import split_datastore_path
 from vistack.drivers.volumes import volume_path
 from vistack.vsphere.embedded import DATASTORE_DIR, read_endpoint_file
 from vistack.vsphere.lookup import Lookup
-from vistack.vsphere.properties import retrieve_one
-from vistack.vsphere.session import Client, VCenterSession
+from vistack.vsphere.session import VCenterSession
 from vistack.vsphere.volumes import VSphereVolumes
 
 pytestmark = pytest.mark.clients
 
-T = TypeVar("T")
 GB_SECTORS = 2**30 // 512
 #: The extent line of a flat disk's descriptor: `RW <sectors> VMFS "<name>-flat.vmdk"`.
 EXTENT = re.compile(r"^RW (\d+) ", re.MULTILINE)
@@ -56,22 +53,10 @@ class VCenter:
 
     def vm_disks(self, server_id: str) -> dict[str, int]:
         """The VM's disks, `{backing fileName: capacity in KB}` ({} when there is no VM)."""
-
-        def read(client: Client) -> dict[str, int]:
-            try:
-                vm = self.lookup.vm(client, server_id)
-            except NotFoundError:
-                return {}
-            props = retrieve_one(client, vm, ["config.hardware.device"])
-            devices = (props.get("config.hardware.device") if props else None) or ()
-            return {
-                str(d.backing.fileName): int(d.capacityInKB or 0)
-                for d in devices
-                if type(d).__name__.endswith("VirtualDisk")
-            }
-
-        self.lookup.forget_vm(server_id)
-        return self.session.call(read)
+        return {
+            str(d.backing.fileName): int(d.capacityInKB or 0)
+            for d in vm_disk_devices(self.session, self.lookup, server_id)
+        }
 
     def data(self, path: str) -> bytes:
         """The disk's bytes, read through the datastore's `/folder` endpoint (vcsim keeps
@@ -100,17 +85,6 @@ def vcenter(running_cloud: RunningCloud) -> Iterator[VCenter]:
         )
 
 
-def until(what: str, read: Callable[[], T], done: Callable[[T], bool], timeout: float = 60) -> T:
-    """Poll `read` (an SDK or vSphere read, not a CLI process) until `done` holds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = read()
-        if done(value):
-            return value
-        assert time.monotonic() < deadline, f"{what}: {value}"
-        time.sleep(0.1)
-
-
 def volume(conn: openstack.connection.Connection, volume_id: str, status: str) -> Any:
     def ok(v: Any) -> bool:
         assert v.status not in ("error", "error_deleting", "error_extending"), v
@@ -119,17 +93,6 @@ def volume(conn: openstack.connection.Connection, volume_id: str, status: str) -
     return until(
         f"volume {volume_id} {status}", lambda: conn.block_storage.get_volume(volume_id), ok
     )
-
-
-def gone(read: Callable[[], Any]) -> None:
-    def missing() -> bool:
-        try:
-            read()
-        except openstack.exceptions.NotFoundException:
-            return True
-        return False
-
-    until("gone", missing, bool)
 
 
 def server(conn: openstack.connection.Connection, server_id: str) -> Any:
