@@ -17,6 +17,11 @@ access log off) and its embedded vCenter:
 * **raw**: the same clone + reconfigure + power-on + power-off + destroy with pyVmomi on its own
   connections, from the image's template (bench/vsphere.py's `Raw`, plus the reconfigure), the
   same number of times at the same concurrencies, interleaved with the API rows;
+* **the floor**: what an API boot cannot do without, measured on the same simulator in the same
+  run, with no control-plane logic at all: the raw boot plus the config drive's one HTTP PUT into
+  the new VM's folder, one authenticated API request (`GET /flavors/1`: token, one read, one
+  answer), and the watcher's wait (half its 10 ms poll plus one `changes-since` list). Its ratio
+  to the raw boot is the best any control plane could reach in this bench;
 * **`GET /servers/detail`** (admin, `all_tenants`, default page: 1,000 servers) with
   `--list-servers` (10,000) servers recorded: the rows are written straight into the cloud's
   SQLite database (booting 10,000 VMs would measure the simulator, not the list), then the
@@ -39,6 +44,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -126,6 +132,9 @@ def prepare(api: Api, workdir: Path) -> tuple[str, str]:
     return image["id"], network["network"]["id"]
 
 
+#: The watcher's pause between two polls, seconds.
+WATCH_POLL = 0.01
+
 #: How far each poll's `changes-since` reaches back before the previous poll, seconds.
 OVERLAP = 0.5
 
@@ -170,7 +179,7 @@ class Watcher:
                         if server.get("OS-SRV-USG:launched_at"):
                             self._launched[server["id"]] = server["OS-SRV-USG:launched_at"]
                     self._changed.notify_all()
-            time.sleep(0.01)
+            time.sleep(WATCH_POLL)
 
     def wait(self, server_id: str, status: str, timeout: float = 300.0) -> None:
         """Until the server shows `status`; a run that stalls ends with the server named
@@ -246,6 +255,111 @@ def raw_sequence(raw: Raw) -> tuple[float, float, float]:
     raw.wait(vm.PowerOffVM_Task())
     raw.wait(vm.Destroy_Task())
     return booted, time.perf_counter() - started, booted
+
+
+def drive_like_a_boot() -> bytes:
+    """The config drive an API boot of this bench writes: one port on a /16, no key pair, no
+    user data (built by vistack's own ISO writer, so its size is the API's)."""
+    from vistack.compute.domain.config_drive import build_iso
+    from vistack.compute.domain.instance_metadata import (
+        InstanceFacts,
+        PortFacts,
+        SubnetFacts,
+        config_drive_files,
+    )
+
+    subnet = SubnetFacts(str(uuid.uuid4()), "10.0.0.0/16", 4, "10.0.0.1", ("10.0.0.2",))
+    port = PortFacts(
+        str(uuid.uuid4()), "fa:16:3e:00:00:01", str(uuid.uuid4()), (("10.0.0.5", subnet),), 1500
+    )
+    facts = InstanceFacts(
+        uuid=str(uuid.uuid4()),
+        name="bench-floor",
+        hostname="bench-floor.novalocal",
+        project_id=uuid.uuid4().hex,
+        availability_zone="nova",
+        image_id=str(uuid.uuid4()),
+        flavor_name="m1.tiny",
+        ports=(port,),
+    )
+    return build_iso(config_drive_files(facts))
+
+
+def floor_sequence(
+    raw: Raw,
+    connection: http.client.HTTPConnection,
+    datastore: str,
+    datacenter: str,
+    iso: bytes,
+) -> float:
+    """Seconds of the raw boot with the config drive's PUT into the clone's folder (the
+    vSphere work no API boot can skip; on a kept-alive connection, the cheapest way); the
+    power-off and destroy after it are not timed."""
+    from vistack.vsphere.vmomi import vim
+
+    started = time.perf_counter()
+    name = f"floor-{uuid.uuid4().hex[:12]}"
+    spec = vim.vm.CloneSpec(
+        location=vim.vm.RelocateSpec(pool=raw.pool, datastore=raw.datastore),
+        powerOn=False,
+        template=False,
+        config=vim.vm.ConfigSpec(instanceUuid=str(uuid.uuid4())),
+    )
+    vm = raw.wait(raw.template.CloneVM_Task(folder=raw.folder, name=name, spec=spec))
+    query = urllib.parse.urlencode({"dcPath": datacenter, "dsName": datastore})
+    connection.request(
+        "PUT",
+        f"/folder/{name}/configdrive.iso?{query}",
+        body=iso,
+        headers={"Cookie": raw.stub.cookie or "", "Content-Length": str(len(iso))},
+    )
+    response = connection.getresponse()
+    response.read()
+    if response.status >= 300:
+        raise RuntimeError(f"the config drive's PUT answered {response.status}")
+    raw.wait(vm.ReconfigVM_Task(spec=vim.vm.ConfigSpec(numCPUs=1, memoryMB=512)))
+    raw.wait(vm.PowerOnVM_Task())
+    booted = time.perf_counter() - started
+    raw.wait(vm.PowerOffVM_Task())
+    raw.wait(vm.Destroy_Task())
+    return booted
+
+
+def request_p50(api: Api, path: str | Callable[[], str], requests: int = 50) -> float:
+    """p50 milliseconds of one GET through the whole API stack (token, policy, database)."""
+    durations = []
+    for _ in range(requests):
+        started = time.perf_counter()
+        status, _ = api.call("GET", path() if callable(path) else path)
+        durations.append(time.perf_counter() - started)
+        if status != 200:
+            raise RuntimeError(f"GET {path} answered {status}")
+    return statistics.median(durations) * 1e3
+
+
+def measure_floor(
+    api: Api, raw: Raw, address: tuple[str, int], datastore: str, count: int
+) -> dict[str, float]:
+    """The floor's parts (see the module's docstring), milliseconds."""
+    from vistack.vsphere.vmomi import vim
+
+    iso = drive_like_a_boot()
+    datacenter = str(raw._one(raw.datacenter, vim.Datacenter, "name"))
+    connection = http.client.HTTPConnection(*address, timeout=60)
+    vsphere = statistics.median(
+        floor_sequence(raw, connection, datastore, datacenter, iso) for _ in range(count)
+    )
+    connection.close()
+    request = request_p50(api, "/compute/v2.1/flavors/1")
+    listing = request_p50(
+        api, lambda: f"/compute/v2.1/servers/detail?changes-since={_stamp(time.time() - OVERLAP)}"
+    )
+    return {
+        "vsphere_with_drive_ms": vsphere * 1e3,
+        "drive_bytes": float(len(iso)),
+        "request_ms": request,
+        "watch_ms": WATCH_POLL * 1e3 / 2 + listing,
+    }
 
 
 def run_level(
@@ -386,11 +500,12 @@ def main(argv: list[str] | None = None) -> int:
 
             with VCenterSession(endpoint, keepalive_seconds=0) as session:
                 drivers = vsphere_drivers(session, endpoint)
-                template = next(
-                    drivers.images.find_template(f"image-{image_id}-{ds}")
+                template_datastore = next(
+                    ds
                     for ds in drivers.topology.datastores
                     if _has_template(drivers, f"image-{image_id}-{ds}")
                 )
+                template = drivers.images.find_template(f"image-{image_id}-{template_datastore}")
                 cluster = drivers.topology.clusters[0]
             for concurrency in args.concurrency:
                 raws = [Raw(endpoint, template, cluster) for _ in range(concurrency)]
@@ -400,6 +515,15 @@ def main(argv: list[str] | None = None) -> int:
 
                 results[f"raw c{concurrency}"] = run_level(args.servers, concurrency, raw_side)
                 log(f"raw c{concurrency}: {results[f'raw c{concurrency}']}")
+                if concurrency == 1:
+                    results["floor"] = measure_floor(
+                        api,
+                        raws[0],
+                        (endpoint.host, endpoint.port),
+                        template_datastore,
+                        min(args.servers, 50),
+                    )
+                    log(f"floor: {results['floor']}")
                 for raw in raws:  # closed now: an idle connection may be cut meanwhile
                     raw.close()
                 watcher = Watcher(api)
@@ -434,7 +558,7 @@ def report(results: dict[str, Any], levels: list[int]) -> None:
         f"{'cycles/s':>9}"
     )
     for key, figures in results.items():
-        if isinstance(figures, dict):
+        if isinstance(figures, dict) and "boot_p50_ms" in figures:
             print(
                 f"{key:<10} {figures['boot_p50_ms']:>12.1f} {figures['recorded_p50_ms']:>16.1f} "
                 f"{figures['cycle_p50_ms']:>13.1f} {figures['per_second']:>9.1f}"
@@ -445,6 +569,17 @@ def report(results: dict[str, Any], levels: list[int]) -> None:
         print(f"API boot / raw boot at c1: {ratio:.2f}x (target <= 1.5x): {verdict}")
         recorded = results["api c1"]["recorded_p50_ms"] / results["raw c1"]["boot_p50_ms"]
         print(f"  (ACTIVE as the API recorded it, without the watcher's polling: {recorded:.2f}x)")
+    floor = results.get("floor")
+    if floor is not None and "raw c1" in results:
+        raw_boot = results["raw c1"]["boot_p50_ms"]
+        recorded = floor["vsphere_with_drive_ms"] + floor["request_ms"]
+        watched = recorded + floor["watch_ms"]
+        print(
+            f"floor of an API boot (no control-plane logic): vSphere with the config drive "
+            f"{floor['vsphere_with_drive_ms']:.1f} ms + one API request {floor['request_ms']:.1f}"
+            f" ms + the watcher's wait {floor['watch_ms']:.1f} ms = {watched:.1f} ms = "
+            f"{watched / raw_boot:.2f}x raw ({recorded / raw_boot:.2f}x without the watcher)"
+        )
     top = max(levels)
     if f"api c{top}" in results and f"raw c{top}" in results:
         share = results[f"api c{top}"]["per_second"] / results[f"raw c{top}"]["per_second"]
