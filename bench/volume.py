@@ -22,6 +22,11 @@ access log off) and its embedded vCenter, with one server booted once to attach 
 * **raw**: the five calls above with pyVmomi on each worker's own connection (bench/vsphere.py's
   `Raw`), against the same VM, each worker on its own SCSI unit;
 
+* **the floor**: the raw cycle plus what four API steps cannot do without, with no
+  control-plane logic at all: four authenticated requests (`GET /types`: token, one read, one
+  answer) and four waits of the watcher (half its 10 ms poll plus one list). Its ratio to the
+  raw cycle is the best any control plane could reach in this bench;
+
 `--cycles` (100) cycles at concurrency 1 and 8, raw and API interleaved per level. The target
 (issue 7, acceptance 4): the API cycle at most 1.5 times the raw one at concurrency 1. Nothing
 is asserted: the figures and the verdict are printed. `--set` passes settings to the server,
@@ -49,7 +54,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from compute import Api, Watcher, login, prepare
+from compute import WATCH_POLL, Api, Watcher, login, prepare, request_p50
 from vistack_process import log, running_vistack
 from vsphere import Raw
 
@@ -71,7 +76,7 @@ class VolumeWatcher:
 
     def __init__(self, api: Api) -> None:
         self._api = api
-        self._path = f"/volume/v3/{api.project_id}/volumes/detail"
+        self.path = f"/volume/v3/{api.project_id}/volumes/detail"
         self._statuses: dict[str, str] = {}
         self._polled_at = 0.0
         self._changed = threading.Condition()
@@ -82,13 +87,13 @@ class VolumeWatcher:
     def _run(self) -> None:
         while not self._stopped.is_set():
             asked = time.perf_counter()
-            status, body = self._api.call("GET", self._path)
+            status, body = self._api.call("GET", self.path)
             if status == 200:
                 with self._changed:
                     self._statuses = {v["id"]: v["status"] for v in body["volumes"]}
                     self._polled_at = asked
                     self._changed.notify_all()
-            time.sleep(0.01)
+            time.sleep(WATCH_POLL)
 
     def wait(self, volume_id: str, status: str | None, since: float) -> None:
         """Until a poll started after `since` shows the volume in `status` (None: gone)."""
@@ -336,6 +341,13 @@ def main(argv: list[str] | None = None) -> int:
 
                 results[f"raw c{concurrency}"] = run_level(args.cycles, concurrency, raw_side)
                 log(f"raw c{concurrency}: {results[f'raw c{concurrency}']}")
+                if concurrency == 1:
+                    watched = request_p50(api, watcher.path)
+                    results["floor"] = {
+                        "request_ms": request_p50(api, f"/volume/v3/{project_id}/types"),
+                        "watch_ms": WATCH_POLL * 1e3 / 2 + watched,
+                    }
+                    log(f"floor: {results['floor']}")
                 for worker in workers:
                     worker.raw.close()
 
@@ -356,6 +368,8 @@ def report(results: dict[str, Any]) -> None:
     header += "".join(f" {phase + ' p50':>11}" for phase in PHASES)
     print(header + "   (ms)")
     for key, figures in results.items():
+        if "cycle_p50_ms" not in figures:
+            continue
         line = (
             f"{key:<8} {figures['cycle_p50_ms']:>10.1f} {figures['cycle_p90_ms']:>10.1f} "
             f"{figures['per_second']:>9.1f}"
@@ -366,7 +380,18 @@ def report(results: dict[str, Any]) -> None:
         ratio = results["api c1"]["cycle_p50_ms"] / results["raw c1"]["cycle_p50_ms"]
         verdict = "met" if ratio <= 1.5 else "NOT MET"
         print(f"API cycle / raw cycle at c1: {ratio:.2f}x (target <= 1.5x): {verdict}")
-    top = max((int(k.split("c")[-1]) for k in results), default=1)
+        floor = results.get("floor")
+        if floor is not None:
+            raw_cycle = results["raw c1"]["cycle_p50_ms"]
+            steps = 4 * (floor["request_ms"] + floor["watch_ms"])
+            print(
+                f"floor of an API cycle (no control-plane logic): raw {raw_cycle:.1f} ms + 4 x "
+                f"(one API request {floor['request_ms']:.1f} ms + the watcher's wait "
+                f"{floor['watch_ms']:.1f} ms) = {raw_cycle + steps:.1f} ms = "
+                f"{(raw_cycle + steps) / raw_cycle:.2f}x raw (without the watcher: "
+                f"{(raw_cycle + 4 * floor['request_ms']) / raw_cycle:.2f}x)"
+            )
+    top = max((int(k.split("c")[-1]) for k in results if k != "floor"), default=1)
     if top > 1 and f"api c{top}" in results and f"raw c{top}" in results:
         share = results[f"api c{top}"]["per_second"] / results[f"raw c{top}"]["per_second"]
         print(f"API / raw throughput at c{top}: {share:.2f} (no target; for reference)")
