@@ -131,12 +131,15 @@ def test_create_image_snapshots_the_volumes_and_the_image_boots_from_them(
     assert action["events"][0]["event"] == "api_snapshot_instance"
     assert action["events"][0]["result"] == "Success"
 
-    # A server booted from the image is volume-backed, its volumes made from the snapshots.
+    # A server booted from the image is volume-backed, its volumes made from the snapshots;
+    # it shows the image it was booted from, as Nova (which keeps the imageRef as the
+    # instance's image_ref) does.
     booted = create_server(compute_api, env, imageRef=image_id)
     assert booted.status_code == 202, booted.text
     new_id = booted.json()["server"]["id"]
     new_server = wait_status(compute_api, new_id, token, "ACTIVE")
-    assert new_server["image"] == ""
+    assert new_server["image"]["id"] == image_id
+    assert new_server["image"]["links"][0]["href"].endswith(f"/images/{image_id}")
     new_root, new_data = attached(compute_api, env, new_id)
     assert {new_root, new_data}.isdisjoint({root_id, data_id})
     shown = {

@@ -66,7 +66,7 @@ class VCenter:
     def capacity_gb(self, path: str) -> float:
         """The disk's size from its descriptor's extent line, as the simulator's datastore
         (a directory under the cloud's data dir) holds it: vcsim reports no capacity for a
-        disk file, and a VM's device shows what the reconfigure sent, not the file."""
+        disk file, and a VM's device is the VM's view, not the file."""
         datastore, relative = split_datastore_path(path)
         text = (self.datastores / datastore / relative).read_text(errors="replace")
         found = EXTENT.search(text)
@@ -162,6 +162,7 @@ def test_volumes_on_servers(
     until("in-use extend", lambda: admin.block_storage.get_volume(data_id), lambda v: v.size == 2)
     volume(admin, data_id, "in-use")
     assert vcenter.vm_disks(web["id"])[disk(data)] == 2 * 2**20
+    assert vcenter.capacity_gb(disk(data)) == 2  # the disk itself, not only the VM's device
 
     # `server remove volume`: off the VM, kept on the datastore.
     run(cloud, "server", "remove", "volume", web["id"], data_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.contract.conftest import Backend, new_name
+from tests.contract.conftest import Backend, new_name, vm_spec
 from vistack.drivers.errors import AlreadyExistsError, InvalidStateError, NotFoundError
 from vistack.drivers.models import Provisioning
 from vistack.drivers.volumes import volume_path
@@ -44,6 +44,25 @@ def test_a_copy_keeps_the_capacity_of_its_source(backend: Backend) -> None:
     copy = volumes.copy_disk(source.path, second, new_name(), Provisioning.THIN)
     with pytest.raises(InvalidStateError):
         volumes.extend_disk(copy.path, 2)  # it is 3 GB, and disks never shrink
+    assert volumes.extend_disk(copy.path, 4).capacity_gb == 4
+
+
+def test_a_copy_after_an_in_use_extend_has_the_grown_size(backend: Backend) -> None:
+    """An in-use extend (the attached disk grown by a `ReconfigVM_Task` edit) grows the disk
+    itself, not only the VM's device: detached, the disk and a copy of it (a retype's move, a
+    snapshot) are the new size, as on vCenter. vcsim changed only the device; the launcher
+    grows the descriptor's extent (tools/vcsim/disk_grows.go)."""
+    compute, volumes = backend.drivers.compute, backend.drivers.volumes
+    first, second = backend.drivers.topology.datastores[:2]
+    vm = compute.create_vm(vm_spec(backend, datastore=first))
+    disk = volumes.create_disk(first, new_name(), 1, backend.thin)
+    compute.attach_disk(vm.instance_uuid, disk.path)
+    assert compute.grow_disk(vm.instance_uuid, disk.path, 3).capacity_gb == 3
+    compute.detach_disk(vm.instance_uuid, disk.path)
+    copy = volumes.copy_disk(disk.path, second, new_name(), Provisioning.THIN)
+    for path in (disk.path, copy.path):
+        with pytest.raises(InvalidStateError):
+            volumes.extend_disk(path, 2)  # it is 3 GB, and disks never shrink
     assert volumes.extend_disk(copy.path, 4).capacity_gb == 4
 
 

@@ -30,8 +30,9 @@ import (
 //     SystemError for a method that should have returned something.
 //
 // It also routes the methods vcsim lacks (extension.go), re-derives cluster
-// capacity and DVS members after calls that change hosts, and records the
-// capacity of disks made by CreateVirtualDisk_Task.
+// capacity and DVS members after calls that change hosts, records the
+// capacity of disks made by CreateVirtualDisk_Task, and keeps descriptors
+// in step with disk moves, copies and grows (disk_moves.go, disk_grows.go).
 var unsetFetchOnce sync.Once
 
 type soapGuard struct {
@@ -109,9 +110,8 @@ func (g *soapGuard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	w.WriteHeader(buf.status)
-	_, _ = w.Write(buf.body.Bytes())
-
+	// The follow-ups run before the reply is sent, so a caller that reads
+	// the inventory or a descriptor as soon as its task is done sees them.
 	if buf.status == http.StatusOK {
 		switch {
 		case inventoryMethods[call.Name]:
@@ -121,8 +121,13 @@ func (g *soapGuard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case (call.Name == "MoveVirtualDisk_Task" || call.Name == "CopyVirtualDisk_Task") &&
 			call.This.Type == "VirtualDiskManager":
 			renameCopiedExtent(body, buf.body.Bytes())
+		case call.Name == "ReconfigVM_Task" && call.This.Type == "VirtualMachine":
+			growEditedExtents(call.This, body, buf.body.Bytes())
 		}
 	}
+
+	w.WriteHeader(buf.status)
+	_, _ = w.Write(buf.body.Bytes())
 }
 
 // serveOther passes /folder, /nfc, /about and the rest straight through, only

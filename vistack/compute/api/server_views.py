@@ -147,10 +147,12 @@ def full(
     if extras is None:
         extras = _extras_of(request, server, version, extended)
     image: dict[str, Any] | str = ""
-    if server.image_id:
+    if server.image_ref:  # Nova's `_get_image` of `instance.image_ref`
         image = {
-            "id": server.image_id,
-            "links": [{"rel": "bookmark", "href": service_url(request, "images", server.image_id)}],
+            "id": server.image_ref,
+            "links": [
+                {"rel": "bookmark", "href": service_url(request, "images", server.image_ref)}
+            ],
         }
     zone = zone_of(server.cluster) if server.cluster else (server.availability_zone or "")
     view: dict[str, Any] = {

@@ -7,6 +7,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+#: The `system_metadata` key of the image a create named when that image's mappings made the
+#: server volume-backed (`Server.image_ref`).
+IMAGE_REF_KEY = "image_ref"
+
 
 @dataclass(frozen=True)
 class Server:
@@ -47,6 +51,14 @@ class Server:
     locked_reason: str | None = None
     #: Per-server scratch state (`reservation_id`, `launch_index` of its create, ...).
     system_metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def image_ref(self) -> str:
+        """Nova's `instance.image_ref`, what the server shows as its image: `image_id`, or
+        for a server booted from an image whose block device mappings made it volume-backed
+        (a volume-backed server's snapshot) that image, which Nova keeps as the server's
+        image though its root is a volume (`image_id` "" says that here)."""
+        return self.image_id or str(self.system_metadata.get(IMAGE_REF_KEY) or "")
 
 
 @dataclass(frozen=True)

@@ -48,7 +48,13 @@ from vistack.compute.domain.destination import destination_metadata
 from vistack.compute.domain.flavors import FlavorService
 from vistack.compute.domain.host_hints import host_hints
 from vistack.compute.domain.keypairs import KeypairService
-from vistack.compute.domain.models import NetworkRequest, Server, ServerQuery, ServerRequest
+from vistack.compute.domain.models import (
+    IMAGE_REF_KEY,
+    NetworkRequest,
+    Server,
+    ServerQuery,
+    ServerRequest,
+)
 from vistack.compute.domain.personality import check_limits, injected_metadata
 from vistack.compute.domain.power_sync import PowerSync
 from vistack.compute.domain.quotas import ComputeQuotas
@@ -196,13 +202,16 @@ class ServerService:
             raise Conflict(NO_BACKEND)
         parsed = parse_create(body, version)
         devices = parse_create_devices(body, version)
+        named = parsed.image_id
         if parsed.image_id and self.boot_requests is not None:
-            # An image that maps volumes (a volume-backed server's snapshot) boots from them.
+            # An image that maps volumes (a volume-backed server's snapshot) boots from them;
+            # the server still shows it as its image (`Server.image_ref`), as Nova does.
             image_id, devices = self.boot_requests.from_image(context, parsed.image_id, devices)
             parsed = dataclasses.replace(parsed, image_id=image_id)
         request = self._resolve(context, parsed, devices, version)
         hints = host_hints(body)
-        servers = self._record(context, project_id, request, scheduler_group(body), devices, hints)
+        group = scheduler_group(body)
+        servers = self._record(context, project_id, request, group, devices, hints, named)
         for server in servers:
             self._bus.submit(
                 BUILD_TOPIC,
@@ -379,8 +388,12 @@ class ServerService:
         group_id: str | None = None,
         devices: tuple[DeviceRequest, ...] = (),
         hints: dict[str, list[str]] | None = None,
+        image_ref: str = "",
     ) -> list[Server]:
+        """`image_ref`: the image the create named, kept when it is not the one the server is
+        built from (`Server.image_ref`)."""
         flavor = request.flavor
+        shown = {IMAGE_REF_KEY: image_ref} if image_ref and image_ref != request.image_id else {}
         group_ids = self._security_group_ids(context, request.security_groups)
         requested = [
             {
@@ -440,6 +453,7 @@ class ServerService:
                         **destination_metadata(request.requested_cluster),
                         **(hints or {}),
                         **injected_metadata(request.injected_files),
+                        **shown,
                     },
                 )
                 unit.add(row)
