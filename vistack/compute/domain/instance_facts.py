@@ -3,8 +3,10 @@ server's row, its key pair, and from Neutron its ports, their subnets, the subne
 servers and the floating IPs on its ports.
 
 Read fresh on every call, as the metadata service must not answer stale data (a server's
-metadata changed through the API shows on the guest's next request), and as an administrator:
-the instance may be on a shared network whose subnets and DHCP port its own project cannot see.
+metadata changed through the API shows on the guest's next request). The ports come from
+Neutron's one internal read (`NetworkService.instance_ports`), with no policy: the instance may
+be on a shared network whose subnets and DHCP port its own project cannot see, and four API
+reads per port cost more than the rest of the config drive together.
 """
 
 from __future__ import annotations
@@ -12,13 +14,10 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import uuid
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from vistack.common.context import RequestContext
-from vistack.common.errors import VistackError
 from vistack.compute.db import keypairs as key_queries
 from vistack.compute.db import servers as queries
 from vistack.compute.db.store import ComputeStore
@@ -31,23 +30,12 @@ from vistack.compute.domain.instance_metadata import (
 )
 from vistack.compute.domain.personality import from_metadata
 from vistack.config import ConfigError
-from vistack.network.domain.query import ListRequest
 from vistack.network.domain.service import NetworkService
 
-DHCP_OWNER = "network:dhcp"
 #: Server `system_metadata` keys this feature keeps.
 LAUNCH_INDEX = "launch_index"
 RESERVATION_ID = "reservation_id"
 PASSWORD = "password"
-
-
-def _admin(project_id: str) -> RequestContext:
-    return RequestContext(
-        request_id=f"req-{uuid.uuid4()}",
-        user_id="nova",
-        project_id=project_id,
-        roles=("admin", "member", "reader"),
-    )
 
 
 def _user_data(raw: str | None) -> bytes | None:
@@ -96,7 +84,7 @@ class InstanceFactsSource:
                 )
             facts = self._from_row(row, key)
             port_ids = list(row.port_ids or [])
-        ports, floating = self._ports(row.project_id, port_ids)
+        ports, floating = self._ports(port_ids)
         return replace(facts, ports=ports, floating_ips=floating)
 
     def set_password(self, server_id: str, password: str) -> bool:
@@ -138,92 +126,42 @@ class InstanceFactsSource:
             files=from_metadata(system),
         )
 
-    def _ports(
-        self, project_id: str, port_ids: list[str]
-    ) -> tuple[tuple[PortFacts, ...], tuple[str, ...]]:
+    def _ports(self, port_ids: list[str]) -> tuple[tuple[PortFacts, ...], tuple[str, ...]]:
+        """The NICs' facts and floating addresses, from Neutron's one read of the server's
+        ports (`NetworkService.instance_ports`)."""
         if not port_ids:
             return (), ()
-        context = _admin(project_id)
-        subnets: dict[str, SubnetFacts | None] = {}
-        dhcp: dict[str, dict[str, str]] = {}
-        out: list[PortFacts] = []
-        for port_id in port_ids:
-            port = self._get(self._networks.get_port, context, port_id)
-            if port is None:
-                continue  # deleted behind Nova's back: the NIC has no address to tell
-            network_id = str(port["network_id"])
-            if network_id not in dhcp:
-                dhcp[network_id] = self._dhcp_servers(context, network_id)
-            network = self._get(self._networks.get_network, context, network_id) or {}
-            fixed: list[tuple[str, SubnetFacts]] = []
-            for entry in port.get("fixed_ips", []):
-                subnet_id = str(entry["subnet_id"])
-                if subnet_id not in subnets:
-                    subnets[subnet_id] = self._subnet(context, subnet_id, dhcp[network_id])
-                subnet = subnets[subnet_id]
-                if subnet is not None:
-                    fixed.append((str(entry["ip_address"]), subnet))
-            mtu = network.get("mtu")
-            out.append(
-                PortFacts(
-                    id=str(port["id"]),
-                    mac=str(port["mac_address"]),
-                    network_id=network_id,
-                    fixed_ips=tuple(fixed),
-                    mtu=int(mtu) if isinstance(mtu, int) else None,
-                    vif_type=str(port.get("binding:vif_type") or ""),
-                )
-            )
-        if not self._networks.options.l3:
-            return tuple(out), ()  # dvs mode: no routers, so no floating IPs
-        wanted = set(port_ids)
-        floating = tuple(
-            str(f["floating_ip_address"])
-            for f in self._networks.floatingips.list_floatingips(context)
-            if f.get("port_id") in wanted
-        )
-        return tuple(out), floating
+        ports, floating = self._networks.instance_ports(port_ids)
+        return tuple(_port_facts(port) for port in ports), tuple(floating)
 
-    def _dhcp_servers(self, context: RequestContext, network_id: str) -> dict[str, str]:
-        """subnet id → the address its DHCP port has on it (none where nobody serves DHCP)."""
-        asked = ListRequest(params=(("network_id", network_id), ("device_owner", DHCP_OWNER)))
-        servers: dict[str, str] = {}
-        for port in self._networks.list_ports(context, asked):
-            if port.get("device_owner") != DHCP_OWNER:
-                continue
-            for entry in port.get("fixed_ips", []):
-                servers.setdefault(str(entry["subnet_id"]), str(entry["ip_address"]))
-        return servers
 
-    def _subnet(
-        self, context: RequestContext, subnet_id: str, dhcp: dict[str, str]
-    ) -> SubnetFacts | None:
-        subnet = self._get(self._networks.get_subnet, context, subnet_id)
-        if subnet is None:
-            return None
-        return SubnetFacts(
-            id=subnet_id,
-            cidr=str(subnet["cidr"]),
-            ip_version=int(subnet.get("ip_version", 4)),
-            gateway_ip=subnet.get("gateway_ip") or None,
-            dns_nameservers=tuple(str(d) for d in subnet.get("dns_nameservers") or ()),
-            host_routes=tuple(
-                (str(r["destination"]), str(r["nexthop"])) for r in subnet.get("host_routes") or ()
-            ),
-            dhcp_server=dhcp.get(subnet_id) if subnet.get("enable_dhcp", True) else None,
-        )
+def _port_facts(port: dict[str, Any]) -> PortFacts:
+    mtu = port.get("mtu")
+    return PortFacts(
+        id=str(port["id"]),
+        mac=str(port["mac_address"]),
+        network_id=str(port["network_id"]),
+        fixed_ips=tuple(
+            (str(fixed["ip_address"]), _subnet_facts(fixed["subnet"]))
+            for fixed in port["fixed_ips"]
+        ),
+        mtu=int(mtu) if isinstance(mtu, int) else None,
+        vif_type=str(port.get("binding:vif_type") or ""),
+    )
 
-    @staticmethod
-    def _get(
-        read: Callable[[RequestContext, str], dict[str, Any]], context: RequestContext, id_: str
-    ) -> dict[str, Any] | None:
-        """A Neutron resource, or None when it is gone."""
-        try:
-            return read(context, id_)
-        except VistackError as exc:
-            if exc.status == 404:
-                return None
-            raise
+
+def _subnet_facts(subnet: dict[str, Any]) -> SubnetFacts:
+    return SubnetFacts(
+        id=str(subnet["id"]),
+        cidr=str(subnet["cidr"]),
+        ip_version=int(subnet.get("ip_version", 4)),
+        gateway_ip=subnet.get("gateway_ip") or None,
+        dns_nameservers=tuple(str(d) for d in subnet.get("dns_nameservers") or ()),
+        host_routes=tuple(
+            (str(r["destination"]), str(r["nexthop"])) for r in subnet.get("host_routes") or ()
+        ),
+        dhcp_server=subnet.get("dhcp_server"),
+    )
 
 
 def load_vendor_data(path: str) -> dict[str, Any]:

@@ -82,6 +82,14 @@ def floatingips(unit: Unit) -> Sequence[FloatingIpRow]:
     return unit.session.scalars(select(FloatingIpRow).order_by(FloatingIpRow.id)).all()
 
 
+def port_floatingips(unit: Unit, port_ids: Sequence[str]) -> Sequence[FloatingIpRow]:
+    """The floating IPs associated with any of these ports, in id order."""
+    query = (
+        select(FloatingIpRow).where(FloatingIpRow.port_id.in_(port_ids)).order_by(FloatingIpRow.id)
+    )
+    return unit.session.scalars(query).all()
+
+
 def router_floatingips(unit: Unit, router_id: str) -> Sequence[FloatingIpRow]:
     query = select(FloatingIpRow).where(FloatingIpRow.router_id == router_id)
     return unit.session.scalars(query).all()

@@ -172,6 +172,24 @@ class Unit:
             query = query.where(PortRow.network_id == network_id)
         return self.session.scalars(query).all()
 
+    def ports_owned_by(self, network_ids: Sequence[str], owner: str) -> Sequence[PortRow]:
+        """The ports of these networks whose `device_owner` is `owner` (e.g. their DHCP ports)."""
+        query = (
+            select(PortRow)
+            .where(PortRow.network_id.in_(network_ids), PortRow.device_owner == owner)
+            .order_by(PortRow.id)
+        )
+        return self.session.scalars(query).all()
+
+    def ports_by_id(self, port_ids: Sequence[str]) -> Sequence[PortRow]:
+        return self.session.scalars(select(PortRow).where(PortRow.id.in_(port_ids))).all()
+
+    def networks_by_id(self, network_ids: Sequence[str]) -> Sequence[NetworkRow]:
+        return self.session.scalars(select(NetworkRow).where(NetworkRow.id.in_(network_ids))).all()
+
+    def subnets_by_id(self, subnet_ids: Sequence[str]) -> Sequence[SubnetRow]:
+        return self.session.scalars(select(SubnetRow).where(SubnetRow.id.in_(subnet_ids))).all()
+
     def used_vlans(self, physical_network: str) -> set[int]:
         query = select(SegmentRow.vlan_id).where(SegmentRow.physical_network == physical_network)
         return set(self.session.scalars(query))

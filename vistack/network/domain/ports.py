@@ -17,7 +17,7 @@ from vistack.network.db.tables import (
     PortRow,
     SubnetRow,
 )
-from vistack.network.domain import dhcp_options, ipam, query, rbac
+from vistack.network.domain import dhcp_options, instance_ports, ipam, query, rbac
 from vistack.network.domain.attributes import boolean, check_attributes, text
 from vistack.network.domain.base import (
     BINDING_NAMES,
@@ -266,6 +266,14 @@ class PortOps(SubnetOps):
                 del view[hidden_name]
             views.append(view)
         return views
+
+    def instance_ports(self, port_ids: Sequence[str]) -> tuple[list[dict[str, Any]], list[str]]:
+        """A server's ports as its guest sees them and their floating addresses, in one read
+        (`instance_ports.py`: Nova's config drive and metadata service, no policy)."""
+        with self._store.transaction() as unit:
+            ports = instance_ports.instance_ports(unit, port_ids)
+            floating = instance_ports.floating_addresses(unit, port_ids) if self._options.l3 else []
+            return ports, floating
 
     def get_port(self, context: RequestContext, port_id: str) -> dict[str, Any]:
         with self._store.transaction() as unit:
