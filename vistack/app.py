@@ -197,6 +197,10 @@ def build_cloud(
             # Cinder tells Nova an attached volume grew (its `volume-extended` event).
             hook = compute.small_apis.external_events.volume_extended
             volume.data_path.attached_extend.connect_nova(hook)
+        if volume.data_path is not None and compute.volume_attachments is not None:
+            # Cinder moves an attached volume's disk through Nova's swap volume.
+            swapper = compute.volume_attachments.swapper
+            volume.data_path.migration.connect_nova(swapper.swap_for_migration)
         if runtime is not None:
             # Servers follow vCenter's VM changes as the inventory's watch reports them.
             compute.servers.follow_vcenter(InventoryVMObserver(runtime.vcenters[0].inventory))

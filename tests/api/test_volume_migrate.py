@@ -1,11 +1,13 @@
 """Moving a volume's disk through HTTP on the fake vCenter: a retype with `migration_policy:
 on-demand` to a type whose `vmware:datastore_regex` excludes the current datastore copies the
 disk there (bytes kept, old disk gone), re-provisions in place when only `vmware:vmdk_type`
-changes, refuses attached volumes and volumes with snapshots (400); `never` is 400; the
-administrator's `os-migrate_volume` moves to a named pool."""
+changes, refuses volumes with snapshots (400; in-use volumes move through Nova's swap,
+test_compute_volume_swap.py); `never` is 400; the administrator's `os-migrate_volume` moves to
+a named pool."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from typing import Any
 
@@ -16,6 +18,7 @@ from tests.api.helpers import Persona, persona
 from tests.api.test_volume_types import make_type
 from tests.api.test_volume_volumes import assert_fault, create_volume, disk_of, wait_volume
 from vistack.drivers.errors import NoCapacityError
+from vistack.volume.db import queries
 
 pytestmark = VOLUME_ON_SQLITE_ONLY
 
@@ -100,7 +103,25 @@ def test_moves_refused_or_failed_leave_the_volume_where_it_was(
     away = other_datastore(volume_api, disk_of(volume_api, attached["id"]))
     away_type = make_type(volume_api, extra_specs={"vmware:datastore_regex": away})
     move_away = {"os-retype": {"new_type": away_type["id"], "migration_policy": "on-demand"}}
-    assert "detach" in assert_fault(act(volume_api, attached["id"], move_away, token), 400)
+    # In-use, it moves through Nova's swap: Nova has no such server, so the move fails and the
+    # volume stays in-use on its disk with the reason (test_compute_volume_swap.py moves one).
+    before = disk_of(volume_api, attached["id"])
+    assert act(volume_api, attached["id"], move_away, token).status_code == 202
+    deadline = time.monotonic() + 20
+    while _migration_status(volume_api, attached["id"]) != "error":
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    kept = wait_volume(volume_api, attached["id"], token, "in-use")
+    assert kept["volume_type"] == volume["volume_type"]
+    assert disk_of(volume_api, attached["id"]) == before
+
+
+def _migration_status(api: VolumeApi, volume_id: str) -> str | None:
+    volume = api.cloud.volume
+    assert volume is not None
+    with volume.volumes.store.transaction() as unit:
+        row = queries.volume(unit, volume_id)
+        return row.migration_status if row is not None else None
 
 
 def test_migrate_volume_to_a_named_pool(volume_api: VolumeApi, member: Persona) -> None:

@@ -193,6 +193,13 @@ class FakeVolumePort:
         with self._lock:
             return [a for a in self.attachments.values() if a.server_id == server_id]
 
+    def migrate_volume_completion(
+        self, old_volume_id: str, new_volume_id: str, *, error: bool
+    ) -> str:
+        with self._lock:
+            self._step("migrate_volume_completion")
+            return old_volume_id if error else new_volume_id
+
     def create_for_boot(
         self,
         context: RequestContext,

@@ -139,7 +139,9 @@ COMPUTE_FEATURES: dict[str, str] = {
     "personality": "true",  # up to 2.56: the files travel on the config drive
     "config_drive": "true",
     "attach_encrypted_volume": "false",  # no volume encryption
-    "swap_volume": "false",
+    # Only as a step of Cinder's migration of an in-use volume (docs/compute.md, Swap volume):
+    # a direct PUT is Nova's 409, what Tempest 47 expects (OSSN-0094, bug 2112187).
+    "swap_volume": "true",
     # vMotion leaves every disk where it is (the target cluster must see it), volumes too.
     "volume_backed_live_migration": "true",
     # Multi-writer disks (docs/volume.md, Multiattach); the type is MULTIATTACH_TYPE.

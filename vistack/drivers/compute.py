@@ -147,6 +147,27 @@ class ComputeDriver(Protocol):
         """
         ...
 
+    def swap_disk(
+        self,
+        instance_uuid: str,
+        old_path: str,
+        new_path: str,
+        io: DiskIo | None = None,
+        *,
+        shared: bool = False,
+    ) -> AttachedDisk:
+        """Nova's swap volume: copy the data of the attached disk `old_path` into the existing,
+        detached disk `new_path`, then put `new_path` on the VM in `old_path`'s place (same
+        controller and unit, with `io` and `shared` as `attach_disk` takes them) in one
+        reconfiguration that keeps `old_path`'s file. A failure leaves the VM with `old_path`.
+
+        :raises NotFoundError: no such VM, `old_path` is not attached to it, or no disk file
+            at `new_path`.
+        :raises AlreadyExistsError: `new_path` is attached to this VM already.
+        :raises InvalidStateError: `new_path` is attached to another VM.
+        """
+        ...
+
     def grow_disk(self, instance_uuid: str, path: str, size_gb: int) -> AttachedDisk:
         """Grow an attached disk (resize of a root disk, extend of an in-use volume).
 

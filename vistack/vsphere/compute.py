@@ -633,6 +633,17 @@ class VSphereCompute:
     def export_root_disk(self, instance_uuid: str, target: str) -> ImageFile:
         return self._vm_disks().export_root_disk(instance_uuid, target)
 
+    def swap_disk(
+        self,
+        instance_uuid: str,
+        old_path: str,
+        new_path: str,
+        io: DiskIo | None = None,
+        *,
+        shared: bool = False,
+    ) -> AttachedDisk:
+        return self._vm_disks().swap_disk(instance_uuid, old_path, new_path, io, shared=shared)
+
     def attach_rescue_disk(self, instance_uuid: str, source: str) -> AttachedDisk:
         return self._vm_disks().attach_rescue_disk(instance_uuid, source)
 

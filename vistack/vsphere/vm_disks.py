@@ -1,4 +1,5 @@
-"""A VM's disks as images: the root disk copied out for a snapshot, a rescue disk in and out.
+"""A VM's disks as images: the root disk copied out for a snapshot, a rescue disk in and out,
+and a volume's disk swapped for another one holding its data.
 
 Snapshot (Nova's createImage, createBackup, shelve). The root disk of a running VM is being
 written, so a copy of it is not consistent. The copy is taken the way vCenter's own clone of a
@@ -23,6 +24,15 @@ a copy of the rescue image as a second disk and makes it the first boot device. 
 this does, with the disk kept in the VM's folder as `<vm>-rescue.vmdk` so an interrupted rescue
 or unrescue finds it by name and finishes. Unrescue removes the disk (its file destroyed) and
 makes the root disk the boot device again.
+
+Swap (Nova's swap volume, the step of Cinder's move of an attached volume): the attached disk is
+copied the way a snapshot copies the root disk (under a VM snapshot, crash-consistent; writes
+the guest makes meanwhile are not carried over, as vSphere has no block mirror to offer) to
+`<new>-swap.vmdk`, which `MoveVirtualDisk_Task` puts over the new volume's disk once complete;
+one `ReconfigVM_Task` then removes the old disk (its file kept, no `fileOperation`) and adds the
+new one at the same controller and unit, so the guest finds it where the old one was. The copy
+keeps the old disk's format (the simulator cannot convert). A failure before the reconfiguration
+leaves the VM as it was and no temporary file.
 """
 
 from __future__ import annotations
@@ -39,7 +49,7 @@ from vistack.drivers.errors import (
     NotFoundError,
     UnsupportedError,
 )
-from vistack.drivers.models import AttachedDisk, ImageFile
+from vistack.drivers.models import AttachedDisk, DiskIo, ImageFile
 from vistack.drivers.paths import datastore_path, split_datastore_path
 from vistack.vsphere import devices
 from vistack.vsphere.lookup import Lookup
@@ -54,6 +64,9 @@ T = TypeVar("T")
 #: The name of the VM snapshot a disk copy is taken under (removed once the copy is made).
 SNAPSHOT_NAME = "vistack-image-copy"
 RESCUE_SUFFIX = "-rescue.vmdk"
+#: The VM snapshot a swap's copy is taken under, and the name its copy is made under first.
+SWAP_SNAPSHOT_NAME = "vistack-swap-copy"
+SWAP_SUFFIX = "-swap.vmdk"
 
 
 class VMDisks:
@@ -139,6 +152,114 @@ class VMDisks:
             wait_for_task(client, task, self._timeout)
         except Exception as exc:
             LOG.warning("could not remove VM snapshot %s: %s", snapshot, exc)
+
+    # -- swap (Nova's swap volume) -------------------------------------------------------------
+
+    def swap_disk(
+        self,
+        instance_uuid: str,
+        old_path: str,
+        new_path: str,
+        io: DiskIo | None = None,
+        *,
+        shared: bool = False,
+    ) -> AttachedDisk:
+        def run(client: Client, vm: Any) -> AttachedDisk:
+            datacenter = self._lookup.datacenter(client)
+            on_vm = devices.disks(self._device_list(client, vm))
+            if not any(devices.disk_path(d) == old_path for d in on_vm):
+                raise NotFoundError(f"{old_path} is not attached to VM {instance_uuid}")
+            if any(devices.disk_path(d) == new_path for d in on_vm):
+                raise AlreadyExistsError(f"{new_path} is attached to VM {instance_uuid} already")
+            if self._file_size(client, new_path) is None:
+                raise NotFoundError(f"no disk at {new_path}")
+            self._copy_attached(client, vm, datacenter, old_path, new_path)
+            # Read again: the snapshot the copy was taken under is gone, the backing is the
+            # disk itself once more.
+            old = self._attached_disk(client, vm, old_path)
+            if old is None:
+                raise NotFoundError(f"{old_path} vanished from VM {instance_uuid}")
+            added = devices.existing_disk(
+                -1, old.controllerKey, old.unitNumber, new_path, io, shared=shared
+            )
+            config = vim.vm.ConfigSpec(deviceChange=[devices.remove(old), added])
+            wait_for_task(client, vm.ReconfigVM_Task(spec=config), self._timeout)
+            found = self._attached_disk(client, vm, new_path)
+            if found is None:
+                raise NotFoundError(f"{new_path} vanished from VM {instance_uuid}")
+            return devices.attached(found)
+
+        return self._session.call(lambda c: self._on_vm(c, instance_uuid, run), idempotent=False)
+
+    def _copy_attached(
+        self, client: Client, vm: Any, datacenter: Any, source: str, target: str
+    ) -> None:
+        """Copy the attached disk `source` over the existing disk `target`: under a VM
+        snapshot (the running guest writes to a delta meanwhile; the base is what is copied,
+        crash-consistent, as for an image), to `<target>-swap.vmdk` first, moved over `target`
+        only once complete, so a failure leaves `target` as it was and no other file."""
+        temporary = target.removesuffix(".vmdk") + SWAP_SUFFIX
+        for leftover in (temporary, temporary.removesuffix(".vmdk") + "-flat.vmdk"):
+            self._delete_file(client, datacenter, leftover)  # an interrupted earlier swap's
+        task = vm.CreateSnapshot_Task(
+            name=SWAP_SNAPSHOT_NAME,
+            description="vistack: a volume's disk is being copied for a swap",
+            memory=False,
+            quiesce=False,
+        )
+        snapshot = wait_for_task(client, task, self._timeout)
+        try:
+            disk = self._attached_disk(client, vm, source, base=True)
+            base = _base_of(disk.backing) if disk is not None else source
+            self._copy_disk_as_is(client, datacenter, base, temporary)
+            move = client.content.virtualDiskManager.MoveVirtualDisk_Task(
+                sourceName=temporary,
+                sourceDatacenter=datacenter,
+                destName=target,
+                destDatacenter=datacenter,
+                force=True,
+            )
+            wait_for_task(client, move, self._timeout)
+        except BaseException:
+            for leftover in (temporary, temporary.removesuffix(".vmdk") + "-flat.vmdk"):
+                self._delete_file(client, datacenter, leftover)
+            raise
+        finally:
+            self._remove_snapshot(client, snapshot)
+
+    def _copy_disk_as_is(self, client: Client, datacenter: Any, source: str, target: str) -> None:
+        """A copy in the source's own format (vCenter copies a disk it has open under a
+        snapshot); where the disk manager cannot (the simulator, for some files), the
+        descriptor and the flat extent are copied as files."""
+        try:
+            task = client.content.virtualDiskManager.CopyVirtualDisk_Task(
+                sourceName=source,
+                sourceDatacenter=datacenter,
+                destName=target,
+                destDatacenter=datacenter,
+                force=False,
+            )
+            wait_for_task(client, task, self._timeout)
+            return
+        except (UnsupportedError, NotFoundError) as exc:
+            LOG.debug("copy of %s refused (%s); copying its files", source, exc)
+        for suffix in (".vmdk", "-flat.vmdk"):
+            task = client.content.fileManager.CopyDatastoreFile_Task(
+                sourceName=source.removesuffix(".vmdk") + suffix,
+                sourceDatacenter=datacenter,
+                destinationName=target.removesuffix(".vmdk") + suffix,
+                destinationDatacenter=datacenter,
+                force=True,
+            )
+            wait_for_task(client, task, self._timeout)
+
+    def _attached_disk(self, client: Client, vm: Any, path: str, *, base: bool = False) -> Any:
+        """The VM's disk device whose file is `path` (with `base`, also one whose snapshot
+        delta's parent is `path`); None when the VM has none."""
+        for disk in devices.disks(self._device_list(client, vm)):
+            if devices.disk_path(disk) == path or (base and _base_of(disk.backing) == path):
+                return disk
+        return None
 
     # -- rescue -------------------------------------------------------------------------------
 

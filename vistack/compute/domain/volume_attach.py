@@ -29,7 +29,6 @@ from vistack.common.errors import (
     BadRequest,
     Conflict,
     NotFound,
-    NotImplementedByBackend,
     VistackError,
 )
 from vistack.common.policy import PolicyEngine
@@ -51,6 +50,7 @@ from vistack.compute.domain.models import Server
 from vistack.compute.domain.servers import NO_BACKEND, server_not_found, state_conflict
 from vistack.compute.domain.volume_link import VolumeLink
 from vistack.compute.domain.volume_port import VolumePort
+from vistack.compute.domain.volume_swap import VolumeSwap
 from vistack.drivers.bundle import Drivers
 from vistack.drivers.errors import DriverError, NotFoundError
 
@@ -493,13 +493,15 @@ class VolumeAttachService:
         swap_only: bool = False,
     ) -> None:
         """2.85's update of `delete_on_termination` (same volume); another volume (or any PUT
-        before 2.85, `swap_only`) is a swap, which vSphere cannot do here (501).
+        before 2.85, `swap_only`) is a swap (`volume_swap.py`: only as a step of a migration
+        the block storage service drives, else 409).
 
         :raises NotFound: no such server, or the volume is not attached to it.
         :raises BadRequest: a read-only field that says something else.
         """
         if swap_only or asked.volume_id != volume_id:
-            self._swap(context, server_id, volume_id)
+            self.swapper.swap_request(context, server_id, volume_id, asked.volume_id)
+            return
         with self._store.transaction() as unit:
             row = visible_row(unit, self._policy, context, server_id, lock=True)
             target = {"project_id": row.project_id}
@@ -520,17 +522,10 @@ class VolumeAttachService:
                     unit, found.uuid, delete_on_termination=asked.delete_on_termination
                 )
 
-    def _swap(self, context: RequestContext, server_id: str, volume_id: str) -> None:
-        with self._store.transaction() as unit:
-            row = visible_row(unit, self._policy, context, server_id)
-            self._policy.authorize(f"{RULE}:swap", context, {"project_id": row.project_id})
-            if bdm_queries.of_volume(unit, server_id, volume_id) is None:
-                raise NotFound(NOT_ATTACHED)
-        raise NotImplementedByBackend(
-            "Swapping a server's volume is not supported on vSphere by this cloud: the data "
-            "would have to be copied onto the new volume while the guest uses it. Detach the "
-            "volume, copy it with the block storage service, and attach the copy."
-        )
+    @property
+    def swapper(self) -> VolumeSwap:
+        """Swaps of one volume for another (`volume_swap.py`; Cinder's migrations call it)."""
+        return VolumeSwap(self._store, self._policy, self._link, self._drivers, self._work)
 
 
 def _same(field: str, fields: Mapping[str, Any], current: str | None) -> None:

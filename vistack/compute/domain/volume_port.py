@@ -38,6 +38,9 @@ class VolumeFacts:
     path: str | None
     #: The servers the volume is attached to (or being attached to).
     server_ids: tuple[str, ...] = ()
+    #: Cinder's `migration_status`: `migrating` while the volume service moves the volume,
+    #: `target:<id>` on the volume it moves volume <id> onto (the only swaps Nova accepts).
+    migration_status: str | None = None
 
 
 @dataclass(frozen=True)
@@ -116,6 +119,15 @@ class VolumePort(Protocol):
 
     def attachments_of(self, server_id: str) -> list[AttachmentFacts]:
         """Every attachment of the server (reserved or complete), oldest first."""
+        ...
+
+    def migrate_volume_completion(
+        self, old_volume_id: str, new_volume_id: str, *, error: bool
+    ) -> str:
+        """Cinder's `os-migrate_volume_completion`, after a swap: the id of the volume the
+        server's mapping now names (the migrated volume's own id, which then names the new
+        disk; `new_volume_id` when the swap was no migration). With `error` nothing changes.
+        """
         ...
 
     def create_for_boot(

@@ -227,6 +227,39 @@ class FakeCompute:
             if not others:
                 disk.io, disk.shared = None, False
 
+    def swap_disk(
+        self,
+        instance_uuid: str,
+        old_path: str,
+        new_path: str,
+        io: DiskIo | None = None,
+        *,
+        shared: bool = False,
+    ) -> AttachedDisk:
+        state = self._state
+        with state.operation("swap_disk"):
+            vm = state.vm(instance_uuid)
+            if old_path not in vm.disks:
+                raise NotFoundError(f"{old_path} is not attached to VM {instance_uuid}")
+            new = state.disks.get(new_path)
+            if new is None:
+                raise NotFoundError(f"no disk at {new_path}")
+            if new_path in vm.disks:
+                raise AlreadyExistsError(f"{new_path} is attached to VM {instance_uuid} already")
+            holders = _holders(state, new_path)
+            if holders:
+                raise InvalidStateError(f"{new_path} is attached to VM {holders[0]}")
+            old = state.disks[old_path]
+            new.data = old.data  # the copy, then the one reconfiguration
+            new.capacity_gb = max(new.capacity_gb, old.capacity_gb)
+            vm.disks[vm.disks.index(old_path)] = new_path
+            new.vm, new.io, new.shared = instance_uuid, io, shared
+            others = _holders(state, old_path)
+            old.vm = others[0] if others else None
+            if not others:
+                old.io, old.shared = None, False
+            return AttachedDisk(new_path, new.capacity_gb, io, shared)
+
     def grow_disk(self, instance_uuid: str, path: str, size_gb: int) -> AttachedDisk:
         state = self._state
         with state.operation("grow_disk"):

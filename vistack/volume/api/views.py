@@ -100,12 +100,12 @@ def volume(
     if attached:
         view["metadata"]["attached_mode"] = attached[0].mode
     if admin:
-        view["migration_status"] = None  # Cinder shows it to administrators only
+        view["migration_status"] = volume.migration_status  # administrators only, as Cinder
     _versioned_volume_fields(view, version_of(request), volume, admin=admin, host=host)
     if not extended:
         return view
     view["os-vol-tenant-attr:tenant_id"] = volume.project_id
-    view["os-vol-mig-status-attr:migstat"] = None
+    view["os-vol-mig-status-attr:migstat"] = volume.migration_status if admin else None
     view["os-vol-mig-status-attr:name_id"] = None
     if volume.image_metadata is not None:
         view["volume_image_metadata"] = dict(volume.image_metadata)

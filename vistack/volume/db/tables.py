@@ -95,6 +95,10 @@ class VolumeRow(Base):
     updated_at: Mapped[datetime | None] = mapped_column(PreciseDateTime)
     #: The generic volume group the volume belongs to (`group_tables.py`, `0021_volume_groups`).
     group_id: Mapped[str | None] = mapped_column(ID, index=True, default=None)
+    #: Cinder's: `migrating` while an attached volume is moved through Nova's swap,
+    #: `target:<id>` on the temporary volume it moves onto, then `success` or `error`
+    #: (`0025_volume_migration_status`, `migrate_attached.py`).
+    migration_status: Mapped[str | None] = mapped_column(String(64), default=None)
 
 
 class VolumeAttachmentRow(Base):

@@ -180,6 +180,9 @@ class VolumeActions:
             )
             if status is not None:
                 row.status = status
+            if "migration_status" in args:  # e.g. null, to clear a failed move's `error`
+                migration = args["migration_status"]
+                row.migration_status = None if migration in (None, "none") else str(migration)
             if attach_status is not None:
                 row.attach_status = attach_status
                 if attach_status == DETACHED:

@@ -50,6 +50,7 @@ def volume(
         attachments=tuple(attachment(a) for a in attachments),
         error_message=row.error_message,
         group_id=row.group_id,
+        migration_status=row.migration_status,
     )
 
 

@@ -2,12 +2,16 @@
 wants another `vmware:vmdk_type`), with `migration_policy: on-demand`, and the
 administrator's `os-migrate_volume` to a named pool (`host@vmware#datastore`).
 
-The disk is copied to its new place (`VolumeDriver.copy_disk`, converting the provisioning; or
-`replace_disk` in place when only the provisioning changes), the volume row is pointed at the
-copy, and only then is the old disk deleted: a failure at any step leaves the volume on its old
-disk, back in its status with the reason, and no copy behind. An attached disk is not moved:
-vCenter would move it with a storage vMotion of the whole VM, which the simulator cannot do
-(it moves no files), so that is refused with a 400 that says to detach first. Volumes with
+A detached disk is copied to its new place (`VolumeDriver.copy_disk`, converting the
+provisioning; or `replace_disk` in place when only the provisioning changes), the volume row is
+pointed at the copy, and only then is the old disk deleted: a failure at any step leaves the
+volume on its old disk, back in its status with the reason, and no copy behind.
+
+An attached (`in-use`) disk moves as Cinder moves one, through Nova's swap volume
+(`migrate_attached.py`): a temporary volume gets a new disk on the target datastore, Nova copies
+the data into it and puts it on the VM in the old disk's place, Cinder's
+`migrate_volume_completion` points the volume (same id) at the new disk, and the old disk is
+deleted. A multiattach volume attached to several servers is refused with a 400. Volumes with
 snapshots are not moved either, as Cinder refuses (the snapshots are copies on the old
 datastore that a move would leave behind).
 """
@@ -31,7 +35,8 @@ from vistack.volume.db.tables import VolumeRow
 from vistack.volume.domain import placement, requests
 from vistack.volume.domain.backend import BACKEND
 from vistack.volume.domain.disk_jobs import fail_volume, failure_reason, undo_disk
-from vistack.volume.domain.models import AVAILABLE
+from vistack.volume.domain.migrate_attached import AttachedMigration, SwapVolume
+from vistack.volume.domain.models import AVAILABLE, IN_USE
 from vistack.volume.domain.multiattach import is_multiattach
 from vistack.volume.domain.types import DATASTORE_REGEX, provisioning_of
 from vistack.volume.domain.volumes import VolumeService
@@ -52,6 +57,11 @@ class VolumeMigration:
         self._store = volumes.store
         self._driver = driver
         self._host = host
+        self.attached = AttachedMigration(volumes.store, driver)
+
+    def connect_nova(self, hook: SwapVolume | None) -> None:
+        """Nova's swap volume, which moves the disks of attached volumes (`app.py`)."""
+        self.attached.connect_nova(hook)
 
     def register(self, bus: WorkQueue) -> None:
         bus.register(MOVE, self.run)
@@ -64,19 +74,29 @@ class VolumeMigration:
         """Inside the retype's transaction: check the move is possible, mark the volume
         `retyping`; the job payload is returned for `submit` once the transaction commits.
 
-        :raises BadRequest: attached, has snapshots, or no datastore the new type allows.
+        :raises BadRequest: attached to several servers, has snapshots, or no datastore the
+            new type allows.
         """
         self._check_movable(unit, row, "retype")
         provisioning = provisioning_of(dict(specs))
         datastore = self._target_for(row, specs.get(DATASTORE_REGEX), provisioning)
-        row.status, row.error_message, row.updated_at = RETYPING, None, utcnow()
         return {
             "volume_id": row.id,
             "datastore": datastore,
             "provisioning": provisioning.value,
             "type_id": type_id,
-            "status": RETYPING,
+            "status": self._mark(row, RETYPING),
+            "attached": row.status == IN_USE,
         }
+
+    def _mark(self, row: VolumeRow, status: str) -> str:
+        """Lock the volume for its move: `status` when detached; an attached one stays
+        `in-use` and is `migrating` (Cinder's migration_status)."""
+        if row.status == IN_USE:
+            self.attached.start(row)
+            return IN_USE
+        row.status, row.error_message, row.updated_at = status, None, utcnow()
+        return status
 
     def migrate(self, context: RequestContext, volume_id: str, body: Any) -> None:
         """`os-migrate_volume`: move the disk to the datastore the pool names."""
@@ -112,13 +132,13 @@ class VolumeMigration:
                     f"Invalid host: pool {datastore} is not a datastore this volume's type "
                     f"may use (pools: {', '.join(sorted(names))})."
                 )
-            row.status, row.error_message, row.updated_at = MAINTENANCE, None, utcnow()
             payload = {
                 "volume_id": row.id,
                 "datastore": datastore,
                 "provisioning": row.provisioning,
                 "type_id": None,
-                "status": MAINTENANCE,
+                "status": self._mark(row, MAINTENANCE),
+                "attached": row.status == IN_USE,
             }
         self.submit(payload)
 
@@ -129,6 +149,10 @@ class VolumeMigration:
         try:
             bus.submit(MOVE, payload)
         except BaseException:
+            if payload.get("attached"):
+                reason = "The move of the disk could not be queued."
+                self.attached.abandon(str(payload["volume_id"]), reason)
+                raise
             fail_volume(
                 self._store,
                 str(payload["volume_id"]),
@@ -139,11 +163,12 @@ class VolumeMigration:
             raise
 
     def _check_movable(self, unit: VolumeUnit, row: VolumeRow, what: str) -> None:
-        if row.status != AVAILABLE or row.path is None:
+        if row.status == IN_USE and row.path is not None:
+            self.attached.check(unit, row, what)
+        elif row.status != AVAILABLE or row.path is None:
             raise BadRequest(
-                f"Invalid volume: Volume {row.id} must be available (detached) to {what} it "
-                f"with its disk moved, but it is {row.status}; detach it first (an attached "
-                "disk would need a storage vMotion of the whole VM)."
+                f"Invalid volume: Volume {row.id} must be available or in-use to {what} it "
+                f"with its disk moved, but it is {row.status}."
             )
         if queries.snapshots(unit, None, row.id):
             raise BadRequest(
@@ -181,6 +206,14 @@ class VolumeMigration:
 
     def run(self, payload: Mapping[str, Any]) -> None:
         type_id = payload.get("type_id")
+        if payload.get("attached"):
+            self.attached.move(
+                str(payload["volume_id"]),
+                str(payload["datastore"]),
+                Provisioning(str(payload["provisioning"])),
+                str(type_id) if type_id else None,
+            )
+            return
         self.move(
             str(payload["volume_id"]),
             str(payload["datastore"]),
@@ -235,7 +268,9 @@ class VolumeMigration:
 
     def recover(self) -> None:
         """After a restart: the volume still names its old disk (the row changes last), so it
-        goes back to `available` with the reason; a copy a move may have made is removed."""
+        goes back to `available` with the reason; a copy a move may have made is removed.
+        Attached moves settle in `AttachedMigration.recover`."""
+        self.attached.recover()
         with self._store.transaction() as unit:
             stuck = [
                 (v.id, v.status, v.datastore)

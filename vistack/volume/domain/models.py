@@ -106,6 +106,9 @@ class Volume:
     error_message: str | None = None
     #: The generic volume group it belongs to (3.13's `group_id`).
     group_id: str | None = None
+    #: Cinder's (administrators see it): `migrating`, `success` or `error` for a move of an
+    #: attached volume (`migrate_attached.py`), None otherwise.
+    migration_status: str | None = None
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from vistack.volume.db import queries
 from vistack.volume.db.store import VolumeUnit
 from vistack.volume.db.tables import VolumeAttachmentRow, VolumeRow
 from vistack.volume.domain import attachments
+from vistack.volume.domain.migrate_attached import complete_migration
 from vistack.volume.domain.models import AVAILABLE, ERROR
 from vistack.volume.domain.nova_snapshots import NovaSnapshots
 from vistack.volume.domain.qos_specs import disk_io_of_type
@@ -82,6 +83,11 @@ class CinderVolumePort:
         with self._store.transaction() as unit:
             row = self._attachment(unit, attachment_id)
             attachments.roll_back_detach(unit, row)
+
+    def migrate_volume_completion(
+        self, old_volume_id: str, new_volume_id: str, *, error: bool
+    ) -> str:
+        return complete_migration(self._store, old_volume_id, new_volume_id, error=error)
 
     def attachments_of(self, server_id: str) -> list[AttachmentFacts]:
         with self._store.transaction() as unit:
@@ -213,6 +219,7 @@ def _facts(unit: VolumeUnit, row: VolumeRow) -> VolumeFacts:
         multiattach=row.multiattach,
         path=row.path,
         server_ids=servers,
+        migration_status=row.migration_status,
     )
 
 

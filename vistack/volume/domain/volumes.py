@@ -37,6 +37,7 @@ from vistack.volume.domain import (
 from vistack.volume.domain.backup_jobs import BACKUP_RESTORE
 from vistack.volume.domain.filters import Version
 from vistack.volume.domain.groups import check_new_member
+from vistack.volume.domain.migrate_attached import is_target
 from vistack.volume.domain.models import (
     ATTACHED,
     AVAILABLE,
@@ -151,7 +152,8 @@ class VolumeService:
         project = list_scope.project_of(self.policy, context, query)
         wanted = filters.parse(query, "volume", version, admin=self.types.is_admin(context))
         with self.store.transaction() as unit:
-            rows = queries.volumes(unit, project)
+            # A migration's temporary volume is Cinder's own, as upstream: never listed.
+            rows = [r for r in queries.volumes(unit, project) if not is_target(r)]
             types = {t.id: t.name for t in queries.volume_types(unit, None)}
             selected = [
                 r for r in rows if filters.matches(wanted, r, lambda row, k: _field(row, k, types))
