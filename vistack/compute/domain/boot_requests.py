@@ -26,6 +26,7 @@ from vistack.compute.domain.image_mappings import image_devices, merge
 from vistack.compute.domain.volume_link import VolumeLink
 from vistack.compute.domain.volume_snapshot_port import snapshot_port
 from vistack.image.domain.images import ImageService
+from vistack.image.domain.models import Image
 
 GIB = 1024**3
 MULTIATTACH_MICROVERSION = (
@@ -105,21 +106,22 @@ class BootRequests:
 
     def from_image(
         self, context: RequestContext, image_id: str, devices: tuple[DeviceRequest, ...]
-    ) -> tuple[str, tuple[DeviceRequest, ...]]:
+    ) -> tuple[str, tuple[DeviceRequest, ...], Image | None]:
         """The create's image and mappings once the image's own mappings are read: an image
         that maps its root volume (a volume-backed server's snapshot) makes the server
         volume-backed (image "" as for any boot from volume), with the image's mappings
-        merged with the request's. Any other image is left to the create's checks.
+        merged with the request's. Any other image is left to the create's checks, and is
+        returned as read (None: not found) so those checks need not read it again.
 
         :raises BadRequest: the image's mappings cannot be booted from, or it is not active.
         """
         try:
             image = self._images.visible_image(context, image_id)
         except NotFound:
-            return image_id, devices  # the create's own check says so
+            return image_id, devices, None  # the create's own check says so
         mapped = image_devices(image.id, image.properties)
         if not mapped:
-            return image_id, devices
+            return image_id, devices, image
         if not any(d.boot_index == 0 for d in mapped):
             raise BadRequest(
                 f"Image {image.id} maps volumes but not its root disk, and has no disk of its "
@@ -127,7 +129,7 @@ class BootRequests:
             )
         if image.status != "active":
             raise BadRequest(f"Image {image.id} is not active.")
-        return "", merge(mapped, devices)
+        return "", merge(mapped, devices), None
 
     def _check_image(self, context: RequestContext, device: DeviceRequest) -> None:
         try:

@@ -74,6 +74,7 @@ from vistack.compute.domain.work import context_payload
 from vistack.drivers.bundle import Drivers
 from vistack.drivers.watch import VMObserver
 from vistack.image.domain.images import ImageService
+from vistack.image.domain.models import Image
 from vistack.network.domain.query import ListRequest
 from vistack.network.domain.service import NetworkService
 
@@ -203,12 +204,15 @@ class ServerService:
         parsed = parse_create(body, version)
         devices = parse_create_devices(body, version)
         named = parsed.image_id
+        read = None
         if parsed.image_id and self.boot_requests is not None:
             # An image that maps volumes (a volume-backed server's snapshot) boots from them;
             # the server still shows it as its image (`Server.image_ref`), as Nova does.
-            image_id, devices = self.boot_requests.from_image(context, parsed.image_id, devices)
+            image_id, devices, read = self.boot_requests.from_image(
+                context, parsed.image_id, devices
+            )
             parsed = dataclasses.replace(parsed, image_id=image_id)
-        request = self._resolve(context, parsed, devices, version)
+        request = self._resolve(context, parsed, devices, version, read)
         hints = host_hints(body)
         group = scheduler_group(body)
         servers = self._record(context, project_id, request, group, devices, hints, named)
@@ -229,13 +233,19 @@ class ServerService:
         parsed: ServerRequest,
         devices: tuple[DeviceRequest, ...] = (),
         version: tuple[int, int] = (2, 1),
+        read: Image | None = None,
     ) -> ServerRequest:
-        """Check the request against the other services: image, flavor, key, networks, zone,
-        and the block device mappings (volumes and images to make volumes of)."""
+        """Check the request against the other services: image (`read` when the caller has
+        just read it), flavor, key, networks, zone, and the block device mappings (volumes
+        and images to make volumes of)."""
         flavor = self._flavors.for_build(context, str(parsed.flavor["id"]))
         if parsed.image_id:  # "" for a volume-backed server (its root is a volume)
             try:
-                image = self._images.visible_image(context, parsed.image_id)
+                image = (
+                    read
+                    if read is not None and read.id == parsed.image_id
+                    else self._images.visible_image(context, parsed.image_id)
+                )
             except NotFound:
                 raise BadRequest(f"Image {parsed.image_id} could not be found.") from None
             if image.status != "active":
