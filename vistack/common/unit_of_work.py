@@ -79,9 +79,15 @@ class UnitStore(Generic[U]):
 
     def __init__(self, database: Database) -> None:
         self._database = database
+        #: Projects whose lock row this process has seen exist: lock rows are never deleted
+        #: (and `lock_project` makes a missing one), so each is looked for once, not on every
+        #: create.
+        self._ensured: set[str] = set()
 
     def ensure_project(self, project_id: str) -> None:
         """Make the project's lock row exist (idempotent, race-safe), in its own transaction."""
+        if project_id in self._ensured:
+            return
         row = self.unit_class.lock_row
         try:
             with self._database.transaction() as session:
@@ -89,6 +95,7 @@ class UnitStore(Generic[U]):
                     session.add(row(project_id=project_id, generation=0))
         except IntegrityError:
             pass  # a concurrent request made it: that is all this wanted
+        self._ensured.add(project_id)
 
     @contextmanager
     def transaction(self) -> Iterator[U]:

@@ -426,6 +426,9 @@ class NetworkStore:
         #: plane recomputes its state from them, so no service method needs its own hook.
         self.change_listeners: list[Callable[[], None]] = []
         database.listen_sessions("after_flush", _mark_flushed)
+        #: Projects whose lock row this process has seen exist (lock rows are never deleted),
+        #: so each is looked for once, not on every create.
+        self._ensured: set[str] = set()
 
     @property
     def database_url(self) -> str:
@@ -460,12 +463,15 @@ class NetworkStore:
 
     def ensure_project(self, project_id: str) -> None:
         """Make the project's lock row exist (idempotent, race-safe), in its own transaction."""
+        if project_id in self._ensured:
+            return
         try:
             with self._database.transaction() as session:
                 if session.get(ProjectLockRow, project_id) is None:
                     session.add(ProjectLockRow(project_id=project_id, generation=0))
         except IntegrityError:
             pass  # a concurrent request created it: that is all we wanted
+        self._ensured.add(project_id)
 
 
 #: `Session.info` key: the session flushed a change (see `NetworkStore.transaction`).
