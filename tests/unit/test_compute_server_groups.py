@@ -190,3 +190,16 @@ def test_power_sync_shows_a_vm_suspended_in_vcenter() -> None:
     suspended = changes_for(states.ACTIVE, "C0", "h", _vm(PowerState.SUSPENDED))
     assert suspended == {"vm_state": states.SUSPENDED, "power_state": states.SUSPENDED_POWER}
     assert changes_for(states.ACTIVE, "C0", "h", _vm(PowerState.ON)) == {}
+
+
+def test_a_server_created_outside_any_group_is_never_looked_up_as_a_member() -> None:
+    from dataclasses import replace
+
+    from vistack.compute.domain.models import SERVER_GROUP_KEY
+
+    legacy = _server()  # recorded before the key existed: it may be a member
+    assert legacy.may_be_in_group
+    outside = replace(legacy, system_metadata={SERVER_GROUP_KEY: ""})
+    assert not outside.may_be_in_group
+    member = replace(legacy, system_metadata={SERVER_GROUP_KEY: "g-1"})
+    assert member.may_be_in_group

@@ -165,6 +165,8 @@ class GroupPlacement:
         the group's lock and held for it until its build records it, so members built at the
         same time each see where the others go. For a move (resize, migration): the clusters
         the policy allows it to go to, the member's own place not counted."""
+        if not server.may_be_in_group:
+            return candidates
         found = self._group(server.id)
         if found is None:
             return candidates
@@ -212,6 +214,8 @@ class GroupPlacement:
     def before_power_on(self, server: Server, spec: VMSpec) -> None:
         """Check the strict policy once more, then put the VM in its group's rule."""
         self._settled(server.id)
+        if not server.may_be_in_group:
+            return
         found = self._group(server.id)
         if found is None:
             return

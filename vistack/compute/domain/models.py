@@ -11,6 +11,11 @@ from typing import Any
 #: server volume-backed (`Server.image_ref`).
 IMAGE_REF_KEY = "image_ref"
 
+#: The `system_metadata` key of the server group a create put the server in ("" for none):
+#: a server joins a group only at its create, so a build or move of one created outside any
+#: group need not look for its group (`Server.may_be_in_group`).
+SERVER_GROUP_KEY = "server_group"
+
 
 @dataclass(frozen=True)
 class Server:
@@ -59,6 +64,12 @@ class Server:
         (a volume-backed server's snapshot) that image, which Nova keeps as the server's
         image though its root is a volume (`image_id` "" says that here)."""
         return self.image_id or str(self.system_metadata.get(IMAGE_REF_KEY) or "")
+
+    @property
+    def may_be_in_group(self) -> bool:
+        """False only for a server its create recorded outside any server group (servers
+        recorded before the key existed may be members)."""
+        return self.system_metadata.get(SERVER_GROUP_KEY, None) != ""
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,7 @@ from vistack.compute.domain.host_hints import host_hints
 from vistack.compute.domain.keypairs import KeypairService
 from vistack.compute.domain.models import (
     IMAGE_REF_KEY,
+    SERVER_GROUP_KEY,
     NetworkRequest,
     Server,
     ServerQuery,
@@ -464,6 +465,7 @@ class ServerService:
                         **(hints or {}),
                         **injected_metadata(request.injected_files),
                         **shown,
+                        SERVER_GROUP_KEY: group_id or "",
                     },
                 )
                 unit.add(row)
