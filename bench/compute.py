@@ -236,19 +236,25 @@ def boot_and_delete(
     return active, time.perf_counter() - started, recorded
 
 
-def raw_sequence(raw: Raw) -> tuple[float, float, float]:
-    """Clone + reconfigure + power on (the boot), then power off + destroy."""
+def clone(raw: Raw, name: str) -> Any:
+    """The template cloned to a powered-off VM `name` with a new instance UUID."""
     from vistack.vsphere.vmomi import vim
 
-    started = time.perf_counter()
-    name = f"raw-{uuid.uuid4().hex[:12]}"
     spec = vim.vm.CloneSpec(
         location=vim.vm.RelocateSpec(pool=raw.pool, datastore=raw.datastore),
         powerOn=False,
         template=False,
         config=vim.vm.ConfigSpec(instanceUuid=str(uuid.uuid4())),
     )
-    vm = raw.wait(raw.template.CloneVM_Task(folder=raw.folder, name=name, spec=spec))
+    return raw.wait(raw.template.CloneVM_Task(folder=raw.folder, name=name, spec=spec))
+
+
+def raw_sequence(raw: Raw) -> tuple[float, float, float]:
+    """Clone + reconfigure + power on (the boot), then power off + destroy."""
+    from vistack.vsphere.vmomi import vim
+
+    started = time.perf_counter()
+    vm = clone(raw, f"raw-{uuid.uuid4().hex[:12]}")
     raw.wait(vm.ReconfigVM_Task(spec=vim.vm.ConfigSpec(numCPUs=1, memoryMB=512)))
     raw.wait(vm.PowerOnVM_Task())
     booted = time.perf_counter() - started
@@ -299,13 +305,7 @@ def floor_sequence(
 
     started = time.perf_counter()
     name = f"floor-{uuid.uuid4().hex[:12]}"
-    spec = vim.vm.CloneSpec(
-        location=vim.vm.RelocateSpec(pool=raw.pool, datastore=raw.datastore),
-        powerOn=False,
-        template=False,
-        config=vim.vm.ConfigSpec(instanceUuid=str(uuid.uuid4())),
-    )
-    vm = raw.wait(raw.template.CloneVM_Task(folder=raw.folder, name=name, spec=spec))
+    vm = clone(raw, name)
     query = urllib.parse.urlencode({"dcPath": datacenter, "dsName": datastore})
     connection.request(
         "PUT",
