@@ -40,7 +40,7 @@ from vistack.drivers.models import (
 from vistack.drivers.paths import datastore_path, split_datastore_path
 from vistack.drivers.vm_rules import RuleKind, VmGroupRule
 from vistack.vsphere import cdrom, consoles, devices, diagnostics, serial_log, transport
-from vistack.vsphere.datastore_files import put_file
+from vistack.vsphere.datastore_files import FileConnections, put_file
 from vistack.vsphere.drs_rules import DrsRules
 from vistack.vsphere.lookup import Lookup
 from vistack.vsphere.properties import ObjectProps, retrieve, retrieve_one
@@ -192,10 +192,9 @@ class VSphereCompute:
         changes: list[Any] = []
         if size_gb:
             changes.append(devices.grow(devices.disks(device_list)[0], size_gb))
-        address = (self._session.endpoint.host, self._session.endpoint.port)
         for iso in spec.isos:
             relative = f"{spec.name}/{iso.name}"
-            put_file(client, self._lookup, self._put, address, spec.datastore, relative, iso.data)
+            put_file(client, self._lookup, self._files, spec.datastore, relative, iso.data)
             path = datastore_path(spec.datastore, relative)
             changes.append(cdrom.add_iso_change(client, self._lookup, device_list, path))
         if changes:
@@ -216,6 +215,11 @@ class VSphereCompute:
     @cached_property
     def _put(self) -> Callable[..., http.client.HTTPConnection]:
         return transport.connection_factory(self._session.endpoint, 10.0, 300.0)
+
+    @cached_property
+    def _files(self) -> FileConnections:
+        endpoint = self._session.endpoint
+        return FileConnections(self._put, (endpoint.host, endpoint.port))
 
     def _read_devices(self, client: Client, vm: Any) -> tuple[VMInfo, list[Any]]:
         """The VM's state and its raw device list, from one read."""
@@ -643,6 +647,9 @@ class VSphereCompute:
         shared: bool = False,
     ) -> AttachedDisk:
         return self._vm_disks().swap_disk(instance_uuid, old_path, new_path, io, shared=shared)
+
+    def clean_swap(self, instance_uuid: str, new_path: str) -> None:
+        self._vm_disks().clean_swap(instance_uuid, new_path)
 
     def attach_rescue_disk(self, instance_uuid: str, source: str) -> AttachedDisk:
         return self._vm_disks().attach_rescue_disk(instance_uuid, source)

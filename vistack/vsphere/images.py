@@ -37,7 +37,7 @@ from vistack.drivers.models import DatastoreSpace, ImageFile, TemplateRef
 from vistack.drivers.paths import datastore_path, split_datastore_path
 from vistack.vsphere import devices, transport
 from vistack.vsphere.compute import DEFAULT_GUEST_ID
-from vistack.vsphere.datastore_files import exchange, folder_request
+from vistack.vsphere.datastore_files import FileConnections, folder_request
 from vistack.vsphere.lookup import Lookup
 from vistack.vsphere.properties import retrieve, retrieve_one
 from vistack.vsphere.session import Client, VCenterSession
@@ -77,6 +77,8 @@ class VSphereImages:
         self._connect = transport.connection_factory(
             session.endpoint, CONNECT_TIMEOUT, READ_TIMEOUT
         )
+        endpoint = session.endpoint
+        self._files = FileConnections(self._connect, (endpoint.host, endpoint.port))
 
     # -- files --------------------------------------------------------------------------------
 
@@ -179,7 +181,7 @@ class VSphereImages:
         """The size of `[datastore] path` from a HEAD; None when there is no such file."""
         url, headers = self._session.call(lambda c: self._request(c, datastore, path))
         what = f"asking datastore {datastore} about {path}"
-        response = exchange(self._connection(), "HEAD", url, headers, what)
+        response = self._files.exchange("HEAD", url, headers, what)
         if response.status == 404:
             return None
         _check(response.status, datastore_path(datastore, path))
