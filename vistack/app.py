@@ -200,7 +200,9 @@ def build_cloud(
         if volume.data_path is not None and compute.volume_attachments is not None:
             # Cinder moves an attached volume's disk through Nova's swap volume.
             swapper = compute.volume_attachments.swapper
-            volume.data_path.migration.connect_nova(swapper.swap_for_migration)
+            volume.data_path.migration.connect_nova(
+                swapper.swap_for_migration, swapper.resume_for_migration
+            )
         if runtime is not None:
             # Servers follow vCenter's VM changes as the inventory's watch reports them.
             compute.servers.follow_vcenter(InventoryVMObserver(runtime.vcenters[0].inventory))

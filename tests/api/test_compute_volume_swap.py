@@ -83,9 +83,12 @@ def wait_migration(cinder: VolumeApi, volume_id: str) -> str:
 
 
 def wait_gone(cinder: VolumeApi, path: str) -> None:
-    """The old disk is deleted last, after the completion said `success`."""
+    """The old disk is deleted last, after the completion said `success`, and then the
+    temporary row that named it (`deleting` meanwhile)."""
     deadline = time.monotonic() + 20
-    while path in cinder.fake.state.disks:
+    while path in cinder.fake.state.disks or any(
+        status and status.startswith("target:") for _id, status in migrations(cinder)
+    ):
         assert time.monotonic() < deadline, path
         time.sleep(0.02)
 

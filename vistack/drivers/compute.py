@@ -168,6 +168,16 @@ class ComputeDriver(Protocol):
         """
         ...
 
+    def clean_swap(self, instance_uuid: str, new_path: str) -> None:
+        """Remove what a `swap_disk` onto `new_path` that was cut short (the service stopped
+        during the copy) left on the VM and the datastore: the VM snapshot the copy was taken
+        under (removed, its delta consolidated into the VM's disk) and the partial copy next to
+        `new_path`. Nothing left is no error; `new_path` itself is not touched.
+
+        :raises NotFoundError: no such VM.
+        """
+        ...
+
     def grow_disk(self, instance_uuid: str, path: str, size_gb: int) -> AttachedDisk:
         """Grow an attached disk (resize of a root disk, extend of an in-use volume).
 

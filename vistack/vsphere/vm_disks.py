@@ -191,6 +191,24 @@ class VMDisks:
 
         return self._session.call(lambda c: self._on_vm(c, instance_uuid, run), idempotent=False)
 
+    def clean_swap(self, instance_uuid: str, new_path: str) -> None:
+        """What a swap cut short left: its VM snapshots (`SWAP_SNAPSHOT_NAME`, removed with
+        their deltas consolidated) and the partial copy (`<new>-swap.vmdk`)."""
+
+        def run(client: Client, vm: Any) -> None:
+            props = retrieve_one(client, vm, ["snapshot"])
+            info = props.get("snapshot") if props is not None else None
+            for snapshot in _named_snapshots(getattr(info, "rootSnapshotList", None) or ()):
+                ref = client.moref("VirtualMachineSnapshot", client.ref(snapshot))
+                task = ref.RemoveSnapshot_Task(removeChildren=False, consolidate=True)
+                wait_for_task(client, task, self._timeout)
+            datacenter = self._lookup.datacenter(client)
+            temporary = new_path.removesuffix(".vmdk") + SWAP_SUFFIX
+            for leftover in (temporary, temporary.removesuffix(".vmdk") + "-flat.vmdk"):
+                self._delete_file(client, datacenter, leftover)
+
+        self._session.call(lambda c: self._on_vm(c, instance_uuid, run), idempotent=True)
+
     def _copy_attached(
         self, client: Client, vm: Any, datacenter: Any, source: str, target: str
     ) -> None:
@@ -432,6 +450,16 @@ class VMDisks:
 
     def _on_vm(self, client: Client, instance_uuid: str, fn: Callable[[Client, Any], T]) -> T:
         return fn(client, self._lookup.vm(client, instance_uuid))
+
+
+def _named_snapshots(trees: Any) -> list[Any]:
+    """The swap copies' VM snapshots in a VM's snapshot trees (their morefs), deepest first."""
+    found: list[Any] = []
+    for tree in trees:
+        found.extend(_named_snapshots(getattr(tree, "childSnapshotList", None) or ()))
+        if getattr(tree, "name", None) == SWAP_SNAPSHOT_NAME:
+            found.append(tree.snapshot)
+    return found
 
 
 def _base_of(backing: Any) -> str:

@@ -47,10 +47,10 @@ from vistack.compute.domain.block_devices import (
 from vistack.compute.domain.boot_requests import MULTIATTACH_MICROVERSION
 from vistack.compute.domain.build import ServerWork
 from vistack.compute.domain.models import Server
-from vistack.compute.domain.servers import NO_BACKEND, server_not_found, state_conflict
+from vistack.compute.domain.servers import NO_BACKEND, state_conflict
 from vistack.compute.domain.volume_link import VolumeLink
 from vistack.compute.domain.volume_port import VolumePort
-from vistack.compute.domain.volume_swap import VolumeSwap
+from vistack.compute.domain.volume_swap import VolumeSwap, still_in
 from vistack.drivers.bundle import Drivers
 from vistack.drivers.errors import DriverError, NotFoundError
 
@@ -272,13 +272,7 @@ class VolumeAttachService:
         return server, self._work, self._link.require()
 
     def _still_there(self, server_id: str, action: str) -> Server:
-        with self._store.transaction() as unit:
-            row = queries.get(unit, server_id)
-            if row is None:
-                raise server_not_found(server_id)
-            if row.vm_state not in VOLUME_STATES or row.task_state is not None:
-                raise state_conflict(row, action)
-            return queries.to_server(row)
+        return still_in(self._store, server_id, VOLUME_STATES, action)
 
     def _run(
         self,

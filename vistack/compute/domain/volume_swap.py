@@ -37,6 +37,7 @@ from vistack.compute.domain.models import Server
 from vistack.compute.domain.servers import NO_BACKEND, server_not_found, state_conflict
 from vistack.compute.domain.volume_link import VolumeLink
 from vistack.compute.domain.volume_port import AttachmentFacts, VolumeFacts, VolumePort
+from vistack.compute.domain.volume_swap_resume import resume_swap
 from vistack.compute.domain.work import service_context
 from vistack.drivers.bundle import Drivers
 from vistack.drivers.errors import DriverError
@@ -56,6 +57,18 @@ DIRECT_SWAP = (
 MULTIATTACH_SWAP = (
     "Swapping multi-attach volumes with more than one read/write attachment is not supported."
 )
+
+
+def still_in(store: ComputeStore, server_id: str, allowed: tuple[str, ...], action: str) -> Server:
+    """The server, read again under its job lock: still there (404) and still in one of the
+    `allowed` states with no task (409 for `action`), as when its request was checked."""
+    with store.transaction() as unit:
+        row = queries.get(unit, server_id)
+        if row is None:
+            raise server_not_found(server_id)
+        if row.vm_state not in allowed or row.task_state is not None:
+            raise state_conflict(row, action)
+        return queries.to_server(row)
 
 
 class VolumeSwapFailed(VistackError):
@@ -118,6 +131,27 @@ class VolumeSwap:
             raise Conflict(DIRECT_SWAP.format(old=old_volume_id, server=server_id))
         self._swap(context, server_id, old, new)
 
+    def resume_for_migration(
+        self, server_id: str, old_volume_id: str, new_volume_id: str, new_path: str
+    ) -> bool:
+        """Cinder's call at start-up for a migration a restart interrupted: settle the swap by
+        what the server's VM holds (`volume_swap_resume.py`); True when it holds `new_path`.
+
+        :raises Conflict: no vCenter here to ask.
+        """
+        if self._drivers is None:
+            raise Conflict(NO_BACKEND)
+        return resume_swap(
+            self._store,
+            self._link.require(),
+            self._drivers,
+            self._work,
+            server_id,
+            old_volume_id,
+            new_volume_id,
+            new_path,
+        )
+
     # ------------------------------------------------------------------ the swap
 
     def _swap(
@@ -167,13 +201,7 @@ class VolumeSwap:
         return self._work, self._link.require()
 
     def _still_there(self, server_id: str) -> Server:
-        with self._store.transaction() as unit:
-            row = queries.get(unit, server_id)
-            if row is None:
-                raise server_not_found(server_id)
-            if row.vm_state not in SWAP_STATES or row.task_state is not None:
-                raise state_conflict(row, ACTION)
-            return queries.to_server(row)
+        return still_in(self._store, server_id, SWAP_STATES, ACTION)
 
     def _swap_disks(
         self,

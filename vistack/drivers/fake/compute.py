@@ -260,6 +260,11 @@ class FakeCompute:
                 old.io, old.shared = None, False
             return AttachedDisk(new_path, new.capacity_gb, io, shared)
 
+    def clean_swap(self, instance_uuid: str, new_path: str) -> None:
+        # The fake's swap is one step: it never leaves a snapshot or a partial copy.
+        with self._state.operation("clean_swap"):
+            self._state.vm(instance_uuid)
+
     def grow_disk(self, instance_uuid: str, path: str, size_gb: int) -> AttachedDisk:
         state = self._state
         with state.operation("grow_disk"):

@@ -35,7 +35,8 @@ from vistack.volume.db.tables import VolumeRow
 from vistack.volume.domain import placement, requests
 from vistack.volume.domain.backend import BACKEND
 from vistack.volume.domain.disk_jobs import fail_volume, failure_reason, undo_disk
-from vistack.volume.domain.migrate_attached import AttachedMigration, SwapVolume
+from vistack.volume.domain.migrate_attached import AttachedMigration, ResumeSwap, SwapVolume
+from vistack.volume.domain.migrate_recovery import InterruptedMoves
 from vistack.volume.domain.models import AVAILABLE, IN_USE
 from vistack.volume.domain.multiattach import is_multiattach
 from vistack.volume.domain.types import DATASTORE_REGEX, provisioning_of
@@ -59,9 +60,10 @@ class VolumeMigration:
         self._host = host
         self.attached = AttachedMigration(volumes.store, driver)
 
-    def connect_nova(self, hook: SwapVolume | None) -> None:
-        """Nova's swap volume, which moves the disks of attached volumes (`app.py`)."""
-        self.attached.connect_nova(hook)
+    def connect_nova(self, hook: SwapVolume | None, resume: ResumeSwap | None = None) -> None:
+        """Nova's swap volume, which moves the disks of attached volumes, and its settling of
+        a swap a restart interrupted (`app.py`)."""
+        self.attached.connect_nova(hook, resume)
 
     def register(self, bus: WorkQueue) -> None:
         bus.register(MOVE, self.run)
@@ -269,8 +271,8 @@ class VolumeMigration:
     def recover(self) -> None:
         """After a restart: the volume still names its old disk (the row changes last), so it
         goes back to `available` with the reason; a copy a move may have made is removed.
-        Attached moves settle in `AttachedMigration.recover`."""
-        self.attached.recover()
+        Attached moves are undone or finished by what the VM holds (`migrate_recovery.py`)."""
+        InterruptedMoves(self._store, self._driver, self.attached.resume).settle()
         with self._store.transaction() as unit:
             stuck = [
                 (v.id, v.status, v.datastore)

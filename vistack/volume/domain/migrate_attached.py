@@ -17,6 +17,11 @@ the volume `in-use` on its old disk with `migration_status` `error` and the reas
 `error_message`, and no temporary volume or disk behind. Only a volume with one attachment
 moves: a multiattach volume on several servers is refused with a 400 (its other VMs would
 keep the old disk).
+
+Every step leaves a trace a restart can settle from (`migrate_recovery.py`): the temporary
+row exists before its disk is made, the disk's name is known before its path is recorded, and
+after the completion the temporary row, `deleting`, names the old disk until that is deleted
+(as Cinder deletes the temporary volume, which then holds the old backend volume).
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from collections.abc import Callable
 
 from vistack.common.clock import utcnow
 from vistack.common.errors import BadRequest
+from vistack.drivers.errors import DriverError, NotFoundError
 from vistack.drivers.models import Provisioning
 from vistack.drivers.volumes import VolumeDriver
 from vistack.volume.db import queries
@@ -34,7 +40,7 @@ from vistack.volume.db.store import VolumeStore, VolumeUnit
 from vistack.volume.db.tables import VolumeRow
 from vistack.volume.domain import attachments
 from vistack.volume.domain.disk_jobs import failure_reason, undo_disk
-from vistack.volume.domain.models import AVAILABLE, IN_USE
+from vistack.volume.domain.models import AVAILABLE, DELETING, IN_USE
 from vistack.volume.domain.multiattach import is_multiattach
 
 LOG = logging.getLogger(__name__)
@@ -47,6 +53,12 @@ TARGET = "target:"
 #: Nova's swap of a server's volume for the migration's temporary one:
 #: (server id, volume id, temporary volume id); raises when Nova refused or failed.
 SwapVolume = Callable[[str, str, str], None]
+#: Nova settling a swap a restart interrupted: (server id, volume id, temporary volume id,
+#: the temporary volume's disk). True when the server's VM holds that disk (Nova then
+#: finished its side: attachments, Cinder's completion, its mapping); False when it does not
+#: (Nova undid what it began: the volume's attachment attached again, the temporary one's
+#: dropped). Raises when it cannot tell.
+ResumeSwap = Callable[[str, str, str, str], bool]
 
 
 def is_target(row: VolumeRow) -> bool:
@@ -61,10 +73,12 @@ class AttachedMigration:
         self._store = store
         self._driver = driver
         self._swap: SwapVolume | None = None
+        self.resume: ResumeSwap | None = None
 
-    def connect_nova(self, hook: SwapVolume | None) -> None:
-        """Swap servers' volumes through `hook` (None: no compute service in this process)."""
-        self._swap = hook
+    def connect_nova(self, hook: SwapVolume | None, resume: ResumeSwap | None = None) -> None:
+        """Swap servers' volumes through `hook`, and settle interrupted swaps through `resume`
+        at start-up (None: no compute service in this process)."""
+        self._swap, self.resume = hook, resume
 
     # -- requests --------------------------------------------------------------------------------
 
@@ -105,12 +119,7 @@ class AttachedMigration:
         row.migration_status, row.error_message, row.updated_at = MIGRATING, None, utcnow()
 
     def abandon(self, volume_id: str, reason: str) -> None:
-        """The move ends before the swap: the volume is `error` in migration, still in-use."""
-        with self._store.transaction() as unit:
-            row = queries.volume(unit, volume_id, lock=True)
-            if row is not None and row.migration_status == MIGRATING:
-                row.migration_status, row.error_message = ERROR, reason
-                row.updated_at = utcnow()
+        abandon(self._store, volume_id, reason)
 
     # -- the job ---------------------------------------------------------------------------------
 
@@ -155,7 +164,7 @@ class AttachedMigration:
                 "volume %s: the swap onto %s did not complete the migration", volume_id, temp_id
             )
             return
-        undo_disk(self._driver, old_path, "move")
+        delete_old_disk(self._store, self._driver, temp_id, old_path)
 
     def _temporary(
         self,
@@ -194,30 +203,51 @@ class AttachedMigration:
         return temp
 
     def _drop(self, temp_id: str, path: str | None) -> None:
-        """The temporary volume goes (its attachments with it), then its disk."""
-        with self._store.transaction() as unit:
-            temp = queries.volume(unit, temp_id, lock=True)
-            if temp is not None:
-                for attachment in queries.attachments_of_volume(unit, temp_id):
-                    unit.delete(attachment)
-                unit.delete(temp)
-        undo_disk(self._driver, path, "move")
+        drop_temporary(self._store, self._driver, temp_id, path)
 
-    def recover(self) -> None:
-        """After a restart: a move still `migrating` never reached its completion (the row
-        changes last), so the volume is on its old disk; a temporary volume not attached is
-        dropped with its disk."""
-        with self._store.transaction() as unit:
-            temps = [
-                (v.id, v.path)
-                for v in queries.volumes(unit, None)
-                if is_target(v) and not queries.attachments_of_volume(unit, v.id)
-            ]
-            stuck = [v.id for v in queries.volumes(unit, None) if v.migration_status == MIGRATING]
-        for temp_id, path in temps:
-            self._drop(temp_id, path)
-        for volume_id in stuck:
-            self.abandon(volume_id, "Interrupted by a restart of the volume service; try again.")
+
+def abandon(store: VolumeStore, volume_id: str, reason: str) -> None:
+    """The move ends before the swap: the volume is `error` in migration, still in-use."""
+    with store.transaction() as unit:
+        row = queries.volume(unit, volume_id, lock=True)
+        if row is not None and row.migration_status == MIGRATING:
+            row.migration_status, row.error_message = ERROR, reason
+            row.updated_at = utcnow()
+
+
+def drop_temporary(
+    store: VolumeStore, driver: VolumeDriver, temp_id: str, path: str | None
+) -> None:
+    """The temporary volume's attachments go, then its disk, then its row (last, so that a
+    restart in between still finds the disk through it)."""
+    with store.transaction() as unit:
+        temp = queries.volume(unit, temp_id, lock=True)
+        if temp is not None:
+            for attachment in queries.attachments_of_volume(unit, temp_id):
+                unit.delete(attachment)
+    undo_disk(driver, path, "move")
+    with store.transaction() as unit:
+        temp = queries.volume(unit, temp_id, lock=True)
+        if temp is not None and is_target(temp):
+            unit.delete(temp)
+
+
+def delete_old_disk(store: VolumeStore, driver: VolumeDriver, temp_id: str, path: str) -> bool:
+    """After the completion: delete the old disk, which the temporary row (`deleting`) names,
+    then that row. A disk vSphere will not delete keeps its row (a restart tries again, and
+    nothing is left unrecorded); False then."""
+    try:
+        driver.delete_disk(path)
+    except NotFoundError:
+        pass
+    except DriverError:
+        LOG.exception("could not delete the old disk %s of a moved volume", path)
+        return False
+    with store.transaction() as unit:
+        temp = queries.volume(unit, temp_id, lock=True)
+        if temp is not None and is_target(temp) and temp.status == DELETING:
+            unit.delete(temp)
+    return True
 
 
 def complete_migration(
@@ -244,9 +274,11 @@ def complete_migration(
         volume.volume_type_id, volume.multiattach = temp.volume_type_id, temp.multiattach
         for attachment in queries.attachments_of_volume(unit, temp.id):
             attachment.volume_id = volume.id
+        # The temporary row now names the old disk, `deleting` until the job (or a restart's
+        # recovery) deletes that disk, then the row: the old disk is never unrecorded.
         temp.path, temp.datastore = old_path, old_datastore
+        temp.status, temp.attach_status, temp.updated_at = DELETING, "detached", utcnow()
         unit.flush()
-        unit.delete(temp)
         volume.migration_status, volume.error_message = SUCCESS, None
         attachments.settle(unit, volume)
         if volume.status != IN_USE:

@@ -25,6 +25,7 @@ from vistack.volume.db import queries
 from vistack.volume.db.store import VolumeStore
 from vistack.volume.domain import messages, placement
 from vistack.volume.domain.disk_jobs import fail_snapshot, fail_volume, failure_reason, undo_disk
+from vistack.volume.domain.migrate_attached import is_target
 from vistack.volume.domain.models import (
     AVAILABLE,
     CREATING,
@@ -86,7 +87,8 @@ class VolumeWork:
         """
         reason = "Interrupted by a restart of the volume service; delete it and try again."
         with self._store.transaction() as unit:
-            volumes = [(v.id, v.status) for v in queries.volumes(unit, None)]
+            # A migration's temporary volumes are settled by the migration (`migrate_recovery`).
+            volumes = [(v.id, v.status) for v in queries.volumes(unit, None) if not is_target(v)]
             snapshots = [(s.id, s.status, s.volume_id) for s in queries.snapshots(unit, None)]
         for volume_id, status in volumes:
             if status == DELETING:
