@@ -109,3 +109,16 @@ def test_password_hashing() -> None:
     assert not hasher.verify("anything", None)
     long = "x" * 100
     assert hasher.verify(long, hasher.hash(long))
+
+
+def test_application_credential_secrets_never_start_like_an_option() -> None:
+    from unittest import mock
+
+    from vistack.identity.domain import app_credentials
+
+    # The first draw starts with "-" (base64url of 0xf8...): it is drawn again.
+    draws = iter([b"\xf8" + b"\x00" * 63, b"\x00" * 64])
+    with mock.patch("secrets.token_bytes", lambda _n: next(draws)):
+        secret = app_credentials.new_secret()
+    assert secret == "A" * 86
+    assert all(not app_credentials.new_secret().startswith("-") for _ in range(500))

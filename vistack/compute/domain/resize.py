@@ -132,11 +132,13 @@ class MoveWork:
         move: dict[str, Any],
         step: str,
         migration_status: str | None = None,
+        *,
+        event_id: int | None = None,
         **values: Any,
     ) -> None:
         """Record that `step` is done (with the server columns it changed and, in the same
-        transaction, the migration's new status), unless a delete was asked meanwhile (then
-        stop)."""
+        transaction, the migration's new status and the end of event `event_id`), unless a
+        delete was asked meanwhile (then stop)."""
         move["step"] = step
         with self._store.transaction() as unit:
             if not queries.set_unless_deleting(unit, server_id, **values):
@@ -144,6 +146,8 @@ class MoveWork:
             moves_db.write_move(unit, server_id, move)
             if migration_status is not None:
                 moves_db.set_status(unit, int(move["migration_id"]), migration_status)
+            if event_id is not None:
+                ActionEvents.finish_in(unit, event_id)
 
     def _migration(self, migration_id: int, status: str) -> None:
         with self._store.transaction() as unit:
@@ -187,8 +191,19 @@ class MoveWork:
         source, dest = move.get("source"), move.get("dest")
         with self._event(server_id, request_id, "compute_resize_instance", source):
             self._move_out(server_id, move)
-        with self._event(server_id, request_id, "compute_finish_resize", dest):
-            self._finish(server_id, move)
+        # The last step's event ends in the transaction that shows VERIFY_RESIZE: a client that
+        # sees the state reads the event finished too.
+        event_id = (
+            self._events.start(server_id, request_id, "compute_finish_resize", host=dest)
+            if self._events is not None
+            else None
+        )
+        try:
+            self._finish(server_id, move, event_id)
+        except BaseException as exc:
+            if self._events is not None:
+                self._events.finish(event_id, exc)
+            raise
 
     def _move_out(self, server_id: str, move: dict[str, Any]) -> None:
         """Power off, keep the root disk, relocate: Nova's `resize_instance`."""
@@ -229,8 +244,9 @@ class MoveWork:
                 vm_host=vm.host,
             )
 
-    def _finish(self, server_id: str, move: dict[str, Any]) -> None:
-        """Reconfigure, power on as before, VERIFY_RESIZE: Nova's `finish_resize`."""
+    def _finish(self, server_id: str, move: dict[str, Any], event_id: int | None = None) -> None:
+        """Reconfigure, power on as before, VERIFY_RESIZE: Nova's `finish_resize` (its event
+        `event_id` closed with it)."""
         compute = self._drivers.compute
         new = move["new_flavor"]
         if not _reached(move, "resized"):
@@ -248,12 +264,14 @@ class MoveWork:
         if move.get("old_vm_state") == states.ACTIVE and vm.power_state != PowerState.ON:
             self._power_on(server_id)
             vm = compute.get_vm(server_id)
-        # One transaction: VERIFY_RESIZE is never seen without its `finished` migration.
+        # One transaction: VERIFY_RESIZE is never seen without its `finished` migration and
+        # its event's end.
         self._step(
             server_id,
             move,
             "finished",
             "finished",
+            event_id=event_id,
             vm_state=states.RESIZED,
             task_state=None,
             power_state=states.POWER_NUMBERS[vm.power_state],

@@ -22,8 +22,13 @@ from vistack.identity.domain.time import utcnow
 
 
 def new_secret() -> str:
-    """86 URL-safe characters of randomness, the shape Keystone generates."""
-    return base64.urlsafe_b64encode(secrets.token_bytes(64)).decode("ascii").rstrip("=")
+    """86 URL-safe characters of randomness, the shape Keystone generates, never starting with
+    `-`: a command line (`--os-application-credential-secret -x...`) would read such a secret
+    as an option, and one in 64 secrets would fail that way."""
+    while True:
+        secret = base64.urlsafe_b64encode(secrets.token_bytes(64)).decode("ascii").rstrip("=")
+        if not secret.startswith("-"):
+            return secret
 
 
 class ApplicationCredentialService:
