@@ -202,10 +202,7 @@ class VMDisks:
                 ref = client.moref("VirtualMachineSnapshot", client.ref(snapshot))
                 task = ref.RemoveSnapshot_Task(removeChildren=False, consolidate=True)
                 wait_for_task(client, task, self._timeout)
-            datacenter = self._lookup.datacenter(client)
-            temporary = new_path.removesuffix(".vmdk") + SWAP_SUFFIX
-            for leftover in (temporary, temporary.removesuffix(".vmdk") + "-flat.vmdk"):
-                self._delete_file(client, datacenter, leftover)
+            self._delete_swap_copy(client, self._lookup.datacenter(client), new_path)
 
         self._session.call(lambda c: self._on_vm(c, instance_uuid, run), idempotent=True)
 
@@ -217,8 +214,7 @@ class VMDisks:
         crash-consistent, as for an image), to `<target>-swap.vmdk` first, moved over `target`
         only once complete, so a failure leaves `target` as it was and no other file."""
         temporary = target.removesuffix(".vmdk") + SWAP_SUFFIX
-        for leftover in (temporary, temporary.removesuffix(".vmdk") + "-flat.vmdk"):
-            self._delete_file(client, datacenter, leftover)  # an interrupted earlier swap's
+        self._delete_swap_copy(client, datacenter, target)  # an interrupted earlier swap's
         task = vm.CreateSnapshot_Task(
             name=SWAP_SNAPSHOT_NAME,
             description="vistack: a volume's disk is being copied for a swap",
@@ -239,11 +235,17 @@ class VMDisks:
             )
             wait_for_task(client, move, self._timeout)
         except BaseException:
-            for leftover in (temporary, temporary.removesuffix(".vmdk") + "-flat.vmdk"):
-                self._delete_file(client, datacenter, leftover)
+            self._delete_swap_copy(client, datacenter, target)
             raise
         finally:
             self._remove_snapshot(client, snapshot)
+
+    def _delete_swap_copy(self, client: Client, datacenter: Any, target: str) -> None:
+        """Delete the copy a swap onto `target` makes first (`<target>-swap.vmdk` and its flat
+        extent), where there is one."""
+        temporary = target.removesuffix(".vmdk") + SWAP_SUFFIX
+        for leftover in (temporary, temporary.removesuffix(".vmdk") + "-flat.vmdk"):
+            self._delete_file(client, datacenter, leftover)
 
     def _copy_disk_as_is(self, client: Client, datacenter: Any, source: str, target: str) -> None:
         """A copy in the source's own format (vCenter copies a disk it has open under a
